@@ -1,0 +1,1 @@
+"""The ``dncqa`` command line (installed as the ``dnc_qa.cli`` package)."""

@@ -1,0 +1,78 @@
+"""The root of the ``dncqa`` command: sub-commands are registered here.
+
+Every user error (:class:`dnc_qa.errors.DncQaError`) is printed as one line on stderr and the
+process exits with status 2; ``--debug`` (anywhere on the command line) shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dnc_qa.cli import info as info_cmd
+from dnc_qa.errors import DncQaError
+
+app = typer.Typer(
+    name="dncqa",
+    help=(
+        "Differentiable Neural Computers on graphs and knowledge bases.\n\n"
+        "Examples:\n\n"
+        "  dncqa info\n\n"
+        "  dncqa demo\n\n"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("info")(info_cmd.info)
+
+from dnc_qa.cli import demo as demo_cmd  # noqa: E402
+
+app.command("demo")(demo_cmd.demo)
+
+
+def _register_optional() -> None:
+    """Attach the command groups that live in their own modules."""
+    from dnc_qa.cli import graph as graph_cmd
+
+    app.add_typer(graph_cmd.app, name="graph")
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, turning user errors into exit status 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    try:
+        app(args=args, prog_name="dncqa", standalone_mode=False)
+    except DncQaError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.exceptions.Abort):
+            raise SystemExit(1) from None
+        if debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
