@@ -1,0 +1,292 @@
+"""The DNC's memory access: state, interface and one step, exactly as the spec says.
+
+See ``shared/spec/memory-access.md`` and Graves et al., Nature 538 (2016), Methods. The
+arithmetic lives in :mod:`dnc_qa.memory.addressing`; this module wires it in the spec's order.
+
+Shapes: ``B`` batch, ``N`` cells, ``W`` cell width, ``R`` read heads, ``Hw`` write heads.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dnc_qa.memory import addressing as A
+
+DEFAULT_MEMORY_INIT = 1e-6
+"""Constant initial memory (Collier & Beel 2018): avoids 0/0 cosines on an empty memory."""
+
+
+class DNCState(NamedTuple):
+    """The memory's recurrent state."""
+
+    memory: Tensor  # [B, N, W]
+    usage: Tensor  # [B, N]
+    link: Tensor  # [B, Hw, N, N]
+    precedence: Tensor  # [B, Hw, N]
+    read_weights: Tensor  # [B, R, N]
+    write_weights: Tensor  # [B, Hw, N]
+
+
+class DNCInterface(NamedTuple):
+    """What the controller emits each step, after activations.
+
+    The last three fields belong to the DNC-MDS options and are ``None`` unless enabled.
+    """
+
+    read_keys: Tensor  # [B, R, W]
+    read_strengths: Tensor  # [B, R]       [1, inf)
+    write_keys: Tensor  # [B, Hw, W]
+    write_strengths: Tensor  # [B, Hw]     [1, inf)
+    erase_vectors: Tensor  # [B, Hw, W]    [0, 1]
+    write_vectors: Tensor  # [B, Hw, W]
+    free_gates: Tensor  # [B, R]           [0, 1]
+    allocation_gates: Tensor  # [B, Hw]    [0, 1]
+    write_gates: Tensor  # [B, Hw]         [0, 1]
+    read_modes: Tensor  # [B, R, 2*Hw+1]   simplex: (backward heads, content, forward heads)
+    read_masks: Tensor | None = None  # [B, R, W] [0, 1]   masking
+    write_masks: Tensor | None = None  # [B, Hw, W] [0, 1] masking
+    link_sharpness: Tensor | None = None  # [B, R] [1, inf) link sharpness
+
+
+class DNCTraceStep(NamedTuple):
+    """One step of a trace; a model stacks these over time into ``[B, T, ...]`` tensors."""
+
+    read_weights: Tensor  # [B, R, N]
+    write_weights: Tensor  # [B, Hw, N]
+    usage: Tensor  # [B, N]
+    free_gates: Tensor  # [B, R]
+    allocation_gates: Tensor  # [B, Hw]
+    write_gates: Tensor  # [B, Hw]
+    read_modes: Tensor  # [B, R, 2*Hw+1]
+
+
+def oneplus(x: Tensor) -> Tensor:
+    """``oneplus(x) = 1 + softplus(x)``, mapping reals to ``[1, inf)``."""
+    return 1.0 + F.softplus(x)
+
+
+def dnc_step(
+    interface: DNCInterface,
+    state: DNCState,
+    deallocation: bool = False,
+) -> tuple[Tensor, DNCState]:
+    """One memory step in the spec's order (steps 1-10).
+
+    Args:
+        interface: this step's :class:`DNCInterface`.
+        state: the incoming :class:`DNCState` (subscript ``t-1``).
+        deallocation: DNC-D, erase freed cells: ``M_{t-1} <- M_{t-1} * psi`` before writing.
+
+    Returns:
+        ``(read_vectors [B, R, W], new_state)``.
+    """
+    # 1. Retention and usage.
+    psi = A.retention(interface.free_gates, state.read_weights)
+    usage = A.usage_update(state.usage, state.write_weights, psi)
+    memory = state.memory * psi.unsqueeze(-1) if deallocation else state.memory
+    # 2. Write content weights against the previous memory.
+    write_content = A.content_weights(
+        memory, interface.write_keys, interface.write_strengths, masks=interface.write_masks
+    )
+    # 3.-4. Allocation, head after head, and the write weights.
+    allocation = A.write_allocations(usage, interface.allocation_gates, interface.write_gates)
+    ww = A.write_weights(
+        write_content, allocation, interface.allocation_gates, interface.write_gates
+    )
+    # 5. Erase and add.
+    memory = A.erase_and_add(memory, ww, interface.erase_vectors, interface.write_vectors)
+    # 6. Temporal links and precedence, per write head.
+    link = A.link_update(state.link, state.precedence, ww)
+    precedence = A.precedence_update(state.precedence, ww)
+    # 7. Read content weights against the new memory.
+    read_content = A.content_weights(
+        memory, interface.read_keys, interface.read_strengths, masks=interface.read_masks
+    )
+    # 8. Directional weights from the previous read weights and the new links.
+    forward, backward = A.directional_weights(link, state.read_weights)
+    if interface.link_sharpness is not None:
+        forward = A.sharpen_directional(forward, interface.link_sharpness)
+        backward = A.sharpen_directional(backward, interface.link_sharpness)
+    # 9.-10. Read weights and read vectors.
+    rw = A.read_weights(interface.read_modes, backward, read_content, forward)
+    read_vectors = A.read_memory(memory, rw)
+    return read_vectors, DNCState(memory, usage, link, precedence, rw, ww)
+
+
+class DNCMemory(nn.Module):
+    """The DNC's memory as a module: ``read_vectors, state = mem(interface, state)``.
+
+    Holds no parameters, so a trained controller runs with any ``num_cells``.
+
+    Args:
+        num_cells: ``N``.
+        cell_width: ``W``.
+        num_reads: ``R``.
+        num_writes: ``Hw``.
+        masking: DNC-M key/memory masking (adds read and write masks to the interface).
+        deallocation: DNC-D, freed cells are erased in proportion to ``1 - psi``.
+        link_sharpness: DNC-S, sharpen directional weightings by a learned power per read head.
+        memory_init: the constant the initial memory is filled with.
+    """
+
+    def __init__(
+        self,
+        num_cells: int,
+        cell_width: int,
+        num_reads: int = 4,
+        num_writes: int = 1,
+        masking: bool = False,
+        deallocation: bool = False,
+        link_sharpness: bool = False,
+        memory_init: float = DEFAULT_MEMORY_INIT,
+    ) -> None:
+        super().__init__()
+        for name, value in [
+            ("num_cells", num_cells),
+            ("cell_width", cell_width),
+            ("num_reads", num_reads),
+            ("num_writes", num_writes),
+        ]:
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.num_cells = num_cells
+        self.cell_width = cell_width
+        self.num_reads = num_reads
+        self.num_writes = num_writes
+        self.masking = masking
+        self.deallocation = deallocation
+        self.link_sharpness = link_sharpness
+        self.memory_init = memory_init
+
+    # ------------------------------------------------------------------ interface layout
+
+    def _field_sizes(self) -> list[tuple[str, int]]:
+        R, W, Hw = self.num_reads, self.cell_width, self.num_writes
+        sizes = [
+            ("read_keys", R * W),
+            ("read_strengths", R),
+            ("write_keys", Hw * W),
+            ("write_strengths", Hw),
+            ("erase_vectors", Hw * W),
+            ("write_vectors", Hw * W),
+            ("free_gates", R),
+            ("allocation_gates", Hw),
+            ("write_gates", Hw),
+            ("read_modes", R * (2 * Hw + 1)),
+        ]
+        if self.masking:
+            sizes += [("read_masks", R * W), ("write_masks", Hw * W)]
+        if self.link_sharpness:
+            sizes += [("link_sharpness", R)]
+        return sizes
+
+    @property
+    def interface_size(self) -> int:
+        """Length of the flat controller output :meth:`parse_interface` reads.
+
+        ``W*R + 3*W + 5*R + 3`` for one write head, as in the paper.
+        """
+        return sum(size for _, size in self._field_sizes())
+
+    def parse_interface(self, flat: Tensor) -> DNCInterface:
+        """Split ``[B, interface_size]`` into a :class:`DNCInterface`, applying activations.
+
+        Strengths and link sharpness get ``oneplus``; gates, erase vectors and masks a
+        sigmoid; read modes a softmax over their ``2*Hw + 1`` entries; keys and write
+        vectors stay as they are.
+        """
+        if flat.dim() != 2 or flat.shape[1] != self.interface_size:
+            raise ValueError(
+                f"flat interface must have shape [B, {self.interface_size}], got {list(flat.shape)}"
+            )
+        B, R, W, Hw = flat.shape[0], self.num_reads, self.cell_width, self.num_writes
+        names, sizes = zip(*self._field_sizes(), strict=True)
+        raw = dict(zip(names, torch.split(flat, list(sizes), dim=1), strict=True))
+        fields = {
+            "read_keys": raw["read_keys"].reshape(B, R, W),
+            "read_strengths": oneplus(raw["read_strengths"]),
+            "write_keys": raw["write_keys"].reshape(B, Hw, W),
+            "write_strengths": oneplus(raw["write_strengths"]),
+            "erase_vectors": torch.sigmoid(raw["erase_vectors"]).reshape(B, Hw, W),
+            "write_vectors": raw["write_vectors"].reshape(B, Hw, W),
+            "free_gates": torch.sigmoid(raw["free_gates"]),
+            "allocation_gates": torch.sigmoid(raw["allocation_gates"]),
+            "write_gates": torch.sigmoid(raw["write_gates"]),
+            "read_modes": torch.softmax(raw["read_modes"].reshape(B, R, 2 * Hw + 1), dim=-1),
+        }
+        if self.masking:
+            fields["read_masks"] = torch.sigmoid(raw["read_masks"]).reshape(B, R, W)
+            fields["write_masks"] = torch.sigmoid(raw["write_masks"]).reshape(B, Hw, W)
+        if self.link_sharpness:
+            fields["link_sharpness"] = oneplus(raw["link_sharpness"])
+        return DNCInterface(**fields)
+
+    # ------------------------------------------------------------------ state and step
+
+    def initial_state(
+        self,
+        batch_size: int,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        num_cells: int | None = None,
+    ) -> DNCState:
+        """A fresh state: constant memory, everything else zero.
+
+        ``num_cells`` overrides the module's ``N`` (a trained model can use a larger memory).
+        """
+        N = num_cells or self.num_cells
+        B, W, R, Hw = batch_size, self.cell_width, self.num_reads, self.num_writes
+        kw = {"dtype": dtype or torch.get_default_dtype(), "device": device}
+        return DNCState(
+            memory=torch.full((B, N, W), self.memory_init, **kw),
+            usage=torch.zeros(B, N, **kw),
+            link=torch.zeros(B, Hw, N, N, **kw),
+            precedence=torch.zeros(B, Hw, N, **kw),
+            read_weights=torch.zeros(B, R, N, **kw),
+            write_weights=torch.zeros(B, Hw, N, **kw),
+        )
+
+    def check_state(self, state: DNCState) -> None:
+        """Raise ``ValueError`` naming the field whose shape does not fit this memory."""
+        B, N = state.memory.shape[0], state.memory.shape[1]
+        R, W, Hw = self.num_reads, self.cell_width, self.num_writes
+        expected = {
+            "memory": (B, N, W),
+            "usage": (B, N),
+            "link": (B, Hw, N, N),
+            "precedence": (B, Hw, N),
+            "read_weights": (B, R, N),
+            "write_weights": (B, Hw, N),
+        }
+        for name, shape in expected.items():
+            got = tuple(getattr(state, name).shape)
+            if got != shape:
+                raise ValueError(f"state.{name} must have shape {list(shape)}, got {list(got)}")
+
+    def forward(self, interface: DNCInterface, state: DNCState) -> tuple[Tensor, DNCState]:
+        """One step: ``(read_vectors [B, R, W], new_state)``; see :func:`dnc_step`."""
+        return dnc_step(interface, state, deallocation=self.deallocation)
+
+    def trace_step(self, interface: DNCInterface, state: DNCState) -> DNCTraceStep:
+        """What a plot of this step needs, from its interface and the state it produced."""
+        return DNCTraceStep(
+            read_weights=state.read_weights,
+            write_weights=state.write_weights,
+            usage=state.usage,
+            free_gates=interface.free_gates,
+            allocation_gates=interface.allocation_gates,
+            write_gates=interface.write_gates,
+            read_modes=interface.read_modes,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"num_cells={self.num_cells}, cell_width={self.cell_width}, "
+            f"num_reads={self.num_reads}, num_writes={self.num_writes}, "
+            f"masking={self.masking}, deallocation={self.deallocation}, "
+            f"link_sharpness={self.link_sharpness}"
+        )

@@ -1,0 +1,132 @@
+"""A controller coupled to an external memory: what the DNC and the NTM have in common.
+
+Per timestep (Graves et al. 2016, Methods):
+
+    h_t            = controller([x_t, r_{t-1}], h_{t-1})        (clipped to [-clip, clip])
+    xi_t           = W_xi h_t                                   (the interface vector)
+    r_t, memory_t  = memory(parse(xi_t), memory_{t-1})
+    y_t            = W_y [h_t, r_t]
+
+``y`` is computed for all timesteps in one matrix product after the loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from dnc_qa.memory.dnc import DNCMemory, DNCState
+from dnc_qa.memory.ntm import NTMMemory, NTMState
+from dnc_qa.models.controller import ControllerState, make_controller
+
+
+class MemoryNetState(NamedTuple):
+    """The whole recurrent state of a memory-augmented network."""
+
+    controller: ControllerState
+    memory: DNCState | NTMState
+    read_vectors: Tensor  # [B, R, W]
+
+
+def check_input(x: Tensor, input_size: int) -> None:
+    """Raise ``ValueError`` unless ``x`` is ``[B, T, input_size]`` with ``B, T >= 1``."""
+    if not isinstance(x, Tensor):
+        raise ValueError(
+            f"x must be a tensor of shape [B, T, {input_size}], got {type(x).__name__}"
+        )
+    if x.dim() != 3 or x.shape[-1] != input_size or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(
+            f"x must have shape [B, T, {input_size}] (batch first), got {list(x.shape)}"
+        )
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+
+
+class MemoryNet(nn.Module):
+    """Controller + memory module; subclasses choose the memory (:class:`DNCMemory`, ...).
+
+    Call as ``y, state = model(x, state=None)`` or, with ``trace=True``,
+    ``y, state, trace = model(x, state, trace=True)`` where ``trace`` holds the memory's
+    per-step values stacked to ``[B, T, ...]``.
+    """
+
+    def __init__(
+        self,
+        memory: DNCMemory | NTMMemory,
+        input_size: int,
+        output_size: int,
+        hidden_size: int,
+        controller_layers: int,
+        controller: str,
+        clip: float | None,
+    ) -> None:
+        super().__init__()
+        for name, value in [
+            ("input_size", input_size),
+            ("output_size", output_size),
+            ("hidden_size", hidden_size),
+        ]:
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.input_size = input_size
+        self.output_size = output_size
+        self.clip = clip
+        self.memory = memory
+        read_size = memory.num_reads * memory.cell_width
+        self.controller = make_controller(
+            controller, input_size, read_size, hidden_size, controller_layers
+        )
+        self.interface = nn.Linear(hidden_size, memory.interface_size)
+        self.output = nn.Linear(hidden_size + read_size, output_size)
+
+    def initial_state(
+        self,
+        batch_size: int,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        num_cells: int | None = None,
+    ) -> MemoryNetState:
+        """A fresh state; ``num_cells`` runs the same weights with a different memory size."""
+        dtype = dtype or self.output.weight.dtype
+        device = torch.device(device) if device is not None else self.output.weight.device
+        mem = self.memory.initial_state(batch_size, dtype=dtype, device=device, num_cells=num_cells)
+        reads = torch.zeros(
+            batch_size, self.memory.num_reads, self.memory.cell_width, dtype=dtype, device=device
+        )
+        return MemoryNetState(self.controller.initial_state(batch_size, dtype, device), mem, reads)
+
+    def forward(
+        self, x: Tensor, state: MemoryNetState | None = None, trace: bool = False
+    ) -> tuple[Tensor, MemoryNetState] | tuple[Tensor, MemoryNetState, Any]:
+        """Run ``x [B, T, input_size]``; return logits ``[B, T, output_size]`` and the state."""
+        check_input(x, self.input_size)
+        B, T, _ = x.shape
+        if state is None:
+            state = self.initial_state(B, dtype=x.dtype, device=x.device)
+        elif state.read_vectors.shape[0] != B:
+            raise ValueError(
+                f"state is for batch size {state.read_vectors.shape[0]}, but x has batch size {B}"
+            )
+        else:
+            self.memory.check_state(state.memory)
+        x_gates = self.controller.input_gates(x)
+        ctrl, mem, reads = state
+        hs, rs, steps = [], [], []
+        for t in range(T):
+            h, ctrl = self.controller.step(x_gates[:, t], reads.flatten(1), ctrl)
+            if self.clip is not None:
+                h = h.clamp(-self.clip, self.clip)
+            iface = self.memory.parse_interface(self.interface(h))
+            reads, mem = self.memory(iface, mem)
+            hs.append(h)
+            rs.append(reads.flatten(1))
+            if trace:
+                steps.append(self.memory.trace_step(iface, mem))
+        y = self.output(torch.cat([torch.stack(hs, 1), torch.stack(rs, 1)], dim=-1))
+        new_state = MemoryNetState(ctrl, mem, reads)
+        if not trace:
+            return y, new_state
+        stacked = type(steps[0])(*(torch.stack(field, dim=1) for field in zip(*steps, strict=True)))
+        return y, new_state, stacked
