@@ -20,6 +20,7 @@ app = typer.Typer(
         "Examples:\n\n"
         "  dncqa info\n\n"
         "  dncqa demo\n\n"
+        "Add --debug anywhere to see a traceback instead of a one-line error."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -60,19 +61,19 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(130) from None
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except Exception as exc:
+        # Usage errors from Typer's (vendored) click: one line, their exit status (2).
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
             raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             raise SystemExit(1) from None
         if debug:
             raise
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
         raise SystemExit(1) from None
-
 
 if __name__ == "__main__":
     main()
