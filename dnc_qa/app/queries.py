@@ -1,0 +1,125 @@
+"""The typed queries a question parses into, with their JSON and one-line text forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+DIRECTION_WORDS = {
+    "e": "E", "east": "E", "eastbound": "E", "eastward": "E", "eastwards": "E",
+    "w": "W", "west": "W", "westbound": "W", "westward": "W", "westwards": "W",
+    "n": "N", "north": "N", "northbound": "N", "northward": "N", "northwards": "N",
+    "s": "S", "south": "S", "southbound": "S", "southward": "S", "southwards": "S",
+    "inbound": "in", "outbound": "out",
+}
+"""Words for a direction of travel -> the direction suffix of transit edge labels."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One hop of a traversal: the edge label ``"<line> <direction>"`` (or just ``line``).
+
+    ``Step("Central", "E").label == "Central E"``; a generic graph's labels have no direction
+    (``Step("mother").label == "mother"``).
+    """
+
+    line: str
+    direction: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.line} {self.direction}" if self.direction else self.line
+
+
+@dataclass(frozen=True)
+class ShortestPathQuery:
+    """The shortest path from ``source`` to ``target``."""
+
+    type: ClassVar[str] = "shortest_path"
+    source: str
+    target: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "source": self.source, "target": self.target}
+
+    def describe(self) -> str:
+        return f"shortest path from {self.source} to {self.target}"
+
+
+@dataclass(frozen=True)
+class TraversalQuery:
+    """Start at ``start`` and follow ``steps`` (one :class:`Step` per hop)."""
+
+    type: ClassVar[str] = "traversal"
+    start: str
+    steps: tuple[Step, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "start": self.start,
+            "steps": [[s.line, s.direction] for s in self.steps],
+            "labels": [s.label for s in self.steps],
+        }
+
+    def describe(self) -> str:
+        groups: list[list[Any]] = []
+        for s in self.steps:
+            if groups and groups[-1][0] == s.label:
+                groups[-1][1] += 1
+            else:
+                groups.append([s.label, 1])
+        legs = ", then ".join(f"{lab} x{n}" if n > 1 else lab for lab, n in groups)
+        return f"traversal from {self.start}: {legs}"
+
+
+@dataclass(frozen=True)
+class NeighboursQuery:
+    """The nodes one edge away from ``node`` (either direction)."""
+
+    type: ClassVar[str] = "neighbours"
+    node: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "node": self.node}
+
+    def describe(self) -> str:
+        return f"neighbours of {self.node}"
+
+
+@dataclass(frozen=True)
+class RelationQuery:
+    """Who is ``person``'s ``relation`` (a family relation, e.g. ``"maternal great uncle"``)."""
+
+    type: ClassVar[str] = "relation"
+    person: str
+    relation: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "person": self.person, "relation": self.relation}
+
+    def describe(self) -> str:
+        return f"{self.person}'s {self.relation}"
+
+
+@dataclass(frozen=True)
+class FactQuery:
+    """The objects of ``(subject, relation, ?)``; with ``inverse``, the subjects of
+    ``(?, relation, subject)`` ("who wrote Hamlet")."""
+
+    type: ClassVar[str] = "fact"
+    subject: str
+    relation: str
+    inverse: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "subject": self.subject, "relation": self.relation,
+                "inverse": self.inverse}
+
+    def describe(self) -> str:
+        if self.inverse:
+            return f"(?, {self.relation}, {self.subject})"
+        return f"({self.subject}, {self.relation}, ?)"
+
+
+Query = ShortestPathQuery | TraversalQuery | NeighboursQuery | RelationQuery | FactQuery

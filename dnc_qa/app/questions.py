@@ -1,0 +1,606 @@
+"""Parse an English question about a graph into a typed query.
+
+The graph's node names are found first with a spaCy ``PhraseMatcher`` (a blank English
+pipeline, no model download) over every spelling variant of every name, and masked, so a name
+that contains "and", "to" or "from" ("Elephant and Castle") cannot confuse the patterns.  Then
+the masked text is matched against the question forms below; each slot that was not masked is
+resolved with :class:`~dnc_qa.app.names.NameIndex` (case-insensitive, punctuation variants,
+fuzzy), which reports unknown and ambiguous names.
+
+Supported forms (:data:`SUPPORTED_FORMS`): shortest path, traversal, neighbours, family
+relation and fact.  Without a :class:`Vocabulary` the parser returns the names as typed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from dnc_qa.app.kinship import parse_relation
+from dnc_qa.app.names import NameIndex, UnknownNameError, normalise
+from dnc_qa.app.queries import (
+    DIRECTION_WORDS,
+    FactQuery,
+    NeighboursQuery,
+    Query,
+    RelationQuery,
+    ShortestPathQuery,
+    Step,
+    TraversalQuery,
+)
+from dnc_qa.errors import DncQaError
+
+SUPPORTED_FORMS = (
+    "shortest path ('shortest path from A to B', 'how do I get from A to B')",
+    "traversal ('from A take the Central line east for 2 stops', "
+    "'start at A and follow X then Y')",
+    "neighbours ('which stations are next to A')",
+    "family relation ('who is Alice's maternal great uncle', 'who are Bob's grandchildren')",
+    "fact ('what is the capital of France', 'who wrote Hamlet')",
+)
+
+MAX_STEPS = 50
+"""The most hops a traversal question may ask for."""
+
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20,
+}
+_MASK = "\u27e6{}\u27e7"
+_MASK_RE = re.compile("\u27e6(\\d+)\u27e7")
+
+
+class UnparsedQuestionError(DncQaError):
+    """The question matches none of the supported forms."""
+
+    def __init__(self, question: str, why: str = "") -> None:
+        self.question = question
+        extra = f" ({why})" if why else ""
+        super().__init__(
+            f"cannot parse {question!r}{extra}; ask one of: " + "; ".join(SUPPORTED_FORMS)
+        )
+
+
+@dataclass
+class Vocabulary:
+    """What the parser knows about one graph.
+
+    Attributes:
+        nodes: the node names.
+        labels: the edge labels ("Central E", "mother", "capital").
+        lines: transit line names ("Central"), the labels' first part when labels carry a
+            direction; empty for other graphs.
+        directions: ``{line: {direction, ...}}`` for transit graphs.
+    """
+
+    nodes: NameIndex
+    labels: NameIndex
+    lines: NameIndex | None = None
+    directions: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_names(
+        cls,
+        nodes: Iterable[str],
+        labels: Iterable[str] = (),
+        *,
+        graph: str | None = None,
+        node_kind: str = "node",
+    ) -> Vocabulary:
+        """A vocabulary from names and labels; labels ``"<line> <N|E|S|W|in|out>"`` make lines."""
+        labels = list(dict.fromkeys(labels))
+        directions: dict[str, set[str]] = {}
+        suffixes = set(DIRECTION_WORDS.values())
+        for lab in labels:
+            head, _, tail = lab.rpartition(" ")
+            if head and tail in suffixes:
+                directions.setdefault(head, set()).add(tail)
+        lines = NameIndex(list(directions), "line", graph) if directions else None
+        return cls(
+            NameIndex(list(nodes), node_kind, graph),
+            NameIndex(labels, "relation" if not directions else "edge label", graph),
+            lines,
+            directions,
+        )
+
+    @classmethod
+    def from_graph(cls, graph: Any, name: str | None = None, node_kind: str | None = None
+                   ) -> Vocabulary:
+        """The vocabulary of a :class:`networkx.MultiDiGraph` (keys are the labels)."""
+        labels = [str(k) for _, _, k in graph.edges(keys=True)]
+        kind = node_kind or guess_node_kind(graph)
+        return cls.from_names([str(n) for n in graph.nodes], labels, graph=name, node_kind=kind)
+
+
+def guess_node_kind(graph: Any) -> str:
+    """"station" for a transit map, "person" for a family tree, else "node"."""
+    from dnc_qa.app.kinship import FamilyView
+
+    labels = {str(k) for _, _, k in graph.edges(keys=True)}
+    if any(d.get("line") for _, _, d in graph.edges(data=True)):
+        return "station"
+    suffixes = set(DIRECTION_WORDS.values())
+    if labels and all(lab.rpartition(" ")[2] in suffixes for lab in labels):
+        return "station"
+    if FamilyView(graph).is_family_tree():
+        return "person"
+    return "node"
+
+
+# ---------------------------------------------------------------------------------- spaCy
+
+
+@lru_cache(maxsize=1)
+def _nlp() -> Any:
+    import spacy
+
+    return spacy.blank("en")
+
+
+def mask_names(text: str, vocab: Vocabulary) -> tuple[str, list[str]]:
+    """Replace every known node name in ``text`` by a placeholder; return the masked text and
+    the canonical names (placeholder ``i`` stands for ``names[i]``)."""
+    from spacy.util import filter_spans
+
+    nlp = _nlp()
+    matcher = _matcher(id(vocab), vocab)
+    doc = nlp.make_doc(text)
+    spans = []
+    for match_id, start, end in matcher(doc):
+        span = doc[start:end]
+        span.label_ = nlp.vocab.strings[match_id]
+        spans.append(span)
+    names: list[str] = []
+    out, pos = [], 0
+    for span in sorted(filter_spans(spans), key=lambda s: s.start_char):
+        out.append(text[pos:span.start_char])
+        out.append(_MASK.format(len(names)))
+        names.append(vocab.nodes.names[int(span.label_[1:])])
+        pos = span.end_char
+    out.append(text[pos:])
+    return "".join(out), names
+
+
+_MATCHERS: dict[int, tuple[Vocabulary, Any]] = {}
+
+
+def _matcher(key: int, vocab: Vocabulary) -> Any:
+    from spacy.matcher import PhraseMatcher
+
+    cached = _MATCHERS.get(key)
+    if cached is not None and cached[0] is vocab:
+        return cached[1]
+    nlp = _nlp()
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    owners: dict[str, set[int]] = {}
+    for i, name in enumerate(vocab.nodes.names):
+        for variant in vocab.nodes.variants(name):
+            owners.setdefault(variant.casefold(), set()).add(i)
+    by_name: dict[int, list[str]] = {}
+    for variant, who in owners.items():
+        if len(who) == 1:  # a spelling two names share is left for NameIndex to call ambiguous
+            by_name.setdefault(next(iter(who)), []).append(variant)
+    for i, variants in sorted(by_name.items()):
+        matcher.add(f"n{i}", [nlp.make_doc(v) for v in sorted(variants)])
+    _MATCHERS.clear()
+    _MATCHERS[key] = (vocab, matcher)
+    return matcher
+
+
+# ------------------------------------------------------------------------------- patterns
+
+_X = r"(?P<a>.+?)"
+_Y = r"(?P<b>.+?)"
+_R = r"(?P<r>.+?)"
+
+_SP = [
+    rf"(?:what(?:'s| is) |find |show me |give me |tell me |compute |get |list |plan )?"
+    rf"(?:the |a |an )?(?:shortest|quickest|fastest|best|minimal|optimal|most direct) "
+    rf"(?:path|route|way|journey|connection|trip)(?: to (?:get|go|travel))? "
+    rf"(?:from )?{_X} to {_Y}",
+    rf"how (?:do|can|should|would|could|might|will) (?:i|you|we|one) "
+    rf"(?:get|go|travel|reach|commute|journey|make it|ride) from {_X} to {_Y}",
+    rf"(?:how to|what(?:'s| is) the (?:best|quickest|fastest) way to) (?:get|go|travel) "
+    rf"from {_X} to {_Y}",
+    rf"how (?:do|can) (?:i|you|we) (?:get|go) to {_Y} from {_X}",
+    rf"(?:what(?:'s| is) |find |show me |give me )?(?:the |a )?"
+    rf"(?:shortest |quickest |fastest )?(?:path|route|way) between {_X} and {_Y}",
+    rf"(?:find |show me |give me |plan )?(?:a |the )?(?:route|directions|path|way|journey) "
+    rf"from {_X} to {_Y}",
+    rf"(?:navigate|take me|get me|guide me|route me|travel|go) from {_X} to {_Y}",
+    rf"how many (?:stops|stations|steps|hops|edges) (?:is it |are there )?"
+    rf"(?:from|between) {_X} (?:to|and) {_Y}",
+    rf"(?:go |travel |get )?from {_X} to {_Y}",
+]
+
+_NB_WHAT = r"(?:stations?|stops?|nodes?|places?|people|persons?|entities|ones)"
+_NB_REL = (r"(?:next to|adjacent to|connected to|linked to|beside|neighbou?ring|neighbou?rs of|"
+           r"one stop (?:from|away from)|a stop away from|directly connected to|"
+           r"joined to|reachable in one (?:stop|step) from)")
+_NB = [
+    rf"(?:which|what) {_NB_WHAT} (?:are|is) {_NB_REL} {_X}",
+    rf"(?:what|who|which)(?:'s| is| are) {_NB_REL} {_X}",
+    rf"(?:list |show |show me |give me |find |get |name |what are )?(?:the |all )?(?:all )?"
+    rf"(?:(?:direct |immediate )?neighbou?rs|adjacent (?:stations|stops|nodes)|"
+    rf"neighbou?ring (?:stations|stops|nodes)) (?:of|to|for|around) {_X}",
+    rf"(?:what|who|which) are {_X}(?:'s?)? (?:direct |immediate )?"
+    rf"(?:neighbou?rs|adjacent stations|neighbou?ring stations)",
+    rf"{_X}(?:'s?)? neighbou?rs",
+    rf"where can (?:i|you|we) go (?:directly )?from {_X}(?: in one (?:stop|step))?",
+    rf"{_NB_WHAT} {_NB_REL} {_X}",
+    rf"what (?:connects|links) (?:to|with) {_X}",
+]
+
+_POSS = [
+    rf"(?:who|what|which (?:person|people|one))(?:'s| is| are| was| were) {_X}'s? {_R}",
+    rf"(?:who|what|which (?:person|people|one))(?:'s| is| are| was| were) "
+    rf"(?:the |all (?:the )?)?{_R} of {_X}",
+    rf"(?:list|name|find|show|show me|give me|tell me|get) (?:all )?(?:of )?{_X}'s? {_R}",
+    rf"(?:list|name|find|show|show me|give me|tell me|get) (?:all )?(?:of )?(?:the )?"
+    rf"{_R} of {_X}",
+    rf"{_X}'s {_R}",
+    rf"(?:the )?{_R} of {_X}",
+]
+
+_VERB_FACTS = [
+    rf"(?:what|who|where|which|when|whom) (?:does|did|do) {_X} (?P<r>[\w' -]+?)",
+    rf"(?:where|when|how) (?:is|was|were|are) {_X} (?P<r>[\w' -]+?)",
+]
+_INVERSE_FACT = rf"(?:who|what|which \w+) (?P<r>[\w' -]+?) {_X}"
+
+_DIR = r"(?P<dir>" + "|".join(sorted(DIRECTION_WORDS, key=len, reverse=True)) + r")"
+_NUM = r"(?P<n>\d+|" + "|".join(_NUMBERS) + r")"
+_UNIT = r"(?:stops?|stations?|steps?|hops?|times?)"
+_LINE = r"(?P<line>.+?)(?: line)?"
+_VERB = (r"(?:take|ride|follow|go|travel|catch|board|get on|head|hop on|change to|switch to|"
+         r"then take|and take|go along|travel along|ride along)")
+_LEGS: list[str] = [
+    rf"(?:the )?{_LINE},? (?:for )?{_NUM} {_UNIT},? {_DIR}",
+    rf"(?:the )?{_LINE},? {_DIR}(?:,? (?:for )?{_NUM} {_UNIT})?",
+    rf"{_NUM} {_UNIT} {_DIR} (?:on|along|via|using|with) (?:the )?{_LINE}",
+    rf"{_DIR} (?:on|along|via|using) (?:the )?{_LINE}(?:,? (?:for )?{_NUM} {_UNIT})?",
+    rf"{_DIR} (?:for )?{_NUM} {_UNIT} (?:on|along|via|using) (?:the )?{_LINE}",
+    rf"(?:the )?(?P<label>.+?)(?: edge| link| relation)?(?:,? (?:for )?{_NUM} {_UNIT})?",
+]
+_STRONG_SPLIT = re.compile(r",? (?:and then|then|after that|followed by)\s+|, ")
+_WEAK_SPLIT = re.compile(r" and ")
+_DIR_AND = re.compile(
+    r"\b(?:" + "|".join(DIRECTION_WORDS) + r") and\b", re.IGNORECASE
+)  # "Central E and Victoria" is two legs, not one line
+_TRAVERSAL = [
+    rf"(?:start(?:ing)? )?(?:at|from) {_X},? (?:and |then |, )*{_VERB} (?P<legs>.+)",
+    rf"(?:start(?:ing)? )?(?:at|from) {_X}, (?P<legs>.+)",
+    rf"(?:where|which station|what station|which node|what node|who) (?:do|will|would) "
+    rf"(?:i|you|we) (?:end up|get to|arrive|reach|be|end up at|land)(?: at)? if (?:i|you|we) "
+    rf"{_VERB} (?P<legs>.+) from {_X}",
+    rf"{_VERB} (?P<legs>.+?) (?:starting )?from {_X}(?:,? where (?:do|will) (?:i|you) "
+    rf"(?:end up|arrive|get to))?",
+]
+
+
+def _full(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"^{pattern}$", re.IGNORECASE)
+
+
+_SP_RE = [_full(p) for p in _SP]
+_NB_RE = [_full(p) for p in _NB]
+_POSS_RE = [_full(p) for p in _POSS]
+_VERB_FACT_RE = [_full(p) for p in _VERB_FACTS]
+_INVERSE_FACT_RE = _full(_INVERSE_FACT)
+_LEG_RE = [_full(p) for p in _LEGS]
+_TRAVERSAL_RE = [_full(p) for p in _TRAVERSAL]
+
+_SLOT_NOISE = re.compile(
+    r"^(?:the |station |stop )+|(?:,| (?:tube|underground|train|metro|dlr|rail))?"
+    r" (?:station|stop)$|,$",
+    re.IGNORECASE,
+)
+
+
+def clean_question(question: str) -> str:
+    """Trim, collapse whitespace, unify apostrophes and drop final punctuation."""
+    text = question.replace("\u2019", "'").replace("\u2018", "'")
+    text = " ".join(text.split())
+    text = re.sub(r"^(?:please|hey|ok|so|and|q:)[, ]+", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"[\s?.!]+$", "", text)
+    text = re.sub(r",? please$", "", text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+class _Ctx:
+    """Turns masked slots back into names, resolving them against the vocabulary."""
+
+    def __init__(self, vocab: Vocabulary | None, names: list[str]):
+        self.vocab, self.names = vocab, names
+
+    def unmask(self, text: str) -> str:
+        return _MASK_RE.sub(lambda m: self.names[int(m.group(1))], text)
+
+    def node(self, slot: str) -> str:
+        text = slot.strip()
+        while True:
+            new = _SLOT_NOISE.sub("", text).strip()
+            if new == text:
+                break
+            text = new
+        m = _MASK_RE.fullmatch(text)
+        if m:
+            return self.names[int(m.group(1))]
+        raw = self.unmask(text)
+        if self.vocab is None:
+            return raw
+        return self.vocab.nodes.resolve(raw)
+
+    def relation_label(self, typed: str) -> str:
+        raw = self.unmask(typed).strip()
+        if self.vocab is None:
+            return normalise(raw)
+        return resolve_label(self.vocab.labels, raw)
+
+
+def resolve_label(index: NameIndex, typed: str) -> str:
+    """An edge label from words: exact, then word stems ("like" -> "likes"), then fuzzy."""
+    if typed in index:
+        return index.resolve(typed)
+    stem = _stem_phrase(typed)
+    hits = [n for n in index.names if _stem_phrase(n) == stem]
+    if len(hits) == 1:
+        return hits[0]
+    return index.resolve(typed)
+
+
+def _stem_phrase(text: str) -> str:
+    return " ".join(_stem(w) for w in normalise(text).replace("_", " ").split()
+                    if w not in ("the", "a", "an", "of", "is", "was", "by", "in", "at"))
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to match "like"/"likes"/"liked" and "born"/"borns"."""
+    for suffix in ("ing", "ies", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def parse_question(question: str, vocab: Vocabulary | None = None) -> Query:
+    """The typed query ``question`` asks.
+
+    Args:
+        question: the English question.
+        vocab: the graph's names and labels; ``None`` returns names as typed, unresolved.
+
+    Raises:
+        UnparsedQuestionError: no supported form fits.
+        UnknownNameError, AmbiguousNameError: a name in it cannot be resolved.
+    """
+    text = clean_question(question)
+    if not text:
+        raise UnparsedQuestionError(question, "empty question")
+    masked, names = mask_names(text, vocab) if vocab is not None else (text, [])
+    ctx = _Ctx(vocab, names)
+    for parser in _PARSERS:
+        query = parser(masked, ctx)
+        if query is not None:
+            return query
+    raise UnparsedQuestionError(question)
+
+
+def _parse_traversal(text: str, ctx: _Ctx) -> Query | None:
+    for pattern in _TRAVERSAL_RE:
+        m = pattern.match(text)
+        if not m:
+            continue
+        start = ctx.node(m.group("a"))
+        steps = _parse_legs(m.group("legs"), ctx)
+        if steps is None:
+            continue
+        if len(steps) > MAX_STEPS:
+            raise DncQaError(f"a traversal question may have at most {MAX_STEPS} steps, "
+                             f"this one has {len(steps)}")
+        return TraversalQuery(start, tuple(steps))
+    return None
+
+
+def _parse_legs(text: str, ctx: _Ctx) -> list[Step] | None:
+    """Steps for ``text`` (one or more legs), or ``None`` if it is not a list of legs.
+
+    Tried in order: the whole text as one line-and-direction leg; splits at strong separators
+    ("then", ", "), then at "and" (a line may be called "Hammersmith and City"); the whole text
+    as one edge label.  If every attempt fails and one raised a name error, that error is raised.
+    """
+    text = re.sub(rf"^{_VERB} ", "", text.strip(), flags=re.IGNORECASE)
+    errors: list[DncQaError] = []
+
+    def attempt(fn: Callable[[], list[Step] | None]) -> list[Step] | None:
+        try:
+            return fn()
+        except DncQaError as exc:
+            errors.append(exc)
+            return None
+
+    found = attempt(lambda: _parse_leg(text, ctx, labels=False))
+    if found is not None:
+        return found
+    for sep in (_STRONG_SPLIT, _WEAK_SPLIT):
+        for m in sep.finditer(text):
+            left_text, right_text = text[: m.start()], text[m.end():]
+            left = attempt(lambda lt=left_text: _parse_leg(lt, ctx, labels=True))
+            if left is None:
+                continue
+            right = attempt(lambda rt=right_text: _parse_legs(rt, ctx))
+            if right is not None:
+                return left + right
+    found = attempt(lambda: _parse_leg(text, ctx, labels=True))
+    if found is not None:
+        return found
+    if errors:
+        raise errors[0]
+    return None
+
+
+def _parse_leg(text: str, ctx: _Ctx, labels: bool) -> list[Step] | None:
+    """Steps for one leg ("the Central line east for 2 stops", "Central E", "mother")."""
+    text = re.sub(rf"^{_VERB} ", "", text.strip(), flags=re.IGNORECASE).strip()
+    if not text:
+        return None
+    for pattern in _LEG_RE:
+        m = pattern.match(text)
+        if not m:
+            continue
+        groups = m.groupdict()
+        n = _number(groups.get("n"))
+        if groups.get("label") is not None:
+            label = ctx.unmask(groups["label"]).strip()
+            if not labels or not _looks_like_label(label):
+                return None
+            return [_label_step(label, ctx)] * n
+        line = ctx.unmask(groups["line"]).strip()
+        if not line or _STRONG_SPLIT.search(line) or _DIR_AND.search(line):
+            continue
+        direction = DIRECTION_WORDS[groups["dir"].lower()]
+        return [_line_step(line, direction, ctx)] * n
+    return None
+
+
+def _looks_like_label(label: str) -> bool:
+    """Whether ``label`` could be one edge label (short, no list separators)."""
+    return not (_STRONG_SPLIT.search(label) or _WEAK_SPLIT.search(label)
+                or len(label.split()) > 4)
+
+
+def _number(text: str | None) -> int:
+    if text is None:
+        return 1
+    n = int(text) if text.isdigit() else _NUMBERS[text.lower()]
+    if n < 1:
+        raise DncQaError("a traversal needs at least 1 stop")
+    return n
+
+
+def _line_step(line: str, direction: str, ctx: _Ctx) -> Step:
+    vocab = ctx.vocab
+    if vocab is None:
+        return Step(line, direction)
+    if vocab.lines is None:
+        label = resolve_label(vocab.labels, f"{line} {direction}")
+        return Step(label)
+    name = vocab.lines.resolve(line)
+    have = vocab.directions.get(name, set())
+    if direction not in have:
+        raise DncQaError(
+            f"the {name} line has no direction {direction!r} in {vocab.lines.graph!r} "
+            f"(it has {', '.join(sorted(have))})"
+        )
+    return Step(name, direction)
+
+
+def _label_step(label: str, ctx: _Ctx) -> Step:
+    vocab = ctx.vocab
+    if vocab is None:
+        head, _, tail = label.rpartition(" ")
+        if head and tail.lower() in DIRECTION_WORDS:
+            return Step(head, DIRECTION_WORDS[tail.lower()])
+        return Step(label)
+    try:
+        found = resolve_label(vocab.labels, label)
+    except UnknownNameError:
+        bare = label.lower().removesuffix(" line")
+        if vocab.lines is not None and bare in {n.lower() for n in vocab.lines.names}:
+            name = vocab.lines.resolve(bare)
+            raise DncQaError(
+                f"say which way to go on the {name} line: "
+                + " or ".join(sorted(vocab.directions.get(name, ())))
+            ) from None
+        raise
+    head, _, tail = found.rpartition(" ")
+    if vocab.lines is not None and head in vocab.directions:
+        return Step(head, tail)
+    return Step(found)
+
+
+def _parse_shortest(text: str, ctx: _Ctx) -> Query | None:
+    for pattern in _SP_RE[:-1]:
+        m = pattern.match(text)
+        if m:
+            return ShortestPathQuery(ctx.node(m.group("a")), ctx.node(m.group("b")))
+    return None
+
+
+def _parse_neighbours(text: str, ctx: _Ctx) -> Query | None:
+    for pattern in _NB_RE:
+        m = pattern.match(text)
+        if m:
+            return NeighboursQuery(ctx.node(m.group("a")))
+    return None
+
+
+def _parse_possessive(text: str, ctx: _Ctx) -> Query | None:
+    for pattern in _POSS_RE:
+        m = pattern.match(text)
+        if not m:
+            continue
+        return _relation_or_fact(m.group("a"), m.group("r"), ctx)
+    return None
+
+
+def _relation_or_fact(subject: str, relation: str, ctx: _Ctx) -> Query:
+    rel_text = ctx.unmask(relation).strip()
+    relation_obj = parse_relation(rel_text)
+    person = ctx.node(subject)
+    if relation_obj is not None and (
+        ctx.vocab is None or ctx.vocab.nodes.kind == "person" or rel_text not in ctx.vocab.labels
+    ):
+        return RelationQuery(person, relation_obj.name)
+    return FactQuery(person, ctx.relation_label(rel_text))
+
+
+def _parse_verb_fact(text: str, ctx: _Ctx) -> Query | None:
+    """"what does X like", "where was X born", "who wrote X" (inverse).
+
+    These forms are loose, so they only apply when the verb names one of the graph's labels.
+    """
+    for pattern in _VERB_FACT_RE:
+        m = pattern.match(text)
+        if m:
+            label = _known_label(m.group("r"), ctx)
+            if label is not None:
+                return FactQuery(ctx.node(m.group("a")), label)
+    m = _INVERSE_FACT_RE.match(text)
+    if m:
+        rel = m.group("r").strip()
+        if rel.lower().split()[0] in ("is", "are", "was", "were", "'s", "do", "does", "did"):
+            return None
+        label = _known_label(rel, ctx)
+        if label is not None:
+            return FactQuery(ctx.node(m.group("a")), label, inverse=True)
+    return None
+
+
+def _known_label(typed: str, ctx: _Ctx) -> str | None:
+    try:
+        return ctx.relation_label(typed)
+    except DncQaError:
+        return None
+
+
+def _parse_bare_route(text: str, ctx: _Ctx) -> Query | None:
+    m = _SP_RE[-1].match(text)
+    if m:
+        return ShortestPathQuery(ctx.node(m.group("a")), ctx.node(m.group("b")))
+    return None
+
+
+_PARSERS: list[Callable[[str, _Ctx], Query | None]] = [
+    _parse_shortest,
+    _parse_traversal,
+    _parse_bare_route,
+    _parse_neighbours,
+    _parse_possessive,
+    _parse_verb_fact,
+]
