@@ -1,7 +1,163 @@
-"""``dncqa graph ...``: inspect and convert graph files."""
+"""``dncqa graph ...``: inspect and convert graph files.
+
+Every read error (bad syntax, dangling endpoints, duplicate ids, limits, unknown format...) is a
+:class:`dnc_qa.graphs.errors.GraphFormatError`, which the root command prints as one line
+(``error: FILE: PLACE: REASON``) before exiting with status 2.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="Inspect and convert graph files.", no_args_is_help=True)
+from dnc_qa.graphs.errors import GraphFormatError
+from dnc_qa.graphs.formats.nodelink import DEFAULT_LABEL_KEYS
+from dnc_qa.graphs.io import READ_FORMATS, WRITE_FORMATS, ReadOptions, read_graph, write_graph
+from dnc_qa.graphs.limits import MB, Limits
+from dnc_qa.graphs.stats import graph_stats
+
+app = typer.Typer(
+    help=(
+        "Inspect and convert graph files (node-link JSON, GraphML, GML, edge-list CSV, "
+        "transit folders).\n\n"
+        "Examples:\n\n"
+        "  dncqa graph info data/transit\n\n"
+        "  dncqa graph info graph.json --json\n\n"
+        "  dncqa graph convert data/transit transit.json\n\n"
+    ),
+    no_args_is_help=True,
+)
+
+FORMAT_HELP = f"Input format ({', '.join(READ_FORMATS)}); default: from the extension."
+
+
+def _options(
+    label_key: list[str] | None, default_label: str | None, undirected: bool, directions: str,
+    max_mb: float, max_nodes: int, max_edges: int,
+) -> ReadOptions:
+    if directions not in ("line", "edge"):
+        raise GraphFormatError(f"--directions must be 'line' or 'edge', not {directions!r}")
+    if max_mb <= 0 or max_nodes <= 0 or max_edges <= 0:
+        raise GraphFormatError("--max-mb, --max-nodes and --max-edges must be positive")
+    return ReadOptions(
+        label_keys=tuple(label_key) if label_key else DEFAULT_LABEL_KEYS,
+        default_label=default_label, undirected=undirected, directions=directions,  # type: ignore[arg-type]
+        limits=Limits(max_bytes=int(max_mb * MB), max_nodes=max_nodes, max_edges=max_edges),
+    )
+
+
+LabelKey = typer.Option(None, "--label-key", help="Edge attribute holding the label "
+                        "(repeatable; default: label, line, relation, type).")
+DefaultLabel = typer.Option(None, "--default-label", help="Label for edges that have none.")
+Undirected = typer.Option(False, "--undirected", help="CSV edge lists: rows are undirected.")
+Directions = typer.Option("line", "--directions", help="Transit maps: direction labels per "
+                          "'line' axis (Central E/W) or per 'edge' compass point.")
+MaxMb = typer.Option(50.0, "--max-mb", help="Refuse files larger than this (MB).")
+MaxNodes = typer.Option(100_000, "--max-nodes", help="Refuse graphs with more nodes.")
+MaxEdges = typer.Option(1_000_000, "--max-edges", help="Refuse graphs with more edges.")
+
+
+@app.command("info")
+def info(
+    path: Path = typer.Argument(..., help="Graph file, or transit folder."),
+    format: str | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    label_key: list[str] | None = LabelKey,
+    default_label: str | None = DefaultLabel,
+    undirected: bool = Undirected,
+    directions: str = Directions,
+    max_mb: float = MaxMb,
+    max_nodes: int = MaxNodes,
+    max_edges: int = MaxEdges,
+) -> None:
+    """Nodes, edges, label set, connectivity, diameter and degree range of a graph.
+
+    Examples:
+
+      dncqa graph info data/transit
+
+      dncqa graph info data/family/family-tree.json --json
+
+      dncqa graph info edges.csv --undirected
+
+      dncqa graph info graph.json --label-key relation
+    """
+    opts = _options(label_key, default_label, undirected, directions, max_mb, max_nodes,
+                    max_edges)
+    graph = read_graph(path, format, opts)
+    stats = graph_stats(graph)
+    if as_json:
+        typer.echo(json.dumps({"path": str(path), **stats.to_dict()}))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=str(path), show_header=False)
+    shown = ", ".join(stats.labels[:12]) + (" ..." if len(stats.labels) > 12 else "")
+    rows = [
+        ("nodes", f"{stats.nodes:,}"),
+        ("edges (directed)", f"{stats.edges:,}"),
+        ("adjacent pairs", f"{stats.adjacent_pairs:,}"),
+        ("labels", f"{len(stats.labels)}: {shown}"),
+        ("connected", f"{stats.connected} (weak components {stats.weak_components}, "
+                      f"strong components {stats.strong_components})"),
+        ("diameter (undirected hops)", str(stats.diameter)),
+        ("diameter (directed hops)", str(stats.directed_diameter)),
+        ("out-degree", f"{stats.out_degree[0]}..{stats.out_degree[1]}"),
+        ("in-degree", f"{stats.in_degree[0]}..{stats.in_degree[1]}"),
+        ("self-loops", str(stats.self_loops)),
+        ("ambiguous (node, label)", str(stats.ambiguous_out_labels)),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    Console().print(table)
+
+
+@app.command("convert")
+def convert(
+    source: Path = typer.Argument(..., help="Graph file, or transit folder."),
+    target: Path = typer.Argument(..., help="Output file (.json, .graphml, .gml or .csv)."),
+    format: str | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    to: str | None = typer.Option(
+        None, "--to", help=f"Output format ({', '.join(WRITE_FORMATS)}); default: extension."),
+    force: bool = typer.Option(False, "--force", help="Overwrite TARGET if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    label_key: list[str] | None = LabelKey,
+    default_label: str | None = DefaultLabel,
+    undirected: bool = Undirected,
+    directions: str = Directions,
+    max_mb: float = MaxMb,
+    max_nodes: int = MaxNodes,
+    max_edges: int = MaxEdges,
+) -> None:
+    """Read any supported graph and write it out (node-link JSON is lossless).
+
+    Examples:
+
+      dncqa graph convert data/transit transit.json
+
+      dncqa graph convert graph.graphml graph.json --force
+
+      dncqa graph convert graph.json edges.csv
+    """
+    opts = _options(label_key, default_label, undirected, directions, max_mb, max_nodes,
+                    max_edges)
+    if target.exists() and not force:
+        raise GraphFormatError("output exists; pass --force to overwrite it", path=target)
+    graph = read_graph(source, format, opts)
+    fmt = write_graph(graph, target, to)
+    isolated = sum(1 for n in graph if graph.degree(n) == 0)
+    note = (f"; {isolated} isolated node(s) cannot be stored in CSV and were left out"
+            if fmt == "csv" and isolated else "")
+    if as_json:
+        typer.echo(json.dumps({"source": str(source), "target": str(target), "format": fmt,
+                               "nodes": graph.number_of_nodes(),
+                               "edges": graph.number_of_edges(), "dropped_isolated":
+                               isolated if fmt == "csv" else 0}))
+        return
+    from rich.console import Console
+
+    Console().print(f"wrote {target} ({fmt}): {graph.number_of_nodes():,} nodes, "
+                    f"{graph.number_of_edges():,} edges{note}")

@@ -1,0 +1,166 @@
+"""Read any supported graph file into the canonical graph; write it back out.
+
+==============  =============================  =====================================
+format          recognised by                  notes
+==============  =============================  =====================================
+``node-link``   ``.json``                      networkx node-link ("links"/"edges")
+``transit``     a folder; a ``.json`` object   three CSVs stations/lines/connections,
+                with ``stations``/``lines``/   or the same tables as one JSON object
+                ``connections``
+``graphml``     ``.graphml``, ``.xml``         ``edgedefault`` honoured
+``gml``         ``.gml``
+``csv``         ``.csv``                       ``source,target,label[,weight]``
+==============  =============================  =====================================
+
+Every reader returns a :class:`networkx.MultiDiGraph` with ``str`` node names and a ``str``
+``label`` on each edge (see :mod:`dnc_qa.graphs.model`) and raises
+:class:`~dnc_qa.graphs.errors.GraphFormatError` for anything it cannot use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from dnc_qa.graphs.directions import Mode
+from dnc_qa.graphs.errors import GraphFormatError
+from dnc_qa.graphs.formats.edgelist import edge_csv_text, read_edge_csv
+from dnc_qa.graphs.formats.gml import gml_text, read_gml
+from dnc_qa.graphs.formats.graphml import graphml_text, read_graphml
+from dnc_qa.graphs.formats.nodelink import (
+    DEFAULT_LABEL_KEYS,
+    graph_from_node_link,
+    load_json,
+    node_link_text,
+)
+from dnc_qa.graphs.formats.transit import is_transit_json, read_transit
+from dnc_qa.graphs.limits import DEFAULT_LIMITS, Limits
+
+READ_FORMATS = ("node-link", "transit", "graphml", "gml", "csv")
+WRITE_FORMATS = ("node-link", "graphml", "gml", "csv")
+_BY_SUFFIX = {".json": "node-link", ".graphml": "graphml", ".xml": "graphml", ".gml": "gml",
+              ".csv": "csv"}
+_ALIASES = {"json": "node-link", "nodelink": "node-link", "node_link": "node-link",
+            "edgelist": "csv", "edge-list": "csv", "transit-csv": "transit"}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Reader settings shared by every format.
+
+    Attributes:
+        label_keys: edge attributes tried, in order, for the label (node-link, GraphML, GML).
+        default_label: label for edges with none of ``label_keys`` (``None``: such an edge is an
+            error).
+        undirected: CSV edge lists only: every row is an undirected edge.
+        directions: transit maps: ``"line"`` or ``"edge"`` (see :mod:`dnc_qa.graphs.directions`).
+        limits: size limits.
+    """
+
+    label_keys: Sequence[str] = DEFAULT_LABEL_KEYS
+    default_label: str | None = None
+    undirected: bool = False
+    directions: Mode = "line"
+    limits: Limits = field(default_factory=Limits)
+
+
+def normalise_format(name: str) -> str:
+    """Canonical format name; unknown names raise :class:`GraphFormatError`."""
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in READ_FORMATS:
+        raise GraphFormatError(f"unknown format {name!r}; known: {', '.join(READ_FORMATS)}")
+    return key
+
+
+def detect_format(path: Path) -> str:
+    """Guess the format from the path: a folder is ``transit``, else the file extension.
+
+    A ``.json`` file is reported as ``node-link``; :func:`read_graph` reads it as ``transit``
+    when its top-level object has ``stations``, ``lines`` and ``connections`` and no ``nodes``.
+    """
+    if path.is_dir():
+        return "transit"
+    fmt = _BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        if not path.exists():
+            raise GraphFormatError("no such file or folder", path=path)
+        raise GraphFormatError(
+            f"unknown format (extension {path.suffix or 'none'!r}); pass --format, one of "
+            f"{', '.join(READ_FORMATS)}", path=path)
+    return fmt
+
+
+def read_graph(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    options: ReadOptions | None = None,
+) -> nx.MultiDiGraph:
+    """Read ``path`` (file or transit folder) into the canonical :class:`~nx.MultiDiGraph`.
+
+    Args:
+        path: the file, or a transit folder.
+        format: one of :data:`READ_FORMATS` (or an alias); ``None`` detects it.
+        options: reader settings (:class:`ReadOptions`).
+    """
+    p = Path(path)
+    opts = options or ReadOptions()
+    fmt = normalise_format(format) if format else detect_format(p)
+    if fmt != "transit" and p.is_dir():
+        raise GraphFormatError(f"is a folder, not a {fmt} file", path=p)
+    if not p.exists():
+        raise GraphFormatError("no such file or folder", path=p)
+    kw = {"label_keys": tuple(opts.label_keys), "default_label": opts.default_label,
+          "limits": opts.limits}
+    if fmt == "node-link":
+        loaded = load_json(p, opts.limits)
+        if format is None and is_transit_json(loaded[1]):
+            return read_transit(p, directions=opts.directions, limits=opts.limits, loaded=loaded)
+        return graph_from_node_link(loaded[1], path=p, text=loaded[0], **kw)
+    if fmt == "graphml":
+        return read_graphml(p, **kw)
+    if fmt == "transit" and p.is_file():
+        return read_transit(p, directions=opts.directions, limits=opts.limits)
+    if fmt == "gml":
+        return read_gml(p, **kw)
+    if fmt == "csv":
+        return read_edge_csv(p, undirected=opts.undirected, limits=opts.limits)
+    return read_transit(p, directions=opts.directions, limits=opts.limits)
+
+
+_WRITERS: dict[str, Callable[[nx.MultiDiGraph], str]] = {
+    "node-link": node_link_text, "graphml": graphml_text, "gml": gml_text, "csv": edge_csv_text,
+}
+
+
+def write_graph(
+    graph: nx.MultiDiGraph, path: str | os.PathLike[str], format: str | None = None
+) -> str:
+    """Write ``graph`` to ``path`` (format from ``format`` or the extension); returns the format.
+
+    Node-link JSON is the lossless canonical output; CSV drops isolated nodes and graph
+    attributes, GraphML/GML drop attribute values that are not strings or numbers.
+    """
+    p = Path(path)
+    if format:
+        fmt = _ALIASES.get(format.lower(), format.lower())
+    else:
+        fmt = _BY_SUFFIX.get(p.suffix.lower(), "")
+    if fmt not in _WRITERS:
+        raise GraphFormatError(
+            f"cannot write format {fmt or p.suffix or 'unknown'!r}; writable: "
+            f"{', '.join(WRITE_FORMATS)} (by extension .json, .graphml, .gml, .csv)", path=p)
+    p.write_text(_WRITERS[fmt](graph), encoding="utf-8")
+    return fmt
+
+
+def graph_to_json(graph: nx.MultiDiGraph) -> str:
+    """The canonical node-link JSON text of ``graph`` (for hashing / comparison)."""
+    return node_link_text(graph)
+
+
+__all__ = ["READ_FORMATS", "WRITE_FORMATS", "ReadOptions", "detect_format", "read_graph",
+           "write_graph", "graph_to_json", "normalise_format", "DEFAULT_LIMITS"]

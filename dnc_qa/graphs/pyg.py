@@ -1,0 +1,71 @@
+"""Interop with PyTorch Geometric: :func:`to_pyg` / :func:`from_pyg` keep names and labels.
+
+A :class:`torch_geometric.data.Data` made here has
+
+* ``edge_index``: ``LongTensor [2, E]`` (source row, target row; nodes numbered in graph order),
+* ``edge_label``: ``LongTensor [E]``, index into ``edge_label_names``,
+* ``num_nodes``, ``node_names: list[str]`` (length N), ``edge_label_names: list[str]`` (sorted),
+* ``pos``: ``FloatTensor [N, 2]`` (x, y or longitude, latitude) when every node has coordinates.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import torch
+from torch_geometric.data import Data
+
+from dnc_qa.graphs.errors import GraphFormatError
+from dnc_qa.graphs.model import add_triple
+
+
+def _position(attrs: dict) -> tuple[float, float] | None:
+    if "x" in attrs and "y" in attrs:
+        return float(attrs["x"]), float(attrs["y"])
+    if "longitude" in attrs and "latitude" in attrs:
+        return float(attrs["longitude"]), float(attrs["latitude"])
+    return None
+
+
+def to_pyg(graph: nx.MultiDiGraph) -> Data:
+    """Convert a canonical graph to ``Data`` (edges in the graph's edge order)."""
+    names = [str(n) for n in graph.nodes]
+    index = {n: i for i, n in enumerate(graph.nodes)}
+    labels = sorted({str(k) for *_, k in graph.edges(keys=True)})
+    label_id = {lab: i for i, lab in enumerate(labels)}
+    edges = list(graph.edges(keys=True))
+    edge_index = torch.tensor([[index[u] for u, _, _ in edges], [index[v] for _, v, _ in edges]],
+                              dtype=torch.long).reshape(2, len(edges))
+    edge_label = torch.tensor([label_id[str(k)] for *_, k in edges], dtype=torch.long)
+    data = Data(edge_index=edge_index, edge_label=edge_label, num_nodes=len(names))
+    data.node_names = names
+    data.edge_label_names = labels
+    positions = [_position(d) for _, d in graph.nodes(data=True)]
+    if names and all(p is not None for p in positions):
+        data.pos = torch.tensor(positions, dtype=torch.float32)
+    return data
+
+
+def from_pyg(data: Data) -> nx.MultiDiGraph:
+    """Rebuild the canonical graph from ``Data`` made by :func:`to_pyg`.
+
+    Without ``node_names`` nodes are named ``"0"..``; without ``edge_label``/``edge_label_names``
+    every edge is labelled ``"0"``.
+    """
+    n = int(data.num_nodes)
+    names = list(getattr(data, "node_names", None) or [str(i) for i in range(n)])
+    if len(names) != n or len(set(names)) != n:
+        raise GraphFormatError("node_names must hold num_nodes unique names")
+    label_names = list(getattr(data, "edge_label_names", None) or [])
+    edge_label = getattr(data, "edge_label", None)
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(names)
+    pos = getattr(data, "pos", None)
+    if pos is not None:
+        for name, (x, y) in zip(names, pos.tolist(), strict=True):
+            graph.nodes[name].update(x=x, y=y)
+    src, dst = data.edge_index.tolist()
+    for e, (u, v) in enumerate(zip(src, dst, strict=True)):
+        lab = int(edge_label[e]) if edge_label is not None else 0
+        name = label_names[lab] if label_names else str(lab)
+        add_triple(graph, names[u], name, names[v])
+    return graph
