@@ -42,6 +42,16 @@ def _register_optional() -> None:
 
 _register_optional()
 
+from dnc_qa.cli import ask as ask_cmd  # noqa: E402
+from dnc_qa.cli import ingest as ingest_cmd  # noqa: E402
+from dnc_qa.cli import workspace as workspace_cmd  # noqa: E402
+
+app.command("ingest")(ingest_cmd.ingest)
+app.command("ask")(ask_cmd.ask)
+app.command("list")(workspace_cmd.list_entries)
+app.command("show")(workspace_cmd.show)
+app.command("remove")(workspace_cmd.remove)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning user errors into exit status 2."""

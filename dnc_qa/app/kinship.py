@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import networkx as nx
@@ -30,10 +31,21 @@ class KinStep:
 
 @dataclass(frozen=True)
 class Relation:
-    """A named family relation: the union of the people reached by each of ``paths``."""
+    """A named family relation.
+
+    Attributes:
+        name: its canonical name ("maternal great uncle").
+        paths: alternative sequences of :class:`KinStep`; the relation is everyone reached by
+            any of them.
+        labels: for the project's derived relations (:data:`dnc_qa.graphs.family.
+            DERIVED_RELATIONS`, the ones inference models are trained on), the composition of
+            edge labels that defines it; when set it is used instead of ``paths``, with
+            simple-walk semantics, so exact and model answers share one definition.
+    """
 
     name: str
     paths: tuple[tuple[KinStep, ...], ...]
+    labels: tuple[str, ...] = ()
 
 
 P, C, S, SP = "parent", "child", "sibling", "spouse"
@@ -120,12 +132,15 @@ def parse_relation(text: str) -> Relation | None:
     >>> parse_relation("maternal great-uncles").name
     'maternal great uncle'
     """
-    words = re.sub(r"[-_]", " ", text.casefold()).split()
+    words = re.sub(r"[-_]", " ", text.casefold().replace("\u2019", "'")).split()
     words = [w for w in words if w not in ("the", "a", "an", "all", "my", "his", "her", "their")]
     if not words:
         return None
     words[-1] = singular(words[-1])
     phrase = " ".join(words)
+    derived = derived_relations().get(phrase)
+    if derived is not None:
+        return derived
     for short, full in _SYNONYMS.items():
         phrase = re.sub(rf"\b{short}\b", full, phrase)
     phrase = re.sub(r"\bgrand (mother|father|parent|child|son|daughter)\b", r"grand\1", phrase)
@@ -167,6 +182,20 @@ def parse_relation(text: str) -> Relation | None:
         [*(["maternal" if side == "F" else "paternal"] if side else []), *["great"] * greats, base]
     )
     return Relation(name, (tuple(KinStep(k, s) for k, s in seq),))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def derived_relations() -> dict[str, Relation]:
+    """The project's named compositions, keyed by their normalised names."""
+    try:
+        from dnc_qa.graphs.family import DERIVED_RELATIONS
+    except ImportError:  # pragma: no cover - the graphs package is part of this project
+        return {}
+    out = {}
+    for rel in DERIVED_RELATIONS:
+        key = " ".join(re.sub(r"[-_]", " ", str(rel.label).casefold()).split())
+        out[key] = Relation(str(rel.label), (), tuple(rel.path))
+    return out
 
 
 class FamilyView:
@@ -212,6 +241,12 @@ class FamilyView:
 
     def relatives(self, person: str, relation: Relation) -> list[str]:
         """Everyone who is ``person``'s ``relation`` (sorted; never ``person`` themself)."""
+        if relation.labels:
+            from dnc_qa.graphs.relations import follow
+
+            found = follow(self.graph, person, relation.labels)
+            found.discard(person)
+            return sorted(found)
         found: set[str] = set()
         for path in relation.paths:
             people = {person}

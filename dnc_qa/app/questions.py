@@ -121,6 +121,9 @@ def guess_node_kind(graph: Any) -> str:
     """"station" for a transit map, "person" for a family tree, else "node"."""
     from dnc_qa.app.kinship import FamilyView
 
+    declared = str(graph.graph.get("kind", "")).lower()
+    if declared in ("transit", "family"):
+        return "station" if declared == "transit" else "person"
     labels = {str(k) for _, _, k in graph.edges(keys=True)}
     if any(d.get("line") for _, _, d in graph.edges(data=True)):
         return "station"
@@ -545,19 +548,25 @@ def _parse_possessive(text: str, ctx: _Ctx) -> Query | None:
         m = pattern.match(text)
         if not m:
             continue
-        return _relation_or_fact(m.group("a"), m.group("r"), ctx)
+        query = _relation_or_fact(m.group("a"), m.group("r"), ctx)
+        if query is not None:
+            return query
     return None
 
 
-def _relation_or_fact(subject: str, relation: str, ctx: _Ctx) -> Query:
+def _relation_or_fact(subject: str, relation: str, ctx: _Ctx) -> Query | None:
+    """A family relation, else a fact whose relation is one of the graph's labels, else
+    ``None`` (the words do not name a relation of this graph)."""
     rel_text = ctx.unmask(relation).strip()
     relation_obj = parse_relation(rel_text)
-    person = ctx.node(subject)
     if relation_obj is not None and (
         ctx.vocab is None or ctx.vocab.nodes.kind == "person" or rel_text not in ctx.vocab.labels
     ):
-        return RelationQuery(person, relation_obj.name)
-    return FactQuery(person, ctx.relation_label(rel_text))
+        return RelationQuery(ctx.node(subject), relation_obj.name)
+    label = _known_label(rel_text, ctx)
+    if label is None:
+        return None
+    return FactQuery(ctx.node(subject), label)
 
 
 def _parse_verb_fact(text: str, ctx: _Ctx) -> Query | None:

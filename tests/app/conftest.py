@@ -70,11 +70,13 @@ def family() -> nx.MultiDiGraph:
     Fiona + Tom (m) -> Alice (f), Ann (f)
     Alice + Sam (m) -> Freya (f), Finn (m)
     Bob -> Carl (m)
-    Edges ``(child, mother|father, parent)`` plus ``(x, wife|husband, y)``; sexes come from the
-    edges and from a ``sex`` attribute where no edge tells.
+    Edges as in the bundled family tree: ``(child, mother|father, parent)``,
+    ``(parent, son|daughter, child)`` and ``(x, wife|husband, y)``; every person has a ``sex``.
     """
     g = nx.MultiDiGraph()
-    for person, sex in [("Finn", "M"), ("Carl", "M"), ("Ben", "M"), ("Ann", "F")]:
+    sexes = {"Jack": "M", "Joan": "F", "Fiona": "F", "Bob": "M", "Ben": "M", "Tom": "M",
+             "Alice": "F", "Ann": "F", "Sam": "M", "Freya": "F", "Finn": "M", "Carl": "M"}
+    for person, sex in sexes.items():
         g.add_node(person, sex=sex)
     parents = {
         "Fiona": ("Joan", "Jack"), "Bob": ("Joan", "Jack"), "Ben": ("Joan", "Jack"),
@@ -82,10 +84,10 @@ def family() -> nx.MultiDiGraph:
         "Freya": ("Alice", "Sam"), "Finn": ("Alice", "Sam"), "Carl": (None, "Bob"),
     }
     for child, (mother, father) in parents.items():
-        if mother:
-            add(g, child, "mother", mother)
-        if father:
-            add(g, child, "father", father)
+        for label, parent in (("mother", mother), ("father", father)):
+            if parent:
+                add(g, child, label, parent)
+                add(g, parent, "son" if sexes[child] == "M" else "daughter", child)
     for wife, husband in [("Joan", "Jack"), ("Fiona", "Tom"), ("Alice", "Sam")]:
         add(g, husband, "wife", wife)
         add(g, wife, "husband", husband)

@@ -95,13 +95,15 @@ def test_neighbours(mini_tube: nx.MultiDiGraph) -> None:
         ("Fiona", "husband", ["Tom"]),
         ("Sam", "mother in law", ["Fiona"]),
         ("Fiona", "son in law", ["Sam"]),
+        ("Fiona", "son-in-law", ["Sam"]),
+        ("Fiona", "brother's son", ["Carl"]),
+        ("Freya", "great uncle", ["Ben", "Bob"]),
         ("Joan", "child", ["Ben", "Bob", "Fiona"]),
     ],
 )
 def test_family_relations(
     family: nx.MultiDiGraph, person: str, relation: str, expected: list[str]
 ) -> None:
-    family.nodes["Freya"]["sex"] = "F"
     ans = exact_answer(family, RelationQuery(person, relation))
     assert ans.kind == "nodes"
     assert list(ans.nodes) == expected
@@ -110,7 +112,11 @@ def test_family_relations(
 @pytest.mark.parametrize(
     ("text", "name", "length"),
     [
-        ("maternal great-uncles", "maternal great uncle", 3),
+        ("maternal great-uncles", "maternal great uncle", 4),  # the project's composition
+        ("Brother's sons", "brother's son", 3),
+        ("son in law", "son-in-law", 2),
+        ("paternal great uncles", "paternal great uncle", 4),
+        ("great uncle", "great uncle", 3),
         ("grandchildren", "grandchild", 2),
         ("great great grandmother", "great great grandmother", 4),
         ("Grand Mother", "grandmother", 2),
@@ -120,7 +126,8 @@ def test_family_relations(
 )
 def test_parse_relation(text: str, name: str, length: int) -> None:
     rel = parse_relation(text)
-    assert rel is not None and rel.name == name and len(rel.paths[0]) == length
+    assert rel is not None and rel.name == name
+    assert len(rel.labels or rel.paths[0]) == length
 
 
 @pytest.mark.parametrize("text", ["great mother", "maternal brother", "godmother", "capital",

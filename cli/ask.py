@@ -1,0 +1,76 @@
+"""``dncqa ask "QUESTION"``: answer a question from a stored graph's memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def ask(
+    question: str = typer.Argument(..., help="The question, in English (quote it)."),
+    graph: str = typer.Option(None, "--graph", "-g", help="Stored graph to ask (default: the "
+                              "only one stored)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object: question, "
+                                 "query, answer, confidence, exact, agrees, graph, model."),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the memory's read/write "
+                              "weightings and usage over the episode."),
+    exact_only: bool = typer.Option(False, "--exact-only", help="Skip the model; exact "
+                                    "answer only."),
+) -> None:
+    """Ask a stored graph a question; print the model's answer and the exact one.
+
+    Forms: shortest path, traversal, neighbours, family relations and facts. Names are
+    matched ignoring case and punctuation ("St." / "St", "&" / "and").
+
+    Examples:
+
+      dncqa ask "shortest path from Bank to Oxford Circus" --graph london
+
+      dncqa ask "from Bank take the Central line east for 2 stops"
+
+      dncqa ask "which stations are next to Holborn" --json
+
+      dncqa ask "who is Freya's maternal great uncle" --graph family --plot memory.png
+    """
+    from dnc_qa.app.ask import ask as run_ask
+
+    result = run_ask(question, graph, with_model=not exact_only)
+    if plot is not None:
+        _plot(result, plot)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    typer.echo(f"graph:      {result.graph} (model: {result.model})")
+    typer.echo(f"query:      {result.query.describe()}")
+    if result.answer is None:
+        typer.echo(f"model:      unavailable: {result.note}")
+    else:
+        conf = "" if result.confidence is None else f"  (confidence {result.confidence:.3g})"
+        typer.echo(f"model:      {result.answer.text()}{conf}")
+        if result.note:
+            typer.echo(f"            note: {result.note}")
+    typer.echo(f"exact:      {result.exact.text()}")
+    if result.agrees is not None:
+        typer.echo(f"agrees:     {'yes' if result.agrees else 'no'}")
+    if plot is not None:
+        typer.echo(f"plot:       {plot}")
+
+
+def _plot(result: object, path: Path) -> None:
+    from dnc_qa.app.plots import join_traces, plot_memory
+    from dnc_qa.app.workspace import Workspace, load_tensors
+    from dnc_qa.errors import DncQaError
+
+    trace, phases = result.trace, result.phases  # type: ignore[attr-defined]
+    if not trace:
+        raise DncQaError("--plot: there is no model run to plot "
+                         f"({result.note or 'no model'})")  # type: ignore[attr-defined]
+    entry_path = Workspace().require(result.graph)  # type: ignore[attr-defined]
+    stored = entry_path / "trace.safetensors"
+    if stored.exists():
+        desc, _ = load_tensors(stored)
+        steps = next(iter(desc.values())).shape[0] if desc else 0
+        trace, phases = join_traces(desc, [("description", 0, steps)], trace, phases)
+    plot_memory(trace, phases, path, title=result.question)  # type: ignore[attr-defined]

@@ -1,0 +1,90 @@
+"""``ask``: parse a question against a stored graph, answer it exactly and with the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dnc_qa.app.exact import Answer, agrees, exact_answer
+from dnc_qa.app.queries import Query
+from dnc_qa.app.workspace import Entry, Workspace
+
+
+@dataclass
+class AskResult:
+    """Everything ``dncqa ask`` reports.
+
+    Attributes:
+        question: the question as asked.
+        query: the parsed query.
+        graph: the workspace entry name.
+        model: the model reference the memory was written by (``none`` without one).
+        exact: the exact answer (networkx).
+        answer: the model's answer, ``None`` when it is unavailable.
+        confidence: the model's probability for its answer.
+        agrees: whether the model's answer is right (``None`` without one).
+        note: why the model answer is missing, or a warning about it.
+        trace, phases: memory activity for plots (see :class:`~dnc_qa.app.engine.ModelAnswer`).
+    """
+
+    question: str
+    query: Query
+    graph: str
+    model: str
+    exact: Answer
+    answer: Answer | None = None
+    confidence: float | None = None
+    agrees: bool | None = None
+    note: str = ""
+    trace: dict[str, Any] = field(default_factory=dict)
+    phases: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The one object ``dncqa ask --json`` prints."""
+        return {
+            "question": self.question,
+            "query": self.query.to_json(),
+            "answer": None if self.answer is None else self.answer.to_json(),
+            "confidence": self.confidence,
+            "exact": self.exact.to_json(),
+            "agrees": self.agrees,
+            "graph": self.graph,
+            "model": self.model,
+            "note": self.note or None,
+        }
+
+
+def parse_for(entry: Entry, question: str) -> Query:
+    """Parse ``question`` with ``entry``'s names and labels."""
+    from dnc_qa.app.questions import Vocabulary, parse_question
+
+    vocab = Vocabulary.from_graph(entry.graph, entry.meta.name, entry.meta.node_kind)
+    return parse_question(question, vocab)
+
+
+def ask(question: str, graph: str | None = None, workspace: Workspace | None = None,
+        with_model: bool = True) -> AskResult:
+    """Answer ``question`` about the stored graph ``graph`` (the only one, when ``None``)."""
+    ws = workspace or Workspace()
+    name = graph or ws.default_name()
+    entry = ws.load(name)
+    query = parse_for(entry, question)
+    exact = exact_answer(entry.graph, query)
+    result = AskResult(question, query, name, entry.meta.model, exact)
+    if not with_model:
+        result.note = "model not run (--exact-only)"
+        return result
+    if entry.memory_file is None:
+        result.note = ("no model answer: the graph was stored without a model "
+                       "(ingest it with --model untrained or a checkpoint)")
+        return result
+    from dnc_qa.app import engine
+
+    model = engine.load_model(entry.meta.model)
+    state = engine.load_state(model, entry.memory_file, entry.meta.memory_cells)
+    out = engine.ask_model(model, state, entry.graph, entry.labels, query)
+    result.answer, result.confidence, result.note = out.answer, out.confidence, out.note
+    result.trace, result.phases = out.trace, out.phases
+    if out.answer is not None:
+        result.agrees = agrees(entry.graph, query, out.answer, exact)
+    return result

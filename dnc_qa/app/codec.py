@@ -1,0 +1,150 @@
+"""Labels for a stored graph, and the paper's triple encoding (92 inputs, 90 outputs).
+
+Each node and each edge label gets a number in ``[0, 999]`` (:class:`LabelMap`), written as 3
+digits, each a 10-way one-hot: a triple ``(source, edge, target)`` is 90 numbers, a blank
+``_`` is all zeros.  Inputs add two channels: ``90`` marks the first step of a query phase and
+``91`` ("answer required") is on through an answer phase.  Outputs are 9 digit softmaxes.
+
+This must match the encoding the model was trained with; :data:`ENCODING` names it, and a model
+checkpoint whose ``app.encoding`` differs is refused (see :mod:`dnc_qa.app.engine`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import networkx as nx
+    from torch import Tensor
+
+ENCODING = "paper-triples-v1"
+DIGITS = 3
+TRIPLE_WIDTH = 3 * DIGITS * 10  # 90
+INPUT_SIZE = TRIPLE_WIDTH + 2  # 92
+OUTPUT_SIZE = TRIPLE_WIDTH  # 90
+PHASE_CHANNEL = 90
+ANSWER_CHANNEL = 91
+MAX_LABEL = 10**DIGITS - 1
+
+Slot = int | None
+"""A label number, or ``None`` for the blank ``_``."""
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """The numbers a graph's node names and edge labels were written with.
+
+    Attributes:
+        nodes: ``{node name: number}``.
+        edges: ``{edge label: number}``.
+        seed: the seed the numbers were drawn with.
+    """
+
+    nodes: dict[str, int]
+    edges: dict[str, int]
+    seed: int
+
+    def node_name(self, number: int) -> str | None:
+        return self._inverse(self.nodes).get(number)
+
+    def edge_name(self, number: int) -> str | None:
+        return self._inverse(self.edges).get(number)
+
+    @staticmethod
+    def _inverse(table: dict[str, int]) -> dict[int, str]:
+        return {v: k for k, v in table.items()}
+
+    def to_json(self) -> str:
+        return json.dumps({"seed": self.seed, "nodes": self.nodes, "edges": self.edges},
+                          ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> LabelMap:
+        """Parse :meth:`to_json` output; raises ``ValueError`` on anything malformed."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        nodes, edges = data.get("nodes"), data.get("edges")
+        for what, table in (("nodes", nodes), ("edges", edges)):
+            if not isinstance(table, dict) or not all(
+                isinstance(v, int) and 0 <= v <= MAX_LABEL for v in table.values()
+            ):
+                raise ValueError(f"{what!r} must map names to numbers in [0, {MAX_LABEL}]")
+        return cls(dict(nodes), dict(edges), int(data.get("seed", 0)))
+
+
+def assign_labels(
+    graph: nx.MultiDiGraph,
+    seed: int = 0,
+    node_range: tuple[int, int] = (0, MAX_LABEL),
+    edge_range: tuple[int, int] = (0, MAX_LABEL),
+) -> LabelMap:
+    """Distinct random numbers for the nodes (from ``node_range``) and the edge labels (from
+    ``edge_range``), both inclusive.  Raises ``ValueError`` when a range is too small."""
+    rng = random.Random(seed)
+    nodes = sorted(str(n) for n in graph.nodes)
+    labels = sorted({str(k) for _, _, k in graph.edges(keys=True)})
+    for what, items, (lo, hi) in (("nodes", nodes, node_range), ("edge labels", labels,
+                                                                  edge_range)):
+        if len(items) > hi - lo + 1:
+            raise ValueError(f"{len(items)} {what} do not fit the {hi - lo + 1} labels "
+                             f"{lo}-{hi} the model reads")
+    node_numbers = rng.sample(range(node_range[0], node_range[1] + 1), len(nodes))
+    edge_numbers = rng.sample(range(edge_range[0], edge_range[1] + 1), len(labels))
+    return LabelMap(dict(zip(nodes, node_numbers, strict=True)),
+                    dict(zip(labels, edge_numbers, strict=True)), seed)
+
+
+def encode_triples(
+    triples: Sequence[tuple[Slot, Slot, Slot]], phase: Iterable[bool] = (),
+    answer: Iterable[bool] = ()
+) -> Tensor:
+    """``[T, 92]`` inputs for ``triples`` with the phase and answer channels set where given."""
+    import torch
+
+    x = torch.zeros(len(triples), INPUT_SIZE)
+    for t, triple in enumerate(triples):
+        for part, number in enumerate(triple):
+            if number is None:
+                continue
+            for d, digit in enumerate(f"{number:0{DIGITS}d}"):
+                x[t, (part * DIGITS + d) * 10 + int(digit)] = 1.0
+    for t, on in enumerate(phase):
+        x[t, PHASE_CHANNEL] = float(on)
+    for t, on in enumerate(answer):
+        x[t, ANSWER_CHANNEL] = float(on)
+    return x
+
+
+def digit_log_probs(logits: Tensor) -> Tensor:
+    """``[..., 9, 10]`` log-probabilities of each output digit from ``[..., 90]`` logits."""
+    return logits.reshape(*logits.shape[:-1], 3 * DIGITS, 10).log_softmax(-1)
+
+
+def decode_triple(logits: Tensor) -> tuple[tuple[int, int, int], float]:
+    """The modal triple of one step's ``[90]`` logits and its probability (product of digit
+    probabilities)."""
+    logp = digit_log_probs(logits)
+    best, idx = logp.max(-1)
+    digits = [int(i) for i in idx.tolist()]
+    numbers = tuple(int("".join(map(str, digits[p * DIGITS:(p + 1) * DIGITS]))) for p in range(3))
+    return numbers, float(best.sum().exp())  # type: ignore[return-value]
+
+
+def triple_log_prob(logits: Tensor, triple: tuple[int, int, int]) -> float:
+    """Log-probability the ``[90]`` logits give to ``triple``."""
+    logp = digit_log_probs(logits)
+    total = 0.0
+    for part, number in enumerate(triple):
+        for d, digit in enumerate(f"{number:0{DIGITS}d}"):
+            total += float(logp[part * DIGITS + d, int(digit)])
+    return total
+
+
+def describe_json(labels: LabelMap) -> dict[str, Any]:
+    """A summary for ``dncqa show``."""
+    return {"seed": labels.seed, "nodes": len(labels.nodes), "edge_labels": len(labels.edges)}

@@ -1,0 +1,605 @@
+"""Run a model over a stored graph: the description phase at ingest, query phases at ask time.
+
+Model references (``--model``):
+
+* ``none``: no model; only exact answers.
+* ``untrained``: a DNC with seeded random weights, to exercise the pipeline (its answers are
+  noise and are reported as such).
+* a checkpoint folder (or its ``model.safetensors``) holding ``model.safetensors`` and
+  ``config.json``, or the name of a model shipped in :data:`PRETRAINED_DIR`.
+* ``auto`` (the default): the first shipped model whose task fits the graph, else ``none``.
+
+A checkpoint's ``config.json`` is the trainer's (``{"task": ..., "model": {...}}``) with an
+optional ``"app"`` object for what the engine needs beyond the network (see :class:`ModelSpec`).
+
+Episode layout (the paper's, :mod:`dnc_qa.app.codec` encoding):
+
+* description: every triple once, in a seeded random order, no channels set;
+* traversal: query ``(start, e1, _)``, ``(_, e2, _)``...; then one answer step per hop (blank
+  input, answer channel on), each output a completed triple;
+* shortest path: query ``(source, _, target)``, ``planning_steps`` blank steps, then answer
+  steps whose input is the previous chosen triple; each step's output is renormalised over the
+  current node's outgoing triples;
+* inference (family relations): query ``(person, relation, _)``, ``planning_steps`` blank
+  steps, one answer step.
+
+Neighbours and facts are asked of a traversal model as one-hop traversals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dnc_qa.app import codec
+from dnc_qa.app.codec import LabelMap
+from dnc_qa.app.exact import Answer
+from dnc_qa.app.queries import (
+    FactQuery,
+    NeighboursQuery,
+    Query,
+    RelationQuery,
+    ShortestPathQuery,
+    Step,
+    TraversalQuery,
+)
+from dnc_qa.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import networkx as nx
+    from torch import Tensor, nn
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+"""Where shipped models live: ``<name>/model.safetensors``, ``config.json``, ``card.md``."""
+
+WEIGHTS, CONFIG = "model.safetensors", "config.json"
+TASKS = ("traversal", "shortest_path", "inference")
+_TASK_ALIASES = {"shortest-path": "shortest_path", "shortestpath": "shortest_path",
+                 "graph-traversal": "traversal", "graph_traversal": "traversal",
+                 "graph-inference": "inference", "relations": "inference"}
+UNTRAINED_CONFIG: dict[str, Any] = {
+    "kind": "dnc", "hidden_size": 64, "controller_layers": 1, "num_cells": 64,
+    "cell_width": 32, "num_reads": 4, "num_writes": 1, "controller": "lstm", "clip": 20.0,
+}
+MEMORY_SLACK = 32
+"""Memory cells beyond one per triple: room for the query and answer phases."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the engine needs to know about a model besides its weights.
+
+    Attributes:
+        kind: ``dnc``, ``ntm`` or ``lstm``.
+        task: the graph task it was trained on (``traversal``, ``shortest_path``,
+            ``inference``), or ``untrained``.
+        model: the constructor arguments (the trainer's ``ModelConfig`` fields).
+        encoding: the input/output encoding (must be :data:`codec.ENCODING`).
+        planning_steps: blank steps between query and answer (shortest path, inference).
+        relations: inference only: ``{relation name: label number}`` ("maternal great uncle").
+        node_labels, edge_labels: the inclusive label ranges the model was trained with.
+    """
+
+    kind: str
+    task: str
+    model: dict[str, Any]
+    encoding: str = codec.ENCODING
+    planning_steps: int = 10
+    relations: dict[str, int] = field(default_factory=dict)
+    node_labels: tuple[int, int] = (0, codec.MAX_LABEL)
+    edge_labels: tuple[int, int] = (0, codec.MAX_LABEL)
+
+    @classmethod
+    def from_config(cls, data: Any, where: Path) -> ModelSpec:
+        """Parse a checkpoint's ``config.json`` (already decoded); errors name ``where``."""
+
+        def bad(reason: str) -> CheckpointError:
+            return CheckpointError(f"{where}: {reason}")
+
+        if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+            raise bad('expected an object with a "model" object')
+        model = dict(data["model"])
+        kind = str(model.get("kind", "dnc")).lower()
+        if kind not in ("dnc", "ntm", "lstm"):
+            raise bad(f"unknown model kind {kind!r}")
+        app = data.get("app", {})
+        if not isinstance(app, dict):
+            raise bad('"app" must be an object')
+        task = str(app.get("task", data.get("task", ""))).lower()
+        task = _TASK_ALIASES.get(task, task)
+        if task not in TASKS:
+            raise bad(f"task {task or None!r} is not a graph task ({', '.join(TASKS)}); "
+                      "this model cannot answer questions about graphs")
+        try:
+            relations = {str(k): int(v) for k, v in app.get("relations", {}).items()}
+            spec = cls(
+                kind=kind,
+                task=task,
+                model=model,
+                encoding=str(app.get("encoding", codec.ENCODING)),
+                planning_steps=int(app.get("planning_steps", 10)),
+                relations=relations,
+                node_labels=_pair(app.get("node_labels", (0, codec.MAX_LABEL))),
+                edge_labels=_pair(app.get("edge_labels", (0, codec.MAX_LABEL))),
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise bad(f'bad "app" settings: {exc}') from None
+        if spec.encoding != codec.ENCODING:
+            raise bad(f"encoding {spec.encoding!r} is not supported (this version reads "
+                      f"{codec.ENCODING!r})")
+        return spec
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    lo, hi = (int(v) for v in value)
+    if not 0 <= lo <= hi <= codec.MAX_LABEL:
+        raise ValueError(f"label range {value!r} is not within 0-{codec.MAX_LABEL}")
+    return lo, hi
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run.
+
+    Attributes:
+        ref: the reference it was loaded from (stored in the workspace).
+        spec: its :class:`ModelSpec`.
+        net: the network, in eval mode.
+        digest: SHA-256 of the weights file (``untrained-<hash>`` for the random model).
+    """
+
+    ref: str
+    spec: ModelSpec
+    net: nn.Module
+    digest: str
+
+    @property
+    def trained(self) -> bool:
+        return self.spec.task != "untrained"
+
+
+@dataclass
+class ModelAnswer:
+    """The model's side of an answer.
+
+    Attributes:
+        answer: the decoded answer, ``None`` when the model could not be asked.
+        confidence: the probability the model gives its answer (product over answer steps).
+        note: why there is no answer, or a warning ("untrained model: answers are noise").
+        trace: per-step memory activity for ``--plot`` (``read_weights`` [T, R, N], ...).
+        phases: ``[(name, first_step, end_step)]`` within ``trace``.
+    """
+
+    answer: Answer | None
+    confidence: float | None = None
+    note: str = ""
+    trace: dict[str, Tensor] = field(default_factory=dict)
+    phases: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def shipped_models() -> list[str]:
+    """Names of the models shipped with the package."""
+    if not PRETRAINED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / WEIGHTS).is_file())
+
+
+def resolve_model_ref(ref: str, node_kind: str = "node") -> str:
+    """Turn ``auto`` into a concrete reference; other references are returned unchanged."""
+    if ref != "auto":
+        return ref
+    wanted = "inference" if node_kind == "person" else "traversal"
+    for name in shipped_models():
+        try:
+            spec = _read_spec(PRETRAINED_DIR / name / CONFIG)
+        except CheckpointError:
+            continue
+        if spec.task == wanted:
+            return name
+    return "none"
+
+
+def load_model(ref: str) -> LoadedModel | None:
+    """Load the model ``ref`` names (``none`` gives ``None``)."""
+    if ref == "none":
+        return None
+    if ref == "untrained":
+        return _untrained()
+    weights = _find_weights(ref)
+    spec = _read_spec(weights.parent / CONFIG)
+    net = _build(spec, weights.parent / CONFIG)
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"corrupt model file {weights}: {' '.join(str(exc).split())}"
+                              ) from None
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise CheckpointError(
+            f"model file {weights} does not fit its config.json: "
+            f"{' '.join(first[1:2] or first[:1]).strip()}") from None
+    net.eval()
+    return LoadedModel(ref, spec, net, file_digest(weights))
+
+
+def _find_weights(ref: str) -> Path:
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        path = path / WEIGHTS
+    elif not path.exists() and (PRETRAINED_DIR / ref / WEIGHTS).is_file():
+        path = PRETRAINED_DIR / ref / WEIGHTS
+    if not path.is_file():
+        shipped = shipped_models()
+        known = f"; shipped models: {', '.join(shipped)}" if shipped else " (none are shipped)"
+        raise CheckpointError(
+            f"no model {ref!r}: give a checkpoint folder holding {WEIGHTS} and {CONFIG}, "
+            f"'untrained' or 'none'{known}")
+    return path
+
+
+def _read_spec(path: Path) -> ModelSpec:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"model config {path} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"corrupt model file {path}: {' '.join(str(exc).split())}"
+                              ) from None
+    return ModelSpec.from_config(data, path)
+
+
+def _build(spec: ModelSpec, where: Path | str) -> nn.Module:
+    from dnc_qa.models import DNC, NTM, LSTMBaseline
+
+    m = spec.model
+    try:
+        if spec.kind == "lstm":
+            return LSTMBaseline(codec.INPUT_SIZE, codec.OUTPUT_SIZE,
+                                int(m.get("hidden_size", 256)), int(m.get("controller_layers", 1)))
+        cls = DNC if spec.kind == "dnc" else NTM
+        keys = ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads",
+                "num_writes", "controller", "clip")
+        return cls(codec.INPUT_SIZE, codec.OUTPUT_SIZE, **{k: m[k] for k in keys if k in m})
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: cannot build the model: {exc}") from None
+
+
+def _untrained() -> LoadedModel:
+    import torch
+
+    spec = ModelSpec("dnc", "untrained", dict(UNTRAINED_CONFIG))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = _build(spec, "untrained")
+    net.eval()
+    digest = "untrained-" + hashlib.sha256(
+        json.dumps(UNTRAINED_CONFIG, sort_keys=True).encode()).hexdigest()[:16]
+    return LoadedModel("untrained", spec, net, digest)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------- state on disk
+
+
+def flatten_state(state: Any, prefix: str = "") -> dict[str, Tensor]:
+    """``{"memory.link": tensor, "controller.0.h": ...}`` from a nested NamedTuple state."""
+    from torch import Tensor
+
+    if isinstance(state, Tensor):
+        return {prefix: state}
+    out: dict[str, Tensor] = {}
+    if isinstance(state, tuple):
+        names = getattr(state, "_fields", None) or [str(i) for i in range(len(state))]
+        for key, item in zip(names, state, strict=True):
+            out.update(flatten_state(item, f"{prefix}.{key}" if prefix else key))
+    elif state is not None:
+        raise TypeError(f"unexpected state element {type(state).__name__}")
+    return out
+
+
+def restore_state(template: Any, tensors: dict[str, Tensor], where: Path, prefix: str = ""
+                  ) -> Any:
+    """``template`` with every tensor replaced by ``tensors[path]`` (shapes must match)."""
+    from torch import Tensor
+
+    if isinstance(template, Tensor):
+        got = tensors.get(prefix)
+        if got is None:
+            raise CheckpointError(f"corrupt workspace file {where}: no tensor {prefix!r}; "
+                                  "re-run dncqa ingest")
+        if tuple(got.shape) != tuple(template.shape):
+            raise CheckpointError(
+                f"corrupt workspace file {where}: {prefix!r} has shape {list(got.shape)}, the "
+                f"model needs {list(template.shape)}; re-run dncqa ingest")
+        return got.to(template.dtype)
+    if isinstance(template, tuple):
+        names = getattr(template, "_fields", None) or [str(i) for i in range(len(template))]
+        items = [restore_state(item, tensors, where, f"{prefix}.{k}" if prefix else k)
+                 for k, item in zip(names, template, strict=True)]
+        return type(template)(*items) if hasattr(template, "_fields") else type(template)(items)
+    return template
+
+
+def initial_state(model: LoadedModel, num_cells: int | None) -> Any:
+    if model.spec.kind == "lstm":
+        return model.net.initial_state(1)
+    return model.net.initial_state(1, num_cells=num_cells)
+
+
+def memory_cells_for(graph: nx.MultiDiGraph) -> int:
+    """One cell per triple plus :data:`MEMORY_SLACK` (ED Fig. 2: one triple per slot)."""
+    return graph.number_of_edges() + MEMORY_SLACK
+
+
+# ----------------------------------------------------------------------- description
+
+
+@dataclass
+class Description:
+    """What the description phase leaves: the state and its memory activity."""
+
+    state: dict[str, Tensor]
+    trace: dict[str, Tensor]
+    num_cells: int
+
+
+def describe_graph(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
+                   seed: int = 0) -> Description:
+    """Write every triple of ``graph`` into a fresh memory sized to it."""
+    import torch
+
+    triples = [(labels.nodes[u], labels.edges[k], labels.nodes[v])
+               for u, v, k in graph.edges(keys=True)]
+    random.Random(seed).shuffle(triples)
+    num_cells = memory_cells_for(graph)
+    state = initial_state(model, num_cells)
+    x = codec.encode_triples(triples)[None]
+    with torch.no_grad():
+        _, state, trace = model.net(x, state, trace=True)
+    return Description(flatten_state(state), _trace_dict(trace), num_cells)
+
+
+def _trace_dict(trace: Any) -> dict[str, Tensor]:
+    if trace is None:
+        return {}
+    out = {}
+    for name in ("read_weights", "write_weights", "usage"):
+        value = getattr(trace, name, None)
+        if value is not None:
+            out[name] = value[0].detach().to("cpu").float()
+    return out
+
+
+def load_state(model: LoadedModel, memory_file: Path, num_cells: int | None) -> Any:
+    """The stored description-phase state, restored into the model's state structure."""
+    from dnc_qa.app.workspace import load_tensors
+
+    tensors, meta = load_tensors(memory_file)
+    digest = meta.get("model_digest")
+    if digest and digest != model.digest:
+        raise CheckpointError(
+            f"the model {model.ref!r} changed since {memory_file.parent.name!r} was ingested "
+            f"({memory_file} was written by another model); re-run dncqa ingest")
+    return restore_state(initial_state(model, num_cells), tensors, memory_file)
+
+
+# ------------------------------------------------------------------------------ asking
+
+
+class _Runner:
+    """Steps the network from a state, recording outputs and memory activity."""
+
+    def __init__(self, model: LoadedModel, state: Any):
+        self.model, self.state = model, state
+        self.traces: list[dict[str, Tensor]] = []
+        self.phases: list[tuple[str, int, int]] = []
+        self.steps = 0
+
+    def run(self, x: Tensor, phase: str) -> Tensor:
+        import torch
+
+        with torch.no_grad():
+            y, self.state, trace = self.model.net(x[None], self.state, trace=True)
+        self.traces.append(_trace_dict(trace))
+        start = self.steps
+        self.steps += x.shape[0]
+        if self.phases and self.phases[-1][0] == phase:
+            self.phases[-1] = (phase, self.phases[-1][1], self.steps)
+        else:
+            self.phases.append((phase, start, self.steps))
+        return y[0]
+
+    def trace(self) -> dict[str, Tensor]:
+        import torch
+
+        keys = set.intersection(*(set(t) for t in self.traces)) if self.traces else set()
+        return {k: torch.cat([t[k] for t in self.traces]) for k in sorted(keys)}
+
+
+def ask_model(
+    model: LoadedModel | None,
+    state: Any,
+    graph: nx.MultiDiGraph,
+    labels: LabelMap,
+    query: Query,
+) -> ModelAnswer:
+    """Run ``query`` through ``model`` from the stored ``state`` and decode its answer."""
+    if model is None:
+        return ModelAnswer(None, note="no model: this graph was ingested with --model none")
+    task = model.spec.task
+    runner = _Runner(model, state)
+    wants = _task_for(query)
+    if task != "untrained" and task not in wants:
+        return ModelAnswer(None, note=(
+            f"model {model.ref!r} was trained for {task.replace('_', ' ')}, "
+            f"not for {query.type.replace('_', ' ')} questions"))
+    if isinstance(query, TraversalQuery):
+        result = _traversal(runner, labels, query)
+    elif isinstance(query, ShortestPathQuery):
+        result = _shortest(runner, graph, labels, query)
+    elif isinstance(query, RelationQuery):
+        result = _relation(runner, labels, query)
+    elif isinstance(query, NeighboursQuery):
+        result = _neighbours(model, state, graph, labels, query)
+    else:
+        result = _fact(runner, labels, query)
+    if result.answer is not None and not model.trained:
+        result.note = "untrained model: its answer is noise"
+    if not result.trace:
+        result.trace, result.phases = runner.trace(), runner.phases
+    return result
+
+
+def _task_for(query: Query) -> tuple[str, ...]:
+    if isinstance(query, ShortestPathQuery):
+        return ("shortest_path",)
+    if isinstance(query, RelationQuery):
+        return ("inference",)
+    return ("traversal",)
+
+
+def _name(labels: LabelMap, number: int, edge: bool = False) -> str:
+    found = labels.edge_name(number) if edge else labels.node_name(number)
+    return found if found is not None else f"<unknown label {number:03d}>"
+
+
+def _traversal(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
+    try:
+        edge_numbers = [labels.edges[s.label] for s in query.steps]
+    except KeyError as exc:
+        return ModelAnswer(None, note=f"edge label {exc.args[0]!r} was not stored in memory")
+    q = [(labels.nodes[query.start], edge_numbers[0], None)]
+    q += [(None, e, None) for e in edge_numbers[1:]]
+    runner.run(codec.encode_triples(q, phase=[True]), "query")
+    n = len(query.steps)
+    y = runner.run(codec.encode_triples([(None, None, None)] * n, answer=[True] * n), "answer")
+    nodes, edges, prob = [query.start], [], 1.0
+    for t in range(n):
+        (_, e, dst), p = codec.decode_triple(y[t])
+        nodes.append(_name(labels, dst))
+        edges.append(_name(labels, e, edge=True))
+        prob *= p
+    return ModelAnswer(Answer("path", tuple(nodes), tuple(edges)), prob)
+
+
+def _plan(runner: _Runner, query_triple: tuple[codec.Slot, codec.Slot, codec.Slot]) -> None:
+    runner.run(codec.encode_triples([query_triple], phase=[True]), "query")
+    steps = runner.model.spec.planning_steps
+    if steps:
+        runner.run(codec.encode_triples([(None, None, None)] * steps), "planning")
+
+
+def _shortest(runner: _Runner, graph: nx.MultiDiGraph, labels: LabelMap,
+              query: ShortestPathQuery) -> ModelAnswer:
+    _plan(runner, (labels.nodes[query.source], None, labels.nodes[query.target]))
+    node, nodes, edges, log_conf = query.source, [query.source], [], 0.0
+    previous: tuple[codec.Slot, codec.Slot, codec.Slot] = (None, None, None)
+    limit = graph.number_of_nodes()
+    while node != query.target and len(edges) < limit:
+        y = runner.run(codec.encode_triples([previous], answer=[True]), "answer")[0]
+        options = sorted(graph.out_edges(node, keys=True), key=lambda e: (e[2], e[1]))
+        if not options:
+            break
+        scores = [codec.triple_log_prob(y, (labels.nodes[u], labels.edges[k], labels.nodes[v]))
+                  for u, v, k in options]
+        top = max(scores)
+        norm = top + math.log(sum(math.exp(s - top) for s in scores))
+        best = scores.index(top)
+        u, v, k = options[best]
+        log_conf += scores[best] - norm
+        previous = (labels.nodes[u], labels.edges[k], labels.nodes[v])
+        node = v
+        nodes.append(v)
+        edges.append(k)
+    answer = Answer("path", tuple(nodes), tuple(edges))
+    if node != query.target:
+        answer = Answer("path", tuple(nodes), tuple(edges),
+                        note=f"stopped after {len(edges)} steps without reaching the target")
+    return ModelAnswer(answer, math.exp(log_conf))
+
+
+def _relation(runner: _Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
+    number = runner.model.spec.relations.get(query.relation)
+    if number is None:
+        if runner.model.trained:
+            return ModelAnswer(None, note=f"model {runner.model.ref!r} does not know the "
+                                          f"relation {query.relation!r}")
+        number = int(hashlib.sha256(query.relation.encode()).hexdigest(), 16) % 1000
+    _plan(runner, (labels.nodes[query.person], number, None))
+    y = runner.run(codec.encode_triples([(None, None, None)], answer=[True]), "answer")[0]
+    (_, _, dst), p = codec.decode_triple(y)
+    return ModelAnswer(Answer("node", (_name(labels, dst),)), p)
+
+
+def _fact(runner: _Runner, labels: LabelMap, query: FactQuery) -> ModelAnswer:
+    if query.inverse:
+        return ModelAnswer(None, note="the model reads triples forwards only; it cannot answer "
+                                      "(?, relation, object) questions")
+    one_hop = TraversalQuery(query.subject, (Step(query.relation),))
+    result = _traversal(runner, labels, one_hop)
+    if result.answer is not None:
+        result.answer = Answer("node", result.answer.nodes[-1:])
+    return result
+
+
+def _neighbours(model: LoadedModel, state: Any, graph: nx.MultiDiGraph, labels: LabelMap,
+                query: NeighboursQuery) -> ModelAnswer:
+    """One one-hop traversal per label leaving the node, each from the stored state."""
+    out_labels = sorted({k for _, _, k in graph.out_edges(query.node, keys=True)})
+    found: list[str] = []
+    prob = 1.0
+    traces: list[dict[str, Tensor]] = []
+    phases: list[tuple[str, int, int]] = []
+    offset = 0
+    for label in out_labels:
+        runner = _Runner(model, state)
+        result = _traversal(runner, labels, TraversalQuery(query.node, (Step(label),)))
+        if result.answer is not None:
+            found.extend(result.answer.nodes[1:])
+            prob *= result.confidence or 0.0
+        traces.append(runner.trace())
+        phases += [(f"{name} {label}", a + offset, b + offset) for name, a, b in runner.phases]
+        offset += runner.steps
+    import torch
+
+    keys = set.intersection(*(set(t) for t in traces)) if traces else set()
+    trace = {k: torch.cat([t[k] for t in traces]) for k in sorted(keys)}
+    answer = Answer("nodes", tuple(sorted(set(found))))
+    return ModelAnswer(answer, prob if out_labels else None, trace=trace, phases=phases)
+
+
+def describe_model(model: LoadedModel | None) -> dict[str, Any]:
+    """A summary for ``show`` and ``--json``."""
+    if model is None:
+        return {"ref": "none"}
+    return {"ref": model.ref, "kind": model.spec.kind, "task": model.spec.task,
+            "trained": model.trained, "digest": model.digest[:16]}
+
+
+def label_ranges(model: LoadedModel | None) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The node and edge label ranges to number a graph with."""
+    if model is None:
+        return (0, codec.MAX_LABEL), (0, codec.MAX_LABEL)
+    return model.spec.node_labels, model.spec.edge_labels
+

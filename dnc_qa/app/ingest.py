@@ -1,0 +1,131 @@
+"""``ingest``: read a graph or text knowledge base, write it into a model's memory, store it."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from dnc_qa.app import codec
+from dnc_qa.app.workspace import EntryMeta, Workspace, check_name, name_from_path
+from dnc_qa.errors import DncQaError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+DEFAULT_MAX_NODES = codec.MAX_LABEL + 1
+DEFAULT_MAX_EDGES = 1000
+KB_SUFFIXES = (".txt", ".kb", ".facts", ".tsv")
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Settings of one ingest.
+
+    Attributes:
+        name: the entry name (default: from the file name).
+        model: the model reference (see :mod:`dnc_qa.app.engine`).
+        format: the input format (``None``: detect; ``kb`` for a text knowledge base).
+        max_nodes, max_edges: size limits (``--max-nodes``, ``--max-edges``).
+        seed: seeds the label numbers and the description order.
+    """
+
+    name: str | None = None
+    model: str = "auto"
+    format: str | None = None
+    max_nodes: int = DEFAULT_MAX_NODES
+    max_edges: int = DEFAULT_MAX_EDGES
+    seed: int = 0
+
+
+def read_input(path: Path, fmt: str | None, max_nodes: int, max_edges: int
+               ) -> tuple[nx.MultiDiGraph, str]:
+    """The graph in ``path`` and the format it was read as."""
+    from dnc_qa.graphs.io import ReadOptions, detect_format, read_graph
+    from dnc_qa.graphs.limits import Limits
+
+    limits = Limits(max_nodes=max_nodes, max_edges=max_edges)
+    is_kb = (fmt or "").lower() in ("kb", "text", "text-kb") or (
+        fmt is None and path.suffix.lower() in KB_SUFFIXES)
+    if is_kb:
+        return _read_kb(path, limits), "kb"
+    fmt = fmt or detect_format(path)
+    return read_graph(path, fmt, ReadOptions(limits=limits)), fmt
+
+
+def _read_kb(path: Path, limits: object) -> nx.MultiDiGraph:
+    try:
+        from dnc_qa.kb import read_kb  # type: ignore[attr-defined]
+    except ImportError:
+        raise DncQaError(f"{path}: text knowledge bases cannot be read by this build "
+                         "(dnc_qa.kb.read_kb is missing)") from None
+    return read_kb(path, limits=limits)
+
+
+def check_limits(graph: nx.MultiDiGraph, max_nodes: int, max_edges: int) -> None:
+    """Refuse graphs over the limits, naming the limit and the option that raises it."""
+    n, e = graph.number_of_nodes(), graph.number_of_edges()
+    if n > max_nodes:
+        raise DncQaError(f"graph has {n:,} nodes, over the limit of {max_nodes:,} "
+                         "(raise it with --max-nodes)")
+    if e > max_edges:
+        raise DncQaError(f"graph has {e:,} edges, over the limit of {max_edges:,} "
+                         "(raise it with --max-edges; memory and time grow with its square)")
+    if n > codec.MAX_LABEL + 1:
+        raise DncQaError(f"graph has {n:,} nodes; the model's 3-digit labels allow at most "
+                         f"{codec.MAX_LABEL + 1:,} (no option can raise this)")
+
+
+def ingest(path: str | Path, options: IngestOptions, workspace: Workspace | None = None,
+           log: TextIO | None = None) -> EntryMeta:
+    """Read ``path``, write it into memory and store the entry; returns its metadata.
+
+    Nothing is stored unless every step succeeds: a failed ingest leaves an existing entry of
+    the same name as it was.
+    """
+    from dnc_qa.app import engine
+    from dnc_qa.app.questions import guess_node_kind
+
+    ws = workspace or Workspace()
+    src = Path(path)
+    name = check_name(options.name or name_from_path(src))
+    if options.max_nodes < 1 or options.max_edges < 1:
+        raise DncQaError("--max-nodes and --max-edges must be at least 1")
+    graph, fmt = read_input(src, options.format, options.max_nodes, options.max_edges)
+    check_limits(graph, options.max_nodes, options.max_edges)
+    if graph.number_of_edges() == 0:
+        raise DncQaError(f"{src}: the graph has no edges; there is nothing to ask about")
+    kind = guess_node_kind(graph)
+    ref = engine.resolve_model_ref(options.model, kind)
+    model = engine.load_model(ref)
+    node_range, edge_range = engine.label_ranges(model)
+    try:
+        labels = codec.assign_labels(graph, options.seed, node_range, edge_range)
+    except ValueError as exc:
+        raise DncQaError(f"{src}: {exc}") from None
+    memory = trace = None
+    cells = None
+    if model is not None:
+        out = log or sys.stderr
+        print(f"writing {graph.number_of_edges()} triples into memory "
+              f"({engine.memory_cells_for(graph)} cells, model {ref})...", file=out)
+        desc = engine.describe_graph(model, graph, labels, options.seed)
+        memory, trace, cells = desc.state, desc.trace, desc.num_cells
+    meta = EntryMeta(
+        name=name,
+        source=str(src.resolve()),
+        format=fmt,
+        node_kind=kind,
+        nodes=graph.number_of_nodes(),
+        edges=graph.number_of_edges(),
+        model=ref if model is None or ref in ("none", "untrained") or not Path(ref).exists()
+        else str(Path(ref).resolve()),
+        model_digest=None if model is None else model.digest,
+        memory_cells=cells,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    ws.save(meta, graph, labels, memory, trace,
+            memory_metadata=None if model is None else {"model_digest": model.digest})
+    return meta
