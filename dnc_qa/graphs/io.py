@@ -10,6 +10,7 @@ format          recognised by                  notes
 ``graphml``     ``.graphml``, ``.xml``         ``edgedefault`` honoured
 ``gml``         ``.gml``
 ``csv``         ``.csv``                       ``source,target,label[,weight]``
+``text``        ``.txt``                       sentences read by :mod:`dnc_qa.kb.extract`
 ==============  =============================  =====================================
 
 Every reader returns a :class:`networkx.MultiDiGraph` with ``str`` node names and a ``str``
@@ -40,10 +41,10 @@ from dnc_qa.graphs.formats.nodelink import (
 from dnc_qa.graphs.formats.transit import is_transit_json, read_transit
 from dnc_qa.graphs.limits import DEFAULT_LIMITS, Limits
 
-READ_FORMATS = ("node-link", "transit", "graphml", "gml", "csv")
+READ_FORMATS = ("node-link", "transit", "graphml", "gml", "csv", "text")
 WRITE_FORMATS = ("node-link", "graphml", "gml", "csv")
 _BY_SUFFIX = {".json": "node-link", ".graphml": "graphml", ".xml": "graphml", ".gml": "gml",
-              ".csv": "csv"}
+              ".csv": "csv", ".txt": "text"}
 _ALIASES = {"json": "node-link", "nodelink": "node-link", "node_link": "node-link",
             "edgelist": "csv", "edge-list": "csv", "transit-csv": "transit"}
 
@@ -126,6 +127,10 @@ def read_graph(
         return read_transit(p, directions=opts.directions, limits=opts.limits)
     if fmt == "gml":
         return read_gml(p, **kw)
+    if fmt == "text":
+        from dnc_qa.kb.textkb import read_text_kb  # spaCy loads only when needed
+
+        return read_text_kb(p, limits=opts.limits).graph
     if fmt == "csv":
         return read_edge_csv(p, undirected=opts.undirected, limits=opts.limits)
     return read_transit(p, directions=opts.directions, limits=opts.limits)
