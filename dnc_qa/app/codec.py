@@ -2,8 +2,10 @@
 
 Each node and each edge label gets a number in ``[0, 999]`` (:class:`LabelMap`), written as 3
 digits, each a 10-way one-hot: a triple ``(source, edge, target)`` is 90 numbers, a blank
-``_`` is all zeros.  Inputs add two channels: ``90`` marks the first step of a query phase and
-``91`` ("answer required") is on through an answer phase.  Outputs are 9 digit softmaxes.
+``_`` is all zeros.  Inputs add two channels: ``90`` marks the first step of every phase after
+the description (query, planning, answer) and ``91`` ("answer required") is on through an
+answer phase.  Outputs are 9 digit softmaxes.  This is the convention of
+:mod:`dnc_qa.encoding.labels` (the trainer's); a test checks the two agree.
 
 This must match the encoding the model was trained with; :data:`ENCODING` names it, and a model
 checkpoint whose ``app.encoding`` differs is refused (see :mod:`dnc_qa.app.engine`).
@@ -82,21 +84,30 @@ def assign_labels(
     seed: int = 0,
     node_range: tuple[int, int] = (0, MAX_LABEL),
     edge_range: tuple[int, int] = (0, MAX_LABEL),
+    fixed_edges: dict[str, int] | None = None,
 ) -> LabelMap:
     """Distinct random numbers for the nodes (from ``node_range``) and the edge labels (from
-    ``edge_range``), both inclusive.  Raises ``ValueError`` when a range is too small."""
+    ``edge_range``), both inclusive; edge labels named in ``fixed_edges`` get those numbers
+    (an inference model's relations are compositions of fixed edge numbers).
+
+    Raises ``ValueError`` when a range is too small.
+    """
     rng = random.Random(seed)
+    fixed = dict(fixed_edges or {})
     nodes = sorted(str(n) for n in graph.nodes)
-    labels = sorted({str(k) for _, _, k in graph.edges(keys=True)})
-    for what, items, (lo, hi) in (("nodes", nodes, node_range), ("edge labels", labels,
-                                                                  edge_range)):
-        if len(items) > hi - lo + 1:
-            raise ValueError(f"{len(items)} {what} do not fit the {hi - lo + 1} labels "
-                             f"{lo}-{hi} the model reads")
-    node_numbers = rng.sample(range(node_range[0], node_range[1] + 1), len(nodes))
-    edge_numbers = rng.sample(range(edge_range[0], edge_range[1] + 1), len(labels))
-    return LabelMap(dict(zip(nodes, node_numbers, strict=True)),
-                    dict(zip(labels, edge_numbers, strict=True)), seed)
+    labels = sorted({str(k) for _, _, k in graph.edges(keys=True)} - set(fixed))
+    free_edges = [n for n in range(edge_range[0], edge_range[1] + 1) if n not in fixed.values()]
+    node_pool = list(range(node_range[0], node_range[1] + 1))
+    for what, items, pool in (("nodes", nodes, node_pool), ("edge labels", labels, free_edges)):
+        if len(items) > len(pool):
+            raise ValueError(f"{len(items)} {what} do not fit the {len(pool)} free labels "
+                             "the model reads")
+    node_numbers = rng.sample(node_pool, len(nodes))
+    edge_numbers = rng.sample(free_edges, len(labels))
+    used = {str(k) for _, _, k in graph.edges(keys=True)}
+    edges = {k: v for k, v in fixed.items() if k in used}
+    edges.update(zip(labels, edge_numbers, strict=True))
+    return LabelMap(dict(zip(nodes, node_numbers, strict=True)), edges, seed)
 
 
 def encode_triples(

@@ -83,6 +83,8 @@ class ModelSpec:
         planning_steps: blank steps between query and answer (shortest path, inference).
         relations: inference only: ``{relation name: label number}`` ("maternal great uncle").
         node_labels, edge_labels: the inclusive label ranges the model was trained with.
+        edge_numbers: fixed numbers for named edge labels (``{"mother": 0, ...}``); the rest
+            are drawn from ``edge_labels``.
     """
 
     kind: str
@@ -93,6 +95,7 @@ class ModelSpec:
     relations: dict[str, int] = field(default_factory=dict)
     node_labels: tuple[int, int] = (0, codec.MAX_LABEL)
     edge_labels: tuple[int, int] = (0, codec.MAX_LABEL)
+    edge_numbers: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, data: Any, where: Path) -> ModelSpec:
@@ -126,6 +129,7 @@ class ModelSpec:
                 relations=relations,
                 node_labels=_pair(app.get("node_labels", (0, codec.MAX_LABEL))),
                 edge_labels=_pair(app.get("edge_labels", (0, codec.MAX_LABEL))),
+                edge_numbers={str(k): int(v) for k, v in app.get("edge_numbers", {}).items()},
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise bad(f'bad "app" settings: {exc}') from None
@@ -465,7 +469,8 @@ def ask_model(
     else:
         result = _fact(runner, labels, query)
     if result.answer is not None and not model.trained:
-        result.note = "untrained model: its answer is noise"
+        result.note = "; ".join(filter(None, ["untrained model: its answer is noise",
+                                              result.note]))
     if not result.trace:
         result.trace, result.phases = runner.trace(), runner.phases
     return result
@@ -476,6 +481,8 @@ def _task_for(query: Query) -> tuple[str, ...]:
         return ("shortest_path",)
     if isinstance(query, RelationQuery):
         return ("inference",)
+    if isinstance(query, FactQuery):
+        return ("traversal", "inference")
     return ("traversal",)
 
 
@@ -493,7 +500,8 @@ def _traversal(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> Mode
     q += [(None, e, None) for e in edge_numbers[1:]]
     runner.run(codec.encode_triples(q, phase=[True]), "query")
     n = len(query.steps)
-    y = runner.run(codec.encode_triples([(None, None, None)] * n, answer=[True] * n), "answer")
+    y = runner.run(codec.encode_triples([(None, None, None)] * n, phase=[True], answer=[True] * n),
+                   "answer")
     nodes, edges, prob = [query.start], [], 1.0
     for t in range(n):
         (_, e, dst), p = codec.decode_triple(y[t])
@@ -507,19 +515,26 @@ def _plan(runner: _Runner, query_triple: tuple[codec.Slot, codec.Slot, codec.Slo
     runner.run(codec.encode_triples([query_triple], phase=[True]), "query")
     steps = runner.model.spec.planning_steps
     if steps:
-        runner.run(codec.encode_triples([(None, None, None)] * steps), "planning")
+        runner.run(codec.encode_triples([(None, None, None)] * steps, phase=[True]), "planning")
 
 
 def _shortest(runner: _Runner, graph: nx.MultiDiGraph, labels: LabelMap,
               query: ShortestPathQuery) -> ModelAnswer:
+    """Answer steps until the target is reached, a node repeats, or a dead end.
+
+    Each step's output is renormalised over the current node's outgoing triples and the best
+    one is taken; its triple is the next step's input.
+    """
     _plan(runner, (labels.nodes[query.source], None, labels.nodes[query.target]))
     node, nodes, edges, log_conf = query.source, [query.source], [], 0.0
     previous: tuple[codec.Slot, codec.Slot, codec.Slot] = (None, None, None)
-    limit = graph.number_of_nodes()
-    while node != query.target and len(edges) < limit:
-        y = runner.run(codec.encode_triples([previous], answer=[True]), "answer")[0]
+    note = ""
+    while node != query.target:
+        y = runner.run(codec.encode_triples([previous], phase=[not edges], answer=[True]),
+                       "answer")[0]
         options = sorted(graph.out_edges(node, keys=True), key=lambda e: (e[2], e[1]))
         if not options:
+            note = f"the model's path reaches {node}, which has no way out"
             break
         scores = [codec.triple_log_prob(y, (labels.nodes[u], labels.edges[k], labels.nodes[v]))
                   for u, v, k in options]
@@ -530,34 +545,43 @@ def _shortest(runner: _Runner, graph: nx.MultiDiGraph, labels: LabelMap,
         log_conf += scores[best] - norm
         previous = (labels.nodes[u], labels.edges[k], labels.nodes[v])
         node = v
-        nodes.append(v)
         edges.append(k)
-    answer = Answer("path", tuple(nodes), tuple(edges))
-    if node != query.target:
-        answer = Answer("path", tuple(nodes), tuple(edges),
-                        note=f"stopped after {len(edges)} steps without reaching the target")
-    return ModelAnswer(answer, math.exp(log_conf))
+        if v in nodes:
+            nodes.append(v)
+            note = f"the model's path returns to {v}; stopped there"
+            break
+        nodes.append(v)
+    return ModelAnswer(Answer("path", tuple(nodes), tuple(edges), note=note), math.exp(log_conf),
+                       note=note)
 
 
 def _relation(runner: _Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
-    number = runner.model.spec.relations.get(query.relation)
+    return _infer(runner, labels, query.person, query.relation)
+
+
+def _infer(runner: _Runner, labels: LabelMap, person: str, relation: str) -> ModelAnswer:
+    """Query ``(person, relation, _)``, plan, and read one completed triple."""
+    number = runner.model.spec.relations.get(relation)
     if number is None:
         if runner.model.trained:
             return ModelAnswer(None, note=f"model {runner.model.ref!r} does not know the "
-                                          f"relation {query.relation!r}")
-        number = int(hashlib.sha256(query.relation.encode()).hexdigest(), 16) % 1000
-    _plan(runner, (labels.nodes[query.person], number, None))
-    y = runner.run(codec.encode_triples([(None, None, None)], answer=[True]), "answer")[0]
+                                          f"relation {relation!r}")
+        number = int(hashlib.sha256(relation.encode()).hexdigest(), 16) % 1000
+    _plan(runner, (labels.nodes[person], number, None))
+    y = runner.run(codec.encode_triples([(None, None, None)], phase=[True], answer=[True]),
+                   "answer")[0]
     (_, _, dst), p = codec.decode_triple(y)
     return ModelAnswer(Answer("node", (_name(labels, dst),)), p)
 
 
 def _fact(runner: _Runner, labels: LabelMap, query: FactQuery) -> ModelAnswer:
+    """A one-hop traversal (traversal model) or a relation lookup (inference model)."""
     if query.inverse:
         return ModelAnswer(None, note="the model reads triples forwards only; it cannot answer "
                                       "(?, relation, object) questions")
-    one_hop = TraversalQuery(query.subject, (Step(query.relation),))
-    result = _traversal(runner, labels, one_hop)
+    if runner.model.spec.task == "inference":
+        return _infer(runner, labels, query.subject, query.relation)
+    result = _traversal(runner, labels, TraversalQuery(query.subject, (Step(query.relation),)))
     if result.answer is not None:
         result.answer = Answer("node", result.answer.nodes[-1:])
     return result
@@ -597,9 +621,9 @@ def describe_model(model: LoadedModel | None) -> dict[str, Any]:
             "trained": model.trained, "digest": model.digest[:16]}
 
 
-def label_ranges(model: LoadedModel | None) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The node and edge label ranges to number a graph with."""
+def label_plan(model: LoadedModel | None
+               ) -> tuple[tuple[int, int], tuple[int, int], dict[str, int]]:
+    """The node and edge label ranges and the fixed edge numbers to number a graph with."""
     if model is None:
-        return (0, codec.MAX_LABEL), (0, codec.MAX_LABEL)
-    return model.spec.node_labels, model.spec.edge_labels
-
+        return (0, codec.MAX_LABEL), (0, codec.MAX_LABEL), {}
+    return model.spec.node_labels, model.spec.edge_labels, dict(model.spec.edge_numbers)

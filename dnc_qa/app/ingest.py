@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_NODES = codec.MAX_LABEL + 1
 DEFAULT_MAX_EDGES = 1000
-KB_SUFFIXES = (".txt", ".kb", ".facts", ".tsv")
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,8 @@ class IngestOptions:
     Attributes:
         name: the entry name (default: from the file name).
         model: the model reference (see :mod:`dnc_qa.app.engine`).
-        format: the input format (``None``: detect; ``kb`` for a text knowledge base).
+        format: the input format (``None``: from the file; ``text`` (or ``kb``) for a text
+            knowledge base, which ``.txt`` files are by default).
         max_nodes, max_edges: size limits (``--max-nodes``, ``--max-edges``).
         seed: seeds the label numbers and the description order.
     """
@@ -47,21 +47,10 @@ def read_input(path: Path, fmt: str | None, max_nodes: int, max_edges: int
     from dnc_qa.graphs.limits import Limits
 
     limits = Limits(max_nodes=max_nodes, max_edges=max_edges)
-    is_kb = (fmt or "").lower() in ("kb", "text", "text-kb") or (
-        fmt is None and path.suffix.lower() in KB_SUFFIXES)
-    if is_kb:
-        return _read_kb(path, limits), "kb"
+    if fmt is not None and fmt.lower() in ("kb", "text-kb", "txt"):
+        fmt = "text"
     fmt = fmt or detect_format(path)
     return read_graph(path, fmt, ReadOptions(limits=limits)), fmt
-
-
-def _read_kb(path: Path, limits: object) -> nx.MultiDiGraph:
-    try:
-        from dnc_qa.kb import read_kb  # type: ignore[attr-defined]
-    except ImportError:
-        raise DncQaError(f"{path}: text knowledge bases cannot be read by this build "
-                         "(dnc_qa.kb.read_kb is missing)") from None
-    return read_kb(path, limits=limits)
 
 
 def check_limits(graph: nx.MultiDiGraph, max_nodes: int, max_edges: int) -> None:
@@ -100,9 +89,9 @@ def ingest(path: str | Path, options: IngestOptions, workspace: Workspace | None
     kind = guess_node_kind(graph)
     ref = engine.resolve_model_ref(options.model, kind)
     model = engine.load_model(ref)
-    node_range, edge_range = engine.label_ranges(model)
+    node_range, edge_range, fixed_edges = engine.label_plan(model)
     try:
-        labels = codec.assign_labels(graph, options.seed, node_range, edge_range)
+        labels = codec.assign_labels(graph, options.seed, node_range, edge_range, fixed_edges)
     except ValueError as exc:
         raise DncQaError(f"{src}: {exc}") from None
     memory = trace = None

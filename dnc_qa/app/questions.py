@@ -118,7 +118,8 @@ class Vocabulary:
 
 
 def guess_node_kind(graph: Any) -> str:
-    """"station" for a transit map, "person" for a family tree, else "node"."""
+    """"station" for a transit map, "person" for a family tree (declared, or only family
+    labels), else "node"."""
     from dnc_qa.app.kinship import FamilyView
 
     declared = str(graph.graph.get("kind", "")).lower()
@@ -130,7 +131,9 @@ def guess_node_kind(graph: Any) -> str:
     suffixes = set(DIRECTION_WORDS.values())
     if labels and all(lab.rpartition(" ")[2] in suffixes for lab in labels):
         return "station"
-    if FamilyView(graph).is_family_tree():
+    kin = {"mother", "father", "parent", "son", "daughter", "child", "brother", "sister",
+           "sibling", "husband", "wife", "spouse"}
+    if labels and labels <= kin and FamilyView(graph).is_family_tree():
         return "person"
     return "node"
 
@@ -555,13 +558,17 @@ def _parse_possessive(text: str, ctx: _Ctx) -> Query | None:
 
 
 def _relation_or_fact(subject: str, relation: str, ctx: _Ctx) -> Query | None:
-    """A family relation, else a fact whose relation is one of the graph's labels, else
-    ``None`` (the words do not name a relation of this graph)."""
+    """What "X's R" / "the R of X" asks.
+
+    An R that is one of the graph's edge labels is a fact (one edge); otherwise a family
+    relation (composed: "maternal great uncle", "grandchildren"); otherwise a fact whose label
+    is matched loosely ("like" for "likes"); otherwise ``None`` (R names nothing here).
+    """
     rel_text = ctx.unmask(relation).strip()
+    if ctx.vocab is not None and rel_text in ctx.vocab.labels:
+        return FactQuery(ctx.node(subject), ctx.vocab.labels.resolve(rel_text))
     relation_obj = parse_relation(rel_text)
-    if relation_obj is not None and (
-        ctx.vocab is None or ctx.vocab.nodes.kind == "person" or rel_text not in ctx.vocab.labels
-    ):
+    if relation_obj is not None:
         return RelationQuery(ctx.node(subject), relation_obj.name)
     label = _known_label(rel_text, ctx)
     if label is None:

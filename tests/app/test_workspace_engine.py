@@ -195,3 +195,22 @@ def test_traversal_model_answers_neighbours_and_facts(mini_tube: nx.MultiDiGraph
                                           "query Northern N", "answer Northern N"]
     tq = TraversalQuery("Bank", (Step("Central", "W"),))
     assert engine.ask_model(None, None, mini_tube, labels, tq).answer is None
+
+
+def test_fixed_edge_numbers(mini_tube: nx.MultiDiGraph) -> None:
+    labels = assign_labels(mini_tube, edge_range=(0, 9), fixed_edges={"Central E": 7, "x": 8})
+    assert labels.edges["Central E"] == 7 and "x" not in labels.edges
+    assert all(0 <= v <= 9 and v not in (7, 8) for k, v in labels.edges.items()
+               if k != "Central E")
+
+
+def test_codec_matches_the_trainers_encoding() -> None:
+    from dnc_qa.encoding import labels as enc
+
+    assert (enc.INPUT_SIZE, enc.OUTPUT_SIZE) == (92, 90)
+    assert (enc.PHASE_CHANNEL, enc.ANSWER_CHANNEL) == (90, 91)
+    x = encode_triples([(417, None, 9)])
+    assert torch.equal(x[0, :90], enc.encode_triple(417, None, 9))
+    logits = torch.randn(90)
+    (src, edge, dst), _ = decode_triple(logits)
+    assert tuple(enc.decode_triple(logits)) == (src, edge, dst)
