@@ -90,7 +90,7 @@ class InferenceQuery(NamedTuple):
     answer: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Episode:
     """One encoded episode.
 

@@ -101,7 +101,7 @@ class Vocabulary:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TextEpisode:
     """A story as one token per step.
 

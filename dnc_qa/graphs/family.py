@@ -74,8 +74,8 @@ class FamilySpec:
 
 class _Names:
     def __init__(self, rng: np.random.Generator) -> None:
-        self.pools = {"F": list(rng.permutation(FEMALE_NAMES)),
-                      "M": list(rng.permutation(MALE_NAMES))}
+        self.pools = {"F": [str(n) for n in rng.permutation(FEMALE_NAMES)],
+                      "M": [str(n) for n in rng.permutation(MALE_NAMES)]}
         self.used: set[str] = set()
 
     def take(self, sex: str) -> str:
