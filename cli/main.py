@@ -32,6 +32,12 @@ from dnc_qa.cli import demo as demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd.demo)
 
+from dnc_qa.cli import eval as eval_cmd  # noqa: E402
+from dnc_qa.cli import train as train_cmd  # noqa: E402
+
+app.command("train")(train_cmd.train)
+app.command("eval")(eval_cmd.evaluate)
+
 
 def _register_optional() -> None:
     """Attach the command groups that live in their own modules."""

@@ -1,0 +1,145 @@
+"""``dncqa train``: train a DNC, NTM or LSTM on a task (also ``python -m dnc_qa.train``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import typer
+
+from dnc_qa.errors import DncQaError
+from dnc_qa.tasks.registry import check_task_name
+
+
+def result_dict(result: Any) -> dict[str, Any]:
+    """The JSON summary of a :class:`~dnc_qa.train.trainer.TrainResult`."""
+    final = result.final
+    return {
+        "task": result.task,
+        "model": result.model,
+        "out_dir": str(result.out_dir),
+        "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+        "steps": result.steps,
+        "episodes": result.episodes,
+        "elapsed_s": round(result.elapsed_s, 3),
+        "minutes": round(result.elapsed_s / 60, 3),
+        "lesson": result.lesson + 1,
+        "lessons": result.lessons,
+        "stop_reason": result.stop_reason,
+        "eval_episodes": final.episodes,
+        "accuracy": final.accuracy,
+        "per_step_accuracy": final.per_step_accuracy,
+        "bit_error_per_sequence": final.bit_error_per_sequence,
+        "loss": final.loss,
+    }
+
+
+def train(
+    task: str = typer.Option("copy", "--task", "-t", help="Task name, e.g. copy, repeat_copy."),
+    model: str = typer.Option("dnc", "--model", "-m", help="dnc, ntm or lstm."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (checkpoints, metrics)."),
+    steps: int | None = typer.Option(None, "--steps", help="Optimizer steps to train for."),
+    minutes: float | None = typer.Option(None, "--minutes", help="Wall-time budget in minutes."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    seed: int = typer.Option(0, "--seed", help="Seed for weights and data."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Episodes per batch (per process)."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam or rmsprop."),
+    lr: float = typer.Option(3e-3, "--lr", help="Learning rate."),
+    clip_norm: float = typer.Option(10.0, "--clip-norm", help="Gradient-norm clip (0: off)."),
+    hidden_size: int = typer.Option(64, "--hidden-size", help="Controller width."),
+    controller_layers: int = typer.Option(1, "--controller-layers", help="Controller layers."),
+    num_cells: int = typer.Option(32, "--num-cells", help="Memory cells N (training)."),
+    cell_width: int = typer.Option(16, "--cell-width", help="Memory cell width W."),
+    num_reads: int = typer.Option(1, "--num-reads", help="Read heads R."),
+    curriculum: bool = typer.Option(True, "--curriculum/--no-curriculum", help="Use lessons."),
+    threshold: float = typer.Option(0.9, "--threshold", help="Lesson pass accuracy."),
+    eval_every: int = typer.Option(100, "--eval-every", help="Evaluate every K batches."),
+    eval_episodes: int = typer.Option(128, "--eval-episodes", help="Episodes per evaluation."),
+    log_every: int = typer.Option(50, "--log-every", help="Log metrics every K steps."),
+    checkpoint_every: int = typer.Option(500, "--checkpoint-every", help="Checkpoint period."),
+    stop_bit_error: float | None = typer.Option(
+        None, "--stop-bit-error", help="Stop once the full task's bit error is below this."
+    ),
+    final_eval_episodes: int = typer.Option(1000, "--final-eval-episodes", help="Final eval."),
+    amp: bool = typer.Option(False, "--amp", help="bfloat16 autocast (CUDA only)."),
+    deterministic: bool = typer.Option(
+        True, "--deterministic/--no-deterministic", help="Bit-exact CPU runs (MKL_CBWR)."
+    ),
+    threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bar."),
+) -> None:
+    """Train a model on a task, writing checkpoints and metrics.jsonl to --out.
+
+    Examples:
+
+      dncqa train --task copy --model dnc --steps 2000 --out runs/copy-dnc
+
+      dncqa train --task copy --model ntm --minutes 5 --out runs/copy-ntm --json
+
+      dncqa train --out runs/copy-dnc --resume --steps 4000
+
+      torchrun --nproc-per-node 2 -m dnc_qa.train --task copy --steps 500 --out runs/ddp
+    """
+    from dnc_qa.train.config import CurriculumConfig, ModelConfig, OptimConfig, TrainConfig
+    from dnc_qa.train.model_factory import check_model_name
+    from dnc_qa.train.trainer import train as run_training
+
+    if threads is not None:
+        if threads < 1:
+            raise DncQaError("--threads must be >= 1")
+        torch.set_num_threads(threads)
+    if not resume and steps is None and minutes is None:
+        raise DncQaError("give --steps N or --minutes M")
+    config = TrainConfig(
+        task=check_task_name(task),
+        model=ModelConfig(
+            kind=check_model_name(model),
+            hidden_size=hidden_size,
+            controller_layers=controller_layers,
+            num_cells=num_cells,
+            cell_width=cell_width,
+            num_reads=num_reads,
+        ),
+        optim=OptimConfig(
+            name=optimizer.strip().lower(), lr=lr, clip_norm=clip_norm if clip_norm > 0 else None
+        ),
+        curriculum=CurriculumConfig(
+            enabled=curriculum,
+            threshold=threshold,
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+        ),
+        batch_size=batch_size,
+        steps=steps,
+        minutes=minutes,
+        seed=seed,
+        device=device,
+        amp=amp,
+        deterministic=deterministic,
+        log_every=log_every,
+        checkpoint_every=checkpoint_every,
+        stop_bit_error=stop_bit_error,
+        final_eval_episodes=final_eval_episodes,
+    )
+    config.validate()
+    if out.exists() and not out.is_dir():
+        raise DncQaError(f"--out {out} exists and is not a folder")
+    result = run_training(config, out, resume=resume, show_progress=progress and not as_json)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    summary = result_dict(result)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"{summary['task']} {summary['model']}: {summary['steps']} steps, "
+            f"{summary['minutes']:.2f} min, lesson {summary['lesson']}/{summary['lessons']}; "
+            f"final accuracy {summary['accuracy']:.3f}, per-step {summary['per_step_accuracy']:.3f}"
+            f", bit error/seq {summary['bit_error_per_sequence']:.4f} "
+            f"({summary['eval_episodes']} episodes); checkpoint {summary['checkpoint']}"
+        )

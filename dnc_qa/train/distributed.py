@@ -1,0 +1,103 @@
+"""Data-parallel training with PyTorch's own engine (``torch.distributed`` + DDP).
+
+Launched by ``torchrun --nproc-per-node K -m dnc_qa.train ...``: torchrun sets ``RANK``,
+``WORLD_SIZE``, ``LOCAL_RANK`` and the rendezvous variables; :func:`init_distributed` reads
+them and joins the group (gloo on CPU, nccl on CUDA). Without them everything is a no-op
+single process.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+from dnc_qa.tasks.base import MetricCounts
+
+
+class DistInfo(NamedTuple):
+    """This process's place in the group."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+SINGLE = DistInfo(0, 1, 0)
+
+
+def launched_by_torchrun() -> bool:
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def init_distributed(device: torch.device) -> DistInfo:
+    """Join the process group torchrun set up (if any); pick the backend from ``device``."""
+    if not launched_by_torchrun():
+        return SINGLE
+    info = DistInfo(
+        int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0))
+    )
+    if info.world_size <= 1:
+        return SINGLE
+    if not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        if device.type == "cuda":
+            torch.cuda.set_device(info.local_rank)
+        dist.init_process_group(backend=backend)
+    return info
+
+
+def local_device(device: torch.device, info: DistInfo) -> torch.device:
+    """Under DDP on CUDA each process uses the GPU of its local rank."""
+    if device.type == "cuda" and info.enabled:
+        return torch.device("cuda", info.local_rank)
+    return device
+
+
+def shutdown() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def barrier(info: DistInfo) -> None:
+    if info.enabled:
+        dist.barrier()
+
+
+def all_reduce_counts(counts: MetricCounts, info: DistInfo, device: torch.device) -> MetricCounts:
+    """Sum metric counts over all processes."""
+    if not info.enabled:
+        return counts
+    t = counts.as_tensor().to(device)
+    dist.all_reduce(t)
+    return MetricCounts.from_tensor(t.cpu())
+
+
+def any_flag(flags: list[bool], info: DistInfo, device: torch.device) -> list[bool]:
+    """For each flag, whether any process raised it (so all processes decide alike)."""
+    if not info.enabled:
+        return flags
+    t = torch.tensor([float(f) for f in flags], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [bool(v > 0) for v in t.tolist()]
+
+
+def gather_rng_states(state: Tensor, info: DistInfo, device: torch.device) -> Tensor:
+    """Every process's generator state stacked to ``[world_size, S]`` (uint8, on the CPU)."""
+    if not info.enabled:
+        return state.unsqueeze(0).clone()
+    local = state.to(device)
+    parts = [torch.empty_like(local) for _ in range(info.world_size)]
+    dist.all_gather(parts, local)
+    return torch.stack([p.cpu() for p in parts])

@@ -1,0 +1,59 @@
+"""Scoring a model on fresh episodes of a task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dnc_qa.errors import CheckpointError, DncQaError
+from dnc_qa.tasks.base import MetricCounts, Task
+from dnc_qa.tasks.registry import make_task
+from dnc_qa.train.checkpoint import CONFIG, Checkpoint, load_checkpoint, load_weights
+from dnc_qa.train.model_factory import build_model
+
+
+@torch.no_grad()
+def evaluate_counts(
+    model: nn.Module,
+    task: Task,
+    episodes: int,
+    generator: torch.Generator,
+    device: torch.device,
+    batch_size: int = 64,
+    num_cells: int | None = None,
+) -> MetricCounts:
+    """Run ``episodes`` episodes drawn from ``generator`` and count right answers.
+
+    ``num_cells`` runs a memory network with a memory of that many cells (its weights do not
+    depend on the size); ``None`` keeps the size it was built with.
+    """
+    was_training = model.training
+    model.eval()
+    total = MetricCounts()
+    try:
+        left = episodes
+        while left > 0:
+            n = min(batch_size, left)
+            batch = task.sample(n, generator).to(device)
+            state = model.initial_state(n, device=device, num_cells=num_cells)
+            logits, _ = model(batch.inputs, state)
+            total = total + task.score(logits, batch)
+            left -= n
+    finally:
+        model.train(was_training)
+    return total
+
+
+def load_trained_model(path: Path | str, device: torch.device) -> tuple[nn.Module, Checkpoint]:
+    """Rebuild the model a checkpoint describes and load its weights onto ``device``."""
+    checkpoint = load_checkpoint(path)
+    config = checkpoint.config
+    try:
+        task = make_task(config.task)
+        model = build_model(config.model, task.input_size, task.output_size)
+    except (ValueError, DncQaError) as exc:
+        raise CheckpointError(f"{checkpoint.path / CONFIG}: {exc}") from exc
+    load_weights(model, checkpoint)
+    return model.to(device), checkpoint

@@ -1,0 +1,390 @@
+"""The training loop: curriculum, clipping, NaN guard, checkpoints, resume, DDP, logging.
+
+One optimizer step per batch. Every ``log_every`` steps a ``train`` record (metrics over the
+steps since the last one) goes to ``<out>/metrics.jsonl``; every ``curriculum.eval_every``
+steps the current lesson is evaluated on fresh episodes (``eval`` record) and the curriculum
+may advance (``lesson`` record). Checkpoints go to ``<out>/checkpoints/`` (see
+:mod:`dnc_qa.train.checkpoint`).
+
+Exact resume: on the CPU, a run resumed from a checkpoint logs the same ``train``/``eval``
+records (apart from timing fields) as an uninterrupted run with the same config, because the
+checkpoint holds the weights, the optimizer, the data generator's state, the curriculum lesson
+and the partial logging window; evaluation generators are derived from ``(seed, step)``.
+
+NaN guard: a batch whose loss or gradient norm is not finite is skipped (``skip`` record).
+After ``max_bad_batches`` skips in a row the run rolls back to the last checkpoint
+(``rollback`` record) and goes on with fresh batches; after ``max_rollbacks`` rollbacks it
+stops with :class:`TrainingDiverged`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from dnc_qa.device import resolve_device
+from dnc_qa.errors import DncQaError
+from dnc_qa.tasks.base import MetricCounts, Metrics, Task
+from dnc_qa.tasks.registry import make_task
+from dnc_qa.train import distributed as D
+from dnc_qa.train.checkpoint import (
+    Checkpoint,
+    TrainerState,
+    latest_checkpoint,
+    load_checkpoint,
+    load_weights,
+    save_checkpoint,
+)
+from dnc_qa.train.config import TrainConfig
+from dnc_qa.train.curriculum import Curriculum
+from dnc_qa.train.evaluate import evaluate_counts
+from dnc_qa.train.metrics_log import MetricsLog
+from dnc_qa.train.model_factory import build_model
+from dnc_qa.train.progress import TrainProgress
+
+METRICS_FILE = "metrics.jsonl"
+FINAL_EVAL_SEED_OFFSET = 99_991
+
+
+class TrainingDiverged(DncQaError):
+    """The loss stayed non-finite through every allowed rollback."""
+
+
+class TrainResult(NamedTuple):
+    """What a finished run reports."""
+
+    out_dir: Path
+    checkpoint: Path | None  # the last checkpoint written (None on non-main processes)
+    task: str
+    model: str
+    steps: int
+    episodes: int
+    elapsed_s: float
+    lesson: int  # index of the lesson reached
+    lessons: int
+    stop_reason: str  # "steps", "time" or "target"
+    final: Metrics  # on the full task, ``final_eval_episodes`` fresh episodes
+
+
+def eval_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """The generator for the evaluation at ``step`` on process ``rank``."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step) * 101 + rank + 7)
+
+
+def data_generator(seed: int, rank: int) -> torch.Generator:
+    """The training-data generator of process ``rank``."""
+    return torch.Generator().manual_seed(seed * 10_007 + rank)
+
+
+def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    o = config.optim
+    if o.name == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=o.lr, momentum=o.momentum)
+    return torch.optim.Adam(model.parameters(), lr=o.lr)
+
+
+class Trainer:
+    """One training run in ``out_dir``. Use :func:`train` unless you need the pieces.
+
+    Args:
+        config: the run's configuration (on resume, the checkpoint's config is used, with
+            ``steps``, ``minutes``, ``device``, ``amp`` and ``stop_bit_error`` taken from this one).
+        out_dir: where checkpoints and ``metrics.jsonl`` go.
+        resume: continue from ``<out>/checkpoints/latest`` (a fresh start if there is none).
+        show_progress: draw the progress bar (main process only).
+    """
+
+    def __init__(
+        self, config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        checkpoint = latest_checkpoint(self.out_dir)
+        if checkpoint is not None and not resume:
+            raise DncQaError(
+                f"{self.out_dir} already holds a run; pass --resume to continue it "
+                "or choose another --out"
+            )
+        loaded = load_checkpoint(checkpoint) if (resume and checkpoint is not None) else None
+        if loaded is not None:
+            budget_given = config.steps is not None or config.minutes is not None
+            config = replace(
+                loaded.config,
+                steps=config.steps if budget_given else loaded.config.steps,
+                minutes=config.minutes if budget_given else loaded.config.minutes,
+                device=config.device,
+                amp=config.amp,
+                deterministic=config.deterministic,
+                stop_bit_error=config.stop_bit_error,
+            )
+        config.validate()
+        self.config = config
+        self.task: Task = make_task(config.task)
+        device = resolve_device(config.device)
+        self.dist = D.init_distributed(device)
+        self.device = D.local_device(device, self.dist)
+        self.amp = config.amp and self.device.type == "cuda"
+        if self.amp and not torch.cuda.is_bf16_supported():
+            raise DncQaError("--amp needs a GPU with bfloat16 support")
+        self.log = MetricsLog(self.out_dir / METRICS_FILE, enabled=self.dist.is_main)
+        self.progress_enabled = show_progress and self.dist.is_main
+
+        if config.deterministic and self.device.type == "cpu":
+            # read by MKL at its first call: must happen before any matrix product
+            os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
+        torch.manual_seed(config.seed)
+        self.model = build_model(config.model, self.task.input_size, self.task.output_size)
+        self.model.to(self.device)
+        self.optimizer = make_optimizer(config, self.model)
+        self.generator = data_generator(config.seed, self.dist.rank)
+        self.state = TrainerState()
+        self.curriculum = Curriculum(self.task, config.curriculum)
+        self.last_checkpoint: Path | None = None
+        if loaded is not None:
+            self._restore(loaded, restore_rng=True)
+            self.last_checkpoint = loaded.path
+            self.log.truncate_after(self.state.step)
+            self.log.write("resume", self.state.step, checkpoint=str(loaded.path))
+        elif resume:
+            self.log.truncate_after(0)
+        self.net: nn.Module = self.model
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        if config.amp and not self.amp:
+            self._note("--amp is ignored: mixed precision runs on CUDA only")
+
+    # ------------------------------------------------------------------ state
+
+    def _restore(self, loaded: Checkpoint, restore_rng: bool) -> None:
+        load_weights(self.model, loaded)
+        self.optimizer.load_state_dict(loaded.trainer.optimizer)
+        old_rng = self.state.rng_states
+        self.curriculum.lesson = min(loaded.trainer.lesson, len(self.curriculum.lessons) - 1)
+        kept_rollbacks = self.state.rollbacks
+        self.state = replace(loaded.trainer)
+        if not self.dist.is_main:  # the saved window is already summed over processes
+            self.state.window = MetricCounts()
+        if restore_rng:
+            states = loaded.trainer.rng_states
+            if states.dim() == 2 and states.shape[0] == self.dist.world_size:
+                self.generator.set_state(states[self.dist.rank].clone())
+            else:
+                self._note(
+                    f"checkpoint was written by {states.shape[0]} process(es), this run has "
+                    f"{self.dist.world_size}: data generators are reseeded"
+                )
+                self.generator = data_generator(self.config.seed + loaded.trainer.step, 0)
+        else:
+            self.state.rng_states = old_rng
+            self.state.rollbacks = kept_rollbacks
+
+    def _note(self, message: str) -> None:
+        if self.dist.is_main:
+            print(f"note: {message}", file=sys.stderr)
+
+    def save(self) -> None:
+        """Write a checkpoint of the current step (collective under DDP)."""
+        self.state.rng_states = D.gather_rng_states(
+            self.generator.get_state(), self.dist, self.device
+        )
+        self.state.optimizer = self.optimizer.state_dict()
+        window = D.all_reduce_counts(self.state.window, self.dist, self.device)
+        if self.dist.is_main:
+            self.last_checkpoint = save_checkpoint(
+                self.out_dir,
+                self.model,
+                self.config,
+                replace(self.state, window=window),
+                self.config.keep_checkpoints,
+            )
+        D.barrier(self.dist)
+
+    def rollback(self) -> None:
+        """Return to the last checkpoint, keeping the data generator where it is."""
+        checkpoint = latest_checkpoint(self.out_dir)
+        if checkpoint is None:
+            raise TrainingDiverged("loss is not finite and there is no checkpoint to roll back to")
+        rollbacks = self.state.rollbacks + 1
+        if rollbacks > self.config.max_rollbacks:
+            raise TrainingDiverged(
+                f"loss stayed non-finite after {self.config.max_rollbacks} rollbacks "
+                f"(step {self.state.step}); try a smaller --lr"
+            )
+        from_step = self.state.step
+        self._restore(load_checkpoint(checkpoint), restore_rng=False)
+        self.state.rollbacks = rollbacks
+        self.state.bad_batches = 0
+        self.log.write(
+            "rollback", self.state.step, from_step=from_step, checkpoint=str(checkpoint),
+            rollbacks=rollbacks,
+        )
+        self._note(f"non-finite loss: rolled back from step {from_step} to {checkpoint}")
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self, task: Task, episodes: int, generator: torch.Generator) -> Metrics:
+        """Score ``task`` on ``episodes`` episodes split over the processes."""
+        share = max(1, math.ceil(episodes / self.dist.world_size))
+        counts = evaluate_counts(self.model, task, share, generator, self.device)
+        return D.all_reduce_counts(counts, self.dist, self.device).summary()
+
+    # ------------------------------------------------------------------ loop
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _train_step(self) -> MetricCounts | None:
+        """One batch: returns its counts, or ``None`` when it was skipped as non-finite."""
+        batch = self.curriculum.sample(self.config.batch_size, self.generator).to(self.device)
+        task = self.curriculum.task
+        with self._autocast():
+            logits, _ = self.net(batch.inputs)
+        loss = task.loss(logits.float(), batch)
+        loss.backward()
+        clip = self.config.optim.clip_norm
+        norm = torch.nn.utils.clip_grad_norm_(
+            self.model.parameters(), clip if clip is not None else float("inf")
+        )
+        finite = bool(torch.isfinite(loss).item()) and bool(torch.isfinite(norm).item())
+        (bad,) = D.any_flag([not finite], self.dist, self.device)
+        if bad:
+            self.optimizer.zero_grad(set_to_none=True)
+            return None
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return task.score(logits.detach().float(), batch)
+
+    def _lesson_text(self) -> str:
+        return f"lesson {self.curriculum.lesson + 1}/{len(self.curriculum.lessons)}"
+
+    def run(self) -> TrainResult:
+        """Train until the step or time budget is spent or the target is reached."""
+        cfg = self.config
+        if self.state.step == 0 and latest_checkpoint(self.out_dir) is None:
+            self.log.write("start", 0, config=cfg.to_json(), world_size=self.dist.world_size)
+            self.save()  # step 0: something to roll back to
+        by_time = cfg.steps is None
+        total = cfg.minutes * 60 if by_time else float(cfg.steps)
+        description = f"{cfg.task} {cfg.model.kind}"
+        start = time.monotonic()
+        base_elapsed = self.state.elapsed_s
+        window_start, window_episodes = start, 0
+        stop_reason = "steps"
+        last_saved = self.state.step
+        with TrainProgress(self.progress_enabled, total, by_time, description) as bar:
+            while True:
+                elapsed = base_elapsed + time.monotonic() - start
+                time_up = cfg.minutes is not None and elapsed >= cfg.minutes * 60
+                (time_up,) = D.any_flag([time_up], self.dist, self.device)
+                if time_up:
+                    stop_reason = "time"
+                    break
+                if cfg.steps is not None and self.state.step >= cfg.steps:
+                    break
+                counts = self._train_step()
+                if counts is None:
+                    self.state.bad_batches += 1
+                    self.log.write("skip", self.state.step + 1, bad_batches=self.state.bad_batches)
+                    if self.state.bad_batches >= cfg.max_bad_batches:
+                        self.rollback()
+                        last_saved = self.state.step
+                    continue
+                self.state.bad_batches = 0
+                self.state.step += 1
+                step = self.state.step
+                self.state.episodes += cfg.batch_size * self.dist.world_size
+                window_episodes += cfg.batch_size * self.dist.world_size
+                self.state.window = self.state.window + counts
+                if step % cfg.log_every == 0:
+                    m = D.all_reduce_counts(self.state.window, self.dist, self.device).summary()
+                    now = time.monotonic()
+                    rate = window_episodes / max(now - window_start, 1e-9)
+                    window_start, window_episodes = now, 0
+                    self.state.window = MetricCounts()
+                    self.log.write(
+                        "train", step, lesson=self.curriculum.lesson, **m._asdict(),
+                        episodes_per_s=rate, elapsed_s=base_elapsed + now - start,
+                    )
+                    done = (base_elapsed + now - start) if by_time else step
+                    bar.update(done, self._lesson_text(), m.loss, m.accuracy, rate)
+                elif not by_time:
+                    bar.update(step, self._lesson_text())
+                if step % cfg.curriculum.eval_every == 0 and self._evaluate_lesson(step, bar):
+                    stop_reason = "target"
+                    break
+                if step % cfg.checkpoint_every == 0:
+                    self.state.elapsed_s = base_elapsed + time.monotonic() - start
+                    self.save()
+                    last_saved = step
+        self.state.elapsed_s = base_elapsed + time.monotonic() - start
+        if last_saved != self.state.step:
+            self.save()
+        final_task = self.curriculum.lessons[-1]
+        final = self.evaluate(
+            final_task,
+            cfg.final_eval_episodes,
+            eval_generator(cfg.seed + FINAL_EVAL_SEED_OFFSET, 0, self.dist.rank),
+        )
+        self.log.write("final", self.state.step, stop_reason=stop_reason, **final._asdict())
+        return TrainResult(
+            out_dir=self.out_dir,
+            checkpoint=self.last_checkpoint,
+            task=cfg.task,
+            model=cfg.model.kind,
+            steps=self.state.step,
+            episodes=self.state.episodes,
+            elapsed_s=self.state.elapsed_s,
+            lesson=self.curriculum.lesson,
+            lessons=len(self.curriculum.lessons),
+            stop_reason=stop_reason,
+            final=final,
+        )
+
+    def _evaluate_lesson(self, step: int, bar: TrainProgress) -> bool:
+        """Evaluate the current lesson, maybe advance; return whether the target is reached."""
+        cfg = self.config
+        lesson = self.curriculum.lesson
+        m = self.evaluate(
+            self.curriculum.task,
+            cfg.curriculum.eval_episodes,
+            eval_generator(cfg.seed, step, self.dist.rank),
+        )
+        self.log.write("eval", step, lesson=lesson, **m._asdict())
+        if self.curriculum.update(m.accuracy):
+            self.log.write("lesson", step, lesson=self.curriculum.lesson, accuracy=m.accuracy)
+            bar.print(f"step {step}: {self._lesson_text()} (accuracy {m.accuracy:.3f})")
+            return False
+        target = cfg.stop_bit_error
+        if target is None or not self.curriculum.final or m.bit_error_per_sequence >= target:
+            return False
+        # a larger confirmation set, so noise in the small evaluation does not stop the run
+        check = self.evaluate(
+            self.curriculum.task,
+            cfg.final_eval_episodes,
+            eval_generator(cfg.seed + 1, step, self.dist.rank),
+        )
+        self.log.write("target_check", step, **check._asdict())
+        return check.bit_error_per_sequence < target
+
+
+def train(
+    config: TrainConfig, out_dir: Path | str, resume: bool = False, show_progress: bool = True
+) -> TrainResult:
+    """Run (or resume) one training run; see :class:`Trainer`."""
+    trainer = Trainer(config, Path(out_dir), resume=resume, show_progress=show_progress)
+    try:
+        return trainer.run()
+    finally:
+        D.shutdown()
