@@ -261,8 +261,10 @@ def _read(path: Path, parse: Any) -> Any:
         raise WorkspaceError(f"corrupt workspace file {path}: {exc}") from None
     try:
         return parse(text)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, KeyError):
+            reason = f"missing {reason}"
         raise WorkspaceError(f"corrupt workspace file {path}: {reason}; "
                              "re-run dncqa ingest") from None
 
@@ -282,23 +284,35 @@ def read_meta(path: Path) -> EntryMeta:
 
 
 def read_stored_graph(path: Path) -> nx.MultiDiGraph:
-    """Read ``graph.json`` with the node-link reader; errors name the file."""
-    from dnc_qa.graphs.io import read_graph
-    from dnc_qa.graphs.limits import Limits
+    """Read ``graph.json`` (the canonical node-link text this module wrote).
 
-    if not path.is_file():
-        raise WorkspaceError(f"corrupt workspace entry: {path} is missing; re-run dncqa ingest")
-    try:
-        return read_graph(path, "node-link", _stored_options(Limits(
-            max_bytes=1 << 40, max_nodes=1 << 40, max_edges=1 << 40)))
-    except DncQaError as exc:
-        raise WorkspaceError(f"corrupt workspace file {exc}") from None
+    The file was validated when it was ingested, so this is a plain, fast rebuild; anything
+    malformed raises :class:`WorkspaceError` naming the file.
+    """
 
+    def parse(text: str) -> nx.MultiDiGraph:
+        import networkx as nx
 
-def _stored_options(limits: Any) -> Any:
-    from dnc_qa.graphs.io import ReadOptions
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not (
+            isinstance(data.get("links"), list)
+        ):
+            raise ValueError('expected an object with "nodes" and "links" lists')
+        graph = nx.MultiDiGraph(**dict(data.get("graph") or {}))
+        for node in data["nodes"]:
+            attrs = dict(node)
+            graph.add_node(str(attrs.pop("id")), **attrs)
+        for link in data["links"]:
+            attrs = dict(link)
+            u, v, label = str(attrs.pop("source")), str(attrs.pop("target")), attrs.pop("label")
+            if u not in graph or v not in graph:
+                raise ValueError(f"edge {u!r} -> {v!r} names an unknown node")
+            graph.add_edge(u, v, key=str(label), label=str(label), **attrs)
+        if graph.number_of_nodes() == 0:
+            raise ValueError("no nodes")
+        return graph
 
-    return ReadOptions(label_keys=("label",), limits=limits)
+    return _read(path, parse)
 
 
 def load_tensors(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
