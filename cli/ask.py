@@ -36,6 +36,10 @@ def ask(
     """
     from dnc_qa.app.ask import ask as run_ask
 
+    if plot is not None:
+        from dnc_qa.app.plots import check_plot_path
+
+        check_plot_path(plot)
     result = run_ask(question, graph, with_model=not exact_only)
     if plot is not None:
         _plot(result, plot)

@@ -115,6 +115,7 @@ def ingest(path: str | Path, options: IngestOptions, workspace: Workspace | None
         memory_cells=cells,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+    ws.clean()
     ws.save(meta, graph, labels, memory, trace,
             memory_metadata=None if model is None else {"model_digest": model.digest})
     return meta

@@ -27,6 +27,9 @@ from dnc_qa.errors import DncQaError
 FUZZY_SUGGEST = 76.0
 """Matches scoring at least this are offered as suggestions for an unknown name."""
 
+SUGGEST_SPREAD = 5.0
+"""Suggestions scoring more than this below the best one are left out."""
+
 FUZZY_TIE = 3.0
 """Two fuzzy scores within this many points of each other make a name ambiguous."""
 
@@ -173,7 +176,9 @@ class NameIndex:
             if len(tied) == 1:
                 return tied[0]
             raise AmbiguousNameError(typed, self.kind, self.graph, tied)
-        suggestions = [n for s, n in hits if s >= FUZZY_SUGGEST][:3]
+        good = [(s, n) for s, n in hits if s >= FUZZY_SUGGEST]
+        # offer the best match and any about as good, not a long tail of weaker ones
+        suggestions = [n for s, n in good if s >= good[0][0] - SUGGEST_SPREAD][:3] if good else []
         raise UnknownNameError(typed, self.kind, self.graph, suggestions)
 
 

@@ -30,6 +30,16 @@ def join_traces(
     return joined, phases
 
 
+def check_plot_path(path: str | Path) -> Path:
+    """Refuse a plot path that is not ``*.png`` in an existing folder (before any work)."""
+    out = Path(path)
+    if out.suffix.lower() != ".png":
+        raise DncQaError(f"--plot {out}: the plot is a PNG; give a file name ending in .png")
+    if not out.parent.is_dir():
+        raise DncQaError(f"--plot {out}: folder {out.parent} does not exist")
+    return out
+
+
 def plot_memory(trace: dict[str, Tensor], phases: Phases, path: str | Path, title: str = ""
                 ) -> Path:
     """Write a PNG of ``trace`` (``write_weights`` [T, Hw, N], ``read_weights`` [T, R, N],
@@ -39,11 +49,7 @@ def plot_memory(trace: dict[str, Tensor], phases: Phases, path: str | Path, titl
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(path)
-    if out.suffix.lower() != ".png":
-        raise DncQaError(f"--plot {out}: the plot is a PNG; give a file name ending in .png")
-    if out.parent and not out.parent.exists():
-        raise DncQaError(f"--plot {out}: folder {out.parent} does not exist")
+    out = check_plot_path(path)
     panels = []
     if "write_weights" in trace:
         panels.append(("write weightings", trace["write_weights"].float().sum(1), "Reds"))

@@ -224,12 +224,21 @@ class Workspace:
         os.replace(path, gone)
         shutil.rmtree(gone, ignore_errors=True)
 
-    def clean(self) -> None:
-        """Remove temporary folders left by interrupted ingests."""
+    def clean(self, older_than_s: float = 3600.0) -> list[Path]:
+        """Remove temporary folders left by interrupted ingests (only old ones, so a concurrent
+        ingest's folder is never touched); returns what was removed."""
+        import time
+
+        removed = []
         if self.graphs.is_dir():
+            now = time.time()
             for p in self.graphs.iterdir():
-                if p.name.startswith((".tmp-", ".old-", ".del-")):
+                if p.name.startswith((".tmp-", ".old-", ".del-")) and (
+                    now - p.stat().st_mtime > older_than_s
+                ):
                     shutil.rmtree(p, ignore_errors=True)
+                    removed.append(p)
+        return removed
 
 
 def _contiguous(tensors: dict[str, Tensor]) -> dict[str, Tensor]:

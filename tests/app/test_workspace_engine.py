@@ -105,6 +105,18 @@ def test_reingest_replaces_and_failed_ingest_keeps_previous(
     assert json.loads((ws.path("tube") / "meta.json").read_text())["model"] == "untrained"
 
 
+def test_clean_removes_only_old_leftovers(ws: Workspace) -> None:
+    import os
+
+    ws.graphs.mkdir(parents=True)
+    old, new = ws.graphs / ".tmp-a-1", ws.graphs / ".tmp-b-2"
+    old.mkdir()
+    new.mkdir()
+    os.utime(old, (0, 0))
+    assert ws.clean() == [old]
+    assert new.exists() and not old.exists() and ws.names() == []
+
+
 def test_missing_and_corrupt_entries(ws: Workspace, tube_file: Path) -> None:
     with pytest.raises(WorkspaceError, match="dncqa ingest"):
         ws.load("nothing")
