@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import platform
 
-import torch
 import typer
 
 import dnc_qa
@@ -13,6 +12,8 @@ import dnc_qa
 
 def collect_info() -> dict[str, object]:
     """What a bug report needs to know about this installation."""
+    import torch  # imported here: every dncqa command loads this module at start-up
+
     cuda = torch.cuda.is_available()
     return {
         "dnc_qa": dnc_qa.__version__,
