@@ -67,10 +67,11 @@ class CurriculumConfig:
 class TrainConfig:
     """Everything that defines a training run.
 
-    ``deterministic`` (CPU): sets ``MKL_CBWR=COMPATIBLE`` (unless already set) before the
-    first matrix product, because MKL's default GEMM kernels give run-to-run rounding
-    differences that depend on memory alignment; with it, a resumed run is bit-identical to
-    an uninterrupted one. It costs roughly 20% speed on small models.
+    ``deterministic`` (CPU): before the first matrix product, sets ``MKL_CBWR=COMPATIBLE``
+    (MKL's default GEMM kernels may round differently from one process to the next) and
+    ``DNC_QA_NATIVE=0`` (the optional fused link kernels of :mod:`dnc_qa.memory.native` were
+    seen to differ between processes), unless those variables are already set. With it, a
+    run resumed in a new process is bit-identical to an uninterrupted one; it costs speed.
 
     ``steps`` and ``minutes`` bound the run (whichever comes first; at least one is set).
     ``batch_size`` is per process under DDP. ``stop_bit_error``: stop once the final lesson's

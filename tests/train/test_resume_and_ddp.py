@@ -1,0 +1,111 @@
+"""Whole-process checks: SIGKILL then --resume is exact; a 2-process torchrun run on gloo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from train_helpers import TINY_ARGS, cli
+
+from dnc_qa.tasks.copy import CopyTask
+from dnc_qa.train.checkpoint import latest_checkpoint
+from dnc_qa.train.evaluate import evaluate_counts, load_trained_model
+from dnc_qa.train.metrics_log import read_metrics
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+RUN_ARGS = [
+    "train", "--task", "copy", "--model", "dnc", "--steps", "60", "--checkpoint-every", "5",
+    "--log-every", "5", "--eval-every", "20", "--json", *TINY_ARGS,
+]
+TIMING = {"elapsed_s", "episodes_per_s", "minutes", "out_dir", "checkpoint"}
+
+
+def comparable(out: Path) -> list[dict]:
+    return [
+        {k: v for k, v in r.items() if k not in TIMING}
+        for r in read_metrics(out / "metrics.jsonl")
+        if r["event"] in {"train", "eval", "lesson"}
+    ]
+
+
+def summary(stdout: str) -> dict:
+    return {k: v for k, v in json.loads(stdout.strip().splitlines()[-1]).items() if k not in TIMING}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+def test_killed_then_resumed_run_matches_uninterrupted(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    full = subprocess.run(
+        cli(*RUN_ARGS, "--out", str(a)), env=ENV, capture_output=True, text=True, timeout=300
+    )
+    assert full.returncode == 0, full.stderr
+
+    proc = subprocess.Popen(
+        cli(*RUN_ARGS, "--out", str(b)), env=ENV, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    killed_at = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            latest = latest_checkpoint(b)
+        except Exception:  # the pointer is being replaced right now
+            latest = None
+        if latest is not None and latest.name >= "step-00000025":
+            proc.send_signal(signal.SIGKILL)
+            killed_at = latest.name
+            break
+        time.sleep(0.02)
+    proc.wait(timeout=60)
+    assert killed_at is not None, "the run ended before it could be killed; make it longer"
+    assert proc.returncode == -signal.SIGKILL
+
+    resumed = subprocess.run(
+        cli(*RUN_ARGS, "--out", str(b), "--resume"), env=ENV, capture_output=True, text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert any(r["event"] == "resume" for r in read_metrics(b / "metrics.jsonl"))
+    assert summary(resumed.stdout) == summary(full.stdout)
+    assert comparable(b) == comparable(a)
+    wa = load_file(latest_checkpoint(a) / "model.safetensors")
+    wb = load_file(latest_checkpoint(b) / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "dnc_qa.train", "--task", "copy", "--model", "dnc", "--steps", "12",
+        "--checkpoint-every", "6", "--log-every", "3", "--eval-every", "6", "--device", "cpu",
+        "--out", str(out), "--json", *TINY_ARGS,
+    ]
+    run = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [x for x in run.stdout.splitlines() if x.startswith("{")]
+    assert len(lines) == 1  # only rank 0 reports
+    report = json.loads(lines[0])
+    assert report["steps"] == 12 and report["episodes"] == 12 * 4 * 2
+    records = read_metrics(out / "metrics.jsonl")
+    assert [r["step"] for r in records if r["event"] == "train"] == [3, 6, 9, 12]
+    # each logged window covers both processes' episodes
+    assert all(r["episodes"] == 3 * 4 * 2 for r in records if r["event"] == "train")
+
+    model, ckpt = load_trained_model(out, torch.device("cpu"))
+    assert ckpt.trainer.step == 12
+    assert ckpt.trainer.rng_states.shape[0] == 2
+    assert not torch.equal(ckpt.trainer.rng_states[0], ckpt.trainer.rng_states[1])
+    counts = evaluate_counts(
+        model, CopyTask(), 8, torch.Generator().manual_seed(0), torch.device("cpu")
+    )
+    assert counts.episodes == 8
