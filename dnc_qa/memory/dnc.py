@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dnc_qa.memory import addressing as A
+from dnc_qa.memory import sparse_link as S
+from dnc_qa.memory.link_function import LinkTape, link_step
 
 DEFAULT_MEMORY_INIT = 1e-6
 """Constant initial memory (Collier & Beel 2018): avoids 0/0 cosines on an empty memory."""
@@ -73,6 +75,9 @@ def dnc_step(
     interface: DNCInterface,
     state: DNCState,
     deallocation: bool = False,
+    tape: LinkTape | None = None,
+    link: str = "dense",
+    link_k: int = 8,
 ) -> tuple[Tensor, DNCState]:
     """One memory step in the spec's order (steps 1-10).
 
@@ -80,6 +85,11 @@ def dnc_step(
         interface: this step's :class:`DNCInterface`.
         state: the incoming :class:`DNCState` (subscript ``t-1``).
         deallocation: DNC-D, erase freed cells: ``M_{t-1} <- M_{t-1} * psi`` before writing.
+        tape: shared by the steps of one sequence for a memory-lean backward pass
+            (see :mod:`dnc_qa.memory.link_function`); the values do not depend on it.
+        link: ``"dense"`` (the spec) or ``"sparse"`` (SDNC links, see
+            :mod:`dnc_qa.memory.sparse_link`; ``state.link`` is then ``[B, Hw, N, 2K]``).
+        link_k: ``K`` entries kept per row/column of the link and in the precedence.
 
     Returns:
         ``(read_vectors [B, R, W], new_state)``.
@@ -99,22 +109,29 @@ def dnc_step(
     )
     # 5. Erase and add.
     memory = A.erase_and_add(memory, ww, interface.erase_vectors, interface.write_vectors)
-    # 6. Temporal links and precedence, per write head.
-    link = A.link_update(state.link, state.precedence, ww)
-    precedence = A.precedence_update(state.precedence, ww)
+    # 6. + 8. Temporal links, and the directional weights from the previous read weights and
+    # the new links, in one fused node (A.link_update and A.directional_weights, fused).
+    if link == "sparse":
+        new_link = S.sparse_link_update(state.link, state.precedence, ww, link_k)
+        forward, backward = S.sparse_directional(new_link, state.read_weights)
+        precedence = S.sparsify_precedence(A.precedence_update(state.precedence, ww), link_k)
+    else:
+        new_link, forward, backward = link_step(
+            state.link, state.precedence, ww, state.read_weights, tape
+        )
+        forward, backward = forward.transpose(1, 2), backward.transpose(1, 2)  # [B, R, Hw, N]
+        precedence = A.precedence_update(state.precedence, ww)
     # 7. Read content weights against the new memory.
     read_content = A.content_weights(
         memory, interface.read_keys, interface.read_strengths, masks=interface.read_masks
     )
-    # 8. Directional weights from the previous read weights and the new links.
-    forward, backward = A.directional_weights(link, state.read_weights)
     if interface.link_sharpness is not None:
         forward = A.sharpen_directional(forward, interface.link_sharpness)
         backward = A.sharpen_directional(backward, interface.link_sharpness)
     # 9.-10. Read weights and read vectors.
     rw = A.read_weights(interface.read_modes, backward, read_content, forward)
     read_vectors = A.read_memory(memory, rw)
-    return read_vectors, DNCState(memory, usage, link, precedence, rw, ww)
+    return read_vectors, DNCState(memory, usage, new_link, precedence, rw, ww)
 
 
 class DNCMemory(nn.Module):
@@ -131,6 +148,10 @@ class DNCMemory(nn.Module):
         deallocation: DNC-D, freed cells are erased in proportion to ``1 - psi``.
         link_sharpness: DNC-S, sharpen directional weightings by a learned power per read head.
         memory_init: the constant the initial memory is filled with.
+        link: ``"dense"`` (default, the spec's ``N x N`` links) or ``"sparse"`` (SDNC: the
+            ``link_k`` largest entries per row and column, ``state.link`` is
+            ``[B, Hw, N, 2 * link_k]``; equal to dense when ``link_k >= N``).
+        link_k: ``K`` for sparse links.
     """
 
     def __init__(
@@ -143,8 +164,16 @@ class DNCMemory(nn.Module):
         deallocation: bool = False,
         link_sharpness: bool = False,
         memory_init: float = DEFAULT_MEMORY_INIT,
+        link: str = "dense",
+        link_k: int = 8,
     ) -> None:
         super().__init__()
+        if link not in ("dense", "sparse"):
+            raise ValueError(f"link must be 'dense' or 'sparse', got {link!r}")
+        if not isinstance(link_k, int) or link_k < 1:
+            raise ValueError(f"link_k must be a positive integer, got {link_k!r}")
+        self.link = link
+        self.link_k = link_k
         for name, value in [
             ("num_cells", num_cells),
             ("cell_width", cell_width),
@@ -244,7 +273,11 @@ class DNCMemory(nn.Module):
         return DNCState(
             memory=torch.full((B, N, W), self.memory_init, **kw),
             usage=torch.zeros(B, N, **kw),
-            link=torch.zeros(B, Hw, N, N, **kw),
+            link=(
+                S.initial_sparse_link(B, Hw, N, self.link_k, kw["dtype"], device)
+                if self.link == "sparse"
+                else torch.zeros(B, Hw, N, N, **kw)
+            ),
             precedence=torch.zeros(B, Hw, N, **kw),
             read_weights=torch.zeros(B, R, N, **kw),
             write_weights=torch.zeros(B, Hw, N, **kw),
@@ -257,7 +290,7 @@ class DNCMemory(nn.Module):
         expected = {
             "memory": (B, N, W),
             "usage": (B, N),
-            "link": (B, Hw, N, N),
+            "link": (B, Hw, N, 2 * self.link_k) if self.link == "sparse" else (B, Hw, N, N),
             "precedence": (B, Hw, N),
             "read_weights": (B, R, N),
             "write_weights": (B, Hw, N),
@@ -267,9 +300,22 @@ class DNCMemory(nn.Module):
             if got != shape:
                 raise ValueError(f"state.{name} must have shape {list(shape)}, got {list(got)}")
 
-    def forward(self, interface: DNCInterface, state: DNCState) -> tuple[Tensor, DNCState]:
+    def forward(
+        self, interface: DNCInterface, state: DNCState, tape: LinkTape | None = None
+    ) -> tuple[Tensor, DNCState]:
         """One step: ``(read_vectors [B, R, W], new_state)``; see :func:`dnc_step`."""
-        return dnc_step(interface, state, deallocation=self.deallocation)
+        return dnc_step(
+            interface,
+            state,
+            deallocation=self.deallocation,
+            tape=tape if self.link == "dense" else None,
+            link=self.link,
+            link_k=self.link_k,
+        )
+
+    def begin_sequence(self, steps: int) -> LinkTape:
+        """A tape to pass as ``tape=`` to ``steps`` consecutive calls (memory-lean backward)."""
+        return LinkTape.for_length(steps)
 
     def trace_step(self, interface: DNCInterface, state: DNCState) -> DNCTraceStep:
         """What a plot of this step needs, from its interface and the state it produced."""
@@ -288,5 +334,5 @@ class DNCMemory(nn.Module):
             f"num_cells={self.num_cells}, cell_width={self.cell_width}, "
             f"num_reads={self.num_reads}, num_writes={self.num_writes}, "
             f"masking={self.masking}, deallocation={self.deallocation}, "
-            f"link_sharpness={self.link_sharpness}"
+            f"link_sharpness={self.link_sharpness}, link={self.link!r}, link_k={self.link_k}"
         )

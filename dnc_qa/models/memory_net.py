@@ -114,12 +114,14 @@ class MemoryNet(nn.Module):
         x_gates = self.controller.input_gates(x)
         ctrl, mem, reads = state
         hs, rs, steps = [], [], []
+        begin = getattr(self.memory, "begin_sequence", None)
+        step_kw = {"tape": begin(T)} if begin is not None else {}
         for t in range(T):
             h, ctrl = self.controller.step(x_gates[:, t], reads.flatten(1), ctrl)
             if self.clip is not None:
                 h = h.clamp(-self.clip, self.clip)
             iface = self.memory.parse_interface(self.interface(h))
-            reads, mem = self.memory(iface, mem)
+            reads, mem = self.memory(iface, mem, **step_kw)
             hs.append(h)
             rs.append(reads.flatten(1))
             if trace:

@@ -1,0 +1,207 @@
+"""Optional fused CPU kernels for the temporal link (built on first use with the C++ compiler).
+
+One pass over each ``N x N`` link slice does what the eager path needs several
+``B x Hw x N x N`` temporaries for:
+
+* ``link_forward``: ``L = (1 - w_a - w_b) L_prev + w_a p_b`` (zero diagonal) together with
+  the forward and backward weightings ``f_i = L r_i``, ``b_i = L^T r_i``;
+* ``link_backward``: recomputes ``L`` row by row from ``L_prev`` and returns the gradients
+  with respect to ``L_prev``, ``p``, ``w`` and the read weights.
+
+The arithmetic is the spec's (step 6 and 8 of ``shared/spec/memory-access.md``); only the
+order of floating-point summation differs from the eager path. Slices (batch x write head)
+run in parallel with ``at::parallel_for``.
+
+The kernels are compiled with ``torch.utils.cpp_extension.load_inline`` the first time they
+are needed (about a minute, cached under ``~/.cache/torch_extensions``). Set
+``DNC_QA_NATIVE=0`` to never build them; :func:`kernels` then returns ``None`` and callers use
+the eager PyTorch path (which is also what every non-CPU device uses).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+
+CPP_SOURCE = r"""
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <vector>
+
+// Shapes: Lp, L [S, N, N]; p, w [S, N]; r [B, R, N] with S = B * H (slice s -> batch s / H).
+
+template <typename scalar_t>
+static void fwd_kernel(const scalar_t* Lp, const scalar_t* p, const scalar_t* w,
+                       const scalar_t* r, scalar_t* L, scalar_t* f, scalar_t* b,
+                       int64_t S, int64_t H, int64_t N, int64_t R) {
+  at::parallel_for(0, S, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const scalar_t* lp = Lp + s * N * N;
+      scalar_t* l = L + s * N * N;
+      const scalar_t* ps = p + s * N;
+      const scalar_t* ws = w + s * N;
+      const scalar_t* rs = r + (s / H) * R * N;
+      scalar_t* fs = f + s * R * N;   // [S, R, N]
+      scalar_t* bs = b + s * R * N;
+      for (int64_t i = 0; i < R * N; ++i) bs[i] = 0;
+      for (int64_t a = 0; a < N; ++a) {
+        const scalar_t wa = ws[a];
+        const scalar_t* lrow = lp + a * N;
+        scalar_t* row = l + a * N;
+        for (int64_t c = 0; c < N; ++c)
+          row[c] = (scalar_t(1) - wa - ws[c]) * lrow[c] + wa * ps[c];
+        row[a] = 0;
+        for (int64_t i = 0; i < R; ++i) {
+          const scalar_t* ri = rs + i * N;
+          scalar_t acc = 0;
+          for (int64_t c = 0; c < N; ++c) acc += row[c] * ri[c];
+          fs[i * N + a] = acc;
+          const scalar_t ria = ri[a];
+          scalar_t* bi = bs + i * N;
+          for (int64_t c = 0; c < N; ++c) bi[c] += ria * row[c];
+        }
+      }
+    }
+  });
+}
+
+std::vector<torch::Tensor> link_forward(torch::Tensor Lp, torch::Tensor p, torch::Tensor w,
+                                        torch::Tensor r) {
+  const int64_t B = r.size(0), R = r.size(1), N = r.size(2);
+  const int64_t H = Lp.size(1), S = B * H;
+  auto L = torch::empty_like(Lp);
+  auto f = torch::empty({B, H, R, N}, Lp.options());
+  auto b = torch::empty({B, H, R, N}, Lp.options());
+  AT_DISPATCH_FLOATING_TYPES(Lp.scalar_type(), "link_forward", [&] {
+    fwd_kernel<scalar_t>(Lp.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(),
+                         w.data_ptr<scalar_t>(), r.data_ptr<scalar_t>(), L.data_ptr<scalar_t>(),
+                         f.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(), S, H, N, R);
+  });
+  return {L, f, b};
+}
+
+template <typename scalar_t>
+static void bwd_kernel(const scalar_t* Lp, const scalar_t* p, const scalar_t* w,
+                       const scalar_t* r, const scalar_t* G, const scalar_t* gf,
+                       const scalar_t* gb, scalar_t* dLp, scalar_t* dp, scalar_t* dw,
+                       scalar_t* dr, int64_t S, int64_t H, int64_t N, int64_t R) {
+  at::parallel_for(0, S, 1, [&](int64_t s0, int64_t s1) {
+    std::vector<scalar_t> row(N), g(N);
+    for (int64_t s = s0; s < s1; ++s) {
+      const scalar_t* lp = Lp + s * N * N;
+      const scalar_t* gs = G ? G + s * N * N : nullptr;
+      scalar_t* dl = dLp + s * N * N;
+      const scalar_t* ps = p + s * N;
+      const scalar_t* ws = w + s * N;
+      const scalar_t* rs = r + (s / H) * R * N;
+      const scalar_t* gfs = gf + s * R * N;  // [S, R, N]
+      const scalar_t* gbs = gb + s * R * N;
+      scalar_t* dps = dp + s * N;
+      scalar_t* dws = dw + s * N;
+      scalar_t* drs = dr + s * R * N;        // [S, R, N], summed over heads by the caller
+      for (int64_t c = 0; c < N; ++c) { dps[c] = 0; dws[c] = 0; }
+      for (int64_t i = 0; i < R * N; ++i) drs[i] = 0;
+      for (int64_t a = 0; a < N; ++a) {
+        const scalar_t wa = ws[a];
+        const scalar_t* lrow = lp + a * N;
+        // the link row as the forward pass computed it
+        for (int64_t c = 0; c < N; ++c)
+          row[c] = (scalar_t(1) - wa - ws[c]) * lrow[c] + wa * ps[c];
+        row[a] = 0;
+        // total gradient of this row of L: incoming + from f_i = L r_i and b_i = L^T r_i
+        if (gs) {
+          for (int64_t c = 0; c < N; ++c) g[c] = gs[a * N + c];
+        } else {
+          for (int64_t c = 0; c < N; ++c) g[c] = 0;
+        }
+        for (int64_t i = 0; i < R; ++i) {
+          const scalar_t* ri = rs + i * N;
+          const scalar_t gfa = gfs[i * N + a], ria = ri[a];
+          const scalar_t* gbi = gbs + i * N;
+          scalar_t* dri = drs + i * N;
+          scalar_t acc = 0;
+          for (int64_t c = 0; c < N; ++c) {
+            g[c] += gfa * ri[c] + ria * gbi[c];
+            dri[c] += row[c] * gfa;
+            acc += row[c] * gbi[c];
+          }
+          dri[a] += acc;
+        }
+        g[a] = 0;  // the diagonal is overwritten with 0 in the forward pass
+        scalar_t dwa = 0;
+        scalar_t* dlrow = dl + a * N;
+        for (int64_t c = 0; c < N; ++c) {
+          const scalar_t gc = g[c];
+          dlrow[c] = (scalar_t(1) - wa - ws[c]) * gc;
+          dwa += gc * (ps[c] - lrow[c]);
+          dws[c] -= gc * lrow[c];
+          dps[c] += gc * wa;
+        }
+        dws[a] += dwa;
+      }
+    }
+  });
+}
+
+std::vector<torch::Tensor> link_backward(torch::Tensor Lp, torch::Tensor p, torch::Tensor w,
+                                         torch::Tensor r, torch::Tensor G, torch::Tensor gf,
+                                         torch::Tensor gb) {
+  const int64_t B = r.size(0), R = r.size(1), N = r.size(2);
+  const int64_t H = Lp.size(1), S = B * H;
+  auto dLp = torch::empty_like(Lp);
+  auto dp = torch::empty_like(p);
+  auto dw = torch::empty_like(w);
+  auto dr = torch::empty({B, H, R, N}, Lp.options());
+  const bool has_g = G.defined() && G.numel() > 0;
+  AT_DISPATCH_FLOATING_TYPES(Lp.scalar_type(), "link_backward", [&] {
+    bwd_kernel<scalar_t>(Lp.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(),
+                         w.data_ptr<scalar_t>(), r.data_ptr<scalar_t>(),
+                         has_g ? G.data_ptr<scalar_t>() : nullptr, gf.data_ptr<scalar_t>(),
+                         gb.data_ptr<scalar_t>(), dLp.data_ptr<scalar_t>(),
+                         dp.data_ptr<scalar_t>(), dw.data_ptr<scalar_t>(),
+                         dr.data_ptr<scalar_t>(), S, H, N, R);
+  });
+  return {dLp, dp, dw, dr};
+}
+"""
+
+_lock = threading.Lock()
+_module = None
+_failed = False
+
+
+def kernels():
+    """The compiled kernel module, or ``None`` when disabled or the build failed."""
+    global _module, _failed
+    if _module is not None or _failed:
+        return _module
+    if os.environ.get("DNC_QA_NATIVE", "1") == "0":
+        return None
+    with _lock:
+        if _module is None and not _failed:
+            try:
+                from torch.utils.cpp_extension import load_inline
+
+                _module = load_inline(
+                    name="dnc_qa_link_v1",
+                    cpp_sources=[CPP_SOURCE],
+                    functions=["link_forward", "link_backward"],
+                    extra_cflags=[
+                        "-O3",
+                        "-march=native",
+                        "-fassociative-math",
+                        "-fno-signed-zeros",
+                        "-fno-trapping-math",
+                    ],
+                    verbose=False,
+                )
+            except Exception as exc:  # no compiler, no headers, ...
+                _failed = True
+                warnings.warn(
+                    f"dnc_qa: fused link kernels unavailable ({type(exc).__name__}: {exc}); "
+                    "using the eager PyTorch path",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+    return _module

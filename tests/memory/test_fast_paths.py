@@ -1,0 +1,135 @@
+"""The fast paths (fused link Function, native kernels, checkpointing tape) against the spec."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from memory_helpers import random_dnc_interface, warmed_dnc_state
+from spec_reference import dnc_reference_step
+
+from dnc_qa.memory import addressing as A
+from dnc_qa.memory import link_function as LF
+from dnc_qa.memory import native
+from dnc_qa.memory.dnc import DNCMemory, DNCState
+from dnc_qa.models import DNC
+
+f64 = torch.float64
+
+
+@pytest.fixture(params=["native", "eager"])
+def kernel_path(request, monkeypatch):
+    """Run a test once through the native CPU kernels (when they build) and once eager."""
+    if request.param == "eager":
+        monkeypatch.setattr(LF, "_native_for", lambda t: None)
+    elif native.kernels() is None:
+        pytest.skip("native kernels unavailable")
+    return request.param
+
+
+def _link_inputs(B=2, H=2, N=6, R=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    link = torch.rand(B, H, N, N, generator=gen, dtype=f64) / N
+    link.diagonal(dim1=-2, dim2=-1).zero_()
+    prec = torch.rand(B, H, N, generator=gen, dtype=f64) / N
+    w = torch.rand(B, H, N, generator=gen, dtype=f64) / N
+    r = torch.rand(B, R, N, generator=gen, dtype=f64) / N
+    return link, prec, w, r
+
+
+def test_link_forward_equals_addressing_functions(kernel_path):
+    link, prec, w, r = _link_inputs()
+    new, fwd, bwd = LF.link_forward(link, prec, w, r)
+    want = A.link_update(link, prec, w)
+    want_f, want_b = A.directional_weights(want, r)
+    torch.testing.assert_close(new, want, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(fwd.transpose(1, 2), want_f, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(bwd.transpose(1, 2), want_b, rtol=1e-12, atol=1e-14)
+
+
+def test_link_function_gradcheck_float64(kernel_path):
+    inputs = [t.requires_grad_(True) for t in _link_inputs(B=2, H=2, N=5, R=2)]
+    assert torch.autograd.gradcheck(lambda *xs: LF.link_step(*xs), inputs, eps=1e-6, atol=1e-8)
+
+
+def test_link_function_gradients_equal_autograd_of_the_formula(kernel_path):
+    ins = [t.requires_grad_(True) for t in _link_inputs(N=7, seed=3)]
+    ref = [t.detach().clone().requires_grad_(True) for t in ins]
+    new, fwd, bwd = LF.link_step(*ins)
+    want = A.link_update(*ref[:3])
+    want_f, want_b = A.directional_weights(want, ref[3])
+    gen = torch.Generator().manual_seed(1)
+    gl, gf, gb = (torch.randn(t.shape, generator=gen, dtype=f64) for t in (new, fwd, bwd))
+    (new * gl).sum().add((fwd * gf).sum()).add((bwd * gb).sum()).backward()
+    (want * gl).sum().add((want_f.transpose(1, 2) * gf).sum()).add(
+        (want_b.transpose(1, 2) * gb).sum()
+    ).backward()
+    for a, b in zip(ins, ref, strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("segment", [1, 2, 3, 100])
+def test_tape_checkpointing_gives_the_same_gradients(kernel_path, segment):
+    """A sequence through one tape: recomputed links give the gradients of full storage."""
+    link, prec, w, r = _link_inputs(N=6, seed=5)
+    gen = torch.Generator().manual_seed(2)
+    ws = torch.rand(7, *w.shape, generator=gen, dtype=f64).div_(6).requires_grad_(True)
+    rs = torch.rand(7, *r.shape, generator=gen, dtype=f64).div_(6).requires_grad_(True)
+
+    def run(tape):
+        L, p, total = link, prec, 0.0
+        for t in range(7):
+            if tape is None:
+                L2 = A.link_update(L, p, ws[t])
+                f, b = A.directional_weights(L2, rs[t])
+                f, b = f.transpose(1, 2), b.transpose(1, 2)
+            else:
+                L2, f, b = LF.link_step(L, p, ws[t], rs[t], tape)
+            p = A.precedence_update(p, ws[t])
+            total = total + (f * (t + 1)).sum() + (b * b).sum()
+            L = L2
+        return total + (L * L).sum()
+
+    want = torch.autograd.grad(run(None), [ws, rs])
+    got = torch.autograd.grad(run(LF.LinkTape(segment)), [ws, rs])
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("num_writes", [1, 2])
+def test_memory_step_equals_spec_reference(kernel_path, num_writes):
+    mem = DNCMemory(num_cells=6, cell_width=4, num_reads=3, num_writes=num_writes)
+    state = warmed_dnc_state(mem, batch=2, steps=5, seed=7)
+    iface = random_dnc_interface(mem, 2, torch.Generator().manual_seed(8))
+    reads, new = mem(iface, state, tape=mem.begin_sequence(4))
+    ref_reads, ref_state = dnc_reference_step(iface._asdict(), state._asdict())
+    torch.testing.assert_close(reads, ref_reads, rtol=1e-10, atol=1e-12)
+    for name in DNCState._fields:
+        torch.testing.assert_close(getattr(new, name), ref_state[name], rtol=1e-10, atol=1e-12)
+
+
+def test_model_gradients_do_not_depend_on_the_kernel_path(monkeypatch):
+    torch.manual_seed(0)
+    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
+    x = torch.randn(2, 9, 5, dtype=f64)
+
+    def grads():
+        model.zero_grad()
+        model(x)[0].square().sum().backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    native_grads = grads()
+    monkeypatch.setattr(LF, "_native_for", lambda t: None)
+    eager_grads = grads()
+    for a, b in zip(native_grads, eager_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_no_grad_path_matches_and_keeps_no_graph(kernel_path):
+    torch.manual_seed(0)
+    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
+    x = torch.randn(2, 4, 5, dtype=f64)
+    y = model(x)[0]
+    with torch.no_grad():
+        y0, state = model(x)
+    torch.testing.assert_close(y0, y.detach(), rtol=1e-12, atol=1e-12)
+    assert state.memory.link.grad_fn is None
