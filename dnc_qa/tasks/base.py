@@ -9,10 +9,10 @@ moved with :meth:`Batch.to`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 
 class Batch(NamedTuple):
@@ -178,4 +178,22 @@ class Task(Protocol):
 
     def lessons(self) -> list[Task]:
         """The curriculum, easiest first; the last lesson is the task itself."""
+        ...
+
+
+@runtime_checkable
+class RolloutTask(Protocol):
+    """A task whose episodes need the model in the loop (its inputs depend on the model's
+    outputs, e.g. shortest path with DAgger). The trainer and the evaluator call
+    :meth:`rollout` instead of ``sample``/``loss``/``score``."""
+
+    def rollout(
+        self,
+        model: nn.Module,
+        batch_size: int,
+        generator: torch.Generator,
+        device: torch.device,
+        train: bool,
+    ) -> tuple[Tensor, MetricCounts]:
+        """Run ``batch_size`` episodes; return the mean per-episode loss and the counts."""
         ...

@@ -9,9 +9,12 @@ from dnc_qa.errors import DncQaError
 from dnc_qa.tasks.associative_recall import AssociativeRecallTask
 from dnc_qa.tasks.base import Task
 from dnc_qa.tasks.copy import CopyTask
+from dnc_qa.tasks.inference import InferenceTask
 from dnc_qa.tasks.priority_sort import PrioritySortTask
 from dnc_qa.tasks.repeat_copy import RepeatCopyTask
 from dnc_qa.tasks.reverse_copy import ReverseCopyTask
+from dnc_qa.tasks.shortest_path import ShortestPathTask
+from dnc_qa.tasks.traversal import TraversalTask
 
 TASKS: dict[str, Callable[[], Task]] = {
     "copy": CopyTask,
@@ -19,6 +22,9 @@ TASKS: dict[str, Callable[[], Task]] = {
     "associative_recall": AssociativeRecallTask,
     "priority_sort": PrioritySortTask,
     "reverse_copy": ReverseCopyTask,
+    "traversal": TraversalTask,
+    "shortest_path": ShortestPathTask,
+    "inference": InferenceTask,
 }
 """Every task the trainer knows, by name."""
 

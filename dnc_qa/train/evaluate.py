@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from dnc_qa.errors import CheckpointError, DncQaError
-from dnc_qa.tasks.base import MetricCounts, Task
+from dnc_qa.tasks.base import MetricCounts, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train.checkpoint import CONFIG, Checkpoint, load_checkpoint, load_weights
 from dnc_qa.train.model_factory import build_model
@@ -36,10 +36,14 @@ def evaluate_counts(
         left = episodes
         while left > 0:
             n = min(batch_size, left)
-            batch = task.sample(n, generator).to(device)
-            state = model.initial_state(n, device=device, num_cells=num_cells)
-            logits, _ = model(batch.inputs, state)
-            total = total + task.score(logits, batch)
+            if isinstance(task, RolloutTask):
+                _, counts = task.rollout(model, n, generator, device, train=False)
+                total = total + counts
+            else:
+                batch = task.sample(n, generator).to(device)
+                state = model.initial_state(n, device=device, num_cells=num_cells)
+                logits, _ = model(batch.inputs, state)
+                total = total + task.score(logits, batch)
             left -= n
     finally:
         model.train(was_training)

@@ -34,7 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from dnc_qa.device import resolve_device
 from dnc_qa.errors import DncQaError
-from dnc_qa.tasks.base import MetricCounts, Metrics, Task
+from dnc_qa.tasks.base import MetricCounts, Metrics, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train import distributed as D
 from dnc_qa.train.checkpoint import (
@@ -249,11 +249,19 @@ class Trainer:
 
     def _train_step(self) -> MetricCounts | None:
         """One batch: returns its counts, or ``None`` when it was skipped as non-finite."""
-        batch = self.curriculum.sample(self.config.batch_size, self.generator).to(self.device)
         task = self.curriculum.task
-        with self._autocast():
-            logits, _ = self.net(batch.inputs)
-        loss = task.loss(logits.float(), batch)
+        if isinstance(task, RolloutTask):  # the model acts inside the episode (shortest path)
+            with self._autocast():
+                loss, counts = task.rollout(
+                    self.net, self.config.batch_size, self.generator, self.device, train=True
+                )
+        else:
+            batch = self.curriculum.sample(self.config.batch_size, self.generator)
+            batch = batch.to(self.device)
+            with self._autocast():
+                logits, _ = self.net(batch.inputs)
+            loss = task.loss(logits.float(), batch)
+            counts = None
         loss.backward()
         clip = self.config.optim.clip_norm
         norm = torch.nn.utils.clip_grad_norm_(
@@ -266,7 +274,7 @@ class Trainer:
             return None
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return task.score(logits.detach().float(), batch)
+        return counts if counts is not None else task.score(logits.detach().float(), batch)
 
     def _lesson_text(self) -> str:
         return f"lesson {self.curriculum.lesson + 1}/{len(self.curriculum.lessons)}"

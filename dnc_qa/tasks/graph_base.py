@@ -1,0 +1,107 @@
+"""What the graph tasks (traversal, shortest path, inference) share.
+
+Episodes come from :mod:`dnc_qa.encoding` (92-wide inputs, 90-wide outputs read as nine
+ten-way softmaxes) on random graphs from :mod:`dnc_qa.graphs.random_graphs`, with the lesson
+tables of :mod:`dnc_qa.graphs.curriculum`. The torch generator the trainer passes draws one
+integer seed per episode for the graph layer's numpy generator, so batches are reproducible
+and a checkpointed generator state resumes them exactly.
+
+Loss: the paper's ``-sum_t A(t) sum_d log p`` per episode, averaged over episodes (nats per
+episode, as for the bit tasks). A step is right when the mode of each of its nine digit
+groups is the target digit; ``bit_errors`` counts wrong *digits* for these tasks.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from dnc_qa.encoding import INPUT_SIZE, OUTPUT_SIZE, masked_digit_nll
+from dnc_qa.encoding import Episode as GraphEpisode
+from dnc_qa.encoding.labels import digit_targets, digit_view
+from dnc_qa.graphs.curriculum import Lesson, load_curriculum
+from dnc_qa.tasks.base import Batch, Episode, MetricCounts, pad_episodes
+
+MAX_TRIES = 200
+"""How many graphs or queries a builder draws before giving up on a lesson's constraints."""
+
+
+def digit_nll_per_episode(logits: Tensor, batch: Batch) -> Tensor:
+    """The paper's loss summed over each episode's answer steps, averaged over episodes."""
+    total = masked_digit_nll(logits.float(), batch.targets, batch.mask > 0, reduction="sum")
+    return total / logits.shape[0]
+
+
+def score_digits(logits: Tensor, batch: Batch) -> MetricCounts:
+    """Counts for 90-wide digit outputs: a step is right when all nine digit modes are."""
+    with torch.no_grad():
+        wrong = (digit_view(logits).argmax(-1) != digit_targets(batch.targets)).sum(-1)
+        answer = batch.mask > 0
+        wrong = wrong * answer
+        loss = digit_nll_per_episode(logits, batch) * logits.shape[0]
+        return MetricCounts(
+            episodes=logits.shape[0],
+            correct_episodes=int((wrong.sum(-1) == 0).sum().item()),
+            answer_steps=int(answer.sum().item()),
+            correct_steps=int(((wrong == 0) & answer).sum().item()),
+            bit_errors=int(wrong.sum().item()),
+            loss_sum=float(loss.item()),
+        )
+
+
+def episode_rng(generator: torch.Generator) -> np.random.Generator:
+    """A numpy generator for one episode, seeded from the torch ``generator``."""
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
+    return np.random.default_rng(seed)
+
+
+def as_task_episode(episode: GraphEpisode) -> Episode:
+    return Episode(episode.inputs.float(), episode.targets.float(), episode.mask.float())
+
+
+class GraphTask(ABC):
+    """Base of the graph tasks: frozen dataclasses with a ``lesson`` (``None``: the last one)."""
+
+    name: str
+    lesson: Lesson | None
+
+    @property
+    def input_size(self) -> int:
+        return INPUT_SIZE
+
+    @property
+    def output_size(self) -> int:
+        return OUTPUT_SIZE
+
+    @property
+    def current(self) -> Lesson:
+        """The lesson this task draws from."""
+        return self.lesson if self.lesson is not None else load_curriculum(self.name).final
+
+    @abstractmethod
+    def build(self, rng: np.random.Generator) -> GraphEpisode:
+        """One encoded episode of the current lesson."""
+
+    @abstractmethod
+    def with_lesson(self, lesson: Lesson) -> GraphTask: ...
+
+    def lessons(self) -> list[GraphTask]:
+        """The paper's curriculum (``dnc_qa/graphs/curricula/<task>.json``)."""
+        lessons = [self.with_lesson(lesson) for lesson in load_curriculum(self.name).lessons]
+        return lessons[:-1] + [self]
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        return pad_episodes(
+            [as_task_episode(self.build(episode_rng(generator))) for _ in range(batch_size)]
+        )
+
+    def loss(self, logits: Tensor, batch: Batch) -> Tensor:
+        return digit_nll_per_episode(logits, batch)
+
+    def score(self, logits: Tensor, batch: Batch) -> MetricCounts:
+        return score_digits(logits, batch)

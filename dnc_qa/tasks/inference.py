@@ -1,0 +1,79 @@
+"""Inference (DNC paper): name the node an unseen relation leads to.
+
+Edges are labelled 0-9; labels 10-409 name 400 fixed relations (edge-label sequences of
+length 2-5, :func:`dnc_qa.graphs.relations.paper_relations`) that the network never sees
+spelled out. Query ``(start, relation, _)``, 10 planning steps, answer
+``(start, relation, end)``. A query is drawn as a random simple walk whose label sequence is
+one of the relations and which leads to exactly one node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from dnc_qa.encoding import Episode as GraphEpisode
+from dnc_qa.encoding import InferenceQuery, inference_episode
+from dnc_qa.graphs.curriculum import Lesson
+from dnc_qa.graphs.random_graphs import lesson_graph
+from dnc_qa.graphs.relations import EDGE_LABELS, Relation, follow, paper_relations
+from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask
+
+
+@lru_cache(maxsize=1)
+def relation_table() -> dict[tuple[str, ...], Relation]:
+    """The paper's relations by edge path."""
+    return {r.path: r for r in paper_relations()}
+
+
+def simple_walk(graph, start: str, length: int, rng: np.random.Generator) -> tuple[str, ...]:
+    """Labels of a random walk that never revisits a node ('' path if it gets stuck)."""
+    node, seen, labels = start, {start}, []
+    for _ in range(length):
+        out = sorted((k, v) for _, v, k in graph.out_edges(node, keys=True) if v not in seen)
+        if not out:
+            return ()
+        k, v = out[int(rng.integers(len(out)))]
+        labels.append(k)
+        seen.add(v)
+        node = v
+    return tuple(labels)
+
+
+def draw_query(graph, lesson: Lesson, rng: np.random.Generator) -> InferenceQuery | None:
+    """A query whose relation is known and whose answer is unique, or ``None``."""
+    table = relation_table()
+    nodes = sorted(graph.nodes)
+    for _ in range(MAX_TRIES):
+        start = nodes[int(rng.integers(len(nodes)))]
+        length = int(rng.integers(lesson.length[0], lesson.length[1] + 1))
+        path = simple_walk(graph, start, length, rng)
+        relation = table.get(path)
+        if relation is None:
+            continue
+        ends = follow(graph, start, path)
+        if len(ends) == 1:
+            return InferenceQuery(start, str(relation.label), next(iter(ends)))
+    return None
+
+
+@dataclass(frozen=True)
+class InferenceTask(GraphTask):
+    """Inference at ``lesson`` (``None``: the final lesson, relations of length 2-5)."""
+
+    lesson: Lesson | None = None
+    name: str = "inference"
+
+    def with_lesson(self, lesson: Lesson) -> InferenceTask:
+        return replace(self, lesson=lesson)
+
+    def build(self, rng: np.random.Generator) -> GraphEpisode:
+        lesson = self.current
+        for _ in range(MAX_TRIES):
+            graph = lesson_graph(lesson, rng, edge_labels=[int(e) for e in EDGE_LABELS])
+            queries = [draw_query(graph, lesson, rng) for _ in range(lesson.queries)]
+            if all(q is not None for q in queries):
+                return inference_episode(graph, queries, rng)  # type: ignore[arg-type]
+        raise RuntimeError(f"could not build an inference episode for {lesson}")

@@ -1,0 +1,114 @@
+"""Graph tasks on the data layer's encoding: shapes, determinism, answers, DAgger rollout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dnc_qa.graphs.curriculum import load_curriculum
+from dnc_qa.models import DNC
+from dnc_qa.tasks import make_task
+from dnc_qa.tasks.graph_base import episode_rng, score_digits
+from dnc_qa.tasks.inference import InferenceTask, relation_table
+from dnc_qa.tasks.shortest_path import ShortestPathTask, out_triples
+from dnc_qa.tasks.traversal import TraversalTask
+
+GRAPH_TASKS = ["traversal", "inference", "shortest_path"]
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("name", GRAPH_TASKS)
+def test_shapes_determinism_and_lessons(name: str) -> None:
+    task = make_task(name)
+    first = task.lessons()[0]
+    a, b = first.sample(3, gen(0)), first.sample(3, gen(0))
+    assert a.inputs.shape[0] == 3 and a.inputs.shape[2] == 92 and a.targets.shape[2] == 90
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    assert (a.mask.sum(1) >= 1).all()
+    assert len(task.lessons()) == len(load_curriculum(name))
+    assert task.lessons()[-1] == task
+
+
+@pytest.mark.parametrize("name", ["traversal", "inference"])
+def test_targets_decode_to_the_answers(name: str) -> None:
+    task = make_task(name).lessons()[2]
+    for seed in range(3):
+        episode = task.build(np.random.default_rng(seed))
+        assert all(episode.correct(episode.targets))
+        batch = task.sample(1, gen(seed))
+        counts = score_digits(batch.targets * 10, batch)
+        assert counts.correct_episodes == 1 and counts.bit_errors == 0
+
+
+def test_traversal_answer_length_is_the_walk() -> None:
+    task = TraversalTask()
+    episode = task.build(np.random.default_rng(4))
+    (path,) = episode.answers
+    assert int(episode.mask.sum()) == len(path)
+    for a, b in zip(path, path[1:], strict=False):
+        assert a.target == b.source
+
+
+def test_inference_queries_use_known_relations() -> None:
+    task = InferenceTask()
+    labels = {str(r.label) for r in relation_table().values()}
+    episode = task.build(np.random.default_rng(1))
+    assert len(episode.answers) == task.current.queries
+    for (answer,) in episode.answers:
+        assert answer.relation in labels
+
+
+def test_one_wrong_digit_fails_the_step() -> None:
+    batch = TraversalTask().lessons()[0].sample(2, gen(3))
+    logits = batch.targets * 10
+    t = int(batch.mask[0].nonzero()[0])
+    logits[0, t, :10] = torch.roll(logits[0, t, :10], 1)  # first digit now wrong
+    counts = score_digits(logits, batch)
+    assert counts.correct_episodes == 1 and counts.bit_errors == 1
+
+
+def small_dnc() -> DNC:
+    torch.manual_seed(0)
+    return DNC(92, 90, hidden_size=16, num_cells=16, cell_width=8, num_reads=1)
+
+
+def test_optimal_moves_reduce_distance() -> None:
+    task = ShortestPathTask()
+    problem = task.problem(np.random.default_rng(0))
+    node = problem.source
+    flags = problem.optimal(node)
+    moves = out_triples(problem.graph, node)
+    assert any(flags)
+    for move, good in zip(moves, flags, strict=True):
+        assert good == (problem.distance.get(move.target, -1) == problem.distance[node] - 1)
+
+
+def test_dagger_beta_one_follows_the_planner() -> None:
+    model = small_dnc()
+    task = ShortestPathTask(beta=1.0).lessons()[0]
+    loss, counts = task.rollout(model, 4, gen(0), torch.device("cpu"), train=True)
+    # fed the optimal move every step, the walk reaches the goal in the minimal number of steps
+    distances = []
+    g = gen(0)
+    for _ in range(4):
+        problem = task.problem(episode_rng(g))
+        distances.append(problem.distance[problem.source])
+    assert counts.answer_steps == sum(distances)
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_evaluation_uses_the_networks_own_moves() -> None:
+    model = small_dnc()
+    task = ShortestPathTask().lessons()[0]
+    with torch.no_grad():
+        _, counts = task.rollout(model, 6, gen(1), torch.device("cpu"), train=False)
+    assert counts.episodes == 6
+    assert counts.correct_steps <= counts.answer_steps
+    # an episode is right only if every one of its steps was an optimal move
+    assert counts.correct_episodes <= 6
