@@ -31,6 +31,9 @@ app.command("info")(info_cmd.info)
 from dnc_qa.cli import demo as demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd.demo)
+from dnc_qa.cli import bench as bench_cmd  # noqa: E402
+
+app.command("bench")(bench_cmd.bench)
 
 from dnc_qa.cli import eval as eval_cmd  # noqa: E402
 from dnc_qa.cli import train as train_cmd  # noqa: E402

@@ -78,6 +78,7 @@ def dnc_step(
     tape: LinkTape | None = None,
     link: str = "dense",
     link_k: int = 8,
+    phases: tuple | None = None,
 ) -> tuple[Tensor, DNCState]:
     """One memory step in the spec's order (steps 1-10).
 
@@ -90,9 +91,37 @@ def dnc_step(
         link: ``"dense"`` (the spec) or ``"sparse"`` (SDNC links, see
             :mod:`dnc_qa.memory.sparse_link`; ``state.link`` is then ``[B, Hw, N, 2K]``).
         link_k: ``K`` entries kept per row/column of the link and in the precedence.
+        phases: ``(write_phase, read_phase)`` replacements (compiled versions of this
+            module's :func:`write_phase` and :func:`read_phase`).
 
     Returns:
         ``(read_vectors [B, R, W], new_state)``.
+    """
+    write, read = phases or (write_phase, read_phase)
+    usage, memory, ww, read_content = write(interface, state, deallocation)
+    # 6. + 8. Temporal links, and the directional weights from the previous read weights and
+    # the new links, in one fused node (A.link_update and A.directional_weights, fused).
+    if link == "sparse":
+        new_link = S.sparse_link_update(state.link, state.precedence, ww, link_k)
+        forward, backward = S.sparse_directional(new_link, state.read_weights)
+        precedence = S.sparsify_precedence(A.precedence_update(state.precedence, ww), link_k)
+    else:
+        new_link, forward, backward = link_step(
+            state.link, state.precedence, ww, state.read_weights, tape
+        )
+        forward, backward = forward.transpose(1, 2), backward.transpose(1, 2)  # [B, R, Hw, N]
+        precedence = A.precedence_update(state.precedence, ww)
+    rw, read_vectors = read(interface, memory, read_content, forward, backward)
+    return read_vectors, DNCState(memory, usage, new_link, precedence, rw, ww)
+
+
+def write_phase(
+    interface: DNCInterface, state: DNCState, deallocation: bool = False
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Spec steps 1-5 and 7: ``(usage, memory, write_weights, read_content)``.
+
+    Everything of a step that neither reads nor writes the link (a pure tensor function, so
+    :meth:`DNCMemory.compile_step` can hand it to ``torch.compile``).
     """
     # 1. Retention and usage.
     psi = A.retention(interface.free_gates, state.read_weights)
@@ -109,29 +138,26 @@ def dnc_step(
     )
     # 5. Erase and add.
     memory = A.erase_and_add(memory, ww, interface.erase_vectors, interface.write_vectors)
-    # 6. + 8. Temporal links, and the directional weights from the previous read weights and
-    # the new links, in one fused node (A.link_update and A.directional_weights, fused).
-    if link == "sparse":
-        new_link = S.sparse_link_update(state.link, state.precedence, ww, link_k)
-        forward, backward = S.sparse_directional(new_link, state.read_weights)
-        precedence = S.sparsify_precedence(A.precedence_update(state.precedence, ww), link_k)
-    else:
-        new_link, forward, backward = link_step(
-            state.link, state.precedence, ww, state.read_weights, tape
-        )
-        forward, backward = forward.transpose(1, 2), backward.transpose(1, 2)  # [B, R, Hw, N]
-        precedence = A.precedence_update(state.precedence, ww)
     # 7. Read content weights against the new memory.
     read_content = A.content_weights(
         memory, interface.read_keys, interface.read_strengths, masks=interface.read_masks
     )
+    return usage, memory, ww, read_content
+
+
+def read_phase(
+    interface: DNCInterface,
+    memory: Tensor,
+    read_content: Tensor,
+    forward: Tensor,
+    backward: Tensor,
+) -> tuple[Tensor, Tensor]:
+    """Spec steps 9-10 (after optional link sharpness): ``(read_weights, read_vectors)``."""
     if interface.link_sharpness is not None:
         forward = A.sharpen_directional(forward, interface.link_sharpness)
         backward = A.sharpen_directional(backward, interface.link_sharpness)
-    # 9.-10. Read weights and read vectors.
     rw = A.read_weights(interface.read_modes, backward, read_content, forward)
-    read_vectors = A.read_memory(memory, rw)
-    return read_vectors, DNCState(memory, usage, new_link, precedence, rw, ww)
+    return rw, A.read_memory(memory, rw)
 
 
 class DNCMemory(nn.Module):
@@ -174,6 +200,7 @@ class DNCMemory(nn.Module):
             raise ValueError(f"link_k must be a positive integer, got {link_k!r}")
         self.link = link
         self.link_k = link_k
+        self._phases: tuple | None = None
         for name, value in [
             ("num_cells", num_cells),
             ("cell_width", cell_width),
@@ -311,6 +338,20 @@ class DNCMemory(nn.Module):
             tape=tape if self.link == "dense" else None,
             link=self.link,
             link_k=self.link_k,
+            phases=self._phases,
+        )
+
+    def compile_step(self, **compile_kwargs) -> None:
+        """Run the link-free parts of each step under ``torch.compile`` (same arithmetic).
+
+        The fused link node stays eager (it is already one kernel on the CPU). Compiling
+        happens on the first call; ``compile_kwargs`` go to ``torch.compile``
+        (default ``dynamic=False``).
+        """
+        compile_kwargs.setdefault("dynamic", False)
+        self._phases = (
+            torch.compile(write_phase, **compile_kwargs),
+            torch.compile(read_phase, **compile_kwargs),
         )
 
     def begin_sequence(self, steps: int) -> LinkTape:

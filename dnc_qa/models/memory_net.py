@@ -80,6 +80,26 @@ class MemoryNet(nn.Module):
         )
         self.interface = nn.Linear(hidden_size, memory.interface_size)
         self.output = nn.Linear(hidden_size + read_size, output_size)
+        self._compiled_control = None
+
+    def _control(self, x_gate: Tensor, reads: Tensor, ctrl: ControllerState):
+        """Controller step, clipping and the parsed interface: ``(h, interface, ctrl)``."""
+        h, ctrl = self.controller.step(x_gate, reads.flatten(1), ctrl)
+        if self.clip is not None:
+            h = h.clamp(-self.clip, self.clip)
+        return h, self.memory.parse_interface(self.interface(h)), ctrl
+
+    def compile_step(self, **compile_kwargs: Any) -> None:
+        """Optional ``torch.compile`` path: the per-step controller + interface, and the
+        memory's link-free arithmetic, are compiled on the first call (same values).
+
+        ``compile_kwargs`` go to ``torch.compile`` (default ``dynamic=False``). Compiling
+        takes tens of seconds on a CPU; ``benchmarks.speed --compile`` reports it.
+        """
+        compile_kwargs.setdefault("dynamic", False)
+        self._compiled_control = torch.compile(self._control, **compile_kwargs)
+        if hasattr(self.memory, "compile_step"):
+            self.memory.compile_step(**compile_kwargs)
 
     def initial_state(
         self,
@@ -116,11 +136,9 @@ class MemoryNet(nn.Module):
         hs, rs, steps = [], [], []
         begin = getattr(self.memory, "begin_sequence", None)
         step_kw = {"tape": begin(T)} if begin is not None else {}
+        control = self._compiled_control or self._control
         for t in range(T):
-            h, ctrl = self.controller.step(x_gates[:, t], reads.flatten(1), ctrl)
-            if self.clip is not None:
-                h = h.clamp(-self.clip, self.clip)
-            iface = self.memory.parse_interface(self.interface(h))
+            h, iface, ctrl = control(x_gates[:, t], reads, ctrl)
             reads, mem = self.memory(iface, mem, **step_kw)
             hs.append(h)
             rs.append(reads.flatten(1))

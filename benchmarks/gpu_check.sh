@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One short GPU check for issue #4 (about 5 minutes on an H100/H200): the CUDA tests and the
+# speed harness on a CUDA-sized subset. Results go under $OUT (default benchmarks/results/gpu).
+#
+#   OUT=/some/dir bash benchmarks/gpu_check.sh
+#
+# Every stage has its own timeout so the whole script stays under 6 minutes; a failing stage
+# is recorded in $OUT/status.txt and the next one still runs.
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-benchmarks/results/gpu}
+mkdir -p "$OUT"
+: > "$OUT/status.txt"
+stage() {  # stage NAME SECONDS CMD...
+  local name=$1 limit=$2
+  shift 2
+  local start=$SECONDS
+  timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
+  local rc=$?
+  echo "$name rc=$rc seconds=$((SECONDS - start))" | tee -a "$OUT/status.txt"
+  tail -n 25 "$OUT/$name.log"
+}
+(nvidia-smi; python -c "import torch; print(torch.__version__, torch.cuda.is_available())") \
+  > "$OUT/device.txt" 2>&1
+# CPU and CUDA variants of every memory/model test (the conftest adds CUDA when present);
+# the native CPU kernels are built on first use (about 30 s).
+stage tests 150 python -m pytest -q -x -p no:cacheprovider tests/memory tests/models
+# The harness on CUDA: reference config, N=512 and N=2048 at T=64, N=128 at T=256; 5 timed
+# rounds after 2 warm-up rounds; peak memory from torch.cuda.max_memory_allocated.
+stage speed 170 python -m benchmarks.speed --device cuda --configs ref,N512,N2048,N128-T256 \
+  --reps 5 --warmup 2 --out "$OUT/speed"
+stage profile 30 python -m benchmarks.profile --device cuda --cells 512 --steps 64 --top 20
+echo "done; results in $OUT"

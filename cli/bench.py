@@ -1,0 +1,46 @@
+"""``dncqa bench``: the speed/memory harness of ``benchmarks/`` (run from the repository root).
+
+A thin wrapper around ``python -m benchmarks.speed``; see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from dnc_qa.errors import DncQaError
+
+
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="Reference config and N=512 only."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    out: str = typer.Option("benchmarks/results", "--out", help="Output folder."),
+    configs: str = typer.Option(None, "--configs", help="Comma-separated config names."),
+    reps: int = typer.Option(5, "--reps", help="Timed rounds (medians are reported)."),
+    compile_: bool = typer.Option(False, "--compile", help="Add the torch.compile path."),
+    no_peak: bool = typer.Option(False, "--no-peak", help="Skip the peak-memory runs."),
+) -> None:
+    """Time dnc_qa's DNC against pip dnc 1.1.0 (train, inference, peak memory).
+
+    Examples:
+
+      dncqa bench --quick
+
+      dncqa bench --device cuda --out /tmp/gpu
+    """
+    try:
+        from benchmarks import speed
+    except ImportError as exc:
+        raise DncQaError(
+            "dncqa bench needs the repository's benchmarks/ folder: run it from the "
+            "repository root (or use `python -m benchmarks.speed`)"
+        ) from exc
+    argv = ["--device", device, "--out", out, "--reps", str(reps)]
+    if quick:
+        argv.append("--quick")
+    if configs:
+        argv += ["--configs", configs]
+    if compile_:
+        argv.append("--compile")
+    if no_peak:
+        argv.append("--no-peak")
+    raise typer.Exit(speed.main(argv))
