@@ -34,20 +34,27 @@ class Curriculum:
         """Whether the current lesson is the last one."""
         return self.lesson == len(self.lessons) - 1
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
-        """A batch from the current lesson, each episode replaced with probability
-        ``earlier_fraction`` by one from a uniformly chosen earlier lesson."""
+    def plan(self, batch_size: int, generator: torch.Generator) -> list[tuple[Task, int]]:
+        """Which lessons a batch draws from: ``(lesson, episodes)`` pairs summing to
+        ``batch_size``; each episode comes from a uniformly chosen earlier lesson with
+        probability ``earlier_fraction``, else from the current one."""
         if self.lesson == 0 or self.config.earlier_fraction == 0:
-            return self.task.sample(batch_size, generator)
+            return [(self.task, batch_size)]
         earlier = torch.rand(batch_size, generator=generator) < self.config.earlier_fraction
         n_old = int(earlier.sum().item())
-        parts = []
+        parts: list[tuple[Task, int]] = []
         if batch_size - n_old > 0:
-            parts.append(self.task.sample(batch_size - n_old, generator))
+            parts.append((self.task, batch_size - n_old))
         for _ in range(n_old):
             k = int(torch.randint(0, self.lesson, (1,), generator=generator).item())
-            parts.append(self.lessons[k].sample(1, generator))
-        return concat_batches(parts)
+            parts.append((self.lessons[k], 1))
+        return parts
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
+        """A batch drawn according to :meth:`plan` (padded to its longest episode)."""
+        return concat_batches(
+            [task.sample(n, generator) for task, n in self.plan(batch_size, generator)]
+        )
 
     def update(self, accuracy: float) -> bool:
         """Advance when ``accuracy >= threshold``; return whether the lesson changed."""

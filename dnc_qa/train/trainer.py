@@ -251,10 +251,15 @@ class Trainer:
         """One batch: returns its counts, or ``None`` when it was skipped as non-finite."""
         task = self.curriculum.task
         if isinstance(task, RolloutTask):  # the model acts inside the episode (shortest path)
+            B = self.config.batch_size
+            loss = torch.zeros((), device=self.device)
+            counts = MetricCounts()
             with self._autocast():
-                loss, counts = task.rollout(
-                    self.net, self.config.batch_size, self.generator, self.device, train=True
-                )
+                for lesson, n in self.curriculum.plan(B, self.generator):
+                    assert isinstance(lesson, RolloutTask)
+                    part, c = lesson.rollout(self.net, n, self.generator, self.device, train=True)
+                    loss = loss + part * (n / B)
+                    counts = counts + c
         else:
             batch = self.curriculum.sample(self.config.batch_size, self.generator)
             batch = batch.to(self.device)
