@@ -43,7 +43,12 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (checkpoints, metrics)."),
     steps: int | None = typer.Option(None, "--steps", help="Optimizer steps to train for."),
     minutes: float | None = typer.Option(None, "--minutes", help="Wall-time budget in minutes."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue the run in --out with its saved config (only --steps, --minutes, "
+        "--device, --amp, --stop-bit-error and --deterministic apply).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for weights and data."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout."),

@@ -151,6 +151,7 @@ class Trainer:
         self.state = TrainerState()
         self.curriculum = Curriculum(self.task, config.curriculum)
         self.last_checkpoint: Path | None = None
+        self.fresh = loaded is None  # nothing on disk yet: run() writes a step-0 checkpoint
         if loaded is not None:
             self._restore(loaded, restore_rng=True)
             self.last_checkpoint = loaded.path
@@ -287,7 +288,8 @@ class Trainer:
     def run(self) -> TrainResult:
         """Train until the step or time budget is spent or the target is reached."""
         cfg = self.config
-        if self.state.step == 0 and latest_checkpoint(self.out_dir) is None:
+        if self.fresh:
+            self.fresh = False
             self.log.write("start", 0, config=cfg.to_json(), world_size=self.dist.world_size)
             self.save()  # step 0: something to roll back to
         by_time = cfg.steps is None
