@@ -61,6 +61,12 @@ def impls_for(cfg: Config, args, device: torch.device) -> tuple[list[str], dict[
     if cfg.name.startswith("sparse-"):
         return ["sparse"], skipped
     names = ["ours"]
+    if cfg.cells >= 2048 and device.type == "cpu" and not args.dense_large:
+        names = []
+        skipped["ours"] = (
+            "dense N=2048 not timed by default on the CPU: ≈1-2 s per training timestep, "
+            "bandwidth-bound (pass --dense-large)"
+        )
     reason = peer_skip_reason(cfg, device, args.peer_mem_limit)
     if args.no_peer:
         skipped["peer"] = "peer not run (--no-peer)"
@@ -249,6 +255,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-peer", action="store_true", help="do not run pip dnc")
     p.add_argument("--no-sparse", action="store_true", help="no sparse-link rows")
     p.add_argument("--compile", action="store_true", help="add the torch.compile path (ref)")
+    p.add_argument("--dense-large", action="store_true", help="time dense links at N=2048 on CPU")
     p.add_argument(
         "--peer-mem-limit",
         type=float,

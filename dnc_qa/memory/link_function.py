@@ -20,6 +20,7 @@ On the CPU the forward and backward passes use the fused kernels of
 from __future__ import annotations
 
 import math
+import sys
 import weakref
 
 import torch
@@ -104,9 +105,13 @@ def _native_for(t: Tensor):
 
 
 def link_forward(
-    prev_link: Tensor, prev_precedence: Tensor, weights: Tensor, prev_reads: Tensor
+    prev_link: Tensor,
+    prev_precedence: Tensor,
+    weights: Tensor,
+    prev_reads: Tensor,
+    out: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """:func:`link_forward_eager`, fused on the CPU (no autograd)."""
+    """:func:`link_forward_eager`, fused on the CPU (no autograd); ``out``: a buffer to reuse."""
     k = _native_for(prev_link)
     if k is None:
         return link_forward_eager(prev_link, prev_precedence, weights, prev_reads)
@@ -115,23 +120,34 @@ def link_forward(
         prev_precedence.contiguous(),
         weights.contiguous(),
         prev_reads.contiguous(),
+        _buffer(out),
     )
     return link, fwd, bwd
 
 
-def link_update(prev_link: Tensor, prev_precedence: Tensor, weights: Tensor) -> Tensor:
+def _buffer(out: Tensor | None) -> Tensor:
+    return out if out is not None else torch.empty(0)
+
+
+def link_update(
+    prev_link: Tensor, prev_precedence: Tensor, weights: Tensor, out: Tensor | None = None
+) -> Tensor:
     """The link update alone (used to recompute links in the backward pass)."""
     k = _native_for(prev_link)
     if k is None:
         return link_update_eager(prev_link, prev_precedence, weights)
     no_reads = weights.new_zeros(weights.shape[0], 0, weights.shape[-1])
     return k.link_forward(
-        prev_link.contiguous(), prev_precedence.contiguous(), weights.contiguous(), no_reads
+        prev_link.contiguous(),
+        prev_precedence.contiguous(),
+        weights.contiguous(),
+        no_reads,
+        _buffer(out),
     )[0]
 
 
-def link_backward(prev_link, prev_precedence, weights, prev_reads, grad_link, gf, gb):
-    """:func:`link_backward_eager`, fused on the CPU."""
+def link_backward(prev_link, prev_precedence, weights, prev_reads, grad_link, gf, gb, out=None):
+    """:func:`link_backward_eager`, fused on the CPU; ``out``: a buffer for ``grad_prev_link``."""
     if gf is None:
         gf = torch.zeros_like(
             prev_reads.unsqueeze(1).expand(*weights.shape[:2], *prev_reads.shape[1:])
@@ -152,6 +168,7 @@ def link_backward(prev_link, prev_precedence, weights, prev_reads, grad_link, gf
         grad_link,
         gf.contiguous(),
         gb.contiguous(),
+        _buffer(out),
     )
     return dl, dp, dw, dr.sum(1)
 
@@ -160,15 +177,21 @@ def link_backward(prev_link, prev_precedence, weights, prev_reads, grad_link, gf
 
 
 class LinkTape:
-    """What the backward pass of a sequence of :class:`LinkStep` nodes shares.
+    """What the steps of one sequence share: checkpoints for the backward pass, and buffers.
 
     Holds every step's (small) precedence and write weights, and the incoming link of every
     ``segment``-th step. :meth:`link_before` hands the backward pass of step ``t`` its incoming
     link, recomputing the segment it lies in from its checkpoint when needed.
 
+    It also recycles ``N x N`` buffers that provably nobody else holds (links of two steps
+    ago that are not checkpoints, recomputed links and link gradients once used): at large
+    ``N`` the page faults of fresh allocations cost as much as the kernels themselves.
+
     Args:
         segment: checkpoint spacing in timesteps; :meth:`for_length` picks ``~sqrt(T)``.
     """
+
+    MAX_SPARE = 3
 
     def __init__(self, segment: int = 8) -> None:
         if segment < 1:
@@ -178,11 +201,16 @@ class LinkTape:
         self.checkpoints: dict[int, Tensor] = {}
         self.cache: dict[int, Tensor] = {}
         self._last: weakref.ref | None = None
+        self._outputs: list[Tensor] = []  # the last two links produced in the forward pass
+        self._spare: list[Tensor] = []
+        self._grads: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
     @classmethod
     def for_length(cls, steps: int) -> LinkTape:
         """A tape for ``steps`` timesteps, checkpointing every ``ceil(sqrt(steps))``."""
         return cls(max(1, math.ceil(math.sqrt(steps))))
+
+    # ------------------------------------------------------------------ forward pass
 
     def record(self, prev_link: Tensor, prev_precedence: Tensor, weights: Tensor) -> int:
         """Note a forward step; returns its index ``t``."""
@@ -194,23 +222,65 @@ class LinkTape:
         return t
 
     def produced(self, link: Tensor) -> None:
-        """Remember the link step ``t`` returned, to recognise it as step ``t + 1``'s input."""
+        """Remember the link a step returned, to recognise it as the next step's input."""
         self._last = weakref.ref(link)
+        self._outputs.append(link)
+        if len(self._outputs) > 2:
+            self._outputs.pop(0)
 
-    def link_before(self, t: int) -> Tensor:
-        """The incoming link of step ``t`` (recomputed from the nearest checkpoint)."""
+    def output_buffer(self) -> Tensor | None:
+        """The link produced two steps ago, if only this tape still holds it (else ``None``)."""
+        if len(self._outputs) < 2:
+            return None
+        old = self._outputs[0]
+        if not self._sole_owner(old, expected_refs=3):
+            return None
+        if any(old is c for c in self.checkpoints.values()):
+            return None
+        self._outputs.pop(0)
+        return old
+
+    @staticmethod
+    def _sole_owner(t: Tensor, expected_refs: int) -> bool:
+        # Python references: the holder(s) + getrefcount's argument; storage: t + the
+        # temporary storage object. A view, a user variable or a saved copy all fail this.
+        return (
+            sys.getrefcount(t) <= expected_refs
+            and t._base is None
+            and torch._C._storage_Use_Count(t.untyped_storage()._cdata) <= 2
+        )
+
+    # ------------------------------------------------------------------ backward pass
+
+    def spare(self) -> Tensor | None:
+        """A recycled ``N x N`` buffer for the backward pass, or ``None``."""
+        return self._spare.pop() if self._spare else None
+
+    def give_back(self, t: Tensor | None) -> None:
+        if t is not None and len(self._spare) < self.MAX_SPARE:
+            self._spare.append(t)
+
+    def mark_grad(self, grad: Tensor) -> None:
+        """``grad`` (a link gradient this tape's backward made) may be recycled once used."""
+        self._grads[id(grad)] = grad
+
+    def is_own_grad(self, grad: Tensor | None) -> bool:
+        return grad is not None and self._grads.get(id(grad)) is grad
+
+    def link_before(self, t: int) -> tuple[Tensor, bool]:
+        """The incoming link of step ``t`` and whether it may be recycled after use."""
         if t in self.checkpoints:
-            return self.checkpoints[t]
+            return self.checkpoints[t], False
         if t in self.cache:
-            return self.cache.pop(t)
+            return self.cache.pop(t), True
         start = max(s for s in self.checkpoints if s <= t)
         link = self.checkpoints[start]
         for u in range(start, t):
             precedence, weights = self.steps[u]
-            link = link_update(link, precedence, weights)
+            link = link_update(link, precedence, weights, out=self.spare())
             if u + 1 < t:
                 self.cache[u + 1] = link
-        return link
+        return link, True
 
 
 class LinkStep(torch.autograd.Function):
@@ -219,10 +289,11 @@ class LinkStep(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, prev_link, prev_precedence, weights, prev_reads, tape):
-        link, fwd, bwd = link_forward(prev_link, prev_precedence, weights, prev_reads)
-        ctx.set_materialize_grads(False)
         if tape is None:
             tape = LinkTape(1)
+        out = tape.output_buffer()
+        link, fwd, bwd = link_forward(prev_link, prev_precedence, weights, prev_reads, out=out)
+        ctx.set_materialize_grads(False)
         ctx.tape = tape
         ctx.t = tape.record(prev_link, prev_precedence, weights)
         tape.produced(link)
@@ -232,10 +303,23 @@ class LinkStep(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_link, grad_forward, grad_backward):
         prev_precedence, weights, prev_reads = ctx.saved_tensors
-        prev_link = ctx.tape.link_before(ctx.t)
+        tape = ctx.tape
+        prev_link, recyclable = tape.link_before(ctx.t)
         dl, dp, dw, dr = link_backward(
-            prev_link, prev_precedence, weights, prev_reads, grad_link, grad_forward, grad_backward
+            prev_link,
+            prev_precedence,
+            weights,
+            prev_reads,
+            grad_link,
+            grad_forward,
+            grad_backward,
+            out=tape.spare(),
         )
+        if recyclable:
+            tape.give_back(prev_link)
+        if tape.is_own_grad(grad_link):
+            tape.give_back(grad_link)  # made by the next step's backward, used up here
+        tape.mark_grad(dl)
         return dl, dp, dw, dr, None
 
 
@@ -255,5 +339,9 @@ def link_step(
         t.requires_grad for t in (prev_link, prev_precedence, weights, prev_reads)
     )
     if not needs_grad:
-        return link_forward(prev_link, prev_precedence, weights, prev_reads)
+        out = tape.output_buffer() if tape is not None else None
+        result = link_forward(prev_link, prev_precedence, weights, prev_reads, out=out)
+        if tape is not None:
+            tape.produced(result[0])
+        return result
     return LinkStep.apply(prev_link, prev_precedence, weights, prev_reads, tape)

@@ -13,7 +13,9 @@ order of floating-point summation differs from the eager path. Slices (batch x w
 run in parallel with ``at::parallel_for``.
 
 The kernels are compiled with ``torch.utils.cpp_extension.load_inline`` the first time they
-are needed (about a minute, cached under ``~/.cache/torch_extensions``). Set
+are needed (about a minute, cached under ``~/.cache/torch_extensions``). Both take an ``out``
+buffer (an empty tensor: allocate) so callers can recycle ``N x N`` buffers: at large ``N``
+the page faults of a fresh allocation cost as much as the kernel. Set
 ``DNC_QA_NATIVE=0`` to never build them; :func:`kernels` then returns ``None`` and callers use
 the eager PyTorch path (which is also what every non-CPU device uses).
 """
@@ -66,11 +68,12 @@ static void fwd_kernel(const scalar_t* Lp, const scalar_t* p, const scalar_t* w,
   });
 }
 
+// `out`: an optional buffer shaped like Lp to write L into (empty tensor: allocate).
 std::vector<torch::Tensor> link_forward(torch::Tensor Lp, torch::Tensor p, torch::Tensor w,
-                                        torch::Tensor r) {
+                                        torch::Tensor r, torch::Tensor out) {
   const int64_t B = r.size(0), R = r.size(1), N = r.size(2);
   const int64_t H = Lp.size(1), S = B * H;
-  auto L = torch::empty_like(Lp);
+  auto L = out.numel() == Lp.numel() ? out : torch::empty_like(Lp);
   auto f = torch::empty({B, H, R, N}, Lp.options());
   auto b = torch::empty({B, H, R, N}, Lp.options());
   AT_DISPATCH_FLOATING_TYPES(Lp.scalar_type(), "link_forward", [&] {
@@ -146,10 +149,10 @@ static void bwd_kernel(const scalar_t* Lp, const scalar_t* p, const scalar_t* w,
 
 std::vector<torch::Tensor> link_backward(torch::Tensor Lp, torch::Tensor p, torch::Tensor w,
                                          torch::Tensor r, torch::Tensor G, torch::Tensor gf,
-                                         torch::Tensor gb) {
+                                         torch::Tensor gb, torch::Tensor out) {
   const int64_t B = r.size(0), R = r.size(1), N = r.size(2);
   const int64_t H = Lp.size(1), S = B * H;
-  auto dLp = torch::empty_like(Lp);
+  auto dLp = out.numel() == Lp.numel() ? out : torch::empty_like(Lp);
   auto dp = torch::empty_like(p);
   auto dw = torch::empty_like(w);
   auto dr = torch::empty({B, H, R, N}, Lp.options());
@@ -184,7 +187,7 @@ def kernels():
                 from torch.utils.cpp_extension import load_inline
 
                 _module = load_inline(
-                    name="dnc_qa_link_v1",
+                    name="dnc_qa_link_v2",
                     cpp_sources=[CPP_SOURCE],
                     functions=["link_forward", "link_backward"],
                     extra_cflags=[

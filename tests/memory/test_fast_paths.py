@@ -133,3 +133,36 @@ def test_no_grad_path_matches_and_keeps_no_graph(kernel_path):
         y0, state = model(x)
     torch.testing.assert_close(y0, y.detach(), rtol=1e-12, atol=1e-12)
     assert state.memory.link.grad_fn is None
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_recycled_buffers_never_overwrite_links_someone_holds(kernel_path, grad):
+    link, prec, w, r = _link_inputs(N=5, seed=9)
+    w.requires_grad_(grad)
+    tape = LF.LinkTape(2)
+    kept, want = [], []
+    L, L_ref = link, link
+    with torch.set_grad_enabled(grad):
+        for _ in range(6):
+            L, _, _ = LF.link_step(L, prec, w, r, tape)
+            L_ref = A.link_update(L_ref, prec, w)
+            kept.append(L)
+            want.append(L_ref.detach().clone())
+    for got, ref in zip(kept, want, strict=True):
+        torch.testing.assert_close(got.detach(), ref, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.slow
+def test_compiled_step_equals_eager():
+    """``compile_step()`` (torch.compile, tens of seconds to compile) gives the same values."""
+    torch.manual_seed(0)
+    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
+    x = torch.randn(2, 5, 5, dtype=f64)
+    y0 = model(x)[0]
+    g0 = torch.autograd.grad(y0.sum(), list(model.parameters()))
+    model.compile_step()
+    y1 = model(x)[0]
+    g1 = torch.autograd.grad(y1.sum(), list(model.parameters()))
+    torch.testing.assert_close(y1, y0, rtol=1e-10, atol=1e-12)
+    for a, b in zip(g1, g0, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
