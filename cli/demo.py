@@ -6,7 +6,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -31,6 +30,8 @@ def demo(
 
       dncqa demo --seconds 10
     """
+    import torch  # lazily: keeps `dncqa --help` and other commands fast
+
     from dnc_qa.tasks.copy import CopyTask
     from dnc_qa.train.config import CurriculumConfig, TrainConfig
     from dnc_qa.train.evaluate import evaluate_counts
@@ -41,8 +42,13 @@ def demo(
     console = Console(stderr=True)
     console.print(f"Training a DNC on the copy task for {seconds:g} s ...")
     config = TrainConfig(
-        task="copy", steps=None, minutes=seconds / 60, seed=seed, device=device,
-        checkpoint_every=10**9, final_eval_episodes=200,
+        task="copy",
+        steps=None,
+        minutes=seconds / 60,
+        seed=seed,
+        device=device,
+        checkpoint_every=10**9,
+        final_eval_episodes=200,
         curriculum=CurriculumConfig(eval_every=50, eval_episodes=64),
     )
     with tempfile.TemporaryDirectory(prefix="dncqa-demo-") as tmp:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 import typer
 
 from dnc_qa.errors import DncQaError
@@ -72,6 +71,8 @@ def evaluate(
             raise DncQaError(f"bad --min-length/--max-length: {exc}") from exc
     if num_cells is not None and ckpt.config.model.kind == "lstm":
         raise DncQaError("--num-cells only applies to memory models (dnc, ntm)")
+    import torch  # lazily: keeps `dncqa --help` and other commands fast
+
     generator = torch.Generator().manual_seed(seed)
     counts = evaluate_counts(model, the_task, episodes, generator, dev, batch_size, num_cells)
     m = counts.summary()

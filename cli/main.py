@@ -10,7 +10,15 @@ import sys
 
 import typer
 
+from dnc_qa.cli import ask as ask_cmd
+from dnc_qa.cli import bench as bench_cmd
+from dnc_qa.cli import demo as demo_cmd
+from dnc_qa.cli import eval as eval_cmd
+from dnc_qa.cli import graph as graph_cmd
 from dnc_qa.cli import info as info_cmd
+from dnc_qa.cli import ingest as ingest_cmd
+from dnc_qa.cli import train as train_cmd
+from dnc_qa.cli import workspace as workspace_cmd
 from dnc_qa.errors import DncQaError
 
 app = typer.Typer(
@@ -18,48 +26,31 @@ app = typer.Typer(
     help=(
         "Differentiable Neural Computers on graphs and knowledge bases.\n\n"
         "Examples:\n\n"
-        "  dncqa info\n\n"
         "  dncqa demo\n\n"
+        "  dncqa ingest data/transit --name metro\n\n"
+        '  dncqa ask "shortest path from A to B" --graph metro\n\n'
+        "  dncqa train --task copy --model dnc --minutes 5 --out runs/copy\n\n"
         "Add --debug anywhere to see a traceback instead of a one-line error."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("info")(info_cmd.info)
 
-from dnc_qa.cli import demo as demo_cmd  # noqa: E402
-
-app.command("demo")(demo_cmd.demo)
-from dnc_qa.cli import bench as bench_cmd  # noqa: E402
-
-app.command("bench")(bench_cmd.bench)
-
-from dnc_qa.cli import eval as eval_cmd  # noqa: E402
-from dnc_qa.cli import train as train_cmd  # noqa: E402
-
-app.command("train")(train_cmd.train)
-app.command("eval")(eval_cmd.evaluate)
-
-
-def _register_optional() -> None:
-    """Attach the command groups that live in their own modules."""
-    from dnc_qa.cli import graph as graph_cmd
-
-    app.add_typer(graph_cmd.app, name="graph")
-
-
-_register_optional()
-
-from dnc_qa.cli import ask as ask_cmd  # noqa: E402
-from dnc_qa.cli import ingest as ingest_cmd  # noqa: E402
-from dnc_qa.cli import workspace as workspace_cmd  # noqa: E402
-
+# The application: a graph or text knowledge base in DNC memory, questions against it.
 app.command("ingest")(ingest_cmd.ingest)
 app.command("ask")(ask_cmd.ask)
 app.command("list")(workspace_cmd.list_entries)
 app.command("show")(workspace_cmd.show)
 app.command("remove")(workspace_cmd.remove)
+app.command("demo")(demo_cmd.demo)
+# Research: training, evaluation, speed.
+app.command("train")(train_cmd.train)
+app.command("eval")(eval_cmd.evaluate)
+app.command("bench")(bench_cmd.bench)
+# Data and the installation.
+app.add_typer(graph_cmd.app, name="graph")
+app.command("info")(info_cmd.info)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
         raise SystemExit(1) from None
+
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 import typer
 
 from dnc_qa.errors import DncQaError
@@ -97,6 +96,8 @@ def train(
     if threads is not None:
         if threads < 1:
             raise DncQaError("--threads must be >= 1")
+        import torch  # lazily: keeps `dncqa --help` and other commands fast
+
         torch.set_num_threads(threads)
     if not resume and steps is None and minutes is None:
         raise DncQaError("give --steps N or --minutes M")

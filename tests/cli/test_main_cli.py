@@ -45,7 +45,8 @@ def test_user_errors_are_one_line_and_exit_2(monkeypatch, capsys):
     def broken() -> None:
         raise DncQaError("the thing 'x' is missing; did you mean 'y'?")
 
-    monkeypatch.setattr(cli_main.app.registered_commands[0], "callback", broken)
+    info = next(c for c in cli_main.app.registered_commands if c.name == "info")
+    monkeypatch.setattr(info, "callback", broken)
     with pytest.raises(SystemExit) as exc:
         cli_main.main(["info"])
     assert exc.value.code == 2
