@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
-"""Where shipped models live: ``<name>/model.safetensors``, ``config.json``, ``card.md``."""
+"""Where shipped models live: ``<name>/model.safetensors``, ``config.json``, ``card.json``,
+``MODEL_CARD.md`` (see :mod:`dnc_qa.app.cards`)."""
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 TASKS = ("traversal", "shortest_path", "inference")
@@ -199,17 +200,25 @@ def shipped_models() -> list[str]:
 
 
 def resolve_model_ref(ref: str, node_kind: str = "node") -> str:
-    """Turn ``auto`` into a concrete reference; other references are returned unchanged."""
+    """Turn ``auto`` into a concrete reference; other references are returned unchanged.
+
+    Family trees prefer an inference model and fall back to a traversal model (which still
+    answers "who is X's mother" and "start at X and follow mother then father"); other graphs
+    take a traversal model. Without a fitting shipped model the answer is ``none``.
+    """
     if ref != "auto":
         return ref
-    wanted = "inference" if node_kind == "person" else "traversal"
+    wanted = ("inference", "traversal") if node_kind == "person" else ("traversal",)
+    tasks: dict[str, str] = {}
     for name in shipped_models():
         try:
-            spec = _read_spec(PRETRAINED_DIR / name / CONFIG)
+            tasks[name] = _read_spec(PRETRAINED_DIR / name / CONFIG).task
         except CheckpointError:
             continue
-        if spec.task == wanted:
-            return name
+    for task in wanted:
+        for name, got in tasks.items():
+            if got == task:
+                return name
     return "none"
 
 

@@ -1,5 +1,5 @@
-"""``dncqa train``, ``dncqa eval`` and ``dncqa demo`` from the command line: help, JSON
-output, and bad input that must end in one error line with exit status 2."""
+"""``dncqa train`` and ``dncqa eval`` from the command line: help, JSON output, and bad input
+that must end in one error line with exit status 2 (``dncqa demo``: tests/cli/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -173,14 +173,3 @@ def test_subprocess_error_is_one_line(tmp_path: Path) -> None:
     )
     assert_user_error(result.returncode, result.stderr, "not found")
     assert result.stdout == ""
-
-
-def test_demo_reports_bit_error(capsys) -> None:
-    code, out, _ = run_main(["demo", "--seconds", "1"], capsys)
-    assert code == 0
-    assert "bit error / sequence" in out and "1-20" in out
-
-
-def test_demo_bad_seconds(capsys) -> None:
-    code, _, err = run_main(["demo", "--seconds", "0"], capsys)
-    assert_user_error(code, err, "--seconds")

@@ -1,0 +1,103 @@
+"""Turn a training run into a shipped model: ``python -m dnc_qa.app.ship RUN --name NAME``.
+
+Copies the latest checkpoint's weights and config into ``dnc_qa/pretrained/NAME/``, adds the
+``"app"`` object the engine reads, measures held-out accuracy on fresh episodes (the lesson
+reached and the final lesson) and writes ``card.json`` and ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from dnc_qa.app import codec
+from dnc_qa.app.cards import ModelCard, write_card
+from dnc_qa.app.engine import CONFIG, PRETRAINED_DIR, WEIGHTS
+
+HELDOUT_SEED = 1234
+
+
+def describe_architecture(model: dict) -> str:
+    """"DNC, LSTM 128, 64x32 memory, 2 read heads" from the trainer's model config."""
+    kind = str(model.get("kind", "dnc")).upper()
+    text = f"{kind}, {model.get('controller', 'lstm').upper()} {model.get('hidden_size')}"
+    if kind != "LSTM":
+        text += (f", {model.get('num_cells')}x{model.get('cell_width')} memory (training size), "
+                 f"{model.get('num_reads')} read heads")
+    return text
+
+
+def heldout_accuracy(model, task, episodes: int) -> float:
+    """Episode accuracy on ``episodes`` fresh episodes drawn with :data:`HELDOUT_SEED`."""
+    import torch
+
+    from dnc_qa.train.evaluate import evaluate_counts
+
+    gen = torch.Generator().manual_seed(HELDOUT_SEED)
+    counts = evaluate_counts(model, task, episodes, gen, torch.device("cpu"), batch_size=50)
+    return float(counts.summary().accuracy)
+
+
+def ship(run: Path, name: str, episodes: int, command: str, notes: str,
+         dest_root: Path = PRETRAINED_DIR) -> ModelCard:
+    """Ship the latest checkpoint of ``run`` as ``name``; returns its card."""
+    import torch
+
+    from dnc_qa.graphs.curriculum import load_curriculum
+    from dnc_qa.tasks.registry import make_task
+    from dnc_qa.train.checkpoint import latest_checkpoint
+    from dnc_qa.train.evaluate import load_trained_model
+
+    torch.set_num_threads(1)
+    ckpt_dir = latest_checkpoint(run)
+    if ckpt_dir is None:
+        raise SystemExit(f"no checkpoint in {run}")
+    model, ckpt = load_trained_model(ckpt_dir, torch.device("cpu"))
+    cfg = json.loads((ckpt_dir / CONFIG).read_text(encoding="utf-8"))
+    task_name = cfg["task"]
+    curriculum = load_curriculum(task_name)
+    lesson = min(ckpt.trainer.lesson, len(curriculum) - 1)
+    task = make_task(task_name)
+    lesson_acc = heldout_accuracy(model, task.with_lesson(curriculum[lesson]), episodes)
+    final_acc = heldout_accuracy(model, task, episodes)
+
+    dest = dest_root / name
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ckpt_dir / WEIGHTS, dest / WEIGHTS)
+    cfg["app"] = {"task": task_name, "encoding": codec.ENCODING}
+    (dest / CONFIG).write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n",
+                               encoding="utf-8")
+    card = ModelCard(
+        name=name,
+        task=task_name,
+        model=describe_architecture(cfg["model"]),
+        lessons_reached=lesson + 1,
+        lessons_total=len(curriculum),
+        heldout_lesson_accuracy=round(lesson_acc, 4),
+        heldout_final_accuracy=round(final_acc, 4),
+        heldout_episodes=episodes,
+        training_steps=ckpt.trainer.step,
+        training_minutes=round(ckpt.trainer.elapsed_s / 60, 2),
+        command=command,
+        notes=notes,
+    )
+    write_card(dest, card)
+    return card
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="training output folder (dncqa train --out)")
+    parser.add_argument("--name", required=True, help="folder name under dnc_qa/pretrained")
+    parser.add_argument("--episodes", type=int, default=500, help="held-out episodes")
+    parser.add_argument("--command", default="", help="the training commands, for the card")
+    parser.add_argument("--notes", default="", help="limits and caveats, for the card")
+    args = parser.parse_args(argv)
+    card = ship(args.run, args.name, args.episodes, args.command, args.notes)
+    print(json.dumps(card.to_json(), indent=2))
+
+
+if __name__ == "__main__":
+    main()
