@@ -12,11 +12,16 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch import Tensor, nn
 
 from dnc_qa.memory import addressing as A
 from dnc_qa.memory import sparse_link as S
 from dnc_qa.memory.link_function import LinkTape, link_step
+
+CHECKPOINT_MIN_CELLS = 256
+"""From this memory size on, sequences recompute the link-free arithmetic in the backward pass
+instead of keeping its ``[B, N, W]`` activations for every step (see ``DNCMemory``)."""
 
 DEFAULT_MEMORY_INIT = 1e-6
 """Constant initial memory (Collier & Beel 2018): avoids 0/0 cosines on an empty memory."""
@@ -79,6 +84,7 @@ def dnc_step(
     link: str = "dense",
     link_k: int = 8,
     phases: tuple | None = None,
+    checkpoint: bool = False,
 ) -> tuple[Tensor, DNCState]:
     """One memory step in the spec's order (steps 1-10).
 
@@ -93,12 +99,21 @@ def dnc_step(
         link_k: ``K`` entries kept per row/column of the link and in the precedence.
         phases: ``(write_phase, read_phase)`` replacements (compiled versions of this
             module's :func:`write_phase` and :func:`read_phase`).
+        checkpoint: recompute :func:`write_phase` in the backward pass
+            (``torch.utils.checkpoint``) instead of saving its activations; same values.
 
     Returns:
         ``(read_vectors [B, R, W], new_state)``.
     """
     write, read = phases or (write_phase, read_phase)
-    usage, memory, ww, read_content = write(interface, state, deallocation)
+    if checkpoint and torch.is_grad_enabled():
+        # only what write_phase reads: keeping the link alive here would defeat the tape
+        light = state._replace(link=None, precedence=None)
+        usage, memory, ww, read_content = torch.utils.checkpoint.checkpoint(
+            write, interface, light, deallocation, use_reentrant=False
+        )
+    else:
+        usage, memory, ww, read_content = write(interface, state, deallocation)
     # 6. + 8. Temporal links, and the directional weights from the previous read weights and
     # the new links, in one fused node (A.link_update and A.directional_weights, fused).
     if link == "sparse":
@@ -178,6 +193,10 @@ class DNCMemory(nn.Module):
             ``link_k`` largest entries per row and column, ``state.link`` is
             ``[B, Hw, N, 2 * link_k]``; equal to dense when ``link_k >= N``).
         link_k: ``K`` for sparse links.
+
+    Within a sequence (``tape=`` from :meth:`begin_sequence`, as the models do) and from
+    ``N >= 256`` on, the backward pass recomputes each step's link-free arithmetic instead of
+    keeping its ``[B, N, W]`` activations, so peak memory grows slowly with ``T``.
     """
 
     def __init__(
@@ -339,6 +358,9 @@ class DNCMemory(nn.Module):
             link=self.link,
             link_k=self.link_k,
             phases=self._phases,
+            checkpoint=tape is not None
+            and self._phases is None
+            and state.memory.shape[1] >= CHECKPOINT_MIN_CELLS,
         )
 
     def compile_step(self, **compile_kwargs) -> None:
