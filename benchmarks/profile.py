@@ -35,8 +35,15 @@ def main(argv: list[str] | None = None) -> None:
         activities.append(ProfilerActivity.CUDA)
     with profile(activities=activities) as prof:
         step()
-    key = "cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    print(prof.key_averages().table(sort_by=key, row_limit=args.top))
+    averages = prof.key_averages()
+    if device.type == "cuda":
+        for key in ("self_device_time_total", "self_cuda_time_total"):
+            try:
+                print(averages.table(sort_by=key, row_limit=args.top))
+                break
+            except (AttributeError, KeyError, ValueError):
+                continue
+    print(averages.table(sort_by="self_cpu_time_total", row_limit=args.top))
 
 
 if __name__ == "__main__":

@@ -166,3 +166,22 @@ def test_compiled_step_equals_eager():
     torch.testing.assert_close(y1, y0, rtol=1e-10, atol=1e-12)
     for a, b in zip(g1, g0, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_checkpointed_write_phase_gives_the_same_values_and_gradients(monkeypatch):
+    import dnc_qa.memory.dnc as dnc_module
+
+    torch.manual_seed(0)
+    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
+    x = torch.randn(2, 7, 5, dtype=f64)
+
+    def run():
+        y = model(x)[0]
+        return y, torch.autograd.grad(y.square().sum(), list(model.parameters()))
+
+    y0, g0 = run()
+    monkeypatch.setattr(dnc_module, "CHECKPOINT_MIN_CELLS", 1)
+    y1, g1 = run()
+    torch.testing.assert_close(y1, y0, rtol=0, atol=0)
+    for a, b in zip(g1, g0, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
