@@ -50,6 +50,7 @@ app.command("eval")(eval_cmd.evaluate)
 app.command("bench")(bench_cmd.bench)
 # Data and the installation.
 app.add_typer(graph_cmd.app, name="graph")
+app.add_typer(__import__("dnc_qa.cli.reproduce", fromlist=["app"]).app, name="reproduce")
 app.command("info")(info_cmd.info)
 
 

@@ -60,6 +60,12 @@ def train(
     num_cells: int = typer.Option(32, "--num-cells", help="Memory cells N (training)."),
     cell_width: int = typer.Option(16, "--cell-width", help="Memory cell width W."),
     num_reads: int = typer.Option(1, "--num-reads", help="Read heads R."),
+    fit_cells: bool = typer.Option(
+        False, "--fit-cells", help="Memory of max(--num-cells, episode length) cells per batch."
+    ),
+    warmup: int = typer.Option(
+        0, "--warmup", help="Graph tasks: easier lessons before the paper's first (0-5)."
+    ),
     curriculum: bool = typer.Option(True, "--curriculum/--no-curriculum", help="Use lessons."),
     threshold: float = typer.Option(0.9, "--threshold", help="Lesson pass accuracy."),
     eval_every: int = typer.Option(100, "--eval-every", help="Evaluate every K batches."),
@@ -110,6 +116,7 @@ def train(
             num_cells=num_cells,
             cell_width=cell_width,
             num_reads=num_reads,
+            fit_cells=fit_cells,
         ),
         optim=OptimConfig(
             name=optimizer.strip().lower(), lr=lr, clip_norm=clip_norm if clip_norm > 0 else None
@@ -119,6 +126,7 @@ def train(
             threshold=threshold,
             eval_every=eval_every,
             eval_episodes=eval_episodes,
+            warmup=warmup,
         ),
         batch_size=batch_size,
         steps=steps,

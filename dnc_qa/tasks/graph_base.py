@@ -93,6 +93,28 @@ class GraphTask(ABC):
         lessons = [self.with_lesson(lesson) for lesson in load_curriculum(self.name).lessons]
         return lessons[:-1] + [self]
 
+    def warmup_lessons(self, count: int) -> list[GraphTask]:
+        """``count`` lessons easier than the paper's first (not in the paper).
+
+        They keep the first lesson's path length and queries and grow the graph linearly from
+        2-4 nodes of out-degree 1-2 towards the first lesson's size (which they stop short
+        of): on a CPU budget this is what gets a DNC past traversal's first lesson at all
+        (docs/reproduction.md).
+        """
+        first = load_curriculum(self.name).lessons[0]
+        def grow(lo: int, hi: int, a: tuple[int, int], t: float) -> tuple[int, int]:
+            low = round(lo + (a[0] - lo) * t)
+            return low, max(low, round(hi + (a[1] - hi) * t))
+
+        out = []
+        for i in range(count):
+            nodes = grow(2, 4, first.nodes, i / count)
+            nodes = (max(nodes[0], first.length[1] + 1), max(nodes[1], first.length[1] + 1))
+            lesson = Lesson(-(count - i), nodes, grow(1, 2, first.out_degree, i / count),
+                            first.length, first.queries)
+            out.append(self.with_lesson(lesson))
+        return out
+
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -94,11 +94,13 @@ class ShortestPathTask(GraphTask):
     Args:
         beta: probability of feeding the optimal move rather than the network's (training).
         slack: a rolled-out answer stops after ``distance + slack`` moves at the latest.
+        fit_cells: give a memory network at least as many cells as the episode has steps.
     """
 
     lesson: Lesson | None = None
     beta: float = BETA
     slack: int = 2
+    fit_cells: bool = False
     name: str = "shortest_path"
 
     def with_lesson(self, lesson: Lesson) -> ShortestPathTask:
@@ -150,6 +152,13 @@ class ShortestPathTask(GraphTask):
         counts.loss_sum = float(total.detach().item())
         return total / batch_size, counts
 
+    def solve(self, model: nn.Module, problem: PathProblem, device: torch.device) -> bool:
+        """Whether the network's own path (``beta = 0``) is a shortest path."""
+        rng = np.random.default_rng(0)
+        with torch.no_grad():
+            _, counts = self._one(model, problem, rng, device, train=False)
+        return counts.correct_episodes == 1
+
     def _one(
         self,
         model: nn.Module,
@@ -159,7 +168,14 @@ class ShortestPathTask(GraphTask):
         train: bool,
     ) -> tuple[Tensor, MetricCounts]:
         relabelling = problem.episode.relabelling
-        _, state = model(problem.prefix.unsqueeze(0).to(device))
+        state = None
+        memory = getattr(getattr(model, "module", model), "memory", None)
+        if self.fit_cells and memory is not None:
+            cells = max(int(memory.num_cells), problem.prefix.shape[0] + problem.distance[
+                problem.source] + self.slack)
+            state = getattr(model, "module", model).initial_state(
+                1, device=device, num_cells=cells)
+        _, state = model(problem.prefix.unsqueeze(0).to(device), state)
         node = problem.source
         best = problem.distance[node]
         loss = torch.zeros((), device=device)

@@ -30,6 +30,9 @@ class ModelConfig:
     num_writes: int = 1
     controller: str = "lstm"
     clip: float | None = 20.0
+    fit_cells: bool = False
+    """Size the memory to each batch: ``max(num_cells, episode length)`` cells (the graph
+    tasks write about one triple per step, so this is the description plus a margin)."""
 
 
 @dataclass
@@ -61,6 +64,8 @@ class CurriculumConfig:
     eval_every: int = 100
     eval_episodes: int = 128
     earlier_fraction: float = 0.1
+    warmup: int = 0
+    """Lessons easier than the paper's first, prepended (graph tasks only; not in the paper)."""
 
 
 @dataclass
@@ -120,6 +125,7 @@ class TrainConfig:
             ("--final-eval-episodes", self.final_eval_episodes >= 1),
             ("--threshold", 0 <= c.threshold <= 1),
             ("earlier fraction", 0 <= c.earlier_fraction < 1),
+            ("--warmup", 0 <= c.warmup <= 5),
             ("--clip-norm", o.clip_norm is None or o.clip_norm > 0),
         ]
         for size in ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads"):

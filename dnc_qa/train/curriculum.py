@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from dnc_qa.errors import DncQaError
 from dnc_qa.tasks.base import Batch, Task, concat_batches
 from dnc_qa.train.config import CurriculumConfig
 
@@ -20,6 +21,11 @@ class Curriculum:
     def __init__(self, task: Task, config: CurriculumConfig, lesson: int = 0) -> None:
         self.config = config
         self.lessons: list[Task] = task.lessons() if config.enabled else [task]
+        if config.enabled and config.warmup > 0:
+            warmup = getattr(task, "warmup_lessons", None)
+            if warmup is None:
+                raise DncQaError("--warmup applies to the graph tasks only")
+            self.lessons = warmup(config.warmup) + self.lessons
         if not 0 <= lesson < len(self.lessons):
             raise ValueError(f"lesson {lesson} out of range 0..{len(self.lessons) - 1}")
         self.lesson = lesson

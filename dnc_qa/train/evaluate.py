@@ -14,6 +14,17 @@ from dnc_qa.train.checkpoint import CONFIG, Checkpoint, load_checkpoint, load_we
 from dnc_qa.train.model_factory import build_model
 
 
+def cells_for(model: nn.Module, steps: int, minimum: int | None = None) -> int | None:
+    """Memory cells for an episode of ``steps`` steps: ``max(minimum or the built size,
+    steps)`` (a graph episode writes at most one triple per step); ``None`` for models
+    without an external memory."""
+    memory = getattr(model, "memory", None)
+    built = getattr(memory, "num_cells", None)
+    if built is None:
+        return None
+    return max(minimum or int(built), int(steps))
+
+
 @torch.no_grad()
 def evaluate_counts(
     model: nn.Module,
@@ -23,11 +34,13 @@ def evaluate_counts(
     device: torch.device,
     batch_size: int = 64,
     num_cells: int | None = None,
+    fit_cells: bool = False,
 ) -> MetricCounts:
     """Run ``episodes`` episodes drawn from ``generator`` and count right answers.
 
     ``num_cells`` runs a memory network with a memory of that many cells (its weights do not
-    depend on the size); ``None`` keeps the size it was built with.
+    depend on the size); ``None`` keeps the size it was built with. ``fit_cells`` sizes the
+    memory to each batch (:func:`cells_for`, at least ``num_cells`` or the built size).
     """
     was_training = model.training
     model.eval()
@@ -41,7 +54,10 @@ def evaluate_counts(
                 total = total + counts
             else:
                 batch = task.sample(n, generator).to(device)
-                state = model.initial_state(n, device=device, num_cells=num_cells)
+                cells = num_cells
+                if fit_cells:
+                    cells = cells_for(model, batch.inputs.shape[1], num_cells)
+                state = model.initial_state(n, device=device, num_cells=cells)
                 logits, _ = model(batch.inputs, state)
                 total = total + task.score(logits, batch)
             left -= n

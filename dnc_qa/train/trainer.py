@@ -47,7 +47,7 @@ from dnc_qa.train.checkpoint import (
 )
 from dnc_qa.train.config import TrainConfig
 from dnc_qa.train.curriculum import Curriculum
-from dnc_qa.train.evaluate import evaluate_counts
+from dnc_qa.train.evaluate import cells_for, evaluate_counts
 from dnc_qa.train.metrics_log import MetricsLog
 from dnc_qa.train.model_factory import build_model
 from dnc_qa.train.progress import TrainProgress
@@ -129,6 +129,8 @@ class Trainer:
         config.validate()
         self.config = config
         self.task: Task = make_task(config.task)
+        if config.model.fit_cells and "fit_cells" in getattr(self.task, "__dataclass_fields__", {}):
+            self.task = replace(self.task, fit_cells=True)  # type: ignore[type-var]
         device = resolve_device(config.device)
         self.dist = D.init_distributed(device)
         self.device = D.local_device(device, self.dist)
@@ -238,7 +240,11 @@ class Trainer:
     def evaluate(self, task: Task, episodes: int, generator: torch.Generator) -> Metrics:
         """Score ``task`` on ``episodes`` episodes split over the processes."""
         share = max(1, math.ceil(episodes / self.dist.world_size))
-        counts = evaluate_counts(self.model, task, share, generator, self.device)
+        counts = evaluate_counts(
+            self.model, task, share, generator, self.device,
+            num_cells=self.config.model.num_cells if self.config.model.fit_cells else None,
+            fit_cells=self.config.model.fit_cells,
+        )
         return D.all_reduce_counts(counts, self.dist, self.device).summary()
 
     # ------------------------------------------------------------------ loop
@@ -264,8 +270,15 @@ class Trainer:
         else:
             batch = self.curriculum.sample(self.config.batch_size, self.generator)
             batch = batch.to(self.device)
+            state = None
+            if self.config.model.fit_cells:
+                cells = cells_for(self.model, batch.inputs.shape[1], self.config.model.num_cells)
+                if cells is not None:
+                    state = self.model.initial_state(
+                        batch.inputs.shape[0], device=self.device, num_cells=cells
+                    )
             with self._autocast():
-                logits, _ = self.net(batch.inputs)
+                logits, _ = self.net(batch.inputs, state)
             loss = task.loss(logits.float(), batch)
             counts = None
         loss.backward()

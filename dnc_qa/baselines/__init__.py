@@ -1,0 +1,1 @@
+"""Baselines beyond the paper on the graph tasks' queries: an exact solver and a small GNN."""
