@@ -1,0 +1,58 @@
+"""Warm-up lessons before the paper's first (--warmup) and memory sized per episode
+(--fit-cells)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from dnc_qa.errors import DncQaError
+from dnc_qa.graphs.curriculum import load_curriculum
+from dnc_qa.tasks.copy import CopyTask
+from dnc_qa.tasks.traversal import TraversalTask
+from dnc_qa.train.config import CurriculumConfig, ModelConfig, TrainConfig
+from dnc_qa.train.curriculum import Curriculum
+from dnc_qa.train.evaluate import cells_for
+from dnc_qa.train.model_factory import build_model
+from dnc_qa.train.trainer import train
+
+
+def test_warmup_lessons_are_smaller_than_the_first() -> None:
+    first = load_curriculum("traversal").lessons[0]
+    warm = TraversalTask().warmup_lessons(2)
+    assert [w.current.index for w in warm] == [-2, -1]
+    assert warm[0].current.nodes == (2, 4) and warm[0].current.out_degree == (1, 2)
+    for w in warm:
+        assert w.current.nodes[1] <= first.nodes[1] and w.current.length == first.length
+    assert warm[0].current.nodes[1] <= warm[1].current.nodes[1]
+    batch = warm[0].sample(4, torch.Generator().manual_seed(0))
+    assert batch.inputs.shape[1] <= 4 * 2 + 2  # at most 8 triples, one query, one answer
+
+
+def test_curriculum_prepends_warmup_and_rejects_bit_tasks() -> None:
+    c = Curriculum(TraversalTask(), CurriculumConfig(warmup=2))
+    assert len(c.lessons) == 16 and c.lessons[0].current.index == -2
+    assert c.lessons[2].current.index == 1
+    with pytest.raises(DncQaError):
+        Curriculum(CopyTask(), CurriculumConfig(warmup=1))
+    with pytest.raises(DncQaError):
+        TrainConfig(curriculum=CurriculumConfig(warmup=9)).validate()
+
+
+def test_cells_for() -> None:
+    dnc = build_model(ModelConfig(kind="dnc", num_cells=16), 92, 90)
+    assert cells_for(dnc, 40) == 40 and cells_for(dnc, 5) == 16 and cells_for(dnc, 5, 8) == 8
+    assert cells_for(build_model(ModelConfig(kind="lstm"), 92, 90), 40) is None
+
+
+def test_training_with_fit_cells_and_warmup(tmp_path: Path) -> None:
+    config = TrainConfig(
+        task="traversal",
+        model=ModelConfig(kind="dnc", hidden_size=16, num_cells=4, cell_width=8, fit_cells=True),
+        curriculum=CurriculumConfig(warmup=1, eval_every=2, eval_episodes=4),
+        batch_size=2, steps=3, log_every=1, final_eval_episodes=2, device="cpu",
+    )
+    result = train(config, tmp_path / "run", show_progress=False)
+    assert result.steps == 3 and result.lessons == 15
