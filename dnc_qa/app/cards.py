@@ -25,10 +25,14 @@ class ModelCard:
         name: the folder name (``--model NAME``).
         task: the graph task (``traversal``, ``shortest_path``, ``inference``).
         model: the architecture in words ("DNC, LSTM 128, 64x32 memory, 2 read heads").
-        lessons_reached: curriculum lessons passed plus the one being trained (1-based).
-        lessons_total: lessons in the task's curriculum.
+        lessons_reached: the lesson being trained when training stopped, 1-based, counting
+            the warm-up lessons (``--warmup``) before the paper's.
+        lessons_total: lessons in the curriculum trained on (warm-ups included).
         heldout_lesson_accuracy: episode accuracy on fresh episodes of the lesson reached.
         heldout_final_accuracy: episode accuracy on fresh episodes of the final lesson.
+        warmup_lessons: how many of the lessons are warm-ups easier than the paper's first.
+        heldout_first_accuracy: episode accuracy on the paper's first lesson (``None``: not
+            measured).
         heldout_episodes: episodes per held-out measurement.
         training_steps: optimizer steps.
         training_minutes: training wall time (CPU, one thread).
@@ -48,6 +52,17 @@ class ModelCard:
     training_minutes: float
     command: str
     notes: str = ""
+    warmup_lessons: int = 0
+    heldout_first_accuracy: float | None = None
+
+    def lesson_text(self) -> str:
+        """``paper lesson 3 of 14`` or ``warm-up lesson 1 of 2 (before the paper's 14)``."""
+        paper = self.lessons_total - self.warmup_lessons
+        k = self.lessons_reached - self.warmup_lessons
+        if k >= 1:
+            return f"paper lesson {k} of {paper}"
+        return (f"warm-up lesson {self.lessons_reached} of {self.warmup_lessons} "
+                f"(before the paper's {paper})")
 
     @classmethod
     def from_json(cls, data: Any, where: Path) -> ModelCard:
@@ -55,7 +70,8 @@ class ModelCard:
         if not isinstance(data, dict):
             raise CheckpointError(f"{where}: expected a JSON object")
         names = {f.name for f in fields(cls)}
-        missing = sorted(n for n in names - set(data) if n != "notes")
+        optional = {"notes", "warmup_lessons", "heldout_first_accuracy"}
+        missing = sorted(n for n in names - set(data) - optional)
         if missing:
             raise CheckpointError(f"{where}: missing fields {', '.join(missing)}")
         try:
@@ -78,9 +94,12 @@ class ModelCard:
             "| field | value |",
             "|---|---|",
             f"| task | {self.task} |",
-            f"| lessons reached | {self.lessons_reached} of {self.lessons_total} |",
-            f"| held-out accuracy, lesson {self.lessons_reached} | "
+            f"| lesson reached | {self.lesson_text()} |",
+            f"| held-out accuracy, lesson reached | "
             f"{self.heldout_lesson_accuracy:.3f} ({self.heldout_episodes} episodes) |",
+            *([] if self.heldout_first_accuracy is None else [
+                f"| held-out accuracy, paper lesson 1 | {self.heldout_first_accuracy:.3f} "
+                f"({self.heldout_episodes} episodes) |"]),
             f"| held-out accuracy, final lesson | {self.heldout_final_accuracy:.3f} "
             f"({self.heldout_episodes} episodes) |",
             f"| training | {self.training_steps} steps, {self.training_minutes:.1f} min, "

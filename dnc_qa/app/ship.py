@@ -45,9 +45,9 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     """Ship the latest checkpoint of ``run`` as ``name``; returns its card."""
     import torch
 
-    from dnc_qa.graphs.curriculum import load_curriculum
     from dnc_qa.tasks.registry import make_task
     from dnc_qa.train.checkpoint import latest_checkpoint
+    from dnc_qa.train.curriculum import Curriculum
     from dnc_qa.train.evaluate import load_trained_model
 
     torch.set_num_threads(1)
@@ -57,10 +57,13 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     model, ckpt = load_trained_model(ckpt_dir, torch.device("cpu"))
     cfg = json.loads((ckpt_dir / CONFIG).read_text(encoding="utf-8"))
     task_name = cfg["task"]
-    curriculum = load_curriculum(task_name)
-    lesson = min(ckpt.trainer.lesson, len(curriculum) - 1)
     task = make_task(task_name)
-    lesson_acc = heldout_accuracy(model, task.with_lesson(curriculum[lesson]), episodes)
+    curriculum = Curriculum(task, ckpt.config.curriculum)  # the trainer's, warm-ups included
+    lessons = curriculum.lessons
+    lesson = min(ckpt.trainer.lesson, len(lessons) - 1)
+    warmup = ckpt.config.curriculum.warmup if ckpt.config.curriculum.enabled else 0
+    lesson_acc = heldout_accuracy(model, lessons[lesson], episodes)
+    first_acc = heldout_accuracy(model, lessons[warmup], episodes) if len(lessons) > 1 else None
     final_acc = heldout_accuracy(model, task, episodes)
 
     dest = dest_root / name
@@ -74,7 +77,7 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
         task=task_name,
         model=describe_architecture(cfg["model"]),
         lessons_reached=lesson + 1,
-        lessons_total=len(curriculum),
+        lessons_total=len(lessons),
         heldout_lesson_accuracy=round(lesson_acc, 4),
         heldout_final_accuracy=round(final_acc, 4),
         heldout_episodes=episodes,
@@ -82,6 +85,8 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
         training_minutes=round(ckpt.trainer.elapsed_s / 60, 2),
         command=command,
         notes=notes,
+        warmup_lessons=warmup,
+        heldout_first_accuracy=None if first_acc is None else round(first_acc, 4),
     )
     write_card(dest, card)
     return card

@@ -32,6 +32,10 @@ def test_card_fields(name: str) -> None:
     assert 1 <= card.lessons_reached <= card.lessons_total
     assert 0.0 <= card.heldout_lesson_accuracy <= 1.0
     assert 0.0 <= card.heldout_final_accuracy <= 1.0
+    assert 0 <= card.warmup_lessons < card.lessons_total
+    if card.heldout_first_accuracy is not None:
+        assert 0.0 <= card.heldout_first_accuracy <= 1.0
+        assert f"{card.heldout_first_accuracy:.3f}" in (folder / CARD_MD).read_text()
     assert card.heldout_episodes >= 100
     assert card.training_steps > 0 and card.training_minutes > 0
     assert "dncqa train" in card.command
@@ -78,3 +82,60 @@ def test_card_round_trip(tmp_path: Path) -> None:
     write_card(tmp_path, card)
     assert read_card(tmp_path) == card
     assert "0.250" in (tmp_path / CARD_MD).read_text()
+
+
+def test_lesson_text_counts_warmups_apart() -> None:
+    base = dict(name="m", task="traversal", model="DNC", heldout_lesson_accuracy=0.5,
+                heldout_final_accuracy=0.0, heldout_episodes=500, training_steps=1,
+                training_minutes=1.0, command="dncqa train")
+    warm = ModelCard(lessons_reached=1, lessons_total=16, warmup_lessons=2, **base)
+    assert warm.lesson_text() == "warm-up lesson 1 of 2 (before the paper's 14)"
+    paper = ModelCard(lessons_reached=5, lessons_total=16, warmup_lessons=2, **base)
+    assert paper.lesson_text() == "paper lesson 3 of 14"
+    plain = ModelCard(lessons_reached=1, lessons_total=14, **base)
+    assert plain.lesson_text() == "paper lesson 1 of 14"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_app_path_matches_the_cards_accuracy(name: str) -> None:
+    """The app's episodes (engine + codec) score the shipped model like the trainer's
+    evaluator did for the card: a mismatch in encoding or layout would drop this to ~0."""
+    import numpy as np
+    import torch
+
+    from dnc_qa.app import codec
+    from dnc_qa.app.exact import agrees, exact_answer
+    from dnc_qa.app.queries import Step, TraversalQuery
+    from dnc_qa.graphs.random_graphs import lesson_graph
+    from dnc_qa.tasks.registry import make_task
+    from dnc_qa.tasks.traversal import random_walk
+    from dnc_qa.train.config import CurriculumConfig
+    from dnc_qa.train.curriculum import Curriculum
+
+    card = read_card(engine.PRETRAINED_DIR / name)
+    if card.task != "traversal":
+        pytest.skip("only traversal models are checked this way")
+    model = engine.load_model(name)
+    curriculum = Curriculum(make_task("traversal"), CurriculumConfig(warmup=card.warmup_lessons))
+    lesson = curriculum.lessons[card.lessons_reached - 1].current
+    rng = np.random.default_rng(5)
+    right = total = 0
+    torch.set_num_threads(1)
+    while total < 60:
+        graph = lesson_graph(lesson, rng)
+        nodes = sorted(graph.nodes)
+        start = nodes[int(rng.integers(len(nodes)))]
+        walk = random_walk(graph, start, int(rng.integers(lesson.length[0],
+                                                          lesson.length[1] + 1)), rng)
+        if not walk:
+            continue
+        labels = codec.assign_labels(graph, total, (0, codec.MAX_LABEL), (0, codec.MAX_LABEL),
+                                     {})
+        desc = engine.describe_graph(model, graph, labels, total)
+        state = engine.restore_state(engine.initial_state(model, desc.num_cells), desc.state,
+                                     Path("memory"))
+        query = TraversalQuery(start, tuple(Step(str(e)) for e in walk))
+        out = engine.ask_model(model, state, graph, labels, query)
+        total += 1
+        right += bool(agrees(graph, query, out.answer, exact_answer(graph, query)))
+    assert abs(right / total - card.heldout_lesson_accuracy) <= 0.2, (right, total)
