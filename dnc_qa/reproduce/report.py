@@ -84,7 +84,7 @@ def plot_curves(report: Report, out: Path) -> list[Path]:
                 if ax2 is not None:
                     ax2.step(xs, [c["lesson"] + 1 - r.warmup_lessons for c in r.curve],
                              color="grey", lw=0.8, ls="--", where="post")
-                    ax2.set_ylabel("DNC lesson (dashed)")
+                    ax2.set_ylabel("DNC paper lesson, dashed (<1: warm-up)")
         ax.set_xlabel("training episodes")
         ax.set_ylabel("episode accuracy (train)")
         ax.set_ylim(0, 1)
