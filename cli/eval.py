@@ -23,6 +23,9 @@ def evaluate(
     batch_size: int = typer.Option(64, "--batch-size", help="Episodes per forward pass."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    lesson: int | None = typer.Option(
+        None, "--lesson", help="Graph tasks: score the paper's lesson N (1-based)."
+    ),
 ) -> None:
     """Evaluate a trained model: episode accuracy, per-step accuracy, bit error per sequence.
 
@@ -35,6 +38,11 @@ def evaluate(
       dncqa eval runs/copy-dnc --task copy
 
       dncqa eval runs/copy-dnc --task copy --min-length 80 --max-length 80 --num-cells 200 --json
+
+      dncqa eval runs/traversal-dnc --lesson 2 --episodes 200
+
+    A run trained with --fit-cells is scored the same way (memory sized to each batch) unless
+    --num-cells is given.
     """
     from dnc_qa.device import resolve_device
     from dnc_qa.tasks.registry import check_task_name, make_task
@@ -69,12 +77,27 @@ def evaluate(
             the_task = lengths.with_length(low, high)
         except ValueError as exc:
             raise DncQaError(f"bad --min-length/--max-length: {exc}") from exc
+    if lesson is not None:
+        if not hasattr(the_task, "warmup_lessons"):
+            raise DncQaError(f"--lesson applies to the graph tasks, not {task_name}")
+        lessons = the_task.lessons()
+        if not 1 <= lesson <= len(lessons):
+            raise DncQaError(f"--lesson must be in 1..{len(lessons)} for {task_name}")
+        the_task = lessons[lesson - 1]
+    fit = ckpt.config.model.fit_cells and num_cells is None
+    if fit and "fit_cells" in getattr(the_task, "__dataclass_fields__", {}):
+        from dataclasses import replace
+
+        the_task = replace(the_task, fit_cells=True)  # type: ignore[type-var]
     if num_cells is not None and ckpt.config.model.kind == "lstm":
         raise DncQaError("--num-cells only applies to memory models (dnc, ntm)")
     import torch  # lazily: keeps `dncqa --help` and other commands fast
 
     generator = torch.Generator().manual_seed(seed)
-    counts = evaluate_counts(model, the_task, episodes, generator, dev, batch_size, num_cells)
+    counts = evaluate_counts(
+        model, the_task, episodes, generator, dev, batch_size,
+        ckpt.config.model.num_cells if fit else num_cells, fit_cells=fit,
+    )
     m = counts.summary()
     summary = {
         "checkpoint": str(ckpt.path),
@@ -88,7 +111,8 @@ def evaluate(
         "loss": m.loss,
         "min_length": min_length,
         "max_length": max_length,
-        "num_cells": num_cells or ckpt.config.model.num_cells,
+        "num_cells": "per episode" if fit else (num_cells or ckpt.config.model.num_cells),
+        "lesson": lesson,
     }
     if as_json:
         print(json.dumps(summary))

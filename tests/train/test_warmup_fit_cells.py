@@ -56,3 +56,26 @@ def test_training_with_fit_cells_and_warmup(tmp_path: Path) -> None:
     )
     result = train(config, tmp_path / "run", show_progress=False)
     assert result.steps == 3 and result.lessons == 15
+
+
+def test_eval_cli_lesson_and_fit_cells(tmp_path: Path, capsys) -> None:
+    import json
+
+    from dnc_qa.cli.main import main
+
+    config = TrainConfig(
+        task="traversal",
+        model=ModelConfig(kind="dnc", hidden_size=8, num_cells=4, cell_width=8, fit_cells=True),
+        curriculum=CurriculumConfig(eval_every=100, eval_episodes=2),
+        batch_size=2, steps=1, final_eval_episodes=1, device="cpu",
+    )
+    train(config, tmp_path / "run", show_progress=False)
+    main(["eval", str(tmp_path / "run"), "--lesson", "2", "--episodes", "3", "--json",
+          "--device", "cpu"])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["lesson"] == 2 and summary["num_cells"] == "per episode"
+    assert summary["episodes"] == 3
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", str(tmp_path / "run"), "--lesson", "15"])
+    assert exc.value.code == 2
+    assert "1..14" in capsys.readouterr().err
