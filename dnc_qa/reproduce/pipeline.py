@@ -215,8 +215,11 @@ def reproduce(budget: Budget, out: Path, london: Path | None = None,
             rows.append(model_row(task, kind, run_dir, source, budget, tests))
         log(f"{task}: exact solver and GNN")
         baselines.extend(baseline_rows(task, budget, tests))
+    notes = [f"{r.task} {r.model.upper()}: reused from {r.source} ({r.episodes:,} episodes, "
+             f"{r.wall_s / 60:.1f} min of training), not trained with this budget; the budget "
+             "sets only its evaluation sizes" for r in rows if r.source != "trained"]
     report = Report(budget=asdict(budget), test_map=tests.map.name,
                     family="invented family tree (data/family)", rows=rows, baselines=baselines,
-                    wall_s=round(time.monotonic() - start, 1))
+                    wall_s=round(time.monotonic() - start, 1), notes=notes)
     write_report(report, out)
     return report
