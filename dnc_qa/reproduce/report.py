@@ -72,6 +72,7 @@ def plot_curves(report: Report, out: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     paths = []
     for task in dict.fromkeys(r.task for r in report.rows):
@@ -82,8 +83,10 @@ def plot_curves(report: Report, out: Path) -> list[Path]:
                 ax.plot(xs, [c["accuracy"] for c in r.curve], label=r.model.upper(), lw=1)
                 ax2 = ax.twinx() if r.model == "dnc" else None
                 if ax2 is not None:
-                    ax2.step(xs, [c["lesson"] + 1 - r.warmup_lessons for c in r.curve],
-                             color="grey", lw=0.8, ls="--", where="post")
+                    levels = [c["lesson"] + 1 - r.warmup_lessons for c in r.curve]
+                    ax2.step(xs, levels, color="grey", lw=0.8, ls="--", where="post")
+                    ax2.set_ylim(0.5 - r.warmup_lessons, max(max(levels), 4) + 0.5)
+                    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
                     ax2.set_ylabel("DNC paper lesson, dashed (<1: warm-up)")
         ax.set_xlabel("training episodes")
         ax.set_ylabel("episode accuracy (train)")
