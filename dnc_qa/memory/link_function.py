@@ -214,17 +214,20 @@ class LinkTape:
 
     def record(self, prev_link: Tensor, prev_precedence: Tensor, weights: Tensor) -> int:
         """Note a forward step; returns its index ``t``."""
+        # Only detached aliases are kept: a tensor with a grad_fn would lead back through the
+        # autograd graph to this tape (held by every step's ctx), a reference cycle through
+        # C++ nodes that Python's garbage collector cannot see, leaking the whole graph.
         t = len(self.steps)
-        self.steps.append((prev_precedence, weights))
+        self.steps.append((prev_precedence.detach(), weights.detach()))
         chained = self._last is not None and self._last() is prev_link
         if t % self.segment == 0 or not chained:
-            self.checkpoints[t] = prev_link
+            self.checkpoints[t] = prev_link.detach()
         return t
 
     def produced(self, link: Tensor) -> None:
         """Remember the link a step returned, to recognise it as the next step's input."""
         self._last = weakref.ref(link)
-        self._outputs.append(link)
+        self._outputs.append(link.detach())  # see record(): no graph references
         if len(self._outputs) > 2:
             self._outputs.pop(0)
 
@@ -235,7 +238,8 @@ class LinkTape:
         old = self._outputs[0]
         if not self._sole_owner(old, expected_refs=3):
             return None
-        if any(old is c for c in self.checkpoints.values()):
+        storage = old.untyped_storage().data_ptr()
+        if any(c.untyped_storage().data_ptr() == storage for c in self.checkpoints.values()):
             return None
         self._outputs.pop(0)
         return old
