@@ -6,6 +6,7 @@ Usage: OMP_NUM_THREADS=1 python scripts/diag_traversal.py \\
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -15,6 +16,31 @@ from dnc_qa.encoding.labels import digit_targets, digit_view
 from dnc_qa.tasks.traversal import TraversalTask
 from dnc_qa.train.config import ModelConfig
 from dnc_qa.train.model_factory import build_model
+
+
+def priors(model: torch.nn.Module) -> None:
+    """Optional initial interface biases (environment): DIAG_WRITE_BIAS (write and allocation
+    gates), DIAG_CONTENT_BIAS (content read mode), DIAG_FREE_BIAS (free gates)."""
+    memory = getattr(model, "memory", None)
+    if memory is None or not hasattr(memory, "_field_sizes"):
+        return
+    offsets, at = {}, 0
+    for name, size in memory._field_sizes():
+        offsets[name] = (at, at + size)
+        at += size
+    bias = model.interface.bias
+    hw = memory.num_writes
+    with torch.no_grad():
+        for env, names in (("DIAG_WRITE_BIAS", ("write_gates", "allocation_gates")),
+                           ("DIAG_FREE_BIAS", ("free_gates",))):
+            if os.environ.get(env):
+                for name in names:
+                    lo, hi = offsets[name]
+                    bias[lo:hi] = float(os.environ[env])
+        if os.environ.get("DIAG_CONTENT_BIAS"):
+            lo, hi = offsets["read_modes"]
+            modes = bias[lo:hi].view(memory.num_reads, 2 * hw + 1)
+            modes[:, hw] = float(os.environ["DIAG_CONTENT_BIAS"])
 
 
 def main() -> None:
@@ -34,6 +60,7 @@ def main() -> None:
         task = TraversalTask().lessons()[lesson_i]
     model = build_model(ModelConfig(kind=kind, hidden_size=hidden, num_cells=n, cell_width=w,
                                     num_reads=r), 92, 90)
+    priors(model)
     opt = (torch.optim.Adam(model.parameters(), lr=lr) if opt_name == "adam"
            else torch.optim.RMSprop(model.parameters(), lr=lr, momentum=0.9))
     gen = torch.Generator().manual_seed(1)
