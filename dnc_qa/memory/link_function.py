@@ -338,7 +338,20 @@ def link_step(
 
     Differentiable in every argument; with ``tape`` (shared by consecutive steps of one
     sequence) the backward pass keeps only checkpointed links (see the module docstring).
+
+    Under autocast (mixed precision) it runs in the link's own dtype with autocast off: the
+    fused kernels need one dtype, and the link recurrence is kept in full precision.
     """
+    if torch.is_autocast_enabled(prev_link.device.type):
+        dtype = prev_link.dtype
+        with torch.autocast(device_type=prev_link.device.type, enabled=False):
+            return link_step(
+                prev_link,
+                prev_precedence.to(dtype),
+                weights.to(dtype),
+                prev_reads.to(dtype),
+                tape,
+            )
     needs_grad = torch.is_grad_enabled() and any(
         t.requires_grad for t in (prev_link, prev_precedence, weights, prev_reads)
     )

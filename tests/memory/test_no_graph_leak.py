@@ -39,3 +39,34 @@ def test_graph_of_a_step_is_freed(backward, num_cells, monkeypatch):
     gc.collect()
     assert all(t() is None for t in tapes), "the link tape (and the graph holding it) leaked"
     assert link_probe() is None, "the final link is still referenced"
+
+
+def test_dnc_trains_under_autocast():
+    """Mixed precision (bf16 autocast; CPU here, the same code path as CUDA) runs forward and
+    backward through the fused link step, and the link stays in full precision."""
+    torch.manual_seed(0)
+    model = DNC(6, 4, hidden_size=8, num_cells=10, cell_width=4, num_reads=2)
+    x = torch.randn(2, 9, 6)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        y, state = model(x)
+    assert state.memory.link.dtype == torch.float32
+    y.float().sum().backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_link_step_accepts_mixed_dtypes_under_autocast():
+    """What autocast hands the fused link step on CUDA: a float32 link, bfloat16 weightings."""
+    from dnc_qa.memory.link_function import LinkTape, link_step
+
+    gen = torch.Generator().manual_seed(0)
+    link = (torch.rand(2, 1, 6, 6, generator=gen) * 0.1).requires_grad_(True)
+    bf16 = [
+        (torch.rand(*shape, generator=gen) * 0.1).to(torch.bfloat16).requires_grad_(True)
+        for shape in [(2, 1, 6), (2, 1, 6), (2, 2, 6)]
+    ]
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        new_link, forward, backward = link_step(link, *bf16, LinkTape(2))
+    assert new_link.dtype == forward.dtype == backward.dtype == torch.float32
+    (new_link.sum() + forward.sum() + backward.sum()).backward()
+    assert all(t.grad is not None and t.grad.dtype == torch.bfloat16 for t in bf16)
