@@ -22,6 +22,6 @@ stage cuda-speed 130 python -m benchmarks.speed --device cuda --configs ref,N512
   --reps 5 --warmup 1 --out "$RES/cuda"
 stage cpu-speed 170 python -m benchmarks.speed --device cpu --threads 2 --configs ref,N512 \
   --reps 5 --warmup 1 --out "$RES/cpu"
-stage train 80 python scripts/gpu_check.py --out "$RES/train" --steps 150
+stage train 80 env PYTHONPATH="$PWD" python scripts/gpu_check.py --out "$RES/train" --steps 150
 tar czf "${OUT:-benchmarks/results}/gpu-session.tgz" -C "$RES" .
 echo "done"
