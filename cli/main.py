@@ -17,6 +17,7 @@ from dnc_qa.cli import eval as eval_cmd
 from dnc_qa.cli import graph as graph_cmd
 from dnc_qa.cli import info as info_cmd
 from dnc_qa.cli import ingest as ingest_cmd
+from dnc_qa.cli import reproduce as reproduce_cmd
 from dnc_qa.cli import train as train_cmd
 from dnc_qa.cli import workspace as workspace_cmd
 from dnc_qa.errors import DncQaError
@@ -48,9 +49,9 @@ app.command("demo")(demo_cmd.demo)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.evaluate)
 app.command("bench")(bench_cmd.bench)
+app.add_typer(reproduce_cmd.app, name="reproduce")
 # Data and the installation.
 app.add_typer(graph_cmd.app, name="graph")
-app.add_typer(__import__("dnc_qa.cli.reproduce", fromlist=["app"]).app, name="reproduce")
 app.command("info")(info_cmd.info)
 
 
