@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from dnc_qa.memory import addressing as A
 from dnc_qa.memory import sparse_link as S
 from dnc_qa.memory.link_function import LinkTape, link_step
+from dnc_qa.validation import check_positive_ints
 
 CHECKPOINT_MIN_CELLS = 256
 """From this memory size on, sequences recompute the link-free arithmetic in the backward pass
@@ -220,14 +221,9 @@ class DNCMemory(nn.Module):
         self.link = link
         self.link_k = link_k
         self._phases: tuple | None = None
-        for name, value in [
-            ("num_cells", num_cells),
-            ("cell_width", cell_width),
-            ("num_reads", num_reads),
-            ("num_writes", num_writes),
-        ]:
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(
+            num_cells=num_cells, cell_width=cell_width, num_reads=num_reads, num_writes=num_writes
+        )
         self.num_cells = num_cells
         self.cell_width = cell_width
         self.num_reads = num_reads

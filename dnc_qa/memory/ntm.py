@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from dnc_qa.memory import addressing as A
 from dnc_qa.memory.dnc import DEFAULT_MEMORY_INIT, oneplus
+from dnc_qa.validation import check_positive_ints
 
 
 class NTMState(NamedTuple):
@@ -108,14 +109,9 @@ class NTMMemory(nn.Module):
         memory_init: float = DEFAULT_MEMORY_INIT,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("num_cells", num_cells),
-            ("cell_width", cell_width),
-            ("num_reads", num_reads),
-            ("num_writes", num_writes),
-        ]:
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(
+            num_cells=num_cells, cell_width=cell_width, num_reads=num_reads, num_writes=num_writes
+        )
         if not isinstance(shift_range, int) or shift_range < 0:
             raise ValueError(f"shift_range must be a non-negative integer, got {shift_range!r}")
         self.num_cells = num_cells

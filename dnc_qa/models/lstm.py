@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from dnc_qa.models.memory_net import check_input
+from dnc_qa.validation import check_positive_ints
 
 
 class LSTMBaselineState(NamedTuple):
@@ -30,14 +31,12 @@ class LSTMBaseline(nn.Module):
         **_ignored: object,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("input_size", input_size),
-            ("output_size", output_size),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-        ]:
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(
+            input_size=input_size,
+            output_size=output_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+        )
         self.input_size = input_size
         self.output_size = output_size
         self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from dnc_qa.memory.dnc import DNCMemory, DNCState
 from dnc_qa.memory.ntm import NTMMemory, NTMState
 from dnc_qa.models.controller import ControllerState, make_controller
+from dnc_qa.validation import check_positive_ints
 
 
 class MemoryNetState(NamedTuple):
@@ -63,13 +64,7 @@ class MemoryNet(nn.Module):
         clip: float | None,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("input_size", input_size),
-            ("output_size", output_size),
-            ("hidden_size", hidden_size),
-        ]:
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(input_size=input_size, output_size=output_size, hidden_size=hidden_size)
         self.input_size = input_size
         self.output_size = output_size
         self.clip = clip
