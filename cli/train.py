@@ -60,6 +60,18 @@ def train(
     num_cells: int = typer.Option(32, "--num-cells", help="Memory cells N (training)."),
     cell_width: int = typer.Option(16, "--cell-width", help="Memory cell width W."),
     num_reads: int = typer.Option(1, "--num-reads", help="Read heads R."),
+    masking: bool = typer.Option(
+        False, "--masking", help="DNC: content-lookup masks (Csordas & Schmidhuber 2019)."
+    ),
+    deallocation: bool = typer.Option(
+        False, "--deallocation", help="DNC: erase cells when freed (Csordas & Schmidhuber 2019)."
+    ),
+    link_sharpness: bool = typer.Option(
+        False, "--link-sharpness", help="DNC: link sharpness control (Csordas & Schmidhuber)."
+    ),
+    controller: str = typer.Option(
+        "lstm", "--controller", help="DNC/NTM controller: lstm or feedforward."
+    ),
     fit_cells: bool = typer.Option(
         False, "--fit-cells", help="Memory of max(--num-cells, episode length) cells per batch."
     ),
@@ -116,6 +128,10 @@ def train(
             num_cells=num_cells,
             cell_width=cell_width,
             num_reads=num_reads,
+            controller=controller.strip().lower(),
+            masking=masking,
+            deallocation=deallocation,
+            link_sharpness=link_sharpness,
             fit_cells=fit_cells,
         ),
         optim=OptimConfig(

@@ -51,15 +51,20 @@ def main() -> None:
     lesson_i = int(sys.argv[9]) if len(sys.argv) > 9 else 0
     kind = sys.argv[10] if len(sys.argv) > 10 else "dnc"
     torch.set_num_threads(1)
-    torch.manual_seed(0)
+    torch.manual_seed(int(os.environ.get("DIAG_SEED", "0")))
     if lesson_i < 0:
         from dnc_qa.graphs.curriculum import Lesson
 
         task = TraversalTask(lesson=Lesson(0, (2, 4), (1, 2), (1, 1)))
     else:
         task = TraversalTask().lessons()[lesson_i]
+    env = os.environ.get
     model = build_model(ModelConfig(kind=kind, hidden_size=hidden, num_cells=n, cell_width=w,
-                                    num_reads=r), 92, 90)
+                                    num_reads=r, masking=bool(env("DIAG_MASKING")),
+                                    deallocation=bool(env("DIAG_DEALLOC")),
+                                    link_sharpness=bool(env("DIAG_SHARPNESS")),
+                                    controller=env("DIAG_CONTROLLER", "lstm"),
+                                    controller_layers=int(env("DIAG_LAYERS", "1"))), 92, 90)
     priors(model)
     opt = (torch.optim.Adam(model.parameters(), lr=lr) if opt_name == "adam"
            else torch.optim.RMSprop(model.parameters(), lr=lr, momentum=0.9))

@@ -3,7 +3,10 @@
 * ``ci``: the whole command in about 5 minutes on 2 CPU cores (9 runs of ~12 s, small
   models, few evaluation episodes): checks the pipeline, not the science.
 * ``small``: ~3 minutes per run (~35 minutes in all) with the CPU setup that learns
-  traversal here (Adam 1e-3, warm-up lessons, memory sized to each episode).
+  traversal here (Adam 1e-3, warm-up lessons, memory sized to each episode, and for the DNC
+  and NTM a feed-forward controller, the DNC with content-lookup masking: with an LSTM
+  controller the network keeps the graph in its own state instead of the memory and stalls;
+  docs/reproduction.md).
 * ``paper``: the paper's ED Table 2 (RMSProp, controller, batch, N x W, R = 5) and about
   1M episodes per run (the paper's only stated training length): days on a CPU.
 """
@@ -42,18 +45,23 @@ class Budget:
     test_queries: int = 50
     gnn_seconds: float | None = 30.0
     gnn_steps: int | None = None
+    controller: str = "feedforward"
+    """Controller of the DNC and NTM (the LSTM baseline is an LSTM whatever this says)."""
+    masking: bool = True
+    """DNC content-lookup masking (Csordas & Schmidhuber 2019)."""
 
 
 BUDGETS = {
     "ci": Budget("ci", minutes=0.2, steps=None, hidden=64, cells=16, width=32, reads=2,
                  batch=8, lr=1e-3, eval_every=25, eval_episodes=16, heldout_episodes=16,
                  test_queries=8, gnn_seconds=5.0),
-    "small": Budget("small", minutes=3.0, steps=None, hidden=128, cells=16, width=64, reads=2,
+    "small": Budget("small", minutes=3.0, steps=None, hidden=128, cells=16, width=64, reads=3,
                     batch=8, lr=1e-3, eval_episodes=64, heldout_episodes=100, test_queries=50,
                     gnn_seconds=60.0),
     "paper": Budget("paper", minutes=None, steps=PAPER_EPISODES, hidden=256, cells=256,
                     width=50, reads=5, batch=2, lr=1e-5, optimizer="rmsprop", fit_cells=False,
-                    warmup=0, heldout_episodes=1000, test_queries=200, gnn_seconds=600.0),
+                    warmup=0, heldout_episodes=1000, test_queries=200, gnn_seconds=600.0,
+                    controller="lstm", masking=False),
 }
 
 # ED Table 2: (controller layers, batch, lr, N) per task; W = 50, R = 5, hidden 256.
@@ -91,7 +99,8 @@ def train_config(budget: Budget, task: str, model: str, seed: int = 0) -> TrainC
         task=task,
         model=ModelConfig(kind=model, hidden_size=budget.hidden, controller_layers=layers,
                           num_cells=cells, cell_width=budget.width, num_reads=budget.reads,
-                          fit_cells=budget.fit_cells,
+                          fit_cells=budget.fit_cells, controller=budget.controller,
+                          masking=budget.masking and model == "dnc",
                           clip=10.0 if budget.name == "paper" else 20.0),
         optim=OptimConfig(name=budget.optimizer, lr=lr,
                           clip_norm=None if budget.name == "paper" else 10.0),

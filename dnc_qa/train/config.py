@@ -30,6 +30,11 @@ class ModelConfig:
     num_writes: int = 1
     controller: str = "lstm"
     clip: float | None = 20.0
+    masking: bool = False
+    deallocation: bool = False
+    link_sharpness: bool = False
+    """DNC only: the improvements of Csordas & Schmidhuber (2019), off by default (the paper's
+    DNC): content-lookup masks, erasing freed cells, link sharpness control."""
     fit_cells: bool = False
     """Size the memory to each batch: ``max(num_cells, episode length)`` cells (the graph
     tasks write about one triple per step, so this is the description plus a margin)."""
@@ -110,6 +115,8 @@ class TrainConfig:
             raise DncQaError(f"unknown model {m.kind!r}; choose one of {', '.join(MODEL_KINDS)}")
         if o.name not in OPTIMIZERS:
             raise DncQaError(f"unknown optimizer {o.name!r}; choose adam or rmsprop")
+        if m.controller not in ("lstm", "feedforward"):
+            raise DncQaError(f"unknown controller {m.controller!r}; choose lstm or feedforward")
         if self.steps is None and self.minutes is None:
             raise DncQaError("give --steps or --minutes")
         checks = [

@@ -13,6 +13,13 @@ import pytest
 import torch
 
 from dnc_qa.cli.main import main
+from dnc_qa.train.checkpoint import latest_checkpoint
+
+
+def latest_checkpoint_dir(run: Path) -> Path:
+    found = latest_checkpoint(run)
+    assert found is not None
+    return Path(found)
 
 TINY = [
     "--hidden-size", "16", "--num-cells", "8", "--cell-width", "8", "--batch-size", "4",
@@ -120,11 +127,24 @@ def test_unknown_model_suggests(tmp_path: Path, capsys) -> None:
         ([], "--steps"),
         (["--steps", "3", "--optimizer", "sgd"], "optimizer"),
         (["--steps", "3", "--device", "tpu"], "device"),
+        (["--steps", "3", "--controller", "gru"], "controller"),
     ],
 )
 def test_bad_train_options(tmp_path: Path, capsys, options: list[str], fragment: str) -> None:
     code, _, err = run_main(["train", "--out", str(tmp_path / "x"), *options], capsys)
     assert_user_error(code, err, fragment)
+
+
+def test_train_feedforward_masked_dnc(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "ff"
+    code, _, err = run_main(
+        ["train", "--task", "copy", "--steps", "2", "--out", str(out), "--controller",
+         "feedforward", "--masking", *TINY],
+        capsys,
+    )
+    assert code == 0, err
+    saved = json.loads((latest_checkpoint_dir(out) / "config.json").read_text())
+    assert saved["model"]["controller"] == "feedforward" and saved["model"]["masking"] is True
 
 
 def test_existing_run_without_resume(trained: Path, capsys) -> None:
