@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -26,6 +27,15 @@ def evaluate(
     lesson: int | None = typer.Option(
         None, "--lesson", help="Graph tasks: score the paper's lesson N (1-based)."
     ),
+    babi_task: int | None = typer.Option(
+        None, "--babi-task", help="bAbI: score task 1-20 only (default: the trained ones)."
+    ),
+    babi_dir: Path | None = typer.Option(
+        None, "--babi-dir", help="bAbI: data folder (default: the run's, else $DNCQA_BABI)."
+    ),
+    babi_split: str | None = typer.Option(
+        None, "--babi-split", help="bAbI: test (default), valid or train."
+    ),
 ) -> None:
     """Evaluate a trained model: episode accuracy, per-step accuracy, bit error per sequence.
 
@@ -41,10 +51,17 @@ def evaluate(
 
       dncqa eval runs/traversal-dnc --lesson 2 --episodes 200
 
+      dncqa eval runs/babi-dnc --babi-task 19 --json
+
+    bAbI is scored on every story of the test files (at most --episodes per task, in file
+    order), task by task: the output adds each task's error rate (a question is wrong when any
+    of its answer words is), their mean and the number of failed tasks (error above 5%).
+
     A run trained with --fit-cells is scored the same way (memory sized to each batch) unless
     --num-cells is given.
     """
     from dnc_qa.device import resolve_device
+    from dnc_qa.tasks.base import MetricCounts
     from dnc_qa.tasks.registry import check_task_name, make_task
     from dnc_qa.train.evaluate import evaluate_counts, load_trained_model
 
@@ -56,7 +73,19 @@ def evaluate(
     dev = resolve_device(device)
     model, ckpt = load_trained_model(checkpoint, dev)
     task_name = task_name or ckpt.config.task
-    the_task = make_task(task_name)
+    if task_name == "babi":
+        from dnc_qa.tasks.babi import BabiTask
+
+        trained = ckpt.config.task_options() if ckpt.config.task == "babi" else {}
+        the_task = BabiTask(
+            task_id=babi_task if babi_task is not None else trained.get("task_id", 0),
+            data_dir=str(babi_dir) if babi_dir is not None else trained.get("data_dir"),
+            split=babi_split.strip().lower() if babi_split is not None else "test",
+        )
+    elif babi_task is not None or babi_dir is not None or babi_split is not None:
+        raise DncQaError("--babi-task, --babi-dir and --babi-split apply to --task babi only")
+    else:
+        the_task = make_task(task_name)
     if (the_task.input_size, the_task.output_size) != (
         model.input_size,
         model.output_size,
@@ -93,11 +122,19 @@ def evaluate(
         raise DncQaError("--num-cells only applies to memory models (dnc, ntm)")
     import torch  # lazily: keeps `dncqa --help` and other commands fast
 
-    generator = torch.Generator().manual_seed(seed)
-    counts = evaluate_counts(
-        model, the_task, episodes, generator, dev, batch_size,
-        ckpt.config.model.num_cells if fit else num_cells, fit_cells=fit,
-    )
+    babi: dict[str, Any] = {}
+    if task_name == "babi":
+        from dnc_qa.tasks.babi import evaluate_babi, summarize_scores
+
+        scores = evaluate_babi(model, the_task, dev, batch_size, episodes, num_cells)
+        counts = sum((s.counts for s in scores.values()), MetricCounts())
+        babi = {"babi_split": the_task.split, **summarize_scores(scores)}
+    else:
+        generator = torch.Generator().manual_seed(seed)
+        counts = evaluate_counts(
+            model, the_task, episodes, generator, dev, batch_size,
+            ckpt.config.model.num_cells if fit else num_cells, fit_cells=fit,
+        )
     m = counts.summary()
     summary = {
         "checkpoint": str(ckpt.path),
@@ -113,6 +150,7 @@ def evaluate(
         "max_length": max_length,
         "num_cells": "per episode" if fit else (num_cells or ckpt.config.model.num_cells),
         "lesson": lesson,
+        **babi,
     }
     if as_json:
         print(json.dumps(summary))
@@ -122,3 +160,9 @@ def evaluate(
             f"accuracy {m.accuracy:.4f}, per-step accuracy {m.per_step_accuracy:.4f}, "
             f"bit error/seq {m.bit_error_per_sequence:.4f}"
         )
+        if babi:
+            rates = ", ".join(f"{t}: {100 * e:.1f}%" for t, e in babi["task_errors"].items())
+            print(
+                f"bAbI {babi['babi_split']} error (questions): mean {100 * babi['mean_error']:.1f}%"
+                f", failed (>5%) {babi['failed_tasks']} of {len(babi['task_errors'])}; {rates}"
+            )

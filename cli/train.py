@@ -78,6 +78,12 @@ def train(
     warmup: int = typer.Option(
         0, "--warmup", help="Graph tasks: easier lessons before the paper's first (0-5)."
     ),
+    babi_task: int | None = typer.Option(
+        None, "--babi-task", help="bAbI: task 1-20 (default: all 20 jointly, as the paper)."
+    ),
+    babi_dir: Path | None = typer.Option(
+        None, "--babi-dir", help="bAbI: data folder holding en-10k/ (default: $DNCQA_BABI)."
+    ),
     curriculum: bool = typer.Option(True, "--curriculum/--no-curriculum", help="Use lessons."),
     threshold: float = typer.Option(0.9, "--threshold", help="Lesson pass accuracy."),
     eval_every: int = typer.Option(100, "--eval-every", help="Evaluate every K batches."),
@@ -106,8 +112,16 @@ def train(
       dncqa train --out runs/copy-dnc --resume --steps 4000
 
       torchrun --nproc-per-node 2 -m dnc_qa.train --task copy --steps 500 --out runs/ddp
+
+      dncqa train --task babi --babi-task 1 --babi-dir data/babi --minutes 10 --out runs/b1
     """
-    from dnc_qa.train.config import CurriculumConfig, ModelConfig, OptimConfig, TrainConfig
+    from dnc_qa.train.config import (
+        BabiConfig,
+        CurriculumConfig,
+        ModelConfig,
+        OptimConfig,
+        TrainConfig,
+    )
     from dnc_qa.train.model_factory import check_model_name
     from dnc_qa.train.trainer import train as run_training
 
@@ -119,8 +133,17 @@ def train(
         torch.set_num_threads(threads)
     if not resume and steps is None and minutes is None:
         raise DncQaError("give --steps N or --minutes M")
+    task_name = check_task_name(task)
+    babi = BabiConfig()
+    if task_name == "babi" and not resume:
+        from dnc_qa.tasks.babi import resolve_data_dir
+
+        babi_root = resolve_data_dir(babi_dir).resolve()  # recorded, for --resume and eval
+        babi = BabiConfig(task=babi_task or 0, data_dir=str(babi_root))
+    elif not resume and task_name != "babi" and (babi_task is not None or babi_dir is not None):
+        raise DncQaError("--babi-task and --babi-dir apply to --task babi only")
     config = TrainConfig(
-        task=check_task_name(task),
+        task=task_name,
         model=ModelConfig(
             kind=check_model_name(model),
             hidden_size=hidden_size,
@@ -155,6 +178,7 @@ def train(
         checkpoint_every=checkpoint_every,
         stop_bit_error=stop_bit_error,
         final_eval_episodes=final_eval_episodes,
+        babi=babi,
     )
     config.validate()
     if out.exists() and not out.is_dir():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from typing import Any
 
 from dnc_qa.errors import DncQaError
 from dnc_qa.tasks.associative_recall import AssociativeRecallTask
+from dnc_qa.tasks.babi import BabiTask
 from dnc_qa.tasks.base import Task
 from dnc_qa.tasks.copy import CopyTask
 from dnc_qa.tasks.inference import InferenceTask
@@ -16,7 +18,7 @@ from dnc_qa.tasks.reverse_copy import ReverseCopyTask
 from dnc_qa.tasks.shortest_path import ShortestPathTask
 from dnc_qa.tasks.traversal import TraversalTask
 
-TASKS: dict[str, Callable[[], Task]] = {
+TASKS: dict[str, Callable[..., Task]] = {
     "copy": CopyTask,
     "repeat_copy": RepeatCopyTask,
     "associative_recall": AssociativeRecallTask,
@@ -25,6 +27,7 @@ TASKS: dict[str, Callable[[], Task]] = {
     "traversal": TraversalTask,
     "shortest_path": ShortestPathTask,
     "inference": InferenceTask,
+    "babi": BabiTask,
 }
 """Every task the trainer knows, by name."""
 
@@ -45,6 +48,7 @@ def check_task_name(name: str) -> str:
     return key
 
 
-def make_task(name: str) -> Task:
-    """Build the task called ``name`` with its default setup."""
-    return TASKS[check_task_name(name)]()
+def make_task(name: str, **options: Any) -> Task:
+    """Build the task called ``name`` with its default setup, or with ``options`` (keyword
+    arguments of its constructor, e.g. ``task_id`` and ``data_dir`` for ``babi``)."""
+    return TASKS[check_task_name(name)](**options)

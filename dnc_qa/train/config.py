@@ -74,6 +74,16 @@ class CurriculumConfig:
 
 
 @dataclass
+class BabiConfig:
+    """The bAbI task's options (``--task babi`` only): ``task`` 1-20, or 0 for all 20 jointly
+    (the paper); ``data_dir`` the data folder (``None``: ``$DNCQA_BABI`` when the task is made;
+    ``dncqa train`` records the folder it used)."""
+
+    task: int = 0
+    data_dir: str | None = None
+
+
+@dataclass
 class TrainConfig:
     """Everything that defines a training run.
 
@@ -107,6 +117,13 @@ class TrainConfig:
     max_rollbacks: int = 3
     stop_bit_error: float | None = None
     final_eval_episodes: int = 1000
+    babi: BabiConfig = field(default_factory=BabiConfig)
+
+    def task_options(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`~dnc_qa.tasks.registry.make_task` (bAbI only)."""
+        if self.task == "babi":
+            return {"task_id": self.babi.task, "data_dir": self.babi.data_dir}
+        return {}
 
     def validate(self) -> None:
         """Raise :class:`DncQaError` for values no run could use."""
@@ -134,6 +151,7 @@ class TrainConfig:
             ("earlier fraction", 0 <= c.earlier_fraction < 1),
             ("--warmup", 0 <= c.warmup <= 5),
             ("--clip-norm", o.clip_norm is None or o.clip_norm > 0),
+            ("--babi-task", 0 <= self.babi.task <= 20),
         ]
         for size in ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads"):
             checks.append((f"--{size.replace('_', '-')}", getattr(m, size) >= 1))
@@ -152,6 +170,7 @@ class TrainConfig:
             "model": ModelConfig,
             "optim": OptimConfig,
             "curriculum": CurriculumConfig,
+            "babi": BabiConfig,
         }
         for key, kind in parts.items():
             if key in data:

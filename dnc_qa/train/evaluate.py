@@ -71,7 +71,7 @@ def load_trained_model(path: Path | str, device: torch.device) -> tuple[nn.Modul
     checkpoint = load_checkpoint(path)
     config = checkpoint.config
     try:
-        task = make_task(config.task)
+        task = make_task(config.task, **config.task_options())
         model = build_model(config.model, task.input_size, task.output_size)
     except (ValueError, DncQaError) as exc:
         raise CheckpointError(f"{checkpoint.path / CONFIG}: {exc}") from exc

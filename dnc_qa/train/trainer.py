@@ -128,7 +128,10 @@ class Trainer:
             )
         config.validate()
         self.config = config
-        self.task: Task = make_task(config.task)
+        self.task: Task = make_task(config.task, **config.task_options())
+        check_data = getattr(self.task, "check_data", None)
+        if check_data is not None:  # a task read from files (bAbI) fails here, before any write
+            check_data()
         if config.model.fit_cells and "fit_cells" in getattr(self.task, "__dataclass_fields__", {}):
             self.task = replace(self.task, fit_cells=True)  # type: ignore[type-var]
         device = resolve_device(config.device)
@@ -238,8 +241,12 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
 
     def evaluate(self, task: Task, episodes: int, generator: torch.Generator) -> Metrics:
-        """Score ``task`` on ``episodes`` episodes split over the processes."""
+        """Score ``task`` (its held-out data, if it has any) on ``episodes`` episodes split
+        over the processes."""
         share = max(1, math.ceil(episodes / self.dist.world_size))
+        held_out = getattr(task, "held_out", None)
+        if held_out is not None:  # a data-set task (bAbI) is scored on stories kept out of training
+            task = held_out()
         counts = evaluate_counts(
             self.model, task, share, generator, self.device,
             num_cells=self.config.model.num_cells if self.config.model.fit_cells else None,
