@@ -35,6 +35,9 @@ def ask(
       dncqa ask "who is Freya's maternal great uncle" --graph family --plot memory.png
     """
     from dnc_qa.app.ask import ask as run_ask
+    from dnc_qa.app.ask import import_spacy_without_torch
+
+    import_spacy_without_torch()  # cold start: spaCy's thinc would import torch (issue #6)
 
     if plot is not None:
         from dnc_qa.app.plots import check_plot_path
@@ -63,8 +66,9 @@ def ask(
 
 
 def _plot(result: object, path: Path) -> None:
+    from dnc_qa.app.engine import load_arrays
     from dnc_qa.app.plots import join_traces, plot_memory
-    from dnc_qa.app.workspace import Workspace, load_tensors
+    from dnc_qa.app.workspace import Workspace
     from dnc_qa.errors import DncQaError
 
     trace, phases = result.trace, result.phases  # type: ignore[attr-defined]
@@ -74,7 +78,7 @@ def _plot(result: object, path: Path) -> None:
     entry_path = Workspace().require(result.graph)  # type: ignore[attr-defined]
     stored = entry_path / "trace.safetensors"
     if stored.exists():
-        desc, _ = load_tensors(stored)
+        desc, _ = load_arrays(stored)  # NumPy: plotting needs no torch
         steps = next(iter(desc.values())).shape[0] if desc else 0
         trace, phases = join_traces(desc, [("description", 0, steps)], trace, phases)
     plot_memory(trace, phases, path, title=result.question)  # type: ignore[attr-defined]

@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from dnc_qa.errors import DncQaError
 
@@ -100,6 +98,8 @@ def copy_demo(seconds: float, seed: int, device: str) -> None:
     sequences of 20 almost without errors.
     """
     import torch  # lazily: keeps `dncqa --help` and other commands fast
+    from rich.console import Console
+    from rich.table import Table
 
     from dnc_qa.tasks.copy import CopyTask
     from dnc_qa.train.config import CurriculumConfig, TrainConfig

@@ -2,6 +2,11 @@
 
 Every user error (:class:`dnc_qa.errors.DncQaError`) is printed as one line on stderr and the
 process exits with status 2; ``--debug`` (anywhere on the command line) shows the traceback.
+
+Every command module is imported here to register its command, so none of them may import
+torch (or anything heavy it does not need to describe its options) at module level: they import
+it inside the command function. ``tests/inference/test_torch_free_cli.py`` checks that this
+module and a cold ``dncqa ask`` load no torch.
 """
 
 from __future__ import annotations

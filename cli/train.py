@@ -10,7 +10,6 @@ from typing import Any
 import typer
 
 from dnc_qa.errors import DncQaError
-from dnc_qa.tasks.registry import check_task_name
 
 
 def result_dict(result: Any) -> dict[str, Any]:
@@ -115,6 +114,7 @@ def train(
 
       dncqa train --task babi --babi-task 1 --babi-dir data/babi --minutes 10 --out runs/b1
     """
+    from dnc_qa.tasks.registry import check_task_name  # here: it imports torch
     from dnc_qa.train.config import (
         BabiConfig,
         CurriculumConfig,

@@ -1,7 +1,13 @@
-"""``ask``: parse a question against a stored graph, answer it exactly and with the model."""
+"""``ask``: parse a question against a stored graph, answer it exactly and with the model.
+
+The model runs on NumPy (:mod:`dnc_qa.inference`) when it can, and ``dncqa ask`` imports spaCy
+without torch (:func:`import_spacy_without_torch`), so that a cold ``dncqa ask`` does not import
+torch (about 1.8 s of a 3.3 s answer); torch remains the fallback.
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +60,29 @@ class AskResult:
         }
 
 
+def import_spacy_without_torch() -> None:
+    """Import spaCy without letting it import torch.
+
+    spaCy's thinc imports torch when it is installed (``thinc.compat``), which costs more than
+    the rest of ``ask``. The parser only needs spaCy's tokenizer and ``PhraseMatcher``, which
+    never use torch, so while spaCy is first imported ``import torch`` is made to fail
+    (``sys.modules["torch"] = None``, Python's documented way to block an import); thinc then
+    records that torch is absent. Afterwards torch imports normally (for the torch fallback).
+    Does nothing when spaCy or torch is already imported.
+
+    ``dncqa ask`` calls this first; library callers of :func:`ask` may too. In that process
+    spaCy's own torch features (``thinc``'s PyTorch wrappers) then stay off.
+    """
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import spacy  # noqa: F401
+    finally:
+        if "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]
+
+
 def parse_for(entry: Entry, question: str) -> Query:
     """Parse ``question`` with ``entry``'s names and labels."""
     from dnc_qa.app.questions import Vocabulary, parse_question
@@ -63,8 +92,12 @@ def parse_for(entry: Entry, question: str) -> Query:
 
 
 def ask(question: str, graph: str | None = None, workspace: Workspace | None = None,
-        with_model: bool = True) -> AskResult:
-    """Answer ``question`` about the stored graph ``graph`` (the only one, when ``None``)."""
+        with_model: bool = True, backend: str = "auto") -> AskResult:
+    """Answer ``question`` about the stored graph ``graph`` (the only one, when ``None``).
+
+    ``backend``: how the model runs (see :func:`dnc_qa.app.engine.load_model`): ``auto``
+    (NumPy when it supports the model, else torch), ``numpy`` or ``torch``.
+    """
     ws = workspace or Workspace()
     name = graph or ws.default_name()
     entry = ws.load(name)
@@ -80,7 +113,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         return result
     from dnc_qa.app import engine
 
-    model = engine.load_model(entry.meta.model)
+    model = engine.load_model(entry.meta.model, backend=backend)
     state = engine.load_state(model, entry.memory_file, entry.meta.memory_cells)
     out = engine.ask_model(model, state, entry.graph, entry.labels, query)
     result.answer, result.confidence, result.note = out.answer, out.confidence, out.note

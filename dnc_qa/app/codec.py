@@ -7,6 +7,10 @@ the description (query, planning, answer) and ``91`` ("answer required") is on t
 answer phase.  Outputs are 9 digit softmaxes.  This is the convention of
 :mod:`dnc_qa.encoding.labels` (the trainer's); a test checks the two agree.
 
+Inputs are made as torch tensors or, for the NumPy inference path, as NumPy arrays
+(``encode_triples(..., backend="numpy")``); the decoders take either, without importing torch
+for arrays.
+
 This must match the encoding the model was trained with; :data:`ENCODING` names it, and a model
 checkpoint whose ``app.encoding`` differs is refused (see :mod:`dnc_qa.app.engine`).
 """
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import networkx as nx
+    import numpy as np
     from torch import Tensor
 
 ENCODING = "paper-triples-v1"
@@ -112,12 +117,21 @@ def assign_labels(
 
 def encode_triples(
     triples: Sequence[tuple[Slot, Slot, Slot]], phase: Iterable[bool] = (),
-    answer: Iterable[bool] = ()
-) -> Tensor:
-    """``[T, 92]`` inputs for ``triples`` with the phase and answer channels set where given."""
-    import torch
+    answer: Iterable[bool] = (), backend: str = "torch"
+) -> Tensor | np.ndarray:
+    """``[T, 92]`` inputs for ``triples`` with the phase and answer channels set where given.
 
-    x = torch.zeros(len(triples), INPUT_SIZE)
+    ``backend``: ``"torch"`` gives a tensor (the default dtype), ``"numpy"`` a float32 array
+    (for :mod:`dnc_qa.inference`; no torch import).
+    """
+    if backend == "numpy":
+        import numpy as np
+
+        x: Any = np.zeros((len(triples), INPUT_SIZE), dtype=np.float32)
+    else:
+        import torch
+
+        x = torch.zeros(len(triples), INPUT_SIZE)
     for t, triple in enumerate(triples):
         for part, number in enumerate(triple):
             if number is None:
@@ -131,22 +145,36 @@ def encode_triples(
     return x
 
 
-def digit_log_probs(logits: Tensor) -> Tensor:
-    """``[..., 9, 10]`` log-probabilities of each output digit from ``[..., 90]`` logits."""
-    return logits.reshape(*logits.shape[:-1], 3 * DIGITS, 10).log_softmax(-1)
+def digit_log_probs(logits: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """``[..., 9, 10]`` log-probabilities of each output digit from ``[..., 90]`` logits (a
+    tensor or a NumPy array; the result is of the same kind)."""
+    shape = (*logits.shape[:-1], 3 * DIGITS, 10)
+    if _is_numpy(logits):
+        from dnc_qa.inference.ops import log_softmax
+
+        return log_softmax(logits.reshape(shape), axis=-1)
+    return logits.reshape(*shape).log_softmax(-1)
 
 
-def decode_triple(logits: Tensor) -> tuple[tuple[int, int, int], float]:
+def decode_triple(logits: Tensor | np.ndarray) -> tuple[tuple[int, int, int], float]:
     """The modal triple of one step's ``[90]`` logits and its probability (product of digit
     probabilities)."""
     logp = digit_log_probs(logits)
-    best, idx = logp.max(-1)
+    if _is_numpy(logp):
+        import numpy as np
+
+        idx = np.argmax(logp, axis=-1)
+        best = np.take_along_axis(logp, idx[..., None], axis=-1)[..., 0]
+        prob = float(np.exp(best.sum()))
+    else:
+        best, idx = logp.max(-1)
+        prob = float(best.sum().exp())
     digits = [int(i) for i in idx.tolist()]
     numbers = tuple(int("".join(map(str, digits[p * DIGITS:(p + 1) * DIGITS]))) for p in range(3))
-    return numbers, float(best.sum().exp())  # type: ignore[return-value]
+    return numbers, prob  # type: ignore[return-value]
 
 
-def triple_log_prob(logits: Tensor, triple: tuple[int, int, int]) -> float:
+def triple_log_prob(logits: Tensor | np.ndarray, triple: tuple[int, int, int]) -> float:
     """Log-probability the ``[90]`` logits give to ``triple``."""
     logp = digit_log_probs(logits)
     total = 0.0
@@ -154,6 +182,11 @@ def triple_log_prob(logits: Tensor, triple: tuple[int, int, int]) -> float:
         for d, digit in enumerate(f"{number:0{DIGITS}d}"):
             total += float(logp[part * DIGITS + d, int(digit)])
     return total
+
+
+def _is_numpy(x: object) -> bool:
+    """Whether ``x`` is a NumPy array (checked without importing torch)."""
+    return type(x).__module__ == "numpy"
 
 
 def describe_json(labels: LabelMap) -> dict[str, Any]:

@@ -24,6 +24,10 @@ Episode layout (the paper's, :mod:`dnc_qa.app.codec` encoding):
   steps, one answer step.
 
 Neighbours and facts are asked of a traversal model as one-hop traversals.
+
+Two backends run a model: torch (ingest's description phase, the ``untrained`` model, and any
+model the other cannot run) and NumPy (:mod:`dnc_qa.inference`, the same arithmetic without
+importing torch), which ``ask`` uses when it can (``load_model(ref, backend="auto")``).
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,7 +58,10 @@ from dnc_qa.errors import CheckpointError
 
 if TYPE_CHECKING:
     import networkx as nx
+    import numpy as np
     from torch import Tensor, nn
+
+    Array = Tensor | np.ndarray
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 """Where shipped models live: ``<name>/model.safetensors``, ``config.json``, ``card.json``,
@@ -71,6 +78,11 @@ UNTRAINED_CONFIG: dict[str, Any] = {
 }
 MEMORY_SLACK = 32
 """Memory cells beyond one per triple: room for the query and answer phases."""
+BACKENDS = ("torch", "numpy", "auto")
+"""``load_model`` backends: ``auto`` is NumPy when :mod:`dnc_qa.inference` supports the model,
+else torch."""
+DNC_OPTIONS = ("masking", "deallocation", "link_sharpness")
+"""``ModelConfig`` fields that only the DNC takes (DNC-MDS options)."""
 
 
 @dataclass(frozen=True)
@@ -156,14 +168,17 @@ class LoadedModel:
     Attributes:
         ref: the reference it was loaded from (stored in the workspace).
         spec: its :class:`ModelSpec`.
-        net: the network, in eval mode.
+        net: the network: a torch module in eval mode, or a :mod:`dnc_qa.inference` network;
+            both are called as ``y, state, trace = net(x, state, trace=True)``.
         digest: SHA-256 of the weights file (``untrained-<hash>`` for the random model).
+        backend: ``torch`` or ``numpy``: what ``net`` is.
     """
 
     ref: str
     spec: ModelSpec
-    net: nn.Module
+    net: nn.Module | Any
     digest: str
+    backend: str = "torch"
 
     @property
     def trained(self) -> bool:
@@ -178,14 +193,15 @@ class ModelAnswer:
         answer: the decoded answer, ``None`` when the model could not be asked.
         confidence: the probability the model gives its answer (product over answer steps).
         note: why there is no answer, or a warning ("untrained model: answers are noise").
-        trace: per-step memory activity for ``--plot`` (``read_weights`` [T, R, N], ...).
+        trace: per-step memory activity for ``--plot`` (``read_weights`` [T, R, N], ...):
+            float32 tensors (torch backend) or arrays (NumPy backend).
         phases: ``[(name, first_step, end_step)]`` within ``trace``.
     """
 
     answer: Answer | None
     confidence: float | None = None
     note: str = ""
-    trace: dict[str, Tensor] = field(default_factory=dict)
+    trace: dict[str, Array] = field(default_factory=dict)
     phases: list[tuple[str, int, int]] = field(default_factory=list)
 
 
@@ -222,14 +238,36 @@ def resolve_model_ref(ref: str, node_kind: str = "node") -> str:
     return "none"
 
 
-def load_model(ref: str) -> LoadedModel | None:
-    """Load the model ``ref`` names (``none`` gives ``None``)."""
+def load_model(ref: str, backend: str = "torch") -> LoadedModel | None:
+    """Load the model ``ref`` names (``none`` gives ``None``).
+
+    ``backend``: ``torch`` (ingest, training tools), ``numpy`` (:mod:`dnc_qa.inference`;
+    raises :class:`~dnc_qa.inference.UnsupportedModel` for a model it cannot run), or
+    ``auto``: NumPy when it can, else torch (the ``untrained`` model is always torch: its
+    weights come from torch's random generator).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if ref == "none":
         return None
     if ref == "untrained":
+        if backend == "numpy":
+            from dnc_qa.inference import UnsupportedModel
+
+            raise UnsupportedModel("the untrained model is made with torch's random generator")
         return _untrained()
     weights = _find_weights(ref)
     spec = _read_spec(weights.parent / CONFIG)
+    if backend != "torch":
+        from dnc_qa.inference import UnsupportedModel
+
+        try:
+            net = _build_numpy(spec, weights)
+        except UnsupportedModel:
+            if backend == "numpy":
+                raise
+        else:
+            return LoadedModel(ref, spec, net, file_digest(weights), backend="numpy")
     net = _build(spec, weights.parent / CONFIG)
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -286,10 +324,18 @@ def _build(spec: ModelSpec, where: Path | str) -> nn.Module:
                                 int(m.get("hidden_size", 256)), int(m.get("controller_layers", 1)))
         cls = DNC if spec.kind == "dnc" else NTM
         keys = ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads",
-                "num_writes", "controller", "clip")
+                "num_writes", "controller", "clip") + (DNC_OPTIONS if spec.kind == "dnc" else ())
         return cls(codec.INPUT_SIZE, codec.OUTPUT_SIZE, **{k: m[k] for k in keys if k in m})
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{where}: cannot build the model: {exc}") from None
+
+
+def _build_numpy(spec: ModelSpec, weights: Path) -> Any:
+    """The :mod:`dnc_qa.inference` network for ``spec`` from ``weights`` (float32, as the
+    torch model's parameters); raises ``UnsupportedModel`` when it cannot run it exactly."""
+    from dnc_qa.inference import load_model as load_numpy_model
+
+    return load_numpy_model(weights, spec.kind, spec.model, codec.INPUT_SIZE, codec.OUTPUT_SIZE)
 
 
 def _untrained() -> LoadedModel:
@@ -317,13 +363,17 @@ def file_digest(path: Path) -> str:
 # ----------------------------------------------------------------------- state on disk
 
 
-def flatten_state(state: Any, prefix: str = "") -> dict[str, Tensor]:
-    """``{"memory.link": tensor, "controller.0.h": ...}`` from a nested NamedTuple state."""
-    from torch import Tensor
+def _is_array(value: Any) -> bool:
+    """A tensor or a NumPy array (not a tuple of them); checked without importing torch."""
+    return not isinstance(value, tuple) and hasattr(value, "shape") and hasattr(value, "dtype")
 
-    if isinstance(state, Tensor):
+
+def flatten_state(state: Any, prefix: str = "") -> dict[str, Array]:
+    """``{"memory.link": tensor, "controller.0.h": ...}`` from a nested NamedTuple state (of
+    tensors or of NumPy arrays: the names are the same)."""
+    if _is_array(state):
         return {prefix: state}
-    out: dict[str, Tensor] = {}
+    out: dict[str, Array] = {}
     if isinstance(state, tuple):
         names = getattr(state, "_fields", None) or [str(i) for i in range(len(state))]
         for key, item in zip(names, state, strict=True):
@@ -333,12 +383,11 @@ def flatten_state(state: Any, prefix: str = "") -> dict[str, Tensor]:
     return out
 
 
-def restore_state(template: Any, tensors: dict[str, Tensor], where: Path, prefix: str = ""
+def restore_state(template: Any, tensors: dict[str, Array], where: Path, prefix: str = ""
                   ) -> Any:
-    """``template`` with every tensor replaced by ``tensors[path]`` (shapes must match)."""
-    from torch import Tensor
-
-    if isinstance(template, Tensor):
+    """``template`` with every tensor replaced by ``tensors[path]`` (shapes must match), cast
+    to the template's dtype; NumPy templates take NumPy arrays, torch ones tensors."""
+    if _is_array(template):
         got = tensors.get(prefix)
         if got is None:
             raise CheckpointError(f"corrupt workspace file {where}: no tensor {prefix!r}; "
@@ -347,6 +396,8 @@ def restore_state(template: Any, tensors: dict[str, Tensor], where: Path, prefix
             raise CheckpointError(
                 f"corrupt workspace file {where}: {prefix!r} has shape {list(got.shape)}, the "
                 f"model needs {list(template.shape)}; re-run dncqa ingest")
+        if type(template).__module__ == "numpy":
+            return got.astype(template.dtype, copy=False)
         return got.to(template.dtype)
     if isinstance(template, tuple):
         names = getattr(template, "_fields", None) or [str(i) for i in range(len(template))]
@@ -420,22 +471,29 @@ def describe_graph(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
     return Description(flatten_state(state), _trace_dict(trace), num_cells)
 
 
-def _trace_dict(trace: Any) -> dict[str, Tensor]:
+def _trace_dict(trace: Any) -> dict[str, Array]:
+    """Batch item 0 of the fields plots use, as float32 (tensors or NumPy arrays)."""
     if trace is None:
         return {}
     out = {}
     for name in ("read_weights", "write_weights", "usage"):
         value = getattr(trace, name, None)
-        if value is not None:
+        if value is None:
+            continue
+        if type(value).__module__ == "numpy":
+            out[name] = value[0].astype("float32")
+        else:
             out[name] = value[0].detach().to("cpu").float()
     return out
 
 
 def load_state(model: LoadedModel, memory_file: Path, num_cells: int | None) -> Any:
-    """The stored description-phase state, restored into the model's state structure."""
+    """The stored description-phase state, restored into the model's state structure (NumPy
+    arrays for the NumPy backend, read without torch)."""
     from dnc_qa.app.workspace import load_tensors
 
-    tensors, meta = load_tensors(memory_file)
+    load = load_arrays if model.backend == "numpy" else load_tensors
+    tensors, meta = load(memory_file)
     digest = meta.get("model_digest")
     if digest and digest != model.digest:
         raise CheckpointError(
@@ -444,7 +502,41 @@ def load_state(model: LoadedModel, memory_file: Path, num_cells: int | None) -> 
     return restore_state(initial_state(model, num_cells), tensors, memory_file)
 
 
+def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """:func:`~dnc_qa.app.workspace.load_tensors` as NumPy arrays (``safetensors`` with
+    ``framework="np"``: no torch import); the same errors, naming the file."""
+    from safetensors import SafetensorError, safe_open
+
+    from dnc_qa.app.workspace import WorkspaceError
+
+    try:
+        with safe_open(str(path), framework="np") as fh:
+            meta = fh.metadata() or {}
+            return {k: fh.get_tensor(k) for k in fh.keys()}, meta  # noqa: SIM118
+    except FileNotFoundError:
+        raise WorkspaceError(f"corrupt workspace entry: {path} is missing") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as exc:
+        reason = " ".join(str(exc).split())
+        raise WorkspaceError(f"corrupt workspace file {path}: {reason}") from None
+
+
 # ------------------------------------------------------------------------------ asking
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Join arrays (NumPy) or tensors (torch) along time."""
+    if type(parts[0]).__module__ == "numpy":
+        import numpy as np
+
+        return np.concatenate(parts)
+    import torch
+
+    return torch.cat(parts)
+
+
+def _join(traces: list[dict[str, Array]]) -> dict[str, Array]:
+    keys = set.intersection(*(set(t) for t in traces)) if traces else set()
+    return {k: _concat([t[k] for t in traces]) for k in sorted(keys)}
 
 
 class _Runner:
@@ -452,15 +544,23 @@ class _Runner:
 
     def __init__(self, model: LoadedModel, state: Any):
         self.model, self.state = model, state
-        self.traces: list[dict[str, Tensor]] = []
+        self.traces: list[dict[str, Array]] = []
         self.phases: list[tuple[str, int, int]] = []
         self.steps = 0
 
-    def run(self, x: Tensor, phase: str) -> Tensor:
-        import torch
+    def encode(self, triples: list[tuple[codec.Slot, codec.Slot, codec.Slot]],
+               phase: Iterable[bool] = (), answer: Iterable[bool] = ()) -> Array:
+        """:func:`codec.encode_triples` for this model's backend."""
+        return codec.encode_triples(triples, phase, answer, backend=self.model.backend)
 
-        with torch.no_grad():
+    def run(self, x: Array, phase: str) -> Array:
+        if self.model.backend == "numpy":
             y, self.state, trace = self.model.net(x[None], self.state, trace=True)
+        else:
+            import torch
+
+            with torch.no_grad():
+                y, self.state, trace = self.model.net(x[None], self.state, trace=True)
         self.traces.append(_trace_dict(trace))
         start = self.steps
         self.steps += x.shape[0]
@@ -470,11 +570,8 @@ class _Runner:
             self.phases.append((phase, start, self.steps))
         return y[0]
 
-    def trace(self) -> dict[str, Tensor]:
-        import torch
-
-        keys = set.intersection(*(set(t) for t in self.traces)) if self.traces else set()
-        return {k: torch.cat([t[k] for t in self.traces]) for k in sorted(keys)}
+    def trace(self) -> dict[str, Array]:
+        return _join(self.traces)
 
 
 def ask_model(
@@ -488,7 +585,7 @@ def ask_model(
     if model is None:
         return ModelAnswer(None, note="no model: this graph was ingested with --model none")
     cells = graph.number_of_edges() + MEMORY_SLACK
-    with threads_for(cells):
+    with threads_for(cells) if model.backend == "torch" else nullcontext():
         return _ask_model(model, state, graph, labels, query)
 
 
@@ -548,9 +645,9 @@ def _traversal(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> Mode
         return ModelAnswer(None, note=f"edge label {exc.args[0]!r} was not stored in memory")
     q = [(labels.nodes[query.start], edge_numbers[0], None)]
     q += [(None, e, None) for e in edge_numbers[1:]]
-    runner.run(codec.encode_triples(q, phase=[True]), "query")
+    runner.run(runner.encode(q, phase=[True]), "query")
     n = len(query.steps)
-    y = runner.run(codec.encode_triples([(None, None, None)] * n, phase=[True], answer=[True] * n),
+    y = runner.run(runner.encode([(None, None, None)] * n, phase=[True], answer=[True] * n),
                    "answer")
     nodes, edges, prob = [query.start], [], 1.0
     for t in range(n):
@@ -562,10 +659,10 @@ def _traversal(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> Mode
 
 
 def _plan(runner: _Runner, query_triple: tuple[codec.Slot, codec.Slot, codec.Slot]) -> None:
-    runner.run(codec.encode_triples([query_triple], phase=[True]), "query")
+    runner.run(runner.encode([query_triple], phase=[True]), "query")
     steps = runner.model.spec.planning_steps
     if steps:
-        runner.run(codec.encode_triples([(None, None, None)] * steps, phase=[True]), "planning")
+        runner.run(runner.encode([(None, None, None)] * steps, phase=[True]), "planning")
 
 
 def _shortest(runner: _Runner, graph: nx.MultiDiGraph, labels: LabelMap,
@@ -580,7 +677,7 @@ def _shortest(runner: _Runner, graph: nx.MultiDiGraph, labels: LabelMap,
     previous: tuple[codec.Slot, codec.Slot, codec.Slot] = (None, None, None)
     note = ""
     while node != query.target:
-        y = runner.run(codec.encode_triples([previous], phase=[not edges], answer=[True]),
+        y = runner.run(runner.encode([previous], phase=[not edges], answer=[True]),
                        "answer")[0]
         options = sorted(graph.out_edges(node, keys=True), key=lambda e: (e[2], e[1]))
         if not options:
@@ -618,7 +715,7 @@ def _infer(runner: _Runner, labels: LabelMap, person: str, relation: str) -> Mod
                                           f"relation {relation!r}")
         number = int(hashlib.sha256(relation.encode()).hexdigest(), 16) % 1000
     _plan(runner, (labels.nodes[person], number, None))
-    y = runner.run(codec.encode_triples([(None, None, None)], phase=[True], answer=[True]),
+    y = runner.run(runner.encode([(None, None, None)], phase=[True], answer=[True]),
                    "answer")[0]
     (_, _, dst), p = codec.decode_triple(y)
     return ModelAnswer(Answer("node", (_name(labels, dst),)), p)
@@ -643,7 +740,7 @@ def _neighbours(model: LoadedModel, state: Any, graph: nx.MultiDiGraph, labels: 
     out_labels = sorted({k for _, _, k in graph.out_edges(query.node, keys=True)})
     found: list[str] = []
     prob = 1.0
-    traces: list[dict[str, Tensor]] = []
+    traces: list[dict[str, Array]] = []
     phases: list[tuple[str, int, int]] = []
     offset = 0
     for label in out_labels:
@@ -655,10 +752,7 @@ def _neighbours(model: LoadedModel, state: Any, graph: nx.MultiDiGraph, labels: 
         traces.append(runner.trace())
         phases += [(f"{name} {label}", a + offset, b + offset) for name, a, b in runner.phases]
         offset += runner.steps
-    import torch
-
-    keys = set.intersection(*(set(t) for t in traces)) if traces else set()
-    trace = {k: torch.cat([t[k] for t in traces]) for k in sorted(keys)}
+    trace = _join(traces)
     answer = Answer("nodes", tuple(sorted(set(found))))
     return ModelAnswer(answer, prob if out_labels else None, trace=trace, phases=phases)
 
