@@ -609,6 +609,8 @@ def _ask_model(
         result = _traversal(runner, labels, query)
     elif isinstance(query, ShortestPathQuery):
         result = _shortest(runner, graph, labels, query)
+    elif isinstance(query, RelationQuery) and task == "traversal":
+        result = _relation_walk(runner, labels, query)
     elif isinstance(query, RelationQuery):
         result = _relation(runner, labels, query)
     elif isinstance(query, NeighboursQuery):
@@ -627,7 +629,7 @@ def _task_for(query: Query) -> tuple[str, ...]:
     if isinstance(query, ShortestPathQuery):
         return ("shortest_path",)
     if isinstance(query, RelationQuery):
-        return ("inference",)
+        return ("inference", "traversal")
     if isinstance(query, FactQuery):
         return ("traversal", "inference")
     return ("traversal",)
@@ -704,6 +706,26 @@ def _shortest(runner: _Runner, graph: nx.MultiDiGraph, labels: LabelMap,
 
 def _relation(runner: _Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
     return _infer(runner, labels, query.person, query.relation)
+
+
+def _relation_walk(runner: _Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
+    """A traversal model answers a named composition of edge labels ("maternal grandmother"
+    = mother, mother) as that walk; relations without one fixed label sequence
+    ("grandchildren": child of child, any sex) it cannot answer."""
+    from dnc_qa.app.kinship import parse_relation
+
+    relation = parse_relation(query.relation)
+    if relation is None or not relation.labels:
+        return ModelAnswer(None, note=(
+            f"a traversal model answers relations that are one fixed walk of edge labels; "
+            f"{query.relation!r} is not"))
+    walk = TraversalQuery(query.person, tuple(Step(label) for label in relation.labels))
+    result = _traversal(runner, labels, walk)
+    if result.answer is not None:
+        steps = " then ".join(relation.labels)
+        result.note = "; ".join(filter(None, [f"answered as the walk {steps}", result.note]))
+        result.answer = Answer("node", result.answer.nodes[-1:])
+    return result
 
 
 def _infer(runner: _Runner, labels: LabelMap, person: str, relation: str) -> ModelAnswer:
