@@ -96,6 +96,9 @@ class ModelSpec:
         model: the constructor arguments (the trainer's ``ModelConfig`` fields).
         encoding: the input/output encoding (must be :data:`codec.ENCODING`).
         planning_steps: blank steps between query and answer (shortest path, inference).
+        walk_steps: traversal: the longest walk the model was trained to answer in one query;
+            longer walks are asked hop by hop, each hop from the stored memory (``None``: any
+            walk in one query).
         relations: inference only: ``{relation name: label number}`` ("maternal great uncle").
         node_labels, edge_labels: the inclusive label ranges the model was trained with.
         edge_numbers: fixed numbers for named edge labels (``{"mother": 0, ...}``); the rest
@@ -107,6 +110,7 @@ class ModelSpec:
     model: dict[str, Any]
     encoding: str = codec.ENCODING
     planning_steps: int = 10
+    walk_steps: int | None = None
     relations: dict[str, int] = field(default_factory=dict)
     node_labels: tuple[int, int] = (0, codec.MAX_LABEL)
     edge_labels: tuple[int, int] = (0, codec.MAX_LABEL)
@@ -141,6 +145,7 @@ class ModelSpec:
                 model=model,
                 encoding=str(app.get("encoding", codec.ENCODING)),
                 planning_steps=int(app.get("planning_steps", 10)),
+                walk_steps=None if app.get("walk_steps") is None else int(app["walk_steps"]),
                 relations=relations,
                 node_labels=_pair(app.get("node_labels", (0, codec.MAX_LABEL))),
                 edge_labels=_pair(app.get("edge_labels", (0, codec.MAX_LABEL))),
@@ -641,6 +646,42 @@ def _name(labels: LabelMap, number: int, edge: bool = False) -> str:
 
 
 def _traversal(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
+    """The whole walk in one query (the paper's layout), or hop by hop when it is longer
+    than the walks the model was trained on (``walk_steps``)."""
+    limit = runner.model.spec.walk_steps
+    if limit is not None and len(query.steps) > limit:
+        return _traversal_by_hops(runner, labels, query)
+    return _traversal_whole(runner, labels, query)
+
+
+def _traversal_by_hops(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
+    """One one-hop query per step, each from the stored memory, the next starting where the
+    model's previous answer ended."""
+    stored = runner.state
+    node, nodes, edges, prob = query.start, [query.start], [], 1.0
+    n = len(query.steps)
+    note = (f"answered hop by hop: {n} one-hop queries from the stored memory (the model was "
+            f"trained on walks of up to {runner.model.spec.walk_steps} steps)")
+    for step in query.steps:
+        hop = _Runner(runner.model, stored)
+        result = _traversal_whole(hop, labels, TraversalQuery(node, (step,)))
+        runner.traces += hop.traces
+        runner.phases += [(kind, a + runner.steps, b + runner.steps)
+                          for kind, a, b in hop.phases]
+        runner.steps += hop.steps
+        if result.answer is None:
+            return result
+        node = result.answer.nodes[-1]
+        nodes.append(node)
+        edges.append(result.answer.labels[-1])
+        prob *= result.confidence or 0.0
+        if node not in labels.nodes:
+            note += f"; stopped at {node}"
+            break
+    return ModelAnswer(Answer("path", tuple(nodes), tuple(edges)), prob, note=note)
+
+
+def _traversal_whole(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
     try:
         edge_numbers = [labels.edges[s.label] for s in query.steps]
     except KeyError as exc:

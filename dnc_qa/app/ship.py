@@ -40,9 +40,16 @@ def heldout_accuracy(model, task, episodes: int) -> float:
     return float(counts.summary().accuracy)
 
 
+def walk_steps(lessons: list, passed: int) -> int:
+    """The longest walk in the first ``passed`` lessons (1 when none was passed): a traversal
+    model answers longer walks hop by hop (:class:`dnc_qa.app.engine.ModelSpec`)."""
+    return max([1] + [int(t.lesson.length[1]) for t in lessons[:passed]])
+
+
 def ship(run: Path, name: str, episodes: int, command: str, notes: str,
-         dest_root: Path = PRETRAINED_DIR) -> ModelCard:
-    """Ship the latest checkpoint of ``run`` as ``name``; returns its card."""
+         dest_root: Path = PRETRAINED_DIR, checkpoint: Path | None = None) -> ModelCard:
+    """Ship the latest checkpoint of ``run`` (or ``checkpoint``) as ``name``; returns its
+    card."""
     import torch
 
     from dnc_qa.tasks.registry import make_task
@@ -51,7 +58,7 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     from dnc_qa.train.evaluate import load_trained_model
 
     torch.set_num_threads(1)
-    ckpt_dir = latest_checkpoint(run)
+    ckpt_dir = checkpoint if checkpoint is not None else latest_checkpoint(run)
     if ckpt_dir is None:
         raise SystemExit(f"no checkpoint in {run}")
     model, ckpt = load_trained_model(ckpt_dir, torch.device("cpu"))
@@ -70,6 +77,8 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ckpt_dir / WEIGHTS, dest / WEIGHTS)
     cfg["app"] = {"task": task_name, "encoding": codec.ENCODING}
+    if task_name == "traversal":
+        cfg["app"]["walk_steps"] = walk_steps(lessons, lesson)
     (dest / CONFIG).write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n",
                                encoding="utf-8")
     card = ModelCard(
@@ -96,11 +105,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="training output folder (dncqa train --out)")
     parser.add_argument("--name", required=True, help="folder name under dnc_qa/pretrained")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="a checkpoint folder of the run (default: its latest)")
     parser.add_argument("--episodes", type=int, default=500, help="held-out episodes")
     parser.add_argument("--command", default="", help="the training commands, for the card")
     parser.add_argument("--notes", default="", help="limits and caveats, for the card")
     args = parser.parse_args(argv)
-    card = ship(args.run, args.name, args.episodes, args.command, args.notes)
+    card = ship(args.run, args.name, args.episodes, args.command, args.notes,
+                checkpoint=args.checkpoint)
     print(json.dumps(card.to_json(), indent=2))
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from dnc_qa.app import engine
 from dnc_qa.app.ask import ask
 from dnc_qa.app.ingest import IngestOptions, ingest
 from dnc_qa.app.workspace import Workspace
@@ -35,3 +38,50 @@ def test_relation_without_a_fixed_walk_is_not_answered(ws: Workspace) -> None:
     assert result.answer is None
     assert "one fixed walk of edge labels" in result.note
     assert set(result.exact.nodes) == {"Cai", "Dov", "Tam", "Tess", "Vik"}
+
+
+METRO = Path(__file__).resolve().parents[2] / "data" / "transit"
+
+
+@pytest.fixture(scope="module")
+def hop_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The shipped traversal model, relabelled as trained on one-step walks only."""
+    root = tmp_path_factory.mktemp("hops")
+    model = root / "one-step"
+    shutil.copytree(engine.PRETRAINED_DIR / "traversal-dnc", model)
+    config = json.loads((model / engine.CONFIG).read_text())
+    config["app"]["walk_steps"] = 1
+    (model / engine.CONFIG).write_text(json.dumps(config))
+    ws = Workspace(root / "home")
+    ingest(METRO, IngestOptions(name="metro", model=str(model)), ws)
+    return ws
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_long_walks_are_asked_hop_by_hop(hop_ws: Workspace, backend: str) -> None:
+    question = "from Fenford Square take the Amber line north for 3 stops"
+    result = ask(question, "metro", hop_ws, backend=backend)
+    assert result.answer is not None
+    assert "answered hop by hop: 3 one-hop queries" in result.note
+    nodes = result.answer.nodes
+    hops = len(nodes) - 1
+    assert 1 <= hops <= 3
+    if hops < 3:  # the model left the map (an unknown label): the walk stops there
+        assert f"stopped at {nodes[-1]}" in result.note
+    assert [kind for kind, _, _ in result.phases] == ["query", "answer"] * hops
+    assert all(stop - start == 1 for _, start, stop in result.phases)
+    # each hop is the one-hop question asked from the stored memory where the last one ended
+    for here, there in zip(nodes, nodes[1:], strict=False):
+        one = ask(f"from {here} take the Amber line north for 1 stop", "metro", hop_ws,
+                  backend=backend)
+        assert one.answer is not None and one.answer.nodes[1] == there
+
+
+def test_walk_steps_comes_from_the_lessons_passed() -> None:
+    from dnc_qa.app.ship import walk_steps
+    from dnc_qa.tasks.traversal import TraversalTask
+
+    lessons = TraversalTask().lessons()
+    assert walk_steps(lessons, 0) == 1
+    assert walk_steps(lessons, 1) == lessons[0].lesson.length[1] == 1
+    assert walk_steps(lessons, 3) == max(t.lesson.length[1] for t in lessons[:3]) > 1
