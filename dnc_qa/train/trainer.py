@@ -202,6 +202,7 @@ class Trainer:
 
     def save(self) -> None:
         """Write a checkpoint of the current step (collective under DDP)."""
+        self.state.lesson = self.curriculum.lesson
         self.state.rng_states = D.gather_rng_states(
             self.generator.get_state(), self.dist, self.device
         )

@@ -83,6 +83,19 @@ def test_curriculum_advances_during_training(tmp_path: Path) -> None:
     assert result.lesson == 3
 
 
+def test_checkpoints_keep_the_lesson_and_resume_continues_there(tmp_path: Path) -> None:
+    config = tiny_config(steps=30)
+    config.curriculum.threshold = 0.0  # every evaluation passes
+    config.checkpoint_every = 10
+    train(config, tmp_path, show_progress=False)
+    saved = load_checkpoint(latest_checkpoint(tmp_path))
+    assert saved.trainer.lesson == 3
+    config.steps = 40
+    resumed = Trainer(config, tmp_path, resume=True, show_progress=False)
+    assert resumed.curriculum.lesson == 3
+    assert resumed.run().lesson == 3
+
+
 def nan_loss_on_calls(monkeypatch, bad_calls: set[int]) -> None:
     original = CopyTask.loss
     calls = {"n": 0}
