@@ -67,7 +67,8 @@ def markdown(report: Report) -> str:
 
 
 def plot_curves(report: Report, out: Path) -> list[Path]:
-    """One PNG per task: training accuracy (logging windows) against episodes."""
+    """One PNG per task: training accuracy (logging windows) against minutes of training (the
+    budget the models share; against episodes for curves without times)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,9 +78,11 @@ def plot_curves(report: Report, out: Path) -> list[Path]:
     paths = []
     for task in dict.fromkeys(r.task for r in report.rows):
         fig, ax = plt.subplots(figsize=(6, 3.2), dpi=80)
-        for r in (r for r in report.rows if r.task == task):
+        rows = [r for r in report.rows if r.task == task]
+        timed = all(c.get("elapsed_s", 0.0) > 0 for r in rows for c in r.curve)
+        for r in rows:
             if r.curve:
-                xs = [c["episodes"] for c in r.curve]
+                xs = [c["elapsed_s"] / 60 if timed else c["episodes"] for c in r.curve]
                 ax.plot(xs, [c["accuracy"] for c in r.curve], label=r.model.upper(), lw=1)
                 ax2 = ax.twinx() if r.model == "dnc" else None
                 if ax2 is not None:
@@ -88,7 +91,7 @@ def plot_curves(report: Report, out: Path) -> list[Path]:
                     ax2.set_ylim(0.5 - r.warmup_lessons, max(max(levels), 4) + 0.5)
                     ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
                     ax2.set_ylabel("DNC paper lesson, dashed (<1: warm-up)")
-        ax.set_xlabel("training episodes")
+        ax.set_xlabel("training minutes" if timed else "training episodes")
         ax.set_ylabel("episode accuracy (train)")
         ax.set_ylim(0, 1)
         ax.set_title(TITLES[task])
