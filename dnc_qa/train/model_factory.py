@@ -26,22 +26,7 @@ def build_model(config: ModelConfig, input_size: int, output_size: int) -> nn.Mo
     kind = check_model_name(config.kind)
     if kind == "lstm":
         return LSTMBaseline(input_size, output_size, config.hidden_size, config.controller_layers)
-    if kind == "ntm":
-        return NTM(
-            input_size,
-            output_size,
-            hidden_size=config.hidden_size,
-            controller_layers=config.controller_layers,
-            num_cells=config.num_cells,
-            cell_width=config.cell_width,
-            num_reads=config.num_reads,
-            num_writes=config.num_writes,
-            controller=config.controller,
-            clip=config.clip,
-        )
-    return DNC(
-        input_size,
-        output_size,
+    shared = dict(
         hidden_size=config.hidden_size,
         controller_layers=config.controller_layers,
         num_cells=config.num_cells,
@@ -50,6 +35,13 @@ def build_model(config: ModelConfig, input_size: int, output_size: int) -> nn.Mo
         num_writes=config.num_writes,
         controller=config.controller,
         clip=config.clip,
+    )
+    if kind == "ntm":
+        return NTM(input_size, output_size, **shared)
+    return DNC(
+        input_size,
+        output_size,
+        **shared,
         masking=config.masking,
         deallocation=config.deallocation,
         link_sharpness=config.link_sharpness,
