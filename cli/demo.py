@@ -67,6 +67,8 @@ def graph_demo(model: str, keep: bool, as_json: bool) -> None:
         else:
             conf = "" if r.confidence is None else f"  (confidence {r.confidence:.3g})"
             typer.echo(f"    model:  {r.answer.text()}{conf}")
+            if r.note:
+                typer.echo(f"            note: {r.note}")
         typer.echo(f"    exact:  {r.exact.text()}")
         if r.agrees is True:
             typer.echo("    -> the model agrees with the exact answer")

@@ -22,21 +22,28 @@ HELDOUT_SEED = 1234
 def describe_architecture(model: dict) -> str:
     """"DNC, LSTM 128, 64x32 memory, 2 read heads" from the trainer's model config."""
     kind = str(model.get("kind", "dnc")).upper()
-    text = f"{kind}, {model.get('controller', 'lstm').upper()} {model.get('hidden_size')}"
+    controller = {"lstm": "LSTM", "feedforward": "feed-forward"}.get(
+        str(model.get("controller", "lstm")), str(model.get("controller")))
+    text = f"{kind}, {controller} controller {model.get('hidden_size')}"
+    if kind == "DNC" and model.get("masking"):
+        text += " (content-lookup masking)"
     if kind != "LSTM":
         text += (f", {model.get('num_cells')}x{model.get('cell_width')} memory (training size), "
                  f"{model.get('num_reads')} read heads")
     return text
 
 
-def heldout_accuracy(model, task, episodes: int) -> float:
-    """Episode accuracy on ``episodes`` fresh episodes drawn with :data:`HELDOUT_SEED`."""
+def heldout_accuracy(model, task, episodes: int, fit_cells: bool = False) -> float:
+    """Episode accuracy on ``episodes`` fresh episodes drawn with :data:`HELDOUT_SEED`;
+    ``fit_cells``: the memory sized to each batch, as the run trained (and as ingest sizes it
+    to the graph)."""
     import torch
 
     from dnc_qa.train.evaluate import evaluate_counts
 
     gen = torch.Generator().manual_seed(HELDOUT_SEED)
-    counts = evaluate_counts(model, task, episodes, gen, torch.device("cpu"), batch_size=50)
+    counts = evaluate_counts(model, task, episodes, gen, torch.device("cpu"), batch_size=50,
+                             fit_cells=fit_cells)
     return float(counts.summary().accuracy)
 
 
@@ -69,9 +76,11 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     lessons = curriculum.lessons
     lesson = min(ckpt.trainer.lesson, len(lessons) - 1)
     warmup = ckpt.config.curriculum.warmup if ckpt.config.curriculum.enabled else 0
-    lesson_acc = heldout_accuracy(model, lessons[lesson], episodes)
-    first_acc = heldout_accuracy(model, lessons[warmup], episodes) if len(lessons) > 1 else None
-    final_acc = heldout_accuracy(model, task, episodes)
+    fit = ckpt.config.model.fit_cells
+    lesson_acc = heldout_accuracy(model, lessons[lesson], episodes, fit)
+    first_acc = (heldout_accuracy(model, lessons[warmup], episodes, fit) if len(lessons) > 1
+                 else None)
+    final_acc = heldout_accuracy(model, task, episodes, fit)
 
     dest = dest_root / name
     dest.mkdir(parents=True, exist_ok=True)

@@ -99,7 +99,10 @@ def test_lesson_text_counts_warmups_apart() -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_app_path_matches_the_cards_accuracy(name: str) -> None:
     """The app's episodes (engine + codec) score the shipped model like the trainer's
-    evaluator did for the card: a mismatch in encoding or layout would drop this to ~0."""
+    evaluator did for the card: a mismatch in encoding or layout would drop this to ~0.
+
+    Checked on the paper's first lesson (one-step walks, which the app asks exactly as the
+    trainer does; longer walks may be asked hop by hop, see ``walk_steps``)."""
     import numpy as np
     import torch
 
@@ -117,7 +120,10 @@ def test_app_path_matches_the_cards_accuracy(name: str) -> None:
         pytest.skip("only traversal models are checked this way")
     model = engine.load_model(name)
     curriculum = Curriculum(make_task("traversal"), CurriculumConfig(warmup=card.warmup_lessons))
-    lesson = curriculum.lessons[card.lessons_reached - 1].current
+    index, expected = card.lessons_reached - 1, card.heldout_lesson_accuracy
+    if card.heldout_first_accuracy is not None:
+        index, expected = card.warmup_lessons, card.heldout_first_accuracy
+    lesson = curriculum.lessons[index].current
     rng = np.random.default_rng(5)
     right = total = 0
     torch.set_num_threads(1)
@@ -138,4 +144,4 @@ def test_app_path_matches_the_cards_accuracy(name: str) -> None:
         out = engine.ask_model(model, state, graph, labels, query)
         total += 1
         right += bool(agrees(graph, query, out.answer, exact_answer(graph, query)))
-    assert abs(right / total - card.heldout_lesson_accuracy) <= 0.2, (right, total)
+    assert abs(right / total - expected) <= 0.2, (right, total, expected)
