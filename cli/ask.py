@@ -54,10 +54,10 @@ def ask(
     if result.answer is None:
         typer.echo(f"model:      unavailable: {result.note}")
     else:
-        conf = "" if result.confidence is None else f"  (confidence {result.confidence:.3g})"
-        typer.echo(f"model:      {result.answer.text()}{conf}")
-        if result.note:
-            typer.echo(f"            note: {result.note}")
+        first, *rest = result.answer_lines()
+        typer.echo(f"model:      {first}")
+        for line in rest:
+            typer.echo(f"            {line}")
     typer.echo(f"exact:      {result.exact.text()}")
     if result.agrees is not None:
         typer.echo(f"agrees:     {'yes' if result.agrees else 'no'}")

@@ -65,10 +65,10 @@ def graph_demo(model: str, keep: bool, as_json: bool) -> None:
         if r.answer is None:
             typer.echo(f"    model:  no answer: {r.note}")
         else:
-            conf = "" if r.confidence is None else f"  (confidence {r.confidence:.3g})"
-            typer.echo(f"    model:  {r.answer.text()}{conf}")
-            if r.note:
-                typer.echo(f"            note: {r.note}")
+            first, *rest = r.answer_lines()
+            typer.echo(f"    model:  {first}")
+            for line in rest:
+                typer.echo(f"            {line}")
         typer.echo(f"    exact:  {r.exact.text()}")
         if r.agrees is True:
             typer.echo("    -> the model agrees with the exact answer")

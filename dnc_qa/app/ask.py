@@ -45,6 +45,14 @@ class AskResult:
     trace: dict[str, Any] = field(default_factory=dict)
     phases: list[tuple[str, int, int]] = field(default_factory=list)
 
+    def answer_lines(self) -> list[str]:
+        """The model's answer and confidence, then its note, for text output (``ask``,
+        ``demo``); empty without an answer."""
+        if self.answer is None:
+            return []
+        conf = "" if self.confidence is None else f"  (confidence {self.confidence:.3g})"
+        return [self.answer.text() + conf] + ([f"note: {self.note}"] if self.note else [])
+
     def to_json(self) -> dict[str, Any]:
         """The one object ``dncqa ask --json`` prints."""
         return {

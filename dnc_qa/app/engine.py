@@ -578,6 +578,14 @@ class _Runner:
     def trace(self) -> dict[str, Array]:
         return _join(self.traces)
 
+    def absorb(self, other: _Runner, suffix: str = "") -> None:
+        """Append ``other``'s recorded steps after this runner's (its phases shifted, named
+        with ``suffix``); this runner's own state is untouched."""
+        self.traces += other.traces
+        self.phases += [(kind + suffix, a + self.steps, b + self.steps)
+                        for kind, a, b in other.phases]
+        self.steps += other.steps
+
 
 def ask_model(
     model: LoadedModel | None,
@@ -665,10 +673,7 @@ def _traversal_by_hops(runner: _Runner, labels: LabelMap, query: TraversalQuery)
     for step in query.steps:
         hop = _Runner(runner.model, stored)
         result = _traversal_whole(hop, labels, TraversalQuery(node, (step,)))
-        runner.traces += hop.traces
-        runner.phases += [(kind, a + runner.steps, b + runner.steps)
-                          for kind, a, b in hop.phases]
-        runner.steps += hop.steps
+        runner.absorb(hop)
         if result.answer is None:
             return result
         node = result.answer.nodes[-1]
@@ -803,21 +808,17 @@ def _neighbours(model: LoadedModel, state: Any, graph: nx.MultiDiGraph, labels: 
     out_labels = sorted({k for _, _, k in graph.out_edges(query.node, keys=True)})
     found: list[str] = []
     prob = 1.0
-    traces: list[dict[str, Array]] = []
-    phases: list[tuple[str, int, int]] = []
-    offset = 0
+    record = _Runner(model, state)
     for label in out_labels:
         runner = _Runner(model, state)
         result = _traversal(runner, labels, TraversalQuery(query.node, (Step(label),)))
         if result.answer is not None:
             found.extend(result.answer.nodes[1:])
             prob *= result.confidence or 0.0
-        traces.append(runner.trace())
-        phases += [(f"{name} {label}", a + offset, b + offset) for name, a, b in runner.phases]
-        offset += runner.steps
-    trace = _join(traces)
+        record.absorb(runner, suffix=f" {label}")
     answer = Answer("nodes", tuple(sorted(set(found))))
-    return ModelAnswer(answer, prob if out_labels else None, trace=trace, phases=phases)
+    return ModelAnswer(answer, prob if out_labels else None, trace=record.trace(),
+                       phases=record.phases)
 
 
 def describe_model(model: LoadedModel | None) -> dict[str, Any]:
