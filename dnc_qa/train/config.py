@@ -134,6 +134,10 @@ class TrainConfig:
             raise DncQaError(f"unknown optimizer {o.name!r}; choose adam or rmsprop")
         if m.controller not in ("lstm", "feedforward"):
             raise DncQaError(f"unknown controller {m.controller!r}; choose lstm or feedforward")
+        dnc_only = [f"--{name.replace('_', '-')}" for name in
+                    ("masking", "deallocation", "link_sharpness") if getattr(m, name)]
+        if dnc_only and m.kind != "dnc":
+            raise DncQaError(f"{', '.join(dnc_only)}: only for --model dnc, not {m.kind}")
         if self.steps is None and self.minutes is None:
             raise DncQaError("give --steps or --minutes")
         checks = [

@@ -128,6 +128,7 @@ def test_unknown_model_suggests(tmp_path: Path, capsys) -> None:
         (["--steps", "3", "--optimizer", "sgd"], "optimizer"),
         (["--steps", "3", "--device", "tpu"], "device"),
         (["--steps", "3", "--controller", "gru"], "controller"),
+        (["--steps", "3", "--model", "ntm", "--masking"], "--masking: only for --model dnc"),
     ],
 )
 def test_bad_train_options(tmp_path: Path, capsys, options: list[str], fragment: str) -> None:
