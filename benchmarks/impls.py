@@ -94,6 +94,18 @@ class Ours(Adapter):
         )
 
 
+class OursUnfused(Ours):
+    """``dnc_qa`` with the fused C++ memory step switched off (``model.memory.fused = False``):
+    the same arithmetic as ~150 small tensor operations per step (the pre-fusion path)."""
+
+    label = "dnc_qa unfused"
+
+    def build(self) -> torch.nn.Module:
+        model = super().build()
+        model.memory.fused = False
+        return model
+
+
 class OursSparse(Ours):
     """``DNC(..., link="sparse", link_k=8)``: SDNC-style sparse temporal links."""
 
@@ -152,6 +164,7 @@ class Peer(Adapter):
 
 IMPLS: dict[str, type[Adapter]] = {
     "ours": Ours,
+    "unfused": OursUnfused,
     "sparse": OursSparse,
     "compiled": OursCompiled,
     "peer": Peer,

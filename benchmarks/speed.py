@@ -78,6 +78,8 @@ def impls_for(cfg: Config, args, device: torch.device) -> tuple[list[str], dict[
         names.append("sparse")
     if args.compile and cfg.name == "ref":
         names.append("compiled")
+    if args.unfused and "ours" in names:
+        names.insert(1, "unfused")
     return names, skipped
 
 
@@ -255,6 +257,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-peer", action="store_true", help="do not run pip dnc")
     p.add_argument("--no-sparse", action="store_true", help="no sparse-link rows")
     p.add_argument("--compile", action="store_true", help="add the torch.compile path (ref)")
+    p.add_argument(
+        "--unfused", action="store_true", help="add dnc_qa without the fused C++ memory step"
+    )
     p.add_argument("--dense-large", action="store_true", help="time dense links at N=2048 on CPU")
     p.add_argument(
         "--peer-mem-limit",

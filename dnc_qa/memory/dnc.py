@@ -16,6 +16,7 @@ import torch.utils.checkpoint
 from torch import Tensor, nn
 
 from dnc_qa.memory import addressing as A
+from dnc_qa.memory import fused
 from dnc_qa.memory import sparse_link as S
 from dnc_qa.memory.link_function import LinkTape, link_step
 from dnc_qa.validation import check_positive_ints
@@ -232,6 +233,8 @@ class DNCMemory(nn.Module):
         self.deallocation = deallocation
         self.link_sharpness = link_sharpness
         self.memory_init = memory_init
+        self.fused = True
+        """Use the fused C++ step (:mod:`dnc_qa.memory.fused`) where it applies; same values."""
 
     # ------------------------------------------------------------------ interface layout
 
@@ -345,7 +348,17 @@ class DNCMemory(nn.Module):
     def forward(
         self, interface: DNCInterface, state: DNCState, tape: LinkTape | None = None
     ) -> tuple[Tensor, DNCState]:
-        """One step: ``(read_vectors [B, R, W], new_state)``; see :func:`dnc_step`."""
+        """One step: ``(read_vectors [B, R, W], new_state)``; see :func:`dnc_step`.
+
+        On the CPU, one write head and dense links, the step runs as one fused C++ kernel
+        (:mod:`dnc_qa.memory.fused`) unless ``self.fused`` is ``False`` or the step is compiled.
+        """
+        if (
+            self.fused
+            and self._phases is None
+            and fused.supports(interface, state, self.link, self.link_sharpness)
+        ):
+            return fused.fused_step(interface, state, self.deallocation, tape)
         return dnc_step(
             interface,
             state,

@@ -236,7 +236,7 @@ class LinkTape:
         if len(self._outputs) < 2:
             return None
         old = self._outputs[0]
-        if not self._sole_owner(old, expected_refs=3):
+        if not self._sole_owner(old, expected_refs=4):
             return None
         storage = old.untyped_storage().data_ptr()
         if any(c.untyped_storage().data_ptr() == storage for c in self.checkpoints.values()):
@@ -246,7 +246,8 @@ class LinkTape:
 
     @staticmethod
     def _sole_owner(t: Tensor, expected_refs: int) -> bool:
-        # Python references: the holder(s) + getrefcount's argument; storage: t + the
+        # Python references: the holder(s), the caller's local, this function's argument and
+        # getrefcount's argument (output_buffer: list + `old` + 2 = 4); storage: t + the
         # temporary storage object. A view, a user variable or a saved copy all fail this.
         return (
             sys.getrefcount(t) <= expected_refs

@@ -1,4 +1,10 @@
-"""Optional fused CPU kernels for the temporal link (built on first use with the C++ compiler).
+"""Optional fused CPU kernels (built on first use with the C++ compiler).
+
+Two families, compiled into one extension:
+
+* the whole DNC memory step, forward and backward (``dnc_step_forward``/``dnc_step_backward``,
+  source in ``csrc/dnc_step.cpp``, used through :mod:`dnc_qa.memory.fused`);
+* the temporal link alone (below), used by every other configuration.
 
 One pass over each ``N x N`` link slice does what the eager path needs several
 ``B x Hw x N x N`` temporaries for:
@@ -25,6 +31,9 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from pathlib import Path
+
+STEP_SOURCE = Path(__file__).with_name("csrc") / "dnc_step.cpp"
 
 CPP_SOURCE = r"""
 #include <torch/extension.h>
@@ -187,9 +196,14 @@ def kernels():
                 from torch.utils.cpp_extension import load_inline
 
                 _module = load_inline(
-                    name="dnc_qa_link_v2",
-                    cpp_sources=[CPP_SOURCE],
-                    functions=["link_forward", "link_backward"],
+                    name="dnc_qa_native_v3",
+                    cpp_sources=[CPP_SOURCE, STEP_SOURCE.read_text()],
+                    functions=[
+                        "link_forward",
+                        "link_backward",
+                        "dnc_step_forward",
+                        "dnc_step_backward",
+                    ],
                     extra_cflags=[
                         "-O3",
                         "-march=native",

@@ -1,0 +1,611 @@
+// One whole DNC memory step (spec steps 1-10, one write head), forward and backward, on the CPU.
+//
+// dnc_qa.memory.fused wraps these two functions in a torch.autograd.Function. Each runs
+// over the batch in parallel (at::parallel_for) and, per batch element, does the spec's
+// arithmetic in plain loops: no ATen call per operation, no [B, N, N] temporaries beyond
+// the link itself. The backward pass is the hand-derived reverse of the forward pass; its
+// derivation is written beside each block (g_x is the gradient of the loss w.r.t. x).
+//
+// Shapes (one write head, Hw = 1, whose dimension the comments below leave out):
+//   interface  rk [B,R,W] rs [B,R] wk [B,1,W] ws [B,1] e [B,1,W] v [B,1,W] fg [B,R] ga [B,1]
+//              gw [B,1] pi [B,R,3] (backward, content, forward); rmask [B,R,W] and
+//              wmask [B,1,W], or empty tensors (no masking)
+//   state      M0 [B,N,W] u0 [B,N] L0 [B,1,N,N] p0 [B,1,N] rw0 [B,R,N] ww0 [B,1,N]
+// All contiguous and of one floating dtype; sizes are read from M0 and rw0.
+
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+namespace dnc_step {
+
+constexpr double kContentEps = 1e-6;     // cosine denominator
+constexpr double kAllocationEps = 1e-6;  // u_hat = eps + (1 - eps) u
+
+template <typename T>
+using Vec = std::vector<T>;
+
+// ------------------------------------------------------------------ content addressing
+
+// C[n] = softmax_n(beta * cos(k*m, M[n]*m)),  cos(a, b) = a.b / (|a| |b| + eps).
+template <typename T>
+void content_forward(const T* M, const T* k, T beta, const T* m, int64_t N, int64_t W, T* C) {
+  Vec<T> km(W);
+  T kn2 = 0;
+  for (int64_t w = 0; w < W; ++w) {
+    km[w] = m ? k[w] * m[w] : k[w];
+    kn2 += km[w] * km[w];
+  }
+  const T kn = std::sqrt(kn2);
+  T mx = -std::numeric_limits<T>::infinity();
+  for (int64_t n = 0; n < N; ++n) {
+    const T* row = M + n * W;
+    T dot = 0, mn2 = 0;
+    for (int64_t w = 0; w < W; ++w) {
+      const T x = m ? row[w] * m[w] : row[w];
+      dot += km[w] * x;
+      mn2 += x * x;
+    }
+    C[n] = beta * dot / (kn * std::sqrt(mn2) + T(kContentEps));
+    mx = std::max(mx, C[n]);
+  }
+  T total = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    C[n] = std::exp(C[n] - mx);
+    total += C[n];
+  }
+  for (int64_t n = 0; n < N; ++n) C[n] /= total;
+}
+
+// Reverse of content_forward, given C and g_C:
+//   g_s = C (g_C - <g_C, C>)          (softmax)      g_beta = <g_s, cos>, g_cos = beta g_s
+//   cos = dot / D, D = |k'| |M'_n| + eps:  g_dot = g_cos / D,  g_D = -g_cos cos / D
+//   g_k' = sum_n g_dot M'_n + g_|k'| k'/|k'|,  g_M'_n = g_dot k' + g_|M'_n| M'_n/|M'_n|
+//   k' = k m, M' = M m:  g_k = g_k' m,  g_M += g_M' m,  g_m += g_k' k + sum_n g_M'_n M_n
+// A zero norm contributes no gradient through the norm (as torch's vector_norm).
+template <typename T>
+void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, const T* gC,
+                      int64_t N, int64_t W, T* gM, T* gk, T* gbeta, T* gm) {
+  Vec<T> km(W), gkm(W, T(0)), cosv(N), mnv(N), gdot(N), gmn(N);
+  T kn2 = 0;
+  for (int64_t w = 0; w < W; ++w) {
+    km[w] = m ? k[w] * m[w] : k[w];
+    kn2 += km[w] * km[w];
+  }
+  const T kn = std::sqrt(kn2);
+  T sdot = 0;
+  for (int64_t n = 0; n < N; ++n) sdot += gC[n] * C[n];
+  T g_beta = 0, g_kn = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const T* row = M + n * W;
+    T dot = 0, mn2 = 0;
+    for (int64_t w = 0; w < W; ++w) {
+      const T x = m ? row[w] * m[w] : row[w];
+      dot += km[w] * x;
+      mn2 += x * x;
+    }
+    const T mn = std::sqrt(mn2);
+    const T D = kn * mn + T(kContentEps);
+    const T cos = dot / D;
+    const T gs = C[n] * (gC[n] - sdot);
+    g_beta += gs * cos;
+    const T gcos = gs * beta;
+    gdot[n] = gcos / D;
+    const T gD = -gcos * cos / D;
+    g_kn += gD * mn;
+    gmn[n] = mn > 0 ? gD * kn / mn : T(0);  // already divided by |M'_n|
+  }
+  for (int64_t n = 0; n < N; ++n) {
+    const T* row = M + n * W;
+    T* grow = gM + n * W;
+    const T gd = gdot[n], gn = gmn[n];
+    for (int64_t w = 0; w < W; ++w) {
+      const T mw = m ? m[w] : T(1);
+      const T x = row[w] * mw;
+      gkm[w] += gd * x;
+      const T gx = gd * km[w] + gn * x;
+      grow[w] += gx * mw;
+      if (gm) gm[w] += gx * row[w];
+    }
+  }
+  const T scale = kn > 0 ? g_kn / kn : T(0);
+  for (int64_t w = 0; w < W; ++w) {
+    gkm[w] += scale * km[w];
+    gk[w] = m ? gkm[w] * m[w] : gkm[w];
+    if (gm) gm[w] += gkm[w] * k[w];
+  }
+  *gbeta = g_beta;
+}
+
+// ------------------------------------------------------------------ pointers of one batch row
+
+template <typename T>
+struct Step {
+  // interface
+  const T *rk, *rs, *wk, *ws, *e, *v, *fg, *ga, *gw, *pi, *rmask, *wmask;
+  // incoming state
+  const T *M0, *u0, *L0, *p0, *rw0, *ww0;
+  int64_t B, N, W, R;
+  bool dealloc;
+};
+
+template <typename T>
+const T* ptr_or_null(const torch::Tensor& t) {
+  return t.numel() > 0 ? t.data_ptr<T>() : nullptr;
+}
+
+template <typename T>
+Step<T> make_step(const std::vector<torch::Tensor>& in, bool dealloc) {
+  // in: rk rs wk ws e v fg ga gw pi rmask wmask M0 u0 L0 p0 rw0 ww0
+  Step<T> s;
+  s.rk = in[0].data_ptr<T>(); s.rs = in[1].data_ptr<T>(); s.wk = in[2].data_ptr<T>();
+  s.ws = in[3].data_ptr<T>(); s.e = in[4].data_ptr<T>(); s.v = in[5].data_ptr<T>();
+  s.fg = in[6].data_ptr<T>(); s.ga = in[7].data_ptr<T>(); s.gw = in[8].data_ptr<T>();
+  s.pi = in[9].data_ptr<T>(); s.rmask = ptr_or_null<T>(in[10]); s.wmask = ptr_or_null<T>(in[11]);
+  s.M0 = in[12].data_ptr<T>(); s.u0 = in[13].data_ptr<T>(); s.L0 = in[14].data_ptr<T>();
+  s.p0 = in[15].data_ptr<T>(); s.rw0 = in[16].data_ptr<T>(); s.ww0 = in[17].data_ptr<T>();
+  s.B = in[12].size(0); s.N = in[12].size(1); s.W = in[12].size(2); s.R = in[16].size(1);
+  s.dealloc = dealloc;
+  return s;
+}
+
+// ------------------------------------------------------------------ forward
+
+// Outputs: r [B,R,W] M [B,N,W] u [B,N] L [B,1,N,N] p [B,1,N] rw [B,R,N] ww [B,1,N]
+// and, for the backward pass: psi [B,N] cw [B,N] alloc [B,N] order [B,N] (int64)
+// cr [B,R,N] f [B,R,N] bk [B,R,N].
+template <typename T>
+void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww, T* psi, T* cw,
+                    T* alloc, int64_t* order, T* cr, T* f, T* bk) {
+  const int64_t N = s.N, W = s.W, R = s.R;
+  at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
+    Vec<T> Md_buf(s.dealloc ? N * W : 0), uh(N);
+    for (int64_t b = b0; b < b1; ++b) {
+      const T* M0 = s.M0 + b * N * W;
+      const T* u0 = s.u0 + b * N;
+      const T* ww0 = s.ww0 + b * N;
+      const T* rw0 = s.rw0 + b * R * N;
+      const T* fg = s.fg + b * R;
+      T* psib = psi + b * N;
+      T* ub = u + b * N;
+      // 1. psi = prod_i (1 - f_i w^r_{t-1,i});  u = (u0 + w0 - u0 w0) psi
+      for (int64_t n = 0; n < N; ++n) {
+        T ps = 1;
+        for (int64_t i = 0; i < R; ++i) ps *= T(1) - fg[i] * rw0[i * N + n];
+        psib[n] = ps;
+        ub[n] = (u0[n] + ww0[n] - u0[n] * ww0[n]) * ps;
+      }
+      // de-allocation (DNC-D): write and look up against M0 * psi
+      const T* Md = M0;
+      if (s.dealloc) {
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t w = 0; w < W; ++w) Md_buf[n * W + w] = M0[n * W + w] * psib[n];
+        Md = Md_buf.data();
+      }
+      // 2. write content weights against the previous memory
+      T* cwb = cw + b * N;
+      content_forward<T>(Md, s.wk + b * W, s.ws[b], s.wmask ? s.wmask + b * W : nullptr, N, W,
+                         cwb);
+      // 3. allocation: sort u_hat ascending (stable); a[phi_k] = (1 - u_hat[phi_k]) prod_{m<k}
+      T* ab = alloc + b * N;
+      int64_t* ob = order + b * N;
+      for (int64_t n = 0; n < N; ++n) uh[n] = T(kAllocationEps) + T(1 - kAllocationEps) * ub[n];
+      std::iota(ob, ob + N, int64_t(0));
+      std::stable_sort(ob, ob + N, [&](int64_t x, int64_t y) { return uh[x] < uh[y]; });
+      T prod = 1;
+      for (int64_t k = 0; k < N; ++k) {
+        const int64_t n = ob[k];
+        ab[n] = (T(1) - uh[n]) * prod;
+        prod *= uh[n];
+      }
+      // 4. write weights
+      const T ga = s.ga[b], gw = s.gw[b];
+      T* wwb = ww + b * N;
+      T wsum = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        wwb[n] = gw * (ga * ab[n] + (T(1) - ga) * cwb[n]);
+        wsum += wwb[n];
+      }
+      // 5. erase and add
+      const T* e = s.e + b * W;
+      const T* v = s.v + b * W;
+      T* Mb = M + b * N * W;
+      for (int64_t n = 0; n < N; ++n) {
+        const T wn = wwb[n];
+        for (int64_t w = 0; w < W; ++w)
+          Mb[n * W + w] = Md[n * W + w] * (T(1) - wn * e[w]) + wn * v[w];
+      }
+      // 6. links (zero diagonal) and precedence; 8. f_i = L w^r_{t-1,i}, b_i = L^T w^r_{t-1,i}
+      const T* L0 = s.L0 + b * N * N;
+      const T* p0 = s.p0 + b * N;
+      T* Lb = L + b * N * N;
+      T* fb = f + b * R * N;
+      T* bb = bk + b * R * N;
+      std::fill(bb, bb + R * N, T(0));
+      for (int64_t a = 0; a < N; ++a) {
+        const T wa = wwb[a];
+        const T* lrow = L0 + a * N;
+        T* row = Lb + a * N;
+        for (int64_t c = 0; c < N; ++c) row[c] = (T(1) - wa - wwb[c]) * lrow[c] + wa * p0[c];
+        row[a] = 0;
+        for (int64_t i = 0; i < R; ++i) {
+          const T* ri = rw0 + i * N;
+          T acc = 0;
+          for (int64_t c = 0; c < N; ++c) acc += row[c] * ri[c];
+          fb[i * N + a] = acc;
+          const T ria = ri[a];
+          T* bi = bb + i * N;
+          for (int64_t c = 0; c < N; ++c) bi[c] += ria * row[c];
+        }
+      }
+      T* pb = p + b * N;
+      for (int64_t n = 0; n < N; ++n) pb[n] = (T(1) - wsum) * p0[n] + wwb[n];
+      // 7. read content weights against the new memory; 9. read weights; 10. read vectors
+      T* crb = cr + b * R * N;
+      T* rwb = rw + b * R * N;
+      T* rb = r + b * R * W;
+      const T* pi = s.pi + b * R * 3;
+      for (int64_t i = 0; i < R; ++i) {
+        content_forward<T>(Mb, s.rk + (b * R + i) * W, s.rs[b * R + i],
+                           s.rmask ? s.rmask + (b * R + i) * W : nullptr, N, W, crb + i * N);
+        const T pb_ = pi[i * 3 + 0], pc = pi[i * 3 + 1], pf = pi[i * 3 + 2];
+        T* wi = rwb + i * N;
+        for (int64_t n = 0; n < N; ++n)
+          wi[n] = pb_ * bb[i * N + n] + pc * crb[i * N + n] + pf * fb[i * N + n];
+        T* ri = rb + i * W;
+        std::fill(ri, ri + W, T(0));
+        for (int64_t n = 0; n < N; ++n) {
+          const T x = wi[n];
+          const T* mrow = Mb + n * W;
+          for (int64_t w = 0; w < W; ++w) ri[w] += x * mrow[w];
+        }
+      }
+    }
+  });
+}
+
+std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool dealloc,
+                                            torch::Tensor link_out) {
+  const auto& M0 = in[12];
+  const int64_t B = M0.size(0), N = M0.size(1), W = M0.size(2), R = in[16].size(1);
+  auto opt = M0.options();
+  auto r = torch::empty({B, R, W}, opt);
+  auto M = torch::empty({B, N, W}, opt);
+  auto u = torch::empty({B, N}, opt);
+  auto L = link_out.numel() == B * N * N ? link_out : torch::empty({B, 1, N, N}, opt);
+  auto p = torch::empty({B, 1, N}, opt);
+  auto rw = torch::empty({B, R, N}, opt);
+  auto ww = torch::empty({B, 1, N}, opt);
+  auto psi = torch::empty({B, N}, opt);
+  auto cw = torch::empty({B, N}, opt);
+  auto alloc = torch::empty({B, N}, opt);
+  auto order = torch::empty({B, N}, opt.dtype(torch::kInt64));
+  auto cr = torch::empty({B, R, N}, opt);
+  auto f = torch::empty({B, R, N}, opt);
+  auto bk = torch::empty({B, R, N}, opt);
+  AT_DISPATCH_FLOATING_TYPES(M0.scalar_type(), "dnc_step_forward", [&] {
+    auto s = make_step<scalar_t>(in, dealloc);
+    forward_kernel<scalar_t>(s, r.data_ptr<scalar_t>(), M.data_ptr<scalar_t>(),
+                             u.data_ptr<scalar_t>(), L.data_ptr<scalar_t>(),
+                             p.data_ptr<scalar_t>(), rw.data_ptr<scalar_t>(),
+                             ww.data_ptr<scalar_t>(), psi.data_ptr<scalar_t>(),
+                             cw.data_ptr<scalar_t>(), alloc.data_ptr<scalar_t>(),
+                             order.data_ptr<int64_t>(), cr.data_ptr<scalar_t>(),
+                             f.data_ptr<scalar_t>(), bk.data_ptr<scalar_t>());
+  });
+  return {r, M, u, L, p, rw, ww, psi, cw, alloc, order, cr, f, bk};
+}
+
+// ------------------------------------------------------------------ backward
+
+// saved: M u p rw ww psi cw alloc order cr f bk (forward outputs, see above)
+// grads: gr gM gu gL gp grw gww (any may be empty: zero)
+// returns: grk grs gwk gws ge gv gfg gga ggw gpi grmask gwmask gM0 gu0 gL0 gp0 grw0 gww0
+template <typename T>
+void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
+                     const std::vector<torch::Tensor>& grads,
+                     const std::vector<torch::Tensor>& out) {
+  const int64_t N = s.N, W = s.W, R = s.R;
+  const T* M = saved[0].data_ptr<T>();
+  const T* ww = saved[4].data_ptr<T>();
+  const T* psi = saved[5].data_ptr<T>();
+  const T* cw = saved[6].data_ptr<T>();
+  const T* alloc = saved[7].data_ptr<T>();
+  const int64_t* order = saved[8].data_ptr<int64_t>();
+  const T* cr = saved[9].data_ptr<T>();
+  const T* f = saved[10].data_ptr<T>();
+  const T* bk = saved[11].data_ptr<T>();
+  const T* rw = saved[3].data_ptr<T>();
+  const T* u = saved[1].data_ptr<T>();
+  const T* g_r = ptr_or_null<T>(grads[0]);
+  const T* g_M = ptr_or_null<T>(grads[1]);
+  const T* g_u = ptr_or_null<T>(grads[2]);
+  const T* g_L = ptr_or_null<T>(grads[3]);
+  const T* g_p = ptr_or_null<T>(grads[4]);
+  const T* g_rw = ptr_or_null<T>(grads[5]);
+  const T* g_ww = ptr_or_null<T>(grads[6]);
+  T* grk = out[0].data_ptr<T>();
+  T* grs = out[1].data_ptr<T>();
+  T* gwk = out[2].data_ptr<T>();
+  T* gws = out[3].data_ptr<T>();
+  T* ge = out[4].data_ptr<T>();
+  T* gv = out[5].data_ptr<T>();
+  T* gfg = out[6].data_ptr<T>();
+  T* gga = out[7].data_ptr<T>();
+  T* ggw = out[8].data_ptr<T>();
+  T* gpi = out[9].data_ptr<T>();
+  T* grmask = out[10].numel() > 0 ? out[10].data_ptr<T>() : nullptr;
+  T* gwmask = out[11].numel() > 0 ? out[11].data_ptr<T>() : nullptr;
+  T* gM0 = out[12].data_ptr<T>();
+  T* gu0 = out[13].data_ptr<T>();
+  T* gL0 = out[14].data_ptr<T>();
+  T* gp0 = out[15].data_ptr<T>();
+  T* grw0 = out[16].data_ptr<T>();
+  T* gww0 = out[17].data_ptr<T>();
+
+  at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
+    Vec<T> gMt(N * W), grwt(R * N), gcr(N), gw_(N), gMd(N * W), Md_buf(s.dealloc ? N * W : 0),
+        row(N), G(N), gcw(N), gal(N), gu_tot(N), P(N);
+    for (int64_t b = b0; b < b1; ++b) {
+      const T* Mb = M + b * N * W;
+      const T* rwb = rw + b * R * N;
+      const T* wwb = ww + b * N;
+      const T* rw0 = s.rw0 + b * R * N;
+      const T* M0 = s.M0 + b * N * W;
+      const T* psib = psi + b * N;
+      // 10. r_i = M^T w_i:  g_w_i += M g_r_i,  g_M += sum_i w_i g_r_i^T
+      for (int64_t k = 0; k < N * W; ++k) gMt[k] = g_M ? g_M[b * N * W + k] : T(0);
+      for (int64_t k = 0; k < R * N; ++k) grwt[k] = g_rw ? g_rw[b * R * N + k] : T(0);
+      if (g_r) {
+        for (int64_t i = 0; i < R; ++i) {
+          const T* gri = g_r + (b * R + i) * W;
+          for (int64_t n = 0; n < N; ++n) {
+            const T* mrow = Mb + n * W;
+            T* grow = gMt.data() + n * W;
+            const T x = rwb[i * N + n];
+            T acc = 0;
+            for (int64_t w = 0; w < W; ++w) {
+              acc += mrow[w] * gri[w];
+              grow[w] += x * gri[w];
+            }
+            grwt[i * N + n] += acc;
+          }
+        }
+      }
+      // 9. w_i = pi_b b_i + pi_c c_i + pi_f f_i;  7. content backward for c_i
+      const T* pi = s.pi + b * R * 3;
+      T* gpib = gpi + b * R * 3;
+      std::vector<T> gf(R * N), gb(R * N);
+      for (int64_t i = 0; i < R; ++i) {
+        const T* gi = grwt.data() + i * N;
+        const T* bi = bk + (b * R + i) * N;
+        const T* ci = cr + (b * R + i) * N;
+        const T* fi = f + (b * R + i) * N;
+        T sb = 0, sc = 0, sf = 0;
+        for (int64_t n = 0; n < N; ++n) {
+          sb += gi[n] * bi[n];
+          sc += gi[n] * ci[n];
+          sf += gi[n] * fi[n];
+        }
+        gpib[i * 3 + 0] = sb;
+        gpib[i * 3 + 1] = sc;
+        gpib[i * 3 + 2] = sf;
+        for (int64_t n = 0; n < N; ++n) {
+          gb[i * N + n] = pi[i * 3 + 0] * gi[n];
+          gcr[n] = pi[i * 3 + 1] * gi[n];
+          gf[i * N + n] = pi[i * 3 + 2] * gi[n];
+        }
+        const T* rmask = s.rmask ? s.rmask + (b * R + i) * W : nullptr;
+        T* grm = grmask ? grmask + (b * R + i) * W : nullptr;
+        if (grm) std::fill(grm, grm + W, T(0));
+        content_backward<T>(Mb, s.rk + (b * R + i) * W, s.rs[b * R + i], rmask, ci, gcr.data(),
+                            N, W, gMt.data(), grk + (b * R + i) * W, grs + b * R + i, grm);
+      }
+      // 8. + 6. links (recomputed row by row from L0):
+      //   f_i[a] = sum_c L[a,c] w_i[c], b_i[c] = sum_a L[a,c] w_i[a]
+      //   G[a,c] = g_L[a,c] + sum_i (g_f_i[a] w_i[c] + w_i[a] g_b_i[c]),  G[a,a] = 0
+      //   g_w_i[c] += g_f_i[a] L[a,c];  g_w_i[a] += <L[a,:], g_b_i>
+      //   L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c]:
+      //   g_L0 = (1 - w[a] - w[c]) G,  g_w[a] += sum_c G (p0[c] - L0[a,c]),
+      //   g_w[c] -= G L0[a,c],  g_p0[c] += G w[a]
+      const T* L0 = s.L0 + b * N * N;
+      const T* p0 = s.p0 + b * N;
+      T* gL0b = gL0 + b * N * N;
+      T* gp0b = gp0 + b * N;
+      T* grw0b = grw0 + b * R * N;
+      std::fill(gp0b, gp0b + N, T(0));
+      std::fill(grw0b, grw0b + R * N, T(0));
+      std::fill(gw_.begin(), gw_.end(), T(0));
+      for (int64_t a = 0; a < N; ++a) {
+        const T wa = wwb[a];
+        const T* lrow = L0 + a * N;
+        for (int64_t c = 0; c < N; ++c) row[c] = (T(1) - wa - wwb[c]) * lrow[c] + wa * p0[c];
+        row[a] = 0;
+        if (g_L) {
+          const T* gl = g_L + (b * N + a) * N;
+          for (int64_t c = 0; c < N; ++c) G[c] = gl[c];
+        } else {
+          std::fill(G.begin(), G.end(), T(0));
+        }
+        for (int64_t i = 0; i < R; ++i) {
+          const T* ri = rw0 + i * N;
+          const T gfa = gf[i * N + a], ria = ri[a];
+          const T* gbi = gb.data() + i * N;
+          T* dri = grw0b + i * N;
+          T acc = 0;
+          for (int64_t c = 0; c < N; ++c) {
+            G[c] += gfa * ri[c] + ria * gbi[c];
+            dri[c] += row[c] * gfa;
+            acc += row[c] * gbi[c];
+          }
+          dri[a] += acc;
+        }
+        G[a] = 0;
+        T dwa = 0;
+        T* dlrow = gL0b + a * N;
+        for (int64_t c = 0; c < N; ++c) {
+          const T gc = G[c];
+          dlrow[c] = (T(1) - wa - wwb[c]) * gc;
+          dwa += gc * (p0[c] - lrow[c]);
+          gw_[c] -= gc * lrow[c];
+          gp0b[c] += gc * wa;
+        }
+        gw_[a] += dwa;
+      }
+      // 6. p = (1 - S) p0 + w, S = sum w:  g_p0 += (1 - S) g_p,  g_w += g_p - <g_p, p0>
+      T wsum = 0;
+      for (int64_t n = 0; n < N; ++n) wsum += wwb[n];
+      if (g_p) {
+        const T* gpb = g_p + b * N;
+        T gpp = 0;
+        for (int64_t n = 0; n < N; ++n) gpp += gpb[n] * p0[n];
+        for (int64_t n = 0; n < N; ++n) {
+          gp0b[n] += (T(1) - wsum) * gpb[n];
+          gw_[n] += gpb[n] - gpp;
+        }
+      }
+      if (g_ww)
+        for (int64_t n = 0; n < N; ++n) gw_[n] += g_ww[b * N + n];
+      // 5. M = Md (1 - w e^T) + w v^T:  g_Md = g_M (1 - w e^T),  g_w += g_M (v - Md e),
+      //    g_e = -sum_n g_M Md w,  g_v = sum_n g_M w
+      const T* Md = M0;
+      if (s.dealloc) {
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t w = 0; w < W; ++w) Md_buf[n * W + w] = M0[n * W + w] * psib[n];
+        Md = Md_buf.data();
+      }
+      const T* e = s.e + b * W;
+      const T* v = s.v + b * W;
+      T* geb = ge + b * W;
+      T* gvb = gv + b * W;
+      std::fill(geb, geb + W, T(0));
+      std::fill(gvb, gvb + W, T(0));
+      for (int64_t n = 0; n < N; ++n) {
+        const T wn = wwb[n];
+        const T* gm = gMt.data() + n * W;
+        const T* md = Md + n * W;
+        T* gmd = gMd.data() + n * W;
+        T acc = 0;
+        for (int64_t w = 0; w < W; ++w) {
+          gmd[w] = gm[w] * (T(1) - wn * e[w]);
+          acc += gm[w] * (v[w] - md[w] * e[w]);
+          geb[w] -= gm[w] * md[w] * wn;
+          gvb[w] += gm[w] * wn;
+        }
+        gw_[n] += acc;
+      }
+      // 4. w = gw (ga a + (1 - ga) c_w)
+      const T ga = s.ga[b], gwg = s.gw[b];
+      const T* ab = alloc + b * N;
+      const T* cwb = cw + b * N;
+      T sgw = 0, sga = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        sgw += gw_[n] * (ga * ab[n] + (T(1) - ga) * cwb[n]);
+        sga += gw_[n] * (ab[n] - cwb[n]);
+        gal[n] = gw_[n] * gwg * ga;
+        gcw[n] = gw_[n] * gwg * (T(1) - ga);
+      }
+      ggw[b] = sgw;
+      gga[b] = gwg * sga;
+      // 3. allocation, along the sort order phi with s_k = u_hat[phi_k], P_k = prod_{m<k} s_m:
+      //    a_k = (1 - s_k) P_k, so g_s_j = P_j (Q_j - g_a_j) with Q_{N-1} = 0 and
+      //    Q_{j-1} = g_a_j (1 - s_j) + s_j Q_j;  g_u = (1 - eps) g_u_hat
+      const int64_t* ob = order + b * N;
+      const T* ub = u + b * N;
+      {
+        T prod = 1;
+        for (int64_t k = 0; k < N; ++k) {
+          P[k] = prod;
+          prod *= T(kAllocationEps) + T(1 - kAllocationEps) * ub[ob[k]];
+        }
+        T Q = 0;
+        for (int64_t k = N - 1; k >= 0; --k) {
+          const int64_t n = ob[k];
+          const T sk = T(kAllocationEps) + T(1 - kAllocationEps) * ub[n];
+          const T gak = gal[n];
+          gu_tot[n] = T(1 - kAllocationEps) * P[k] * (Q - gak);  // g_u through the allocation
+          Q = gak * (T(1) - sk) + sk * Q;
+        }
+      }
+      if (g_u)
+        for (int64_t n = 0; n < N; ++n) gu_tot[n] += g_u[b * N + n];
+      // 2. write content against Md
+      {
+        const T* wmask = s.wmask ? s.wmask + b * W : nullptr;
+        T* gwm = gwmask ? gwmask + b * W : nullptr;
+        if (gwm) std::fill(gwm, gwm + W, T(0));
+        content_backward<T>(Md, s.wk + b * W, s.ws[b], wmask, cwb, gcw.data(), N, W,
+                            gMd.data(), gwk + b * W, gws + b, gwm);
+      }
+      // 1. u = q psi with q = u0 + w0 - u0 w0; Md = M0 psi (de-allocation) or M0;
+      //    psi = prod_i (1 - f_i w_i):  g_f_i = -sum_n g_psi w_i prod_{j!=i},  g_w_i = -g_psi f_i prod_{j!=i}
+      const T* u0 = s.u0 + b * N;
+      const T* ww0 = s.ww0 + b * N;
+      const T* fg = s.fg + b * R;
+      T* gu0b = gu0 + b * N;
+      T* gww0b = gww0 + b * N;
+      T* gM0b = gM0 + b * N * W;
+      T* gfgb = gfg + b * R;
+      std::fill(gfgb, gfgb + R, T(0));
+      for (int64_t n = 0; n < N; ++n) {
+        const T q = u0[n] + ww0[n] - u0[n] * ww0[n];
+        const T gq = gu_tot[n] * psib[n];
+        T gps = gu_tot[n] * q;
+        const T* gmd = gMd.data() + n * W;
+        T* gm0 = gM0b + n * W;
+        if (s.dealloc) {
+          const T* m0 = M0 + n * W;
+          T acc = 0;
+          for (int64_t w = 0; w < W; ++w) {
+            gm0[w] = gmd[w] * psib[n];
+            acc += gmd[w] * m0[w];
+          }
+          gps += acc;
+        } else {
+          for (int64_t w = 0; w < W; ++w) gm0[w] = gmd[w];
+        }
+        gu0b[n] = gq * (T(1) - ww0[n]);
+        gww0b[n] = gq * (T(1) - u0[n]);
+        // prod over the other heads, without division
+        for (int64_t i = 0; i < R; ++i) {
+          T others = 1;
+          for (int64_t j = 0; j < R; ++j)
+            if (j != i) others *= T(1) - fg[j] * rw0[j * N + n];
+          gfgb[i] -= gps * others * rw0[i * N + n];
+          grw0b[i * N + n] -= gps * others * fg[i];
+        }
+      }
+    }
+  });
+}
+
+std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool dealloc,
+                                             std::vector<torch::Tensor> saved,
+                                             std::vector<torch::Tensor> grads,
+                                             torch::Tensor link_grad_out) {
+  const int64_t B = in[12].size(0), N = in[12].size(1);
+  std::vector<torch::Tensor> out;
+  for (int64_t k = 0; k < 18; ++k) {
+    if (k == 14 && link_grad_out.numel() == B * N * N) {
+      out.push_back(link_grad_out);
+    } else {
+      out.push_back(torch::empty_like(in[k]));
+    }
+  }
+  AT_DISPATCH_FLOATING_TYPES(in[12].scalar_type(), "dnc_step_backward", [&] {
+    auto s = make_step<scalar_t>(in, dealloc);
+    backward_kernel<scalar_t>(s, saved, grads, out);
+  });
+  return out;
+}
+
+}  // namespace dnc_step
+
+using dnc_step::dnc_step_backward;
+using dnc_step::dnc_step_forward;

@@ -1,0 +1,149 @@
+"""The whole DNC memory step as one fused CPU kernel, forward and backward.
+
+:func:`dnc_step` in :mod:`dnc_qa.memory.dnc` spells the spec out as ~150 small tensor
+operations per step (and ~2x that in the backward pass); at the reference size (``N=128``)
+their per-call overhead, not arithmetic, is most of a training step. Here the same
+arithmetic (spec steps 1-10) runs as one C++ call per step in each direction
+(``csrc/dnc_step.cpp``, compiled with the link kernels by :mod:`dnc_qa.memory.native`), and
+:class:`FusedStep` ties the two together for autograd. The backward pass is derived by hand;
+the float64 tests hold it to ``torch.autograd.gradcheck`` and to the eager path.
+
+Used by :class:`~dnc_qa.memory.dnc.DNCMemory` when :func:`supports` says so: one write head,
+dense links, no link sharpness, float32/float64 on the CPU, kernels built, not under autocast.
+Masking and de-allocation are supported. Like the link-only path it shares a
+:class:`~dnc_qa.memory.link_function.LinkTape` across a sequence, so the backward pass
+recomputes incoming links from checkpoints instead of keeping one per step.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import Tensor
+
+from dnc_qa.memory import native
+from dnc_qa.memory.link_function import LinkTape
+
+_INTERFACE_FIELDS = (
+    "read_keys",
+    "read_strengths",
+    "write_keys",
+    "write_strengths",
+    "erase_vectors",
+    "write_vectors",
+    "free_gates",
+    "allocation_gates",
+    "write_gates",
+    "read_modes",
+    "read_masks",
+    "write_masks",
+)
+
+
+def enabled() -> bool:
+    """``False`` when ``DNC_QA_FUSED=0`` (or ``DNC_QA_NATIVE=0``) or the kernels did not build."""
+    if os.environ.get("DNC_QA_FUSED", "1") == "0":
+        return False
+    k = native.kernels()
+    return k is not None and hasattr(k, "dnc_step_forward")
+
+
+def supports(interface, state, link: str, link_sharpness: bool) -> bool:
+    """Whether :func:`fused_step` computes this step (else the eager path must)."""
+    memory = state.memory
+    return (
+        link == "dense"
+        and not link_sharpness
+        and interface.link_sharpness is None
+        and state.link.shape[1] == 1
+        and memory.device.type == "cpu"
+        and memory.dtype in (torch.float32, torch.float64)
+        and not torch.is_autocast_enabled("cpu")
+        and enabled()
+    )
+
+
+def _inputs(interface, state) -> list[Tensor]:
+    """The kernel's 18 inputs in its order, contiguous; absent masks are empty tensors."""
+    empty = state.memory.new_empty(0)
+    fields = [getattr(interface, name) for name in _INTERFACE_FIELDS] + list(state)
+    dtype = state.memory.dtype
+    return [empty if t is None else t.to(dtype).contiguous() for t in fields]
+
+
+class FusedStep(torch.autograd.Function):
+    """``FusedStep.apply(tape, deallocation, *inputs)`` -> ``(reads, M, u, L, p, rw, ww)``.
+
+    ``inputs`` are :func:`_inputs`' 18 tensors: the interface fields, then the state's.
+    """
+
+    @staticmethod
+    def forward(ctx, tape: LinkTape, deallocation: bool, *inputs: Tensor):
+        k = native.kernels()
+        out = tape.output_buffer()
+        results = k.dnc_step_forward(list(inputs), deallocation, _buffer(out))
+        reads, memory, usage, link, precedence, rw, ww = results[:7]
+        psi, cw, alloc, order, cr, f, bk = results[7:]
+        ctx.t = tape.record(inputs[14], inputs[15], ww)
+        tape.produced(link)
+        ctx.tape = tape
+        ctx.deallocation = deallocation
+        ctx.set_materialize_grads(False)
+        # the incoming link is not saved: the tape recomputes it (see LinkTape)
+        saved_inputs = [t if i != 14 else t.new_empty(0) for i, t in enumerate(inputs)]
+        ctx.save_for_backward(
+            *saved_inputs, memory, usage, precedence, rw, ww, psi, cw, alloc, order, cr, f, bk
+        )
+        ctx.mark_non_differentiable(order)
+        return reads, memory, usage, link, precedence, rw, ww
+
+    @staticmethod
+    def backward(ctx, *grads):
+        saved = ctx.saved_tensors
+        inputs, state_saved = list(saved[:18]), list(saved[18:])
+        tape = ctx.tape
+        prev_link, recyclable = tape.link_before(ctx.t)
+        inputs[14] = prev_link
+        grad_link = grads[3]
+        empty = inputs[12].new_empty(0)
+        g = [empty if x is None else x.contiguous() for x in grads]
+        out = native.kernels().dnc_step_backward(
+            inputs, ctx.deallocation, state_saved, g, _buffer(tape.spare())
+        )
+        if recyclable:
+            tape.give_back(prev_link)
+        if tape.is_own_grad(grad_link):
+            tape.give_back(grad_link)  # made by the next step's backward, used up here
+        tape.mark_grad(out[14])
+        if not inputs[10].numel():
+            out[10] = None
+        if not inputs[11].numel():
+            out[11] = None
+        return (None, None, *out)
+
+
+def _buffer(out: Tensor | None) -> Tensor:
+    return out if out is not None else torch.empty(0)
+
+
+def fused_step(interface, state, deallocation: bool, tape: LinkTape | None):
+    """One memory step through the fused kernels: ``(read_vectors, new_state)``.
+
+    Same contract as :func:`dnc_qa.memory.dnc.dnc_step` for the configurations
+    :func:`supports` accepts.
+    """
+    inputs = _inputs(interface, state)
+    if tape is None:
+        tape = LinkTape(1)
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
+    if needs_grad:
+        reads, memory, usage, link, precedence, rw, ww = FusedStep.apply(
+            tape, deallocation, *inputs
+        )
+    else:
+        out = tape.output_buffer()
+        results = native.kernels().dnc_step_forward(inputs, deallocation, _buffer(out))
+        reads, memory, usage, link, precedence, rw, ww = results[:7]
+        tape.produced(link)
+    return reads, type(state)(memory, usage, link, precedence, rw, ww)
