@@ -1,4 +1,4 @@
-"""The fused C++ memory step (dnc_qa.memory.fused) against the spec, the eager path and gradcheck."""
+"""The fused C++ memory step (dnc_qa.memory.fused): spec, eager path, gradcheck, invariants."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def _sequence(mem: DNCMemory, use_fused: bool, steps: int, seed: int = 0, dtype=
         reads, state = mem(mem.parse_interface(flat), state, tape=tape)
         outputs.append(reads)
     outputs += list(state)
-    loss = sum((o * torch.randn(o.shape, generator=gen, dtype=f64).to(dtype)).sum() for o in outputs)
+    weights = [torch.randn(o.shape, generator=gen, dtype=f64).to(dtype) for o in outputs]
+    loss = sum((o * w).sum() for o, w in zip(outputs, weights, strict=True))
     grads = torch.autograd.grad(loss, flats + list(start))
     mem.fused = True
     return [o.detach() for o in outputs], grads
