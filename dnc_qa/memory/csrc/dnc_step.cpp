@@ -63,6 +63,21 @@ void content_forward(const T* M, const T* k, T beta, const T* m, int64_t N, int6
   for (int64_t n = 0; n < N; ++n) C[n] /= total;
 }
 
+// One memory row's part of content_backward: x = M[n]*m, g_x = g_dot k' + g_n x;
+// g_k' += g_dot x, g_M[n] += g_x m, g_m += g_x M[n] (when gm is given).
+template <typename T>
+void content_row_backward(const T* __restrict__ row, const T* __restrict__ km,
+                          const T* __restrict__ m, T gd, T gn, int64_t W, T* __restrict__ gkm,
+                          T* __restrict__ grow, T* __restrict__ gm) {
+  for (int64_t w = 0; w < W; ++w) {
+    const T x = row[w] * m[w];
+    gkm[w] += gd * x;
+    grow[w] += (gd * km[w] + gn * x) * m[w];
+  }
+  if (gm)
+    for (int64_t w = 0; w < W; ++w) gm[w] += (gd * km[w] + gn * row[w] * m[w]) * row[w];
+}
+
 // Reverse of content_forward, given C and g_C:
 //   g_s = C (g_C - <g_C, C>)          (softmax)      g_beta = <g_s, cos>, g_cos = beta g_s
 //   cos = dot / D, D = |k'| |M'_n| + eps:  g_dot = g_cos / D,  g_D = -g_cos cos / D
@@ -101,19 +116,11 @@ void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, co
     g_kn += gD * mn;
     gmn[n] = mn > 0 ? gD * kn / mn : T(0);  // already divided by |M'_n|
   }
-  for (int64_t n = 0; n < N; ++n) {
-    const T* row = M + n * W;
-    T* grow = gM + n * W;
-    const T gd = gdot[n], gn = gmn[n];
-    for (int64_t w = 0; w < W; ++w) {
-      const T mw = m ? m[w] : T(1);
-      const T x = row[w] * mw;
-      gkm[w] += gd * x;
-      const T gx = gd * km[w] + gn * x;
-      grow[w] += gx * mw;
-      if (gm) gm[w] += gx * row[w];
-    }
-  }
+  Vec<T> ones(m ? 0 : W, T(1));
+  const T* mw = m ? m : ones.data();
+  for (int64_t n = 0; n < N; ++n)
+    content_row_backward<T>(M + n * W, km.data(), mw, gdot[n], gmn[n], W, gkm.data(),
+                            gM + n * W, gm);
   const T scale = kn > 0 ? g_kn / kn : T(0);
   for (int64_t w = 0; w < W; ++w) {
     gkm[w] += scale * km[w];
@@ -121,6 +128,42 @@ void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, co
     if (gm) gm[w] += gkm[w] * k[w];
   }
   *gbeta = g_beta;
+}
+
+// ------------------------------------------------------------------ the link's row loop
+
+// Row a of L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c], given its gradient G[c]:
+// writes g_L0[a,:], adds to g_w[c] and g_p0[c], returns the g_w[a] term sum_c G (p0 - L0).
+// (__restrict__: the arrays never overlap, which lets the compiler vectorise the loop.)
+template <typename T>
+T link_row_backward(const T* __restrict__ G, const T* __restrict__ lrow,
+                    const T* __restrict__ p0, const T* __restrict__ w, T wa, int64_t N,
+                    T* __restrict__ gL0, T* __restrict__ gw, T* __restrict__ gp0) {
+  T dwa = 0;
+  for (int64_t c = 0; c < N; ++c) {
+    const T gc = G[c];
+    gL0[c] = (T(1) - wa - w[c]) * gc;
+    dwa += gc * (p0[c] - lrow[c]);
+    gw[c] -= gc * lrow[c];
+    gp0[c] += gc * wa;
+  }
+  return dwa;
+}
+
+// Row n of M = Md (1 - w e^T) + w v^T, given its gradient g_M[n]: writes g_Md[n], adds to
+// g_e and g_v, returns the g_w[n] term <g_M[n], v - Md[n] e>.
+template <typename T>
+T write_row_backward(const T* __restrict__ gm, const T* __restrict__ md,
+                     const T* __restrict__ e, const T* __restrict__ v, T wn, int64_t W,
+                     T* __restrict__ gmd, T* __restrict__ ge, T* __restrict__ gv) {
+  T acc = 0;
+  for (int64_t w = 0; w < W; ++w) {
+    gmd[w] = gm[w] * (T(1) - wn * e[w]);
+    acc += gm[w] * (v[w] - md[w] * e[w]);
+    ge[w] -= gm[w] * md[w] * wn;
+    gv[w] += gm[w] * wn;
+  }
+  return acc;
 }
 
 // ------------------------------------------------------------------ pointers of one batch row
@@ -447,16 +490,8 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
           dri[a] += acc;
         }
         G[a] = 0;
-        T dwa = 0;
-        T* dlrow = gL0b + a * N;
-        for (int64_t c = 0; c < N; ++c) {
-          const T gc = G[c];
-          dlrow[c] = (T(1) - wa - wwb[c]) * gc;
-          dwa += gc * (p0[c] - lrow[c]);
-          gw_[c] -= gc * lrow[c];
-          gp0b[c] += gc * wa;
-        }
-        gw_[a] += dwa;
+        gw_[a] += link_row_backward<T>(G.data(), lrow, p0, wwb, wa, N, gL0b + a * N, gw_.data(),
+                                       gp0b);
       }
       // 6. p = (1 - S) p0 + w, S = sum w:  g_p0 += (1 - S) g_p,  g_w += g_p - <g_p, p0>
       T wsum = 0;
@@ -486,20 +521,9 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
       T* gvb = gv + b * W;
       std::fill(geb, geb + W, T(0));
       std::fill(gvb, gvb + W, T(0));
-      for (int64_t n = 0; n < N; ++n) {
-        const T wn = wwb[n];
-        const T* gm = gMt.data() + n * W;
-        const T* md = Md + n * W;
-        T* gmd = gMd.data() + n * W;
-        T acc = 0;
-        for (int64_t w = 0; w < W; ++w) {
-          gmd[w] = gm[w] * (T(1) - wn * e[w]);
-          acc += gm[w] * (v[w] - md[w] * e[w]);
-          geb[w] -= gm[w] * md[w] * wn;
-          gvb[w] += gm[w] * wn;
-        }
-        gw_[n] += acc;
-      }
+      for (int64_t n = 0; n < N; ++n)
+        gw_[n] += write_row_backward<T>(gMt.data() + n * W, Md + n * W, e, v, wwb[n], W,
+                                        gMd.data() + n * W, geb, gvb);
       // 4. w = gw (ga a + (1 - ga) c_w)
       const T ga = s.ga[b], gwg = s.gw[b];
       const T* ab = alloc + b * N;
