@@ -3,15 +3,22 @@
 The first layer's input is ``[x_t, r_{t-1}]``. Its weights are split so that the ``x`` part
 of every timestep is computed in one matrix product before the time loop
 (:meth:`input_gates`), leaving only the recurrent part inside the loop.
+
+The layers applied at every step are listed by ``step_linears()``; :meth:`step` takes
+optional per-sequence stand-ins for them (:class:`~dnc_qa.models.sequence_linear.SequenceLinear`,
+which defer the weight gradients to one product per sequence) in the same order.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
+
+from dnc_qa.models.sequence_linear import SequenceLinear
 
 
 class LSTMState(NamedTuple):
@@ -77,6 +84,11 @@ class LSTMController(nn.Module):
         """The first layer's gate contribution from ``x`` for all timesteps: ``[B, T, 4H]``."""
         return self.input_proj(x)
 
+    def step_linears(self) -> tuple[nn.Linear, ...]:
+        """The layers applied at every step, in the order :meth:`step`'s ``linears`` follow:
+        the recurrent weights of each layer."""
+        return tuple(self.recurrent)
+
     @staticmethod
     def _cell(gates: Tensor, c: Tensor) -> LSTMState:
         # one sigmoid over all four gate blocks (the g block's is unused): fewer ops per step
@@ -87,7 +99,11 @@ class LSTMController(nn.Module):
         return LSTMState(o * torch.tanh(c), c)
 
     def step(
-        self, x_gates: Tensor, extra: Tensor, state: ControllerState
+        self,
+        x_gates: Tensor,
+        extra: Tensor,
+        state: ControllerState,
+        linears: Sequence[SequenceLinear] | None = None,
     ) -> tuple[Tensor, ControllerState]:
         """Advance one timestep.
 
@@ -95,18 +111,23 @@ class LSTMController(nn.Module):
             x_gates: ``[B, 4H]``, this step's row of :meth:`input_gates`.
             extra: ``[B, extra_size]``.
             state: the previous :data:`ControllerState`.
+            linears: per-sequence stand-ins for :meth:`step_linears` (same weights), or
+                ``None`` for the modules themselves.
 
         Returns:
             ``(h_top [B, H], new_state)``.
         """
         new_state = []
         below = extra
-        for layer, (linear, prev) in enumerate(zip(self.recurrent, state, strict=True)):
+        layers = self.recurrent if linears is None else linears
+        for layer, (linear, prev) in enumerate(zip(layers, state, strict=True)):
             inputs = torch.cat([below, prev.h], dim=-1)
-            if layer == 0:  # x_t's part was computed for all timesteps: fuse the add
+            if layer > 0:
+                gates = linear(inputs)
+            elif linears is None:  # x_t's part was computed for all timesteps: fuse the add
                 gates = torch.addmm(x_gates, inputs, linear.weight.t())
             else:
-                gates = linear(inputs)
+                gates = linear(inputs, add=x_gates)
             s = self._cell(gates, prev.c)
             new_state.append(s)
             below = s.h
@@ -138,13 +159,26 @@ class FeedforwardController(nn.Module):
         return ()
 
     def input_gates(self, x: Tensor) -> Tensor:
+        """The first layer's contribution from ``x`` for all timesteps: ``[B, T, H]``."""
         return self.input_proj(x)
 
+    def step_linears(self) -> tuple[nn.Linear, ...]:
+        """The layers applied at every step, in the order :meth:`step`'s ``linears`` follow:
+        ``extra_proj``, then the hidden layers."""
+        return (self.extra_proj, *self.layers)
+
     def step(
-        self, x_gates: Tensor, extra: Tensor, state: ControllerState
+        self,
+        x_gates: Tensor,
+        extra: Tensor,
+        state: ControllerState,
+        linears: Sequence[SequenceLinear] | None = None,
     ) -> tuple[Tensor, ControllerState]:
-        h = torch.tanh(x_gates + self.extra_proj(extra))
-        for layer in self.layers:
+        """Advance one timestep: ``x_gates [B, H]``, ``extra [B, extra_size]`` ->
+        ``(h [B, H], ())``; ``linears`` as in :meth:`LSTMController.step`."""
+        first, *rest = self.step_linears() if linears is None else linears
+        h = torch.tanh(x_gates + first(extra))
+        for layer in rest:
             h = torch.tanh(layer(h))
         return h, ()
 

@@ -8,6 +8,10 @@ Per timestep (Graves et al. 2016, Methods):
     y_t            = W_y [h_t, r_t]
 
 ``y`` is computed for all timesteps in one matrix product after the loop.
+
+The layers applied at every step (the controller's recurrent / feedback weights and
+``W_xi``) get their weight gradients as one matrix product per sequence rather than one per
+step (:mod:`dnc_qa.models.sequence_linear`; :attr:`MemoryNet.deferred_weight_grads`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from torch import Tensor, nn
 from dnc_qa.memory.dnc import DNCMemory, DNCState
 from dnc_qa.memory.ntm import NTMMemory, NTMState
 from dnc_qa.models.controller import ControllerState, make_controller
+from dnc_qa.models.sequence_linear import SequenceLinear, deferral_possible
 from dnc_qa.validation import check_positive_ints
 
 
@@ -45,6 +50,26 @@ def check_input(x: Tensor, input_size: int) -> None:
         raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
 
 
+class SequenceLayers(NamedTuple):
+    """One sequence's stand-ins for the per-step layers (deferred weight gradients)."""
+
+    controller: tuple[SequenceLinear, ...]  # for ``controller.step_linears()``
+    interface: SequenceLinear  # for ``MemoryNet.interface``
+
+
+_HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
+def _has_call_hooks(module: nn.Module) -> bool:
+    """Whether calling ``module`` would run hooks (forward or module-backward, its own or
+    global ones), which a per-sequence stand-in would skip."""
+    from torch.nn.modules import module as module_lib
+
+    return any(getattr(module, name) for name in _HOOKS) or any(
+        getattr(module_lib, "_global" + name, None) for name in _HOOKS
+    )
+
+
 class MemoryNet(nn.Module):
     """Controller + memory module; subclasses choose the memory (:class:`DNCMemory`, ...).
 
@@ -52,6 +77,14 @@ class MemoryNet(nn.Module):
     ``y, state, trace = model(x, state, trace=True)`` where ``trace`` holds the memory's
     per-step values stacked to ``[B, T, ...]``.
     """
+
+    deferred_weight_grads: bool = True
+    """Compute the per-step layers' weight gradients once per sequence (one matrix product
+    over all ``T B`` rows, :mod:`~dnc_qa.models.sequence_linear`) instead of once per step.
+    Same values up to rounding; set ``False`` (on a model or on the class) for the plain
+    per-step path, e.g. for double backward. The plain path is also used where deferral
+    does not apply: ``T == 1``, no grad mode, autocast, :meth:`compile_step`, ``torch.func``
+    transforms, and hooks on the per-step modules (so that they see every step)."""
 
     def __init__(
         self,
@@ -77,12 +110,39 @@ class MemoryNet(nn.Module):
         self.output = nn.Linear(hidden_size + read_size, output_size)
         self._compiled_control = None
 
-    def _control(self, x_gate: Tensor, reads: Tensor, ctrl: ControllerState):
-        """Controller step, clipping and the parsed interface: ``(h, interface, ctrl)``."""
-        h, ctrl = self.controller.step(x_gate, reads.flatten(1), ctrl)
+    def _control(
+        self,
+        x_gate: Tensor,
+        reads: Tensor,
+        ctrl: ControllerState,
+        layers: SequenceLayers | None = None,
+    ):
+        """Controller step, clipping and the parsed interface: ``(h, interface, ctrl)``.
+
+        ``layers``: this sequence's :class:`SequenceLayers`, or ``None`` (plain modules).
+        """
+        linears = None if layers is None else layers.controller
+        h, ctrl = self.controller.step(x_gate, reads.flatten(1), ctrl, linears)
         if self.clip is not None:
             h = h.clamp(-self.clip, self.clip)
-        return h, self.memory.parse_interface(self.interface(h)), ctrl
+        xi = self.interface(h) if layers is None else layers.interface(h)
+        return h, self.memory.parse_interface(xi), ctrl
+
+    def _sequence_layers(self, x: Tensor) -> SequenceLayers | None:
+        """Per-sequence layers with deferred weight gradients for a pass over ``x [B, T, X]``,
+        or ``None`` where the plain per-step modules are used (see
+        :attr:`deferred_weight_grads`)."""
+        modules = (*self.controller.step_linears(), self.interface)
+        if (
+            not self.deferred_weight_grads
+            or self._compiled_control is not None
+            or x.shape[1] < 2
+            or not deferral_possible(x)
+            or any(_has_call_hooks(m) for m in modules)
+        ):
+            return None
+        *ctrl, iface = (SequenceLinear(m.weight, m.bias) for m in modules)
+        return SequenceLayers(tuple(ctrl), iface)
 
     def compile_step(self, **compile_kwargs: Any) -> None:
         """Optional ``torch.compile`` path: the per-step controller + interface, and the
@@ -126,14 +186,17 @@ class MemoryNet(nn.Module):
             )
         else:
             self.memory.check_state(state.memory)
-        x_gates = self.controller.input_gates(x)
+        # unbind, not x_gates[:, t]: the backward of T selects would zero-fill and add T full
+        # [B, T, 4H] gradients; unbind's backward stacks the T step gradients once
+        x_gates = self.controller.input_gates(x).unbind(1)
         ctrl, mem, reads = state
         hs, rs, steps = [], [], []
         begin = getattr(self.memory, "begin_sequence", None)
         step_kw = {"tape": begin(T)} if begin is not None else {}
+        layers = self._sequence_layers(x)
         control = self._compiled_control or self._control
         for t in range(T):
-            h, iface, ctrl = control(x_gates[:, t], reads, ctrl)
+            h, iface, ctrl = control(x_gates[t], reads, ctrl, layers)
             reads, mem = self.memory(iface, mem, **step_kw)
             hs.append(h)
             rs.append(reads.flatten(1))
