@@ -210,7 +210,10 @@ def kernels():
                         "-fassociative-math",
                         "-fno-signed-zeros",
                         "-fno-trapping-math",
+                        # at::parallel_for is OpenMP in the headers: without it, one thread
+                        "-fopenmp",
                     ],
+                    extra_ldflags=["-fopenmp"],
                     verbose=False,
                 )
             except Exception as exc:  # no compiler, no headers, ...

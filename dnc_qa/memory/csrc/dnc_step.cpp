@@ -132,6 +132,42 @@ void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, co
 
 // ------------------------------------------------------------------ the link's row loop
 
+// Row a of the new link: L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c], L[a,a] = 0.
+template <typename T>
+void link_row(const T* __restrict__ lrow, const T* __restrict__ w, const T* __restrict__ p0, T wa,
+              int64_t a, int64_t N, T* __restrict__ row) {
+  for (int64_t c = 0; c < N; ++c) row[c] = (T(1) - wa - w[c]) * lrow[c] + wa * p0[c];
+  row[a] = 0;
+}
+
+template <typename T>
+T dot(const T* __restrict__ x, const T* __restrict__ y, int64_t N) {
+  T acc = 0;
+  for (int64_t c = 0; c < N; ++c) acc += x[c] * y[c];
+  return acc;
+}
+
+// y += alpha x
+template <typename T>
+void axpy(T alpha, const T* __restrict__ x, T* __restrict__ y, int64_t N) {
+  for (int64_t c = 0; c < N; ++c) y[c] += alpha * x[c];
+}
+
+// Read head i's share of row a of the link's gradient, from f_i[a] = <L[a,:], w_i> and
+// b_i[c] += w_i[a] L[a,c]:  G[c] += g_f_i[a] w_i[c] + w_i[a] g_b_i[c],  g_w_i[c] += L[a,c] g_f_i[a];
+// returns the g_w_i[a] term <L[a,:], g_b_i>.
+template <typename T>
+T link_row_grads(const T* __restrict__ ri, const T* __restrict__ gbi, const T* __restrict__ row,
+                 T gfa, T ria, int64_t N, T* __restrict__ G, T* __restrict__ dri) {
+  T acc = 0;
+  for (int64_t c = 0; c < N; ++c) {
+    G[c] += gfa * ri[c] + ria * gbi[c];
+    dri[c] += row[c] * gfa;
+    acc += row[c] * gbi[c];
+  }
+  return acc;
+}
+
 // Row a of L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c], given its gradient G[c]:
 // writes g_L0[a,:], adds to g_w[c] and g_p0[c], returns the g_w[a] term sum_c G (p0 - L0).
 // (__restrict__: the arrays never overlap, which lets the compiler vectorise the loop.)
@@ -275,16 +311,11 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
         const T wa = wwb[a];
         const T* lrow = L0 + a * N;
         T* row = Lb + a * N;
-        for (int64_t c = 0; c < N; ++c) row[c] = (T(1) - wa - wwb[c]) * lrow[c] + wa * p0[c];
-        row[a] = 0;
+        link_row<T>(lrow, wwb, p0, wa, a, N, row);
         for (int64_t i = 0; i < R; ++i) {
           const T* ri = rw0 + i * N;
-          T acc = 0;
-          for (int64_t c = 0; c < N; ++c) acc += row[c] * ri[c];
-          fb[i * N + a] = acc;
-          const T ria = ri[a];
-          T* bi = bb + i * N;
-          for (int64_t c = 0; c < N; ++c) bi[c] += ria * row[c];
+          fb[i * N + a] = dot<T>(row, ri, N);
+          axpy<T>(ri[a], row, bb + i * N, N);
         }
       }
       T* pb = p + b * N;
@@ -468,8 +499,7 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
       for (int64_t a = 0; a < N; ++a) {
         const T wa = wwb[a];
         const T* lrow = L0 + a * N;
-        for (int64_t c = 0; c < N; ++c) row[c] = (T(1) - wa - wwb[c]) * lrow[c] + wa * p0[c];
-        row[a] = 0;
+        link_row<T>(lrow, wwb, p0, wa, a, N, row.data());
         if (g_L) {
           const T* gl = g_L + (b * N + a) * N;
           for (int64_t c = 0; c < N; ++c) G[c] = gl[c];
@@ -479,14 +509,9 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
         for (int64_t i = 0; i < R; ++i) {
           const T* ri = rw0 + i * N;
           const T gfa = gf[i * N + a], ria = ri[a];
-          const T* gbi = gb.data() + i * N;
           T* dri = grw0b + i * N;
-          T acc = 0;
-          for (int64_t c = 0; c < N; ++c) {
-            G[c] += gfa * ri[c] + ria * gbi[c];
-            dri[c] += row[c] * gfa;
-            acc += row[c] * gbi[c];
-          }
+          const T acc = link_row_grads<T>(ri, gb.data() + i * N, row.data(), gfa, ria, N,
+                                          G.data(), dri);
           dri[a] += acc;
         }
         G[a] = 0;
