@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <new>
 #include <numeric>
 #include <vector>
 
@@ -28,8 +29,27 @@ namespace dnc_step {
 constexpr double kContentEps = 1e-6;     // cosine denominator
 constexpr double kAllocationEps = 1e-6;  // u_hat = eps + (1 - eps) u
 
+// Scratch vectors 64-byte aligned like torch's own buffers, so that how the compiler splits a
+// vectorised sum (which depends on alignment) and hence its rounding is the same every call:
+// the backward pass is deterministic (gradcheck's re-entrancy check), whatever malloc returns.
 template <typename T>
-using Vec = std::vector<T>;
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <typename U>
+  Aligned64(const Aligned64<U>&) {}
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
+  template <typename U>
+  bool operator==(const Aligned64<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const Aligned64<U>&) const { return false; }
+};
+
+template <typename T>
+using Vec = std::vector<T, Aligned64<T>>;
 
 // ------------------------------------------------------------------ content addressing
 
@@ -455,7 +475,7 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
       // 9. w_i = pi_b b_i + pi_c c_i + pi_f f_i;  7. content backward for c_i
       const T* pi = s.pi + b * R * 3;
       T* gpib = gpi + b * R * 3;
-      std::vector<T> gf(R * N), gb(R * N);
+      Vec<T> gf(R * N), gb(R * N);
       for (int64_t i = 0; i < R; ++i) {
         const T* gi = grwt.data() + i * N;
         const T* bi = bk + (b * R + i) * N;
