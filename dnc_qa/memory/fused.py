@@ -50,12 +50,14 @@ def enabled() -> bool:
 
 
 def supports(interface, state, link: str, link_sharpness: bool) -> bool:
-    """Whether :func:`fused_step` computes this step (else the eager path must)."""
+    """Whether :func:`fused_step` computes this step (else the eager path must).
+
+    ``interface`` may be ``None`` (a flat interface, :func:`fused_flat_step`)."""
     memory = state.memory
     return (
         link == "dense"
         and not link_sharpness
-        and interface.link_sharpness is None
+        and (interface is None or interface.link_sharpness is None)
         and state.link.shape[1] == 1
         and memory.device.type == "cpu"
         and memory.dtype in (torch.float32, torch.float64)
@@ -144,6 +146,56 @@ def fused_step(interface, state, deallocation: bool, tape: LinkTape | None):
     else:
         out = tape.output_buffer()
         results = native.kernels().dnc_step_forward(inputs, deallocation, _buffer(out))
+        reads, memory, usage, link, precedence, rw, ww = results[:7]
+        tape.produced(link)
+    return reads, type(state)(memory, usage, link, precedence, rw, ww)
+
+
+class FusedFlatStep(torch.autograd.Function):
+    """:class:`FusedStep` with the interface's activations fused in as well:
+    ``FusedFlatStep.apply(tape, deallocation, layout, flat, *state)`` where ``flat`` is the
+    controller's raw ``[B, interface_size]`` output and ``layout = (R, W, masking)``."""
+
+    @staticmethod
+    def forward(ctx, tape: LinkTape, deallocation: bool, layout: tuple, flat: Tensor, *state):
+        k = native.kernels()
+        iface = k.activate(flat, *layout)
+        outputs = FusedStep.forward(ctx, tape, deallocation, *iface, *state)
+        ctx.layout = layout
+        ctx.flat = flat.detach()  # a leaf-free alias; the activated fields are saved below
+        ctx.iface = list(iface)
+        return outputs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        grad_inputs = FusedStep.backward(ctx, *grads)[2:]
+        g_iface, g_state = list(grad_inputs[:12]), grad_inputs[12:]
+        empty = ctx.flat.new_empty(0)
+        g_iface = [empty if g is None else g for g in g_iface]
+        g_flat = native.kernels().activate_backward(ctx.flat, ctx.iface, g_iface, *ctx.layout)
+        return (None, None, None, g_flat, *g_state)
+
+
+def fused_flat_step(flat: Tensor, state, layout: tuple, deallocation: bool, tape: LinkTape | None):
+    """One memory step from the controller's raw interface ``flat [B, interface_size]``,
+    activations included: ``(read_vectors, new_state)``. ``layout = (R, W, masking)``."""
+    dtype = state.memory.dtype
+    flat = flat.to(dtype)
+    state_inputs = [t.to(dtype).contiguous() for t in state]
+    if tape is None:
+        tape = LinkTape(1)
+    needs_grad = torch.is_grad_enabled() and (
+        flat.requires_grad or any(t.requires_grad for t in state_inputs)
+    )
+    if needs_grad:
+        reads, memory, usage, link, precedence, rw, ww = FusedFlatStep.apply(
+            tape, deallocation, layout, flat, *state_inputs
+        )
+    else:
+        k = native.kernels()
+        iface = k.activate(flat, *layout)
+        out = tape.output_buffer()
+        results = k.dnc_step_forward([*iface, *state_inputs], deallocation, _buffer(out))
         reads, memory, usage, link, precedence, rw, ww = results[:7]
         tape.produced(link)
     return reads, type(state)(memory, usage, link, precedence, rw, ww)

@@ -203,6 +203,8 @@ def kernels():
                         "link_backward",
                         "dnc_step_forward",
                         "dnc_step_backward",
+                        "activate",
+                        "activate_backward",
                     ],
                     extra_cflags=[
                         "-O3",

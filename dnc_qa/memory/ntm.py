@@ -200,6 +200,10 @@ class NTMMemory(nn.Module):
         """One step: ``(read_vectors [B, R, W], new_state)``; see :func:`ntm_step`."""
         return ntm_step(interface, state)
 
+    def step_flat(self, flat: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
+        """One step from the controller's raw output ``[B, interface_size]``."""
+        return ntm_step(self.parse_interface(flat), state)
+
     def trace_step(self, interface: NTMInterface, state: NTMState) -> NTMTraceStep:
         """What a plot of this step needs, from its interface and the state it produced."""
         return NTMTraceStep(

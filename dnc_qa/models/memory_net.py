@@ -117,7 +117,7 @@ class MemoryNet(nn.Module):
         ctrl: ControllerState,
         layers: SequenceLayers | None = None,
     ):
-        """Controller step, clipping and the parsed interface: ``(h, interface, ctrl)``.
+        """Controller step, clipping and the raw interface vector: ``(h, xi, ctrl)``.
 
         ``layers``: this sequence's :class:`SequenceLayers`, or ``None`` (plain modules).
         """
@@ -126,7 +126,7 @@ class MemoryNet(nn.Module):
         if self.clip is not None:
             h = h.clamp(-self.clip, self.clip)
         xi = self.interface(h) if layers is None else layers.interface(h)
-        return h, self.memory.parse_interface(xi), ctrl
+        return h, xi, ctrl
 
     def _sequence_layers(self, x: Tensor) -> SequenceLayers | None:
         """Per-sequence layers with deferred weight gradients for a pass over ``x [B, T, X]``,
@@ -196,12 +196,15 @@ class MemoryNet(nn.Module):
         layers = self._sequence_layers(x)
         control = self._compiled_control or self._control
         for t in range(T):
-            h, iface, ctrl = control(x_gates[t], reads, ctrl, layers)
-            reads, mem = self.memory(iface, mem, **step_kw)
+            h, xi, ctrl = control(x_gates[t], reads, ctrl, layers)
+            if trace:
+                iface = self.memory.parse_interface(xi)
+                reads, mem = self.memory(iface, mem, **step_kw)
+                steps.append(self.memory.trace_step(iface, mem))
+            else:  # the memory parses (DNC: inside its fused step where it can)
+                reads, mem = self.memory.step_flat(xi, mem, **step_kw)
             hs.append(h)
             rs.append(reads.flatten(1))
-            if trace:
-                steps.append(self.memory.trace_step(iface, mem))
         y = self.output(torch.cat([torch.stack(hs, 1), torch.stack(rs, 1)], dim=-1))
         new_state = MemoryNetState(ctrl, mem, reads)
         if not trace:

@@ -187,3 +187,59 @@ def test_a_model_trains_the_same_fused_and_eager():
     torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-10, atol=1e-12)
     for a, b in zip(results[0][1], results[1][1], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def _flat_sequence(mem: DNCMemory, use_flat: bool, steps: int, seed: int = 0):
+    """Like :func:`_sequence`, through ``step_flat`` (activations fused) or parse + forward."""
+    gen = torch.Generator().manual_seed(seed)
+    start = warmed_dnc_state(mem, batch=3, steps=4, seed=seed)
+    start = DNCState(*(t.detach().clone().requires_grad_(True) for t in start))
+    flats = [
+        (torch.randn(3, mem.interface_size, generator=gen, dtype=f64) * 3).requires_grad_(True)
+        for _ in range(steps)
+    ]
+    with torch.no_grad():  # strengths beyond softplus's threshold (20) take its linear branch
+        flats[0][:, mem.num_reads * mem.cell_width] = 25.0
+    tape = mem.begin_sequence(steps)
+    state, outputs = start, []
+    for flat in flats:
+        if use_flat:
+            reads, state = mem.step_flat(flat, state, tape=tape)
+        else:
+            reads, state = mem(mem.parse_interface(flat), state, tape=tape)
+        outputs.append(reads)
+    outputs += list(state)
+    weights = [torch.randn(o.shape, generator=gen, dtype=f64) for o in outputs]
+    loss = sum((o * w).sum() for o, w in zip(outputs, weights, strict=True))
+    return [o.detach() for o in outputs], torch.autograd.grad(loss, flats + list(start))
+
+
+@pytest.mark.parametrize(("masking", "deallocation"), OPTIONS)
+def test_fused_activations_equal_parse_interface(masking, deallocation):
+    """``step_flat`` (interface activations inside the C++ step) against ``parse_interface``."""
+    mem = _memory(masking, deallocation)
+    values, grads = _flat_sequence(mem, use_flat=True, steps=7)
+    want_values, want_grads = _flat_sequence(mem, use_flat=False, steps=7)
+    for got, want in zip(values + list(grads), want_values + list(want_grads), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("masking", [False, True])
+def test_fused_flat_step_gradcheck_float64(masking):
+    mem = _memory(masking, num_cells=5, cell_width=3, num_reads=2)
+    state = warmed_dnc_state(mem, batch=2, steps=3, seed=3)
+    flat = torch.randn(2, mem.interface_size, generator=torch.Generator().manual_seed(8), dtype=f64)
+    leaves = [flat.requires_grad_(True)] + [t.detach().clone().requires_grad_(True) for t in state]
+    layout = (mem.num_reads, mem.cell_width, masking)
+
+    def step(x, *st):
+        reads, new = fused.fused_flat_step(x, DNCState(*st), layout, False, None)
+        return (reads, *new)
+
+    assert torch.autograd.gradcheck(step, leaves, eps=1e-6, atol=1e-7)
+
+
+def test_step_flat_rejects_a_wrong_width():
+    mem = _memory()
+    with pytest.raises(ValueError, match="flat interface"):
+        mem.step_flat(torch.zeros(2, mem.interface_size + 1, dtype=f64), mem.initial_state(2))

@@ -678,3 +678,152 @@ std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool
 
 using dnc_step::dnc_step_backward;
 using dnc_step::dnc_step_forward;
+
+// ------------------------------------------------------------------ the interface's activations
+
+namespace dnc_step {
+
+// Where each field of the flat controller output [B, I] starts (one write head; the layout of
+// DNCMemory._field_sizes): keys and write vectors as they are, strengths oneplus, erase
+// vectors, gates and masks sigmoid, read modes a softmax over each head's 3 entries.
+struct Layout {
+  int64_t R, W;
+  bool masking;
+  int64_t rk() const { return 0; }
+  int64_t rs() const { return R * W; }
+  int64_t wk() const { return rs() + R; }
+  int64_t ws() const { return wk() + W; }
+  int64_t e() const { return ws() + 1; }
+  int64_t v() const { return e() + W; }
+  int64_t fg() const { return v() + W; }
+  int64_t ga() const { return fg() + R; }
+  int64_t gw() const { return ga() + 1; }
+  int64_t pi() const { return gw() + 1; }
+  int64_t rmask() const { return pi() + 3 * R; }
+  int64_t wmask() const { return rmask() + R * W; }
+  int64_t size() const { return masking ? wmask() + W : rmask(); }
+};
+
+enum class Act { Identity, Oneplus, Sigmoid };
+
+// torch.nn.functional.softplus (beta 1, threshold 20) and its derivative
+template <typename T>
+T softplus(T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }
+template <typename T>
+T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+
+template <typename T>
+void act_forward(const T* x, int64_t stride, int64_t B, int64_t n, Act act, T* y) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < n; ++k) {
+      const T v = x[b * stride + k];
+      y[b * n + k] = act == Act::Identity ? v : act == Act::Oneplus ? T(1) + softplus(v)
+                                                                     : sigmoid(v);
+    }
+}
+
+template <typename T>
+void act_backward(const T* x, int64_t stride, const T* y, const T* g, int64_t B, int64_t n,
+                  Act act, T* gx) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < n; ++k) {
+      const T gv = g[b * n + k], yv = y[b * n + k], xv = x[b * stride + k];
+      gx[b * stride + k] = act == Act::Identity ? gv
+                           : act == Act::Oneplus ? (xv > T(20) ? gv : gv * sigmoid(xv))
+                                                 : gv * yv * (T(1) - yv);
+    }
+}
+
+struct Field {
+  int64_t offset, size;
+  Act act;
+};
+
+std::vector<Field> fields(const Layout& l) {
+  const int64_t R = l.R, W = l.W;
+  std::vector<Field> f = {{l.rk(), R * W, Act::Identity}, {l.rs(), R, Act::Oneplus},
+                          {l.wk(), W, Act::Identity},     {l.ws(), 1, Act::Oneplus},
+                          {l.e(), W, Act::Sigmoid},       {l.v(), W, Act::Identity},
+                          {l.fg(), R, Act::Sigmoid},      {l.ga(), 1, Act::Sigmoid},
+                          {l.gw(), 1, Act::Sigmoid},      {l.pi(), 3 * R, Act::Identity}};
+  if (l.masking) {
+    f.push_back({l.rmask(), R * W, Act::Sigmoid});
+    f.push_back({l.wmask(), W, Act::Sigmoid});
+  }
+  return f;
+}
+
+// flat [B, I] -> the 12 activated interface tensors in dnc_step_forward's order and shapes
+// (masks are empty tensors without masking).
+std::vector<torch::Tensor> activate(torch::Tensor flat, int64_t R, int64_t W, bool masking) {
+  const Layout l{R, W, masking};
+  TORCH_CHECK(flat.dim() == 2 && flat.size(1) == l.size(), "flat interface has the wrong size");
+  flat = flat.contiguous();
+  const int64_t B = flat.size(0);
+  auto opt = flat.options();
+  std::vector<std::vector<int64_t>> shapes = {{B, R, W}, {B, R},    {B, 1, W}, {B, 1},
+                                              {B, 1, W}, {B, 1, W}, {B, R},    {B, 1},
+                                              {B, 1},    {B, R, 3}, {B, R, W}, {B, 1, W}};
+  std::vector<torch::Tensor> out;
+  for (int k = 0; k < 12; ++k)
+    out.push_back(k < 10 || masking ? torch::empty(shapes[k], opt) : torch::empty({0}, opt));
+  const auto fs = fields(l);
+  AT_DISPATCH_FLOATING_TYPES(flat.scalar_type(), "activate", [&] {
+    const scalar_t* x = flat.data_ptr<scalar_t>();
+    for (size_t k = 0; k < fs.size(); ++k) {
+      act_forward<scalar_t>(x + fs[k].offset, l.size(), B, fs[k].size, fs[k].act,
+                            out[k].data_ptr<scalar_t>());
+    }
+    // read modes: softmax over each head's (backward, content, forward)
+    scalar_t* pi = out[9].data_ptr<scalar_t>();
+    for (int64_t h = 0; h < B * R; ++h) {
+      scalar_t* p = pi + h * 3;
+      const scalar_t mx = std::max(p[0], std::max(p[1], p[2]));
+      scalar_t total = 0;
+      for (int j = 0; j < 3; ++j) total += (p[j] = std::exp(p[j] - mx));
+      for (int j = 0; j < 3; ++j) p[j] /= total;
+    }
+  });
+  return out;
+}
+
+// The gradient of the flat interface from the activated fields' gradients (empty: zero).
+torch::Tensor activate_backward(torch::Tensor flat, std::vector<torch::Tensor> iface,
+                                std::vector<torch::Tensor> grads, int64_t R, int64_t W,
+                                bool masking) {
+  const Layout l{R, W, masking};
+  flat = flat.contiguous();
+  const int64_t B = flat.size(0);
+  auto gflat = torch::zeros_like(flat);
+  const auto fs = fields(l);
+  AT_DISPATCH_FLOATING_TYPES(flat.scalar_type(), "activate_backward", [&] {
+    const scalar_t* x = flat.data_ptr<scalar_t>();
+    scalar_t* gx = gflat.data_ptr<scalar_t>();
+    for (size_t k = 0; k < fs.size(); ++k) {
+      if (grads[k].numel() == 0) continue;
+      auto g = grads[k].contiguous();
+      if (k == 9) {  // softmax: g_x = y (g - <g, y>)
+        const scalar_t* y = iface[9].data_ptr<scalar_t>();
+        const scalar_t* gy = g.data_ptr<scalar_t>();
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t i = 0; i < R; ++i) {
+            const scalar_t* yi = y + (b * R + i) * 3;
+            const scalar_t* gi = gy + (b * R + i) * 3;
+            const scalar_t s = gi[0] * yi[0] + gi[1] * yi[1] + gi[2] * yi[2];
+            scalar_t* gxi = gx + b * l.size() + fs[k].offset + i * 3;
+            for (int j = 0; j < 3; ++j) gxi[j] = yi[j] * (gi[j] - s);
+          }
+        continue;
+      }
+      act_backward<scalar_t>(x + fs[k].offset, l.size(), iface[k].data_ptr<scalar_t>(),
+                             g.data_ptr<scalar_t>(), B, fs[k].size, fs[k].act,
+                             gx + fs[k].offset);
+    }
+  });
+  return gflat;
+}
+
+}  // namespace dnc_step
+
+using dnc_step::activate;
+using dnc_step::activate_backward;
