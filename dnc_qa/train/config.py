@@ -88,10 +88,11 @@ class TrainConfig:
     """Everything that defines a training run.
 
     ``deterministic`` (CPU): before the first matrix product, sets ``MKL_CBWR=COMPATIBLE``
-    (MKL's default GEMM kernels may round differently from one process to the next) and
-    ``DNC_QA_NATIVE=0`` (the optional fused link kernels of :mod:`dnc_qa.memory.native` were
-    seen to differ between processes), unless those variables are already set. With it, a
-    run resumed in a new process is bit-identical to an uninterrupted one; it costs speed.
+    (MKL's default GEMM kernels may round differently from one process to the next) unless
+    it is already set. With it, a run resumed in a new process is bit-identical to an
+    uninterrupted one. (Until the third session it also switched off the native kernels of
+    :mod:`dnc_qa.memory.native`, whose unaligned scratch buffers made them round differently
+    from one process to the next; they are aligned now.)
 
     ``steps`` and ``minutes`` bound the run (whichever comes first; at least one is set).
     ``batch_size`` is per process under DDP. ``stop_bit_error``: stop once the final lesson's

@@ -144,10 +144,10 @@ class Trainer:
         self.progress_enabled = show_progress and self.dist.is_main
 
         if config.deterministic and self.device.type == "cpu":
-            # both are read lazily (MKL at its first call, dnc_qa.memory.native at its first
-            # use), so this must happen before the process's first forward pass
+            # read lazily by MKL at its first call, so this must happen before the process's
+            # first forward pass. (The native kernels are deterministic: their scratch
+            # buffers are aligned, and each batch element is computed by one thread.)
             os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
-            os.environ.setdefault("DNC_QA_NATIVE", "0")
         torch.manual_seed(config.seed)
         self.model = build_model(config.model, self.task.input_size, self.task.output_size)
         self.model.to(self.device)
