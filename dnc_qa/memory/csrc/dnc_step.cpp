@@ -188,6 +188,42 @@ T link_row_grads(const T* __restrict__ ri, const T* __restrict__ gbi, const T* _
   return acc;
 }
 
+// link_row_grads for two heads in one pass (fewer loads and stores of G and the row).
+template <typename T>
+void heads2_grads(const T* __restrict__ r0, const T* __restrict__ r1, const T* __restrict__ gb0,
+                  const T* __restrict__ gb1, const T* __restrict__ row, T gf0, T gf1, T ra0,
+                  T ra1, int64_t N, T* __restrict__ G, T* __restrict__ d0, T* __restrict__ d1,
+                  T* acc0, T* acc1) {
+  T s0 = 0, s1 = 0;
+  for (int64_t c = 0; c < N; ++c) {
+    const T x = row[c];
+    G[c] += gf0 * r0[c] + ra0 * gb0[c] + gf1 * r1[c] + ra1 * gb1[c];
+    d0[c] += x * gf0;
+    d1[c] += x * gf1;
+    s0 += x * gb0[c];
+    s1 += x * gb1[c];
+  }
+  *acc0 = s0;
+  *acc1 = s1;
+}
+
+// f_i[a] = <row, w_i> and b_i += w_i[a] row for two heads in one pass over the row.
+template <typename T>
+void heads2_forward(const T* __restrict__ row, const T* __restrict__ r0,
+                    const T* __restrict__ r1, T ra0, T ra1, int64_t N, T* __restrict__ b0,
+                    T* __restrict__ b1, T* f0, T* f1) {
+  T s0 = 0, s1 = 0;
+  for (int64_t c = 0; c < N; ++c) {
+    const T x = row[c];
+    s0 += x * r0[c];
+    s1 += x * r1[c];
+    b0[c] += ra0 * x;
+    b1[c] += ra1 * x;
+  }
+  *f0 = s0;
+  *f1 = s1;
+}
+
 // Row a of L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c], given its gradient G[c]:
 // writes g_L0[a,:], adds to g_w[c] and g_p0[c], returns the g_w[a] term sum_c G (p0 - L0).
 // (__restrict__: the arrays never overlap, which lets the compiler vectorise the loop.)
@@ -332,7 +368,13 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
         const T* lrow = L0 + a * N;
         T* row = Lb + a * N;
         link_row<T>(lrow, wwb, p0, wa, a, N, row);
-        for (int64_t i = 0; i < R; ++i) {
+        int64_t i = 0;
+        for (; i + 1 < R; i += 2) {  // two heads per pass over the row
+          const T *r0 = rw0 + i * N, *r1 = r0 + N;
+          heads2_forward<T>(row, r0, r1, r0[a], r1[a], N, bb + i * N, bb + (i + 1) * N,
+                            &fb[i * N + a], &fb[(i + 1) * N + a]);
+        }
+        for (; i < R; ++i) {
           const T* ri = rw0 + i * N;
           fb[i * N + a] = dot<T>(row, ri, N);
           axpy<T>(ri[a], row, bb + i * N, N);
@@ -526,7 +568,18 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
         } else {
           std::fill(G.begin(), G.end(), T(0));
         }
-        for (int64_t i = 0; i < R; ++i) {
+        int64_t i = 0;
+        for (; i + 1 < R; i += 2) {  // two heads per pass over the row
+          const T *r0 = rw0 + i * N, *r1 = r0 + N;
+          T *d0 = grw0b + i * N, *d1 = d0 + N;
+          T acc0, acc1;
+          heads2_grads<T>(r0, r1, gb.data() + i * N, gb.data() + (i + 1) * N, row.data(),
+                          gf[i * N + a], gf[(i + 1) * N + a], r0[a], r1[a], N, G.data(), d0,
+                          d1, &acc0, &acc1);
+          d0[a] += acc0;
+          d1[a] += acc1;
+        }
+        for (; i < R; ++i) {
           const T* ri = rw0 + i * N;
           const T gfa = gf[i * N + a], ria = ri[a];
           T* dri = grw0b + i * N;
