@@ -1,6 +1,9 @@
 // One whole DNC memory step (spec steps 1-10, one write head), forward and backward, on the CPU.
 //
-// dnc_qa.memory.fused wraps these two functions in a torch.autograd.Function. Each runs
+// dnc_step_forward / dnc_step_backward take the activated interface; activate /
+// activate_backward (at the end) apply the interface's activations to the controller's raw
+// output and take their gradient. dnc_qa.memory.fused wraps them in torch.autograd.Functions.
+// The step functions run
 // over the batch in parallel (at::parallel_for) and, per batch element, does the spec's
 // arithmetic in plain loops: no ATen call per operation, no [B, N, N] temporaries beyond
 // the link itself. The backward pass is the hand-derived reverse of the forward pass; its
