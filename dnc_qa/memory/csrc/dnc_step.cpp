@@ -3,10 +3,9 @@
 // dnc_step_forward / dnc_step_backward take the activated interface; activate /
 // activate_backward (at the end) apply the interface's activations to the controller's raw
 // output and take their gradient. dnc_qa.memory.fused wraps them in torch.autograd.Functions.
-// The step functions run
-// over the batch in parallel (at::parallel_for) and, per batch element, does the spec's
-// arithmetic in plain loops: no ATen call per operation, no [B, N, N] temporaries beyond
-// the link itself. The backward pass is the hand-derived reverse of the forward pass; its
+// The step functions run over the batch in parallel (at::parallel_for) and, per batch
+// element, do the spec's arithmetic in plain loops: no ATen call per operation, no [B, N, N]
+// temporaries beyond the link itself. The backward pass is the hand-derived reverse of the forward pass; its
 // derivation is written beside each block (g_x is the gradient of the loss w.r.t. x).
 //
 // Shapes (one write head, Hw = 1, whose dimension the comments below leave out):
