@@ -47,10 +47,11 @@ _INTERFACE_FIELDS = (
 
 
 def enabled() -> bool:
-    """``False`` when ``DNC_QA_FUSED=0`` (or ``DNC_QA_NATIVE=0``) or the kernels did not build."""
+    """``False`` when ``DNC_QA_FUSED=0`` (or ``DNC_QA_NATIVE=0``) or the kernels did not build
+    (without grad mode: or are not built yet, see :func:`dnc_qa.memory.native.kernels`)."""
     if os.environ.get("DNC_QA_FUSED", "1") == "0":
         return False
-    k = native.kernels()
+    k = native.kernels(build=torch.is_grad_enabled())
     return k is not None and hasattr(k, "dnc_step_forward")
 
 

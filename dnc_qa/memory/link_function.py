@@ -101,7 +101,7 @@ def link_backward_eager(
 def _native_for(t: Tensor):
     if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
         return None
-    return native.kernels()
+    return native.kernels(build=torch.is_grad_enabled())
 
 
 def link_forward(

@@ -28,6 +28,7 @@ the eager PyTorch path (which is also what every non-CPU device uses).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import warnings
@@ -201,13 +202,46 @@ _lock = threading.Lock()
 _module = None
 _failed = False
 
+_CFLAGS = [
+    "-O3",
+    "-march=native",
+    "-fassociative-math",
+    "-fno-signed-zeros",
+    "-fno-trapping-math",
+    # at::parallel_for is OpenMP in the headers: without it, one thread
+    "-fopenmp",
+]
 
-def kernels():
-    """The compiled kernel module, or ``None`` when disabled or the build failed."""
+
+def _sources() -> list[str]:
+    return [CPP_SOURCE, STEP_SOURCE.read_text()]
+
+
+def _built_marker() -> Path:
+    """A file that says these sources were built for this torch (see :func:`kernels`)."""
+    import torch
+
+    key = hashlib.sha1(
+        "\0".join([*_sources(), torch.__version__, *_CFLAGS]).encode()
+    ).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "dnc_qa" / f"native-{key}.built"
+
+
+def kernels(build: bool = True):
+    """The compiled kernel module, or ``None`` when disabled or the build failed.
+
+    ``build=False`` (what no-grad passes ask for: the app's ingest, evaluation) returns the
+    kernels only when they are loaded or were built before on this machine, and ``None``
+    otherwise instead of spending a minute compiling for one inference pass; training
+    builds them.
+    """
     global _module, _failed
     if _module is not None or _failed:
         return _module
     if os.environ.get("DNC_QA_NATIVE", "1") == "0":
+        return None
+    if not build and not _built_marker().exists():
         return None
     with _lock:
         if _module is None and not _failed:
@@ -216,7 +250,7 @@ def kernels():
 
                 _module = load_inline(
                     name="dnc_qa_native_v3",
-                    cpp_sources=[CPP_SOURCE, STEP_SOURCE.read_text()],
+                    cpp_sources=_sources(),
                     functions=[
                         "link_forward",
                         "link_backward",
@@ -225,15 +259,7 @@ def kernels():
                         "activate",
                         "activate_backward",
                     ],
-                    extra_cflags=[
-                        "-O3",
-                        "-march=native",
-                        "-fassociative-math",
-                        "-fno-signed-zeros",
-                        "-fno-trapping-math",
-                        # at::parallel_for is OpenMP in the headers: without it, one thread
-                        "-fopenmp",
-                    ],
+                    extra_cflags=_CFLAGS,
                     extra_ldflags=["-fopenmp"],
                     verbose=False,
                 )
@@ -245,4 +271,11 @@ def kernels():
                     RuntimeWarning,
                     stacklevel=2,
                 )
+            else:
+                try:
+                    marker = _built_marker()
+                    marker.parent.mkdir(parents=True, exist_ok=True)
+                    marker.touch()
+                except OSError:
+                    pass  # a read-only cache: no-grad passes keep using the eager path
     return _module

@@ -209,3 +209,20 @@ def test_checkpointed_write_phase_gives_the_same_values_and_gradients(monkeypatc
     torch.testing.assert_close(y1, y0, rtol=0, atol=0)
     for a, b in zip(g1, g0, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_no_grad_passes_do_not_build_the_kernels(monkeypatch, tmp_path):
+    """An inference pass (the app's ingest) uses the kernels only if they were built before:
+    it must not spend a minute compiling. Training (grad mode) builds them."""
+    import torch.utils.cpp_extension as cpp
+
+    calls = []
+    monkeypatch.setattr(native, "_module", None)
+    monkeypatch.setattr(native, "_failed", False)
+    monkeypatch.setattr(native, "_built_marker", lambda: tmp_path / "native.built")
+    monkeypatch.setattr(cpp, "load_inline", lambda **kw: calls.append(kw) or "kernels")
+    assert native.kernels(build=False) is None and not calls
+    assert native.kernels() == "kernels" and len(calls) == 1
+    assert (tmp_path / "native.built").exists()
+    monkeypatch.setattr(native, "_module", None)
+    assert native.kernels(build=False) == "kernels" and len(calls) == 2
