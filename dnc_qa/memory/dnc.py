@@ -378,17 +378,19 @@ class DNCMemory(nn.Module):
         """One step from the controller's raw output ``flat [B, interface_size]``: the same as
         ``self(self.parse_interface(flat), state, tape)``, with the activations fused into the
         C++ step where it applies (what a model uses when it needs no trace)."""
+        if flat.dim() != 2 or flat.shape[1] != self.interface_size:
+            raise ValueError(
+                f"flat interface must have shape [B, {self.interface_size}], "
+                f"got {list(flat.shape)}"
+            )
         if (
             self.fused
             and self._phases is None
             and self.num_writes == 1
+            and flat.shape[0] == state.memory.shape[0]
+            and flat.device.type == "cpu"
             and fused.supports(None, state, self.link, self.link_sharpness)
         ):
-            if flat.dim() != 2 or flat.shape[1] != self.interface_size:
-                raise ValueError(
-                    f"flat interface must have shape [B, {self.interface_size}], "
-                    f"got {list(flat.shape)}"
-                )
             layout = (self.num_reads, self.cell_width, self.masking)
             return fused.fused_flat_step(flat, state, layout, self.deallocation, tape)
         return self(self.parse_interface(flat), state, tape=tape)

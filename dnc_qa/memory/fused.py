@@ -30,6 +30,12 @@ from torch import Tensor
 from dnc_qa.memory import native
 from dnc_qa.memory.link_function import LinkTape
 
+DOUBLE_BACKWARD = (
+    "the fused DNC memory step (dnc_qa.memory.fused) has no double backward "
+    "(create_graph=True); set `model.memory.fused = False` (and "
+    "`model.deferred_weight_grads = False`) for the plain differentiable path"
+)
+
 _INTERFACE_FIELDS = (
     "read_keys",
     "read_strengths",
@@ -68,7 +74,41 @@ def supports(interface, state, link: str, link_sharpness: bool) -> bool:
         and memory.device.type == "cpu"
         and memory.dtype in (torch.float32, torch.float64)
         and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
+        and not torch._C._are_functorch_transforms_active()
+        and _shapes_fit(interface, state)
         and enabled()
+    )
+
+
+def _shapes_fit(interface, state) -> bool:
+    """Every state field and interface field (if given) has exactly its spec shape, on the
+    CPU (the kernel reads raw memory; anything else, e.g. a broadcast batch, goes eager)."""
+    B, N, W = state.memory.shape
+    R = state.read_weights.shape[1]
+    expected = {
+        "read_keys": (B, R, W),
+        "read_strengths": (B, R),
+        "write_keys": (B, 1, W),
+        "write_strengths": (B, 1),
+        "erase_vectors": (B, 1, W),
+        "write_vectors": (B, 1, W),
+        "free_gates": (B, R),
+        "allocation_gates": (B, 1),
+        "write_gates": (B, 1),
+        "read_modes": (B, R, 3),
+        "read_masks": (B, R, W),
+        "write_masks": (B, 1, W),
+    }
+    for name, shape in expected.items():
+        t = None if interface is None else getattr(interface, name)
+        if t is not None and (tuple(t.shape) != shape or t.device.type != "cpu"):
+            return False
+    return all(
+        tuple(t.shape) == shape and t.device.type == "cpu"
+        for t, shape in zip(
+            state, [(B, N, W), (B, N), (B, 1, N, N), (B, 1, N), (B, R, N), (B, 1, N)], strict=True
+        )
     )
 
 
@@ -103,11 +143,12 @@ class FusedStep(torch.autograd.Function):
         ctx.save_for_backward(
             *saved_inputs, memory, usage, precedence, rw, ww, psi, cw, alloc, order, cr, f, bk
         )
-        ctx.mark_non_differentiable(order)
         return reads, memory, usage, link, precedence, rw, ww
 
     @staticmethod
     def backward(ctx, *grads):
+        if torch.is_grad_enabled():
+            raise RuntimeError(DOUBLE_BACKWARD)
         saved = ctx.saved_tensors
         inputs, state_saved = list(saved[:18]), list(saved[18:])
         tape = ctx.tape
@@ -153,7 +194,7 @@ def fused_step(interface, state, deallocation: bool, tape: LinkTape | None):
         out = tape.output_buffer()
         results = native.kernels().dnc_step_forward(inputs, deallocation, _buffer(out))
         reads, memory, usage, link, precedence, rw, ww = results[:7]
-        tape.produced(link)
+        tape.produced(link, recorded=False)
     return reads, type(state)(memory, usage, link, precedence, rw, ww)
 
 
@@ -174,6 +215,8 @@ class FusedFlatStep(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, *grads):
+        if torch.is_grad_enabled():
+            raise RuntimeError(DOUBLE_BACKWARD)
         grad_inputs = FusedStep.backward(ctx, *grads)[2:]
         g_iface, g_state = list(grad_inputs[:12]), grad_inputs[12:]
         empty = ctx.flat.new_empty(0)
@@ -203,5 +246,5 @@ def fused_flat_step(flat: Tensor, state, layout: tuple, deallocation: bool, tape
         out = tape.output_buffer()
         results = k.dnc_step_forward([*iface, *state_inputs], deallocation, _buffer(out))
         reads, memory, usage, link, precedence, rw, ww = results[:7]
-        tape.produced(link)
+        tape.produced(link, recorded=False)
     return reads, type(state)(memory, usage, link, precedence, rw, ww)

@@ -224,9 +224,12 @@ class LinkTape:
             self.checkpoints[t] = prev_link.detach()
         return t
 
-    def produced(self, link: Tensor) -> None:
-        """Remember the link a step returned, to recognise it as the next step's input."""
-        self._last = weakref.ref(link)
+    def produced(self, link: Tensor, recorded: bool = True) -> None:
+        """Remember the link a step returned, to recognise it as the next step's input.
+
+        ``recorded=False``: a step that did not :meth:`record` (no grad): the next recorded
+        step must checkpoint its incoming link, as the tape cannot recompute through it."""
+        self._last = weakref.ref(link) if recorded else None
         self._outputs.append(link.detach())  # see record(): no graph references
         if len(self._outputs) > 2:
             self._outputs.pop(0)
@@ -360,6 +363,8 @@ def link_step(
         out = tape.output_buffer() if tape is not None else None
         result = link_forward(prev_link, prev_precedence, weights, prev_reads, out=out)
         if tape is not None:
-            tape.produced(result[0])
+            tape.produced(result[0], recorded=False)
         return result
+    if prev_link.device.type == "cpu":
+        native.kernels()  # build them now if needed: inside the Function grad mode is off
     return LinkStep.apply(prev_link, prev_precedence, weights, prev_reads, tape)

@@ -28,6 +28,7 @@ the eager PyTorch path (which is also what every non-CPU device uses).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -217,6 +218,7 @@ def _sources() -> list[str]:
     return [CPP_SOURCE, STEP_SOURCE.read_text()]
 
 
+@functools.cache
 def _built_marker() -> Path:
     """A file that says these sources were built for this torch (see :func:`kernels`)."""
     import torch
@@ -226,6 +228,27 @@ def _built_marker() -> Path:
     ).hexdigest()[:16]
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return cache / "dnc_qa" / f"native-{key}.built"
+
+
+def _build(openmp: bool):
+    from torch.utils.cpp_extension import load_inline
+
+    flags = _CFLAGS if openmp else [f for f in _CFLAGS if f != "-fopenmp"]
+    return load_inline(
+        name="dnc_qa_native_v3" if openmp else "dnc_qa_native_v3_serial",
+        cpp_sources=_sources(),
+        functions=[
+            "link_forward",
+            "link_backward",
+            "dnc_step_forward",
+            "dnc_step_backward",
+            "activate",
+            "activate_backward",
+        ],
+        extra_cflags=flags,
+        extra_ldflags=["-fopenmp"] if openmp else [],
+        verbose=False,
+    )
 
 
 def kernels(build: bool = True):
@@ -246,23 +269,10 @@ def kernels(build: bool = True):
     with _lock:
         if _module is None and not _failed:
             try:
-                from torch.utils.cpp_extension import load_inline
-
-                _module = load_inline(
-                    name="dnc_qa_native_v3",
-                    cpp_sources=_sources(),
-                    functions=[
-                        "link_forward",
-                        "link_backward",
-                        "dnc_step_forward",
-                        "dnc_step_backward",
-                        "activate",
-                        "activate_backward",
-                    ],
-                    extra_cflags=_CFLAGS,
-                    extra_ldflags=["-fopenmp"],
-                    verbose=False,
-                )
+                try:
+                    _module = _build(openmp=True)
+                except Exception:  # e.g. a compiler without OpenMP (Apple clang): one thread
+                    _module = _build(openmp=False)
             except Exception as exc:  # no compiler, no headers, ...
                 _failed = True
                 warnings.warn(

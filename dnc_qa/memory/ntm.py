@@ -202,7 +202,7 @@ class NTMMemory(nn.Module):
 
     def step_flat(self, flat: Tensor, state: NTMState) -> tuple[Tensor, NTMState]:
         """One step from the controller's raw output ``[B, interface_size]``."""
-        return ntm_step(self.parse_interface(flat), state)
+        return self(self.parse_interface(flat), state)
 
     def trace_step(self, interface: NTMInterface, state: NTMState) -> NTMTraceStep:
         """What a plot of this step needs, from its interface and the state it produced."""

@@ -195,12 +195,15 @@ class MemoryNet(nn.Module):
         step_kw = {"tape": begin(T)} if begin is not None else {}
         layers = self._sequence_layers(x)
         control = self._compiled_control or self._control
+        # step_flat skips the memory module's __call__: not when a trace or its hooks need it
+        parse_here = trace or _has_call_hooks(self.memory) or not hasattr(self.memory, "step_flat")
         for t in range(T):
             h, xi, ctrl = control(x_gates[t], reads, ctrl, layers)
-            if trace:
+            if parse_here:
                 iface = self.memory.parse_interface(xi)
                 reads, mem = self.memory(iface, mem, **step_kw)
-                steps.append(self.memory.trace_step(iface, mem))
+                if trace:
+                    steps.append(self.memory.trace_step(iface, mem))
             else:  # the memory parses (DNC: inside its fused step where it can)
                 reads, mem = self.memory.step_flat(xi, mem, **step_kw)
             hs.append(h)

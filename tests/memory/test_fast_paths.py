@@ -98,6 +98,7 @@ def test_tape_checkpointing_gives_the_same_gradients(kernel_path, segment):
 @pytest.mark.parametrize("num_writes", [1, 2])
 def test_memory_step_equals_spec_reference(kernel_path, num_writes):
     mem = DNCMemory(num_cells=6, cell_width=4, num_reads=3, num_writes=num_writes)
+    mem.fused = False  # the link kernels under test (the fused step: test_fused.py)
     state = warmed_dnc_state(mem, batch=2, steps=5, seed=7)
     iface = random_dnc_interface(mem, 2, torch.Generator().manual_seed(8))
     reads, new = mem(iface, state, tape=mem.begin_sequence(4))
@@ -110,6 +111,7 @@ def test_memory_step_equals_spec_reference(kernel_path, num_writes):
 def test_model_gradients_do_not_depend_on_the_kernel_path(monkeypatch):
     torch.manual_seed(0)
     model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
+    model.memory.fused = False  # these paths are the unfused ones (fused: test_fused.py)
     x = torch.randn(2, 9, 5, dtype=f64)
 
     def grads():
@@ -127,6 +129,7 @@ def test_model_gradients_do_not_depend_on_the_kernel_path(monkeypatch):
 def test_no_grad_path_matches_and_keeps_no_graph(kernel_path):
     torch.manual_seed(0)
     model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
+    model.memory.fused = False  # these paths are the unfused ones (fused: test_fused.py)
     x = torch.randn(2, 4, 5, dtype=f64)
     y = model(x)[0]
     with torch.no_grad():
@@ -197,6 +200,7 @@ def test_checkpointed_write_phase_gives_the_same_values_and_gradients(monkeypatc
 
     torch.manual_seed(0)
     model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
+    model.memory.fused = False  # these paths are the unfused ones (fused: test_fused.py)
     x = torch.randn(2, 7, 5, dtype=f64)
 
     def run():
@@ -226,3 +230,22 @@ def test_no_grad_passes_do_not_build_the_kernels(monkeypatch, tmp_path):
     assert (tmp_path / "native.built").exists()
     monkeypatch.setattr(native, "_module", None)
     assert native.kernels(build=False) == "kernels" and len(calls) == 2
+
+
+def test_a_training_step_on_the_link_path_builds_the_kernels(monkeypatch):
+    """LinkStep runs its kernels inside an autograd.Function, where grad mode is off: the
+    build must be asked for before, or configurations off the fused path (two write heads,
+    fused=False) would silently stay on the eager link functions."""
+    asked = []
+
+    def fake_kernels(build: bool = True):
+        asked.append(build)
+        return None
+
+    monkeypatch.setattr(native, "kernels", fake_kernels)
+    mem = DNCMemory(num_cells=5, cell_width=3, num_reads=2, num_writes=2)
+    state = mem.initial_state(2, dtype=f64)
+    flat = torch.randn(2, mem.interface_size, dtype=f64, requires_grad=True)
+    reads, _ = mem(mem.parse_interface(flat), state)
+    reads.sum().backward()
+    assert True in asked

@@ -243,3 +243,48 @@ def test_step_flat_rejects_a_wrong_width():
     mem = _memory()
     with pytest.raises(ValueError, match="flat interface"):
         mem.step_flat(torch.zeros(2, mem.interface_size + 1, dtype=f64), mem.initial_state(2))
+
+
+def test_double_backward_is_a_clear_error():
+    mem = _memory(num_cells=5, cell_width=3, num_reads=2)
+    state = warmed_dnc_state(mem, batch=2, steps=2)
+    flat = torch.randn(2, mem.interface_size, dtype=f64, requires_grad=True)
+    reads, _ = mem.step_flat(flat, state)
+    with pytest.raises(RuntimeError, match="memory.fused = False"):
+        torch.autograd.grad(reads.sum(), flat, create_graph=True)
+
+
+def test_an_interface_that_broadcasts_takes_the_eager_path():
+    """A batch-1 interface against a batch-2 state: the eager functions broadcast it; the
+    kernel, which reads raw memory, must not be handed it."""
+    mem = _memory()
+    state = warmed_dnc_state(mem, batch=2, steps=3)
+    iface = random_dnc_interface(mem, 1, torch.Generator().manual_seed(3))
+    assert not fused.supports(iface, state, mem.link, mem.link_sharpness)
+    reads, new = mem(iface, state)
+    mem.fused = False
+    want_reads, want = mem(iface, state)
+    torch.testing.assert_close(reads, want_reads, rtol=0, atol=0)
+    for a, b in zip(new, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_a_no_grad_step_inside_a_sequence_keeps_gradients_right():
+    """The tape cannot recompute links through a step it did not record: a no-grad step in the
+    middle of a sequence must make the next recorded step keep its incoming link."""
+    mem = _memory()
+    gen = torch.Generator().manual_seed(5)
+    flats = [torch.randn(2, mem.interface_size, generator=gen, dtype=f64) for _ in range(8)]
+
+    def run(shared_tape: bool):
+        params = [f.clone().requires_grad_(True) for f in flats]
+        tape = mem.begin_sequence(8) if shared_tape else None
+        state, total = mem.initial_state(2, dtype=f64), 0.0
+        for t, flat in enumerate(params):
+            with torch.set_grad_enabled(t != 4):  # then recorded step 4 is no checkpoint
+                reads, state = mem.step_flat(flat, state, tape=tape)
+            total = total + reads.sum() + state.link.sum()
+        return torch.autograd.grad(total, [p for t, p in enumerate(params) if t != 4])
+
+    for a, b in zip(run(True), run(False), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
