@@ -65,8 +65,13 @@ def local_device(device: torch.device, info: DistInfo) -> torch.device:
     return device
 
 
-def shutdown() -> None:
+def shutdown(wait: bool = True) -> None:
+    """Leave the process group. ``wait``: first wait for every other rank (after a normal
+    end; a rank tearing its gloo connections down while a peer still uses them was seen to
+    abort both processes). After an error, do not wait: the peers may never arrive."""
     if dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 

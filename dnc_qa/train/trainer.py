@@ -423,6 +423,9 @@ def train(
     """Run (or resume) one training run; see :class:`Trainer`."""
     trainer = Trainer(config, Path(out_dir), resume=resume, show_progress=show_progress)
     try:
-        return trainer.run()
-    finally:
-        D.shutdown()
+        result = trainer.run()
+    except BaseException:
+        D.shutdown(wait=False)
+        raise
+    D.shutdown()
+    return result
