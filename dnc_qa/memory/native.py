@@ -40,26 +40,9 @@ STEP_SOURCE = Path(__file__).with_name("csrc") / "dnc_step.cpp"
 CPP_SOURCE = r"""
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
-#include <new>
 #include <vector>
 
-// Scratch rows 64-byte aligned (as torch's own buffers are): how a vectorised sum is split,
-// and so its rounding, depends on alignment; malloc's varies from one process to the next.
-template <typename T>
-struct LinkAligned64 {
-  using value_type = T;
-  LinkAligned64() = default;
-  template <typename U>
-  LinkAligned64(const LinkAligned64<U>&) {}
-  T* allocate(std::size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
-  }
-  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
-  template <typename U>
-  bool operator==(const LinkAligned64<U>&) const { return true; }
-  template <typename U>
-  bool operator!=(const LinkAligned64<U>&) const { return false; }
-};
+#include "aligned.h"  // dnc_qa_native::AlignedVector: scratch rows, same rounding every call
 
 // Shapes: Lp, L [S, N, N]; p, w [S, N]; r [B, R, N] with S = B * H (slice s -> batch s / H).
 
@@ -120,7 +103,7 @@ static void bwd_kernel(const scalar_t* Lp, const scalar_t* p, const scalar_t* w,
                        const scalar_t* gb, scalar_t* dLp, scalar_t* dp, scalar_t* dw,
                        scalar_t* dr, int64_t S, int64_t H, int64_t N, int64_t R) {
   at::parallel_for(0, S, 1, [&](int64_t s0, int64_t s1) {
-    std::vector<scalar_t, LinkAligned64<scalar_t>> row(N), g(N);
+    dnc_qa_native::AlignedVector<scalar_t> row(N), g(N);
     for (int64_t s = s0; s < s1; ++s) {
       const scalar_t* lp = Lp + s * N * N;
       const scalar_t* gs = G ? G + s * N * N : nullptr;
@@ -215,7 +198,11 @@ _CFLAGS = [
 
 
 def _sources() -> list[str]:
-    return [CPP_SOURCE, STEP_SOURCE.read_text()]
+    """The two kernel sources for ``load_inline``. torch rebuilds when these texts change, but
+    does not look into the header both include, so its digest is stamped into the first."""
+    header = (STEP_SOURCE.parent / "aligned.h").read_text()
+    stamp = f"// aligned.h sha1 {hashlib.sha1(header.encode()).hexdigest()}\n"
+    return [stamp + CPP_SOURCE, STEP_SOURCE.read_text()]
 
 
 @functools.cache
@@ -246,6 +233,7 @@ def _build(openmp: bool):
             "activate_backward",
         ],
         extra_cflags=flags,
+        extra_include_paths=[str(STEP_SOURCE.parent)],
         extra_ldflags=["-fopenmp"] if openmp else [],
         verbose=False,
     )

@@ -18,11 +18,12 @@
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 
+#include "aligned.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <new>
 #include <numeric>
 #include <vector>
 
@@ -31,50 +32,46 @@ namespace dnc_step {
 constexpr double kContentEps = 1e-6;     // cosine denominator
 constexpr double kAllocationEps = 1e-6;  // u_hat = eps + (1 - eps) u
 
-// Scratch vectors 64-byte aligned like torch's own buffers, so that how the compiler splits a
-// vectorised sum (which depends on alignment) and hence its rounding is the same every call:
-// the backward pass is deterministic (gradcheck's re-entrancy check), whatever malloc returns.
+// Scratch vectors: 64-byte aligned, so sums round the same on every call (see aligned.h).
 template <typename T>
-struct Aligned64 {
-  using value_type = T;
-  Aligned64() = default;
-  template <typename U>
-  Aligned64(const Aligned64<U>&) {}
-  T* allocate(std::size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
-  }
-  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
-  template <typename U>
-  bool operator==(const Aligned64<U>&) const { return true; }
-  template <typename U>
-  bool operator!=(const Aligned64<U>&) const { return false; }
-};
-
-template <typename T>
-using Vec = std::vector<T, Aligned64<T>>;
+using Vec = dnc_qa_native::AlignedVector<T>;
 
 // ------------------------------------------------------------------ content addressing
 
-// C[n] = softmax_n(beta * cos(k*m, M[n]*m)),  cos(a, b) = a.b / (|a| |b| + eps).
+// k' = k*m (m may be null: no mask) into km; returns |k'|.
 template <typename T>
-void content_forward(const T* M, const T* k, T beta, const T* m, int64_t N, int64_t W, T* C) {
-  Vec<T> km(W);
+T masked_key(const T* k, const T* m, int64_t W, T* km) {
   T kn2 = 0;
   for (int64_t w = 0; w < W; ++w) {
     km[w] = m ? k[w] * m[w] : k[w];
     kn2 += km[w] * km[w];
   }
-  const T kn = std::sqrt(kn2);
+  return std::sqrt(kn2);
+}
+
+// For one memory row M[n]: *dot = <k', M[n]*m>; returns |M[n]*m|.
+template <typename T>
+T masked_row(const T* row, const T* km, const T* m, int64_t W, T* dot) {
+  T d = 0, mn2 = 0;
+  for (int64_t w = 0; w < W; ++w) {
+    const T x = m ? row[w] * m[w] : row[w];
+    d += km[w] * x;
+    mn2 += x * x;
+  }
+  *dot = d;
+  return std::sqrt(mn2);
+}
+
+// C[n] = softmax_n(beta * cos(k*m, M[n]*m)),  cos(a, b) = a.b / (|a| |b| + eps).
+template <typename T>
+void content_forward(const T* M, const T* k, T beta, const T* m, int64_t N, int64_t W, T* C) {
+  Vec<T> km(W);
+  const T kn = masked_key<T>(k, m, W, km.data());
   T mx = -std::numeric_limits<T>::infinity();
   for (int64_t n = 0; n < N; ++n) {
-    const T* row = M + n * W;
-    T dot = 0, mn2 = 0;
-    for (int64_t w = 0; w < W; ++w) {
-      const T x = m ? row[w] * m[w] : row[w];
-      dot += km[w] * x;
-      mn2 += x * x;
-    }
-    C[n] = beta * dot / (kn * std::sqrt(mn2) + T(kContentEps));
+    T dot;
+    const T mn = masked_row<T>(M + n * W, km.data(), m, W, &dot);
+    C[n] = beta * dot / (kn * mn + T(kContentEps));
     mx = std::max(mx, C[n]);
   }
   T total = 0;
@@ -109,25 +106,14 @@ void content_row_backward(const T* __restrict__ row, const T* __restrict__ km,
 template <typename T>
 void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, const T* gC,
                       int64_t N, int64_t W, T* gM, T* gk, T* gbeta, T* gm) {
-  Vec<T> km(W), gkm(W, T(0)), cosv(N), mnv(N), gdot(N), gmn(N);
-  T kn2 = 0;
-  for (int64_t w = 0; w < W; ++w) {
-    km[w] = m ? k[w] * m[w] : k[w];
-    kn2 += km[w] * km[w];
-  }
-  const T kn = std::sqrt(kn2);
+  Vec<T> km(W), gkm(W, T(0)), gdot(N), gmn(N);
+  const T kn = masked_key<T>(k, m, W, km.data());
   T sdot = 0;
   for (int64_t n = 0; n < N; ++n) sdot += gC[n] * C[n];
   T g_beta = 0, g_kn = 0;
   for (int64_t n = 0; n < N; ++n) {
-    const T* row = M + n * W;
-    T dot = 0, mn2 = 0;
-    for (int64_t w = 0; w < W; ++w) {
-      const T x = m ? row[w] * m[w] : row[w];
-      dot += km[w] * x;
-      mn2 += x * x;
-    }
-    const T mn = std::sqrt(mn2);
+    T dot;
+    const T mn = masked_row<T>(M + n * W, km.data(), m, W, &dot);
     const T D = kn * mn + T(kContentEps);
     const T cos = dot / D;
     const T gs = C[n] * (gC[n] - sdot);
@@ -260,6 +246,16 @@ T write_row_backward(const T* __restrict__ gm, const T* __restrict__ md,
   return acc;
 }
 
+// The memory a step writes to and looks up in: M0 * psi with de-allocation (DNC-D, computed
+// into buf), else M0 itself.
+template <typename T>
+const T* deallocated(bool dealloc, const T* M0, const T* psi, int64_t N, int64_t W, Vec<T>& buf) {
+  if (!dealloc) return M0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t w = 0; w < W; ++w) buf[n * W + w] = M0[n * W + w] * psi[n];
+  return buf.data();
+}
+
 // ------------------------------------------------------------------ pointers of one batch row
 
 template <typename T>
@@ -319,12 +315,7 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
         ub[n] = (u0[n] + ww0[n] - u0[n] * ww0[n]) * ps;
       }
       // de-allocation (DNC-D): write and look up against M0 * psi
-      const T* Md = M0;
-      if (s.dealloc) {
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t w = 0; w < W; ++w) Md_buf[n * W + w] = M0[n * W + w] * psib[n];
-        Md = Md_buf.data();
-      }
+      const T* Md = deallocated<T>(s.dealloc, M0, psib, N, W, Md_buf);
       // 2. write content weights against the previous memory
       T* cwb = cw + b * N;
       content_forward<T>(Md, s.wk + b * W, s.ws[b], s.wmask ? s.wmask + b * W : nullptr, N, W,
@@ -609,12 +600,7 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
         for (int64_t n = 0; n < N; ++n) gw_[n] += g_ww[b * N + n];
       // 5. M = Md (1 - w e^T) + w v^T:  g_Md = g_M (1 - w e^T),  g_w += g_M (v - Md e),
       //    g_e = -sum_n g_M Md w,  g_v = sum_n g_M w
-      const T* Md = M0;
-      if (s.dealloc) {
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t w = 0; w < W; ++w) Md_buf[n * W + w] = M0[n * W + w] * psib[n];
-        Md = Md_buf.data();
-      }
+      const T* Md = deallocated<T>(s.dealloc, M0, psib, N, W, Md_buf);
       const T* e = s.e + b * W;
       const T* v = s.v + b * W;
       T* geb = ge + b * W;
