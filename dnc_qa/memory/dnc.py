@@ -266,6 +266,12 @@ class DNCMemory(nn.Module):
         """
         return sum(size for _, size in self._field_sizes())
 
+    def _check_flat(self, flat: Tensor) -> None:
+        if flat.dim() != 2 or flat.shape[1] != self.interface_size:
+            raise ValueError(
+                f"flat interface must have shape [B, {self.interface_size}], got {list(flat.shape)}"
+            )
+
     def parse_interface(self, flat: Tensor) -> DNCInterface:
         """Split ``[B, interface_size]`` into a :class:`DNCInterface`, applying activations.
 
@@ -273,10 +279,7 @@ class DNCMemory(nn.Module):
         sigmoid; read modes a softmax over their ``2*Hw + 1`` entries; keys and write
         vectors stay as they are.
         """
-        if flat.dim() != 2 or flat.shape[1] != self.interface_size:
-            raise ValueError(
-                f"flat interface must have shape [B, {self.interface_size}], got {list(flat.shape)}"
-            )
+        self._check_flat(flat)
         B, R, W, Hw = flat.shape[0], self.num_reads, self.cell_width, self.num_writes
         names, sizes = zip(*self._field_sizes(), strict=True)
         raw = dict(zip(names, torch.split(flat, list(sizes), dim=1), strict=True))
@@ -378,15 +381,10 @@ class DNCMemory(nn.Module):
         """One step from the controller's raw output ``flat [B, interface_size]``: the same as
         ``self(self.parse_interface(flat), state, tape)``, with the activations fused into the
         C++ step where it applies (what a model uses when it needs no trace)."""
-        if flat.dim() != 2 or flat.shape[1] != self.interface_size:
-            raise ValueError(
-                f"flat interface must have shape [B, {self.interface_size}], "
-                f"got {list(flat.shape)}"
-            )
+        self._check_flat(flat)
         if (
             self.fused
             and self._phases is None
-            and self.num_writes == 1
             and flat.shape[0] == state.memory.shape[0]
             and flat.device.type == "cpu"
             and fused.supports(None, state, self.link, self.link_sharpness)

@@ -100,10 +100,11 @@ def _shapes_fit(interface, state) -> bool:
         "read_masks": (B, R, W),
         "write_masks": (B, 1, W),
     }
-    for name, shape in expected.items():
-        t = None if interface is None else getattr(interface, name)
-        if t is not None and (tuple(t.shape) != shape or t.device.type != "cpu"):
-            return False
+    if interface is not None:
+        for name, shape in expected.items():
+            t = getattr(interface, name)
+            if t is not None and (tuple(t.shape) != shape or t.device.type != "cpu"):
+                return False
     return all(
         tuple(t.shape) == shape and t.device.type == "cpu"
         for t, shape in zip(
@@ -209,8 +210,7 @@ class FusedFlatStep(torch.autograd.Function):
         iface = k.activate(flat, *layout)
         outputs = FusedStep.forward(ctx, tape, deallocation, *iface, *state)
         ctx.layout = layout
-        ctx.flat = flat.detach()  # a leaf-free alias; the activated fields are saved below
-        ctx.iface = list(iface)
+        ctx.flat = flat.detach()  # (FusedStep.forward above saved the activated fields)
         return outputs
 
     @staticmethod
@@ -221,7 +221,8 @@ class FusedFlatStep(torch.autograd.Function):
         g_iface, g_state = list(grad_inputs[:12]), grad_inputs[12:]
         empty = ctx.flat.new_empty(0)
         g_iface = [empty if g is None else g for g in g_iface]
-        g_flat = native.kernels().activate_backward(ctx.flat, ctx.iface, g_iface, *ctx.layout)
+        iface = list(ctx.saved_tensors[:12])
+        g_flat = native.kernels().activate_backward(ctx.flat, iface, g_iface, *ctx.layout)
         return (None, None, None, g_flat, *g_state)
 
 
