@@ -38,17 +38,31 @@ def _sequence(mem: DNCMemory, use_fused: bool, steps: int, seed: int = 0, dtype=
         for _ in range(steps)
     ]
     mem.fused = use_fused
-    tape = mem.begin_sequence(steps)
+    try:
+        return _run(mem, start, flats, gen, _parse_step(mem))
+    finally:
+        mem.fused = True
+
+
+def _parse_step(mem: DNCMemory):
+    """A step that parses the interface in Python, then calls the memory (fused or not)."""
+    return lambda flat, state, tape: mem(mem.parse_interface(flat), state, tape=tape)
+
+
+def _run(mem: DNCMemory, start: DNCState, flats: list, gen: torch.Generator, step):
+    """``step(flat, state, tape)`` over ``flats`` through one tape; the outputs (every step's
+    reads, the final state) and the gradients of a random linear loss of them with respect to
+    every flat interface and every field of ``start``."""
+    tape = mem.begin_sequence(len(flats))
     state, outputs = start, []
     for flat in flats:
-        reads, state = mem(mem.parse_interface(flat), state, tape=tape)
+        reads, state = step(flat, state, tape)
         outputs.append(reads)
     outputs += list(state)
+    dtype = start.memory.dtype
     weights = [torch.randn(o.shape, generator=gen, dtype=f64).to(dtype) for o in outputs]
     loss = sum((o * w).sum() for o, w in zip(outputs, weights, strict=True))
-    grads = torch.autograd.grad(loss, flats + list(start))
-    mem.fused = True
-    return [o.detach() for o in outputs], grads
+    return [o.detach() for o in outputs], torch.autograd.grad(loss, flats + list(start))
 
 
 @pytest.mark.parametrize(("masking", "deallocation"), OPTIONS)
@@ -200,18 +214,9 @@ def _flat_sequence(mem: DNCMemory, use_flat: bool, steps: int, seed: int = 0):
     ]
     with torch.no_grad():  # strengths beyond softplus's threshold (20) take its linear branch
         flats[0][:, mem.num_reads * mem.cell_width] = 25.0
-    tape = mem.begin_sequence(steps)
-    state, outputs = start, []
-    for flat in flats:
-        if use_flat:
-            reads, state = mem.step_flat(flat, state, tape=tape)
-        else:
-            reads, state = mem(mem.parse_interface(flat), state, tape=tape)
-        outputs.append(reads)
-    outputs += list(state)
-    weights = [torch.randn(o.shape, generator=gen, dtype=f64) for o in outputs]
-    loss = sum((o * w).sum() for o, w in zip(outputs, weights, strict=True))
-    return [o.detach() for o in outputs], torch.autograd.grad(loss, flats + list(start))
+    if use_flat:
+        return _run(mem, start, flats, gen, lambda f, st, tape: mem.step_flat(f, st, tape=tape))
+    return _run(mem, start, flats, gen, _parse_step(mem))
 
 
 @pytest.mark.parametrize(("masking", "deallocation"), OPTIONS)
