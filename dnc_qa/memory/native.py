@@ -1,9 +1,12 @@
 """Optional fused CPU kernels (built on first use with the C++ compiler).
 
-Two families, compiled into one extension:
+Three families, compiled into one extension:
 
 * the whole DNC memory step, forward and backward (``dnc_step_forward``/``dnc_step_backward``,
   source in ``csrc/dnc_step.cpp``, used through :mod:`dnc_qa.memory.fused`);
+* a whole DNC sequence with a one-layer LSTM controller (``dnc_sequence_forward``/
+  ``dnc_sequence_backward``, ``csrc/dnc_sequence.cpp``, used through
+  :mod:`dnc_qa.models.fused_sequence`);
 * the temporal link alone (below), used by every other configuration.
 
 One pass over each ``N x N`` link slice does what the eager path needs several
@@ -36,6 +39,7 @@ import warnings
 from pathlib import Path
 
 STEP_SOURCE = Path(__file__).with_name("csrc") / "dnc_step.cpp"
+SEQUENCE_SOURCE = STEP_SOURCE.with_name("dnc_sequence.cpp")  # appended: calls dnc_step.cpp
 
 CPP_SOURCE = r"""
 #include <torch/extension.h>
@@ -198,11 +202,12 @@ _CFLAGS = [
 
 
 def _sources() -> list[str]:
-    """The two kernel sources for ``load_inline``. torch rebuilds when these texts change, but
-    does not look into the header both include, so its digest is stamped into the first."""
+    """The kernel sources for ``load_inline`` (one translation unit, in this order). torch
+    rebuilds when these texts change, but does not look into the header the sources include,
+    so its digest is stamped into the first."""
     header = (STEP_SOURCE.parent / "aligned.h").read_text()
     stamp = f"// aligned.h sha1 {hashlib.sha1(header.encode()).hexdigest()}\n"
-    return [stamp + CPP_SOURCE, STEP_SOURCE.read_text()]
+    return [stamp + CPP_SOURCE, STEP_SOURCE.read_text(), SEQUENCE_SOURCE.read_text()]
 
 
 @functools.cache
@@ -231,6 +236,9 @@ def _build(openmp: bool):
             "dnc_step_backward",
             "activate",
             "activate_backward",
+            "link_update",
+            "dnc_sequence_forward",
+            "dnc_sequence_backward",
         ],
         extra_cflags=flags,
         extra_include_paths=[str(STEP_SOURCE.parent)],

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from dnc_qa.memory.dnc import DNCMemory, DNCState
 from dnc_qa.memory.ntm import NTMMemory, NTMState
+from dnc_qa.models import fused_sequence
 from dnc_qa.models.controller import ControllerState, make_controller
 from dnc_qa.models.sequence_linear import SequenceLinear, deferral_possible
 from dnc_qa.validation import check_positive_ints
@@ -77,6 +78,11 @@ class MemoryNet(nn.Module):
     ``y, state, trace = model(x, state, trace=True)`` where ``trace`` holds the memory's
     per-step values stacked to ``[B, T, ...]``.
     """
+
+    fused_sequence: bool = True
+    """Run the whole sequence as one C++ loop where it applies (a DNC with a one-layer LSTM
+    controller on the CPU, no trace; :mod:`~dnc_qa.models.fused_sequence`). Same values up
+    to rounding; set ``False`` (on a model or on the class) for the per-step path."""
 
     deferred_weight_grads: bool = True
     """Compute the per-step layers' weight gradients once per sequence (one matrix product
@@ -186,6 +192,9 @@ class MemoryNet(nn.Module):
             )
         else:
             self.memory.check_state(state.memory)
+        if fused_sequence.applies(self, x, state, trace, _has_call_hooks):
+            hs, rs, new_state = fused_sequence.run(self, self.controller.input_gates(x), state)
+            return self.output(torch.cat([hs, rs], dim=-1)), new_state
         # unbind, not x_gates[:, t]: the backward of T selects would zero-fill and add T full
         # [B, T, 4H] gradients; unbind's backward stacks the T step gradients once
         x_gates = self.controller.input_gates(x).unbind(1)

@@ -20,6 +20,7 @@ from dnc_qa.models import DNC
 @pytest.mark.parametrize("backward", [True, False])
 @pytest.mark.parametrize("num_cells", [8, 300])
 def test_graph_of_a_step_is_freed(backward, num_cells, monkeypatch):
+    """The per-step path (its link tape and every node holding it)."""
     tapes = []
     begin = DNCMemory.begin_sequence
 
@@ -30,6 +31,7 @@ def test_graph_of_a_step_is_freed(backward, num_cells, monkeypatch):
 
     monkeypatch.setattr(DNCMemory, "begin_sequence", recording_begin)
     model = DNC(6, 4, hidden_size=8, num_cells=num_cells, cell_width=4, num_reads=2)
+    model.fused_sequence = False
     y, state = model(torch.randn(2, 12, 6))
     assert tapes, "the model no longer opens a link tape per sequence: update this test"
     link_probe = weakref.ref(state.memory.link)
@@ -38,6 +40,31 @@ def test_graph_of_a_step_is_freed(backward, num_cells, monkeypatch):
     del y, state
     gc.collect()
     assert all(t() is None for t in tapes), "the link tape (and the graph holding it) leaked"
+    assert link_probe() is None, "the final link is still referenced"
+
+
+@pytest.mark.parametrize("backward", [True, False])
+def test_graph_of_a_fused_sequence_is_freed(backward, monkeypatch):
+    """The whole-sequence node (dnc_qa.models.fused_sequence) and what it saved."""
+    from dnc_qa.models import fused_sequence
+
+    nodes = []
+    forward = fused_sequence.DNCSequence.forward
+
+    def recording_forward(ctx, *args):
+        nodes.append(weakref.ref(ctx))
+        return forward(ctx, *args)
+
+    monkeypatch.setattr(fused_sequence.DNCSequence, "forward", staticmethod(recording_forward))
+    model = DNC(6, 4, hidden_size=8, num_cells=20, cell_width=4, num_reads=2)
+    y, state = model(torch.randn(2, 12, 6))
+    assert nodes, "the model no longer runs the fused sequence here: update this test"
+    link_probe = weakref.ref(state.memory.link)
+    if backward:
+        y.sum().backward()
+    del y, state
+    gc.collect()
+    assert all(n() is None for n in nodes), "the sequence node (and what it saved) leaked"
     assert link_probe() is None, "the final link is still referenced"
 
 

@@ -23,8 +23,12 @@ CONFIGS = {
 
 
 def _make(name: str, dtype: torch.dtype = f64, device: torch.device | str = "cpu"):
+    """The per-step path (what these tests are about); the whole-sequence C++ loop, which
+    would take "dnc-lstm1" over, has its own tests (test_fused_sequence.py)."""
     torch.manual_seed(0)
-    return CONFIGS[name]().to(device=device, dtype=dtype)
+    model = CONFIGS[name]().to(device=device, dtype=dtype)
+    model.fused_sequence = False
+    return model
 
 
 def _graph_names(tensor: torch.Tensor) -> set[str]:
@@ -105,6 +109,7 @@ def test_gradcheck_through_the_deferred_weights(name):
 def test_gradcheck_every_entry_of_the_deferred_weights_of_a_tiny_model():
     torch.manual_seed(0)
     model = DNC(3, 2, hidden_size=3, num_cells=4, cell_width=2, num_reads=1).double()
+    model.fused_sequence = False
     x = torch.randn(2, 3, 3, dtype=f64)
     names = ["controller.recurrent.0.weight", "interface.weight", "interface.bias"]
     _gradcheck_deferred(model, x, names)

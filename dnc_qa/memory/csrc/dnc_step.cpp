@@ -298,7 +298,7 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
                     T* alloc, int64_t* order, T* cr, T* f, T* bk) {
   const int64_t N = s.N, W = s.W, R = s.R;
   at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
-    Vec<T> Md_buf(s.dealloc ? N * W : 0), uh(N);
+    Vec<T> Md_buf(s.dealloc ? N * W : 0), uh(N), row_buf(N);
     for (int64_t b = b0; b < b1; ++b) {
       const T* M0 = s.M0 + b * N * W;
       const T* u0 = s.u0 + b * N;
@@ -357,10 +357,11 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
       T* bb = bk + b * R * N;
       std::fill(bb, bb + R * N, T(0));
       for (int64_t a = 0; a < N; ++a) {
+        // the new row goes to scratch first and is then copied out, so L may be L0 (an
+        // in-place update: the row is written where it was just read, no extra traffic)
         const T wa = wwb[a];
-        const T* lrow = L0 + a * N;
-        T* row = Lb + a * N;
-        link_row<T>(lrow, wwb, p0, wa, a, N, row);
+        T* row = row_buf.data();
+        link_row<T>(L0 + a * N, wwb, p0, wa, a, N, row);
         int64_t i = 0;
         for (; i + 1 < R; i += 2) {  // two heads per pass over the row
           const T *r0 = rw0 + i * N, *r1 = r0 + N;
@@ -372,6 +373,7 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
           fb[i * N + a] = dot<T>(row, ri, N);
           axpy<T>(ri[a], row, bb + i * N, N);
         }
+        std::copy(row, row + N, Lb + a * N);
       }
       T* pb = p + b * N;
       for (int64_t n = 0; n < N; ++n) pb[n] = (T(1) - wsum) * p0[n] + wwb[n];
@@ -431,10 +433,33 @@ std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool 
   return {r, M, u, L, p, rw, ww, psi, cw, alloc, order, cr, f, bk};
 }
 
+// ------------------------------------------------------------------ the link alone
+
+// L = (1 - w[a] - w[c]) L0 + w[a] p0[c] with a zero diagonal (spec step 6, one write head):
+// what a backward pass recomputes from a checkpoint. L0, L [B,1,N,N]; p0, w [B,1,N].
+torch::Tensor link_update(torch::Tensor L0, torch::Tensor p0, torch::Tensor w, torch::Tensor L) {
+  const int64_t B = L0.size(0), N = L0.size(-1);
+  AT_DISPATCH_FLOATING_TYPES(L0.scalar_type(), "link_update", [&] {
+    const scalar_t* l0 = L0.data_ptr<scalar_t>();
+    const scalar_t* pp = p0.data_ptr<scalar_t>();
+    const scalar_t* ww = w.data_ptr<scalar_t>();
+    scalar_t* out = L.data_ptr<scalar_t>();
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b)
+        for (int64_t a = 0; a < N; ++a)
+          link_row<scalar_t>(l0 + (b * N + a) * N, ww + b * N, pp + b * N, ww[b * N + a], a, N,
+                             out + (b * N + a) * N);
+    });
+  });
+  return L;
+}
+
 // ------------------------------------------------------------------ backward
 
 // saved: M u p rw ww psi cw alloc order cr f bk (forward outputs, see above)
 // grads: gr gM gu gL gp grw gww (any may be empty: zero)
+// link_grad_out (gL0's storage, or empty: allocate) may be gL itself: row a of gL0 depends
+// only on row a of gL, which is copied to scratch before it is overwritten.
 // returns: grk grs gwk gws ge gv gfg gga ggw gpi grmask gwmask gM0 gu0 gL0 gp0 grw0 gww0
 template <typename T>
 void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
@@ -719,6 +744,7 @@ std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool
 
 using dnc_step::dnc_step_backward;
 using dnc_step::dnc_step_forward;
+using dnc_step::link_update;
 
 // ------------------------------------------------------------------ the interface's activations
 

@@ -1,0 +1,311 @@
+// A whole DNC sequence on the CPU, forward and backward, as one C++ loop over the timesteps:
+// a one-layer LSTM controller, its clipping, the interface layer and the fused memory step
+// (dnc_step.cpp, compiled into the same module). dnc_qa.models.fused_sequence wraps the two
+// calls in one torch.autograd.Function.
+//
+// Per timestep t (Graves et al. 2016, Methods; dnc_qa.models.memory_net):
+//   X_t   = [r_{t-1}, h_{t-1}]                                   [B, RW + H]
+//   gates = xg_t + X_t W_rec^T       (xg = the x part of the gates, all t at once, in Python)
+//   i, f, o = sigmoid, g = tanh (order i f g o);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
+//   hc_t  = clamp(h_t, -clip, clip) (or h_t);     xi_t = hc_t W_if^T + b_if
+//   r_t, memory_t = memory step(activate(xi_t), memory_{t-1})
+// The recurrent state carries the unclipped h_t (as the Python controller does).
+//
+// The memory step's link is updated in place in one working buffer; every `segment`-th
+// incoming link is kept as a checkpoint, and the backward pass recomputes the links of one
+// segment at a time from it (as dnc_qa.memory.link_function.LinkTape does). The backward pass
+// also updates the link's gradient in place. The controller's and the interface layer's
+// weight gradients are one matrix product each over all T B rows after the loop.
+//
+// Shapes: xg [B,T,4H]; w_rec [4H, RW+H]; w_if [I,H]; b_if [I];
+// state0: h0 [B,H] c0 [B,H] r0 [B,R,W] then the memory state M0 u0 L0 p0 rw0 ww0 (dnc_step.cpp).
+
+namespace dnc_sequence {
+
+using torch::Tensor;
+
+// gates [B,4H] pre-activation in, activated (sigmoid i f o, tanh g; order i f g o) out;
+// c = f c_prev + i g;  tc = tanh(c);  h = o tc. The activations run through ATen (vectorised).
+template <typename T>
+void cell_forward(Tensor gates, const Tensor& c_prev, Tensor c, Tensor tc, Tensor h) {
+  const int64_t B = gates.size(0), H = gates.size(1) / 4;
+  gates.narrow(1, 0, 2 * H).sigmoid_();
+  gates.narrow(1, 2 * H, H).tanh_();
+  gates.narrow(1, 3 * H, H).sigmoid_();
+  const auto cp = c_prev.contiguous();
+  const T* a = gates.data_ptr<T>();
+  const T* c0 = cp.data_ptr<T>();
+  T* cn = c.data_ptr<T>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < H; ++j)
+      cn[b * H + j] = a[b * 4 * H + H + j] * c0[b * H + j] + a[b * 4 * H + j] * a[b * 4 * H + 2 * H + j];
+  at::tanh_out(tc, c);
+  const T* t = tc.data_ptr<T>();
+  T* hn = h.data_ptr<T>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < H; ++j) hn[b * H + j] = a[b * 4 * H + 3 * H + j] * t[b * H + j];
+}
+
+// Reverse of cell_forward and of the clamp (tcs: the saved tanh(c)). In: g_hc (gradient of the clipped output),
+// g_h (of the unclipped h, from the next step's input; may be null), g_c (of c_t, in/out:
+// becomes that of c_{t-1}). Out: gg [B,4H] the gradient of the pre-activation gates.
+//   h = o tanh(c):  g_o = g_h tanh(c),  g_c += g_h o (1 - tanh(c)^2)
+//   c = f c_prev + i g:  g_i = g_c g,  g_f = g_c c_prev,  g_g = g_c i,  g_c_prev = g_c f
+//   sigmoid' = s (1 - s), tanh' = 1 - g^2;  clamp: g_h += g_hc where -clip <= h <= clip
+template <typename T>
+void cell_backward(const T* acts, const T* tcs, const T* c_prev, const T* g_hc, const T* g_h,
+                   bool has_clip, T clip, int64_t B, int64_t H, T* g_c, T* gg) {
+  for (int64_t b = 0; b < B; ++b) {
+    const T* a = acts + b * 4 * H;
+    T* out = gg + b * 4 * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const int64_t k = b * H + j;
+      const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+      const T tc = tcs[k];
+      T gh = g_h ? g_h[k] : T(0);
+      if (!has_clip) {
+        gh += g_hc[k];
+      } else {
+        const T h = o * tc;  // as cell_forward computed it
+        if (h >= -clip && h <= clip) gh += g_hc[k];
+      }
+      const T gc = g_c[k] + gh * o * (T(1) - tc * tc);
+      out[j] = gc * g * i * (T(1) - i);
+      out[H + j] = gc * c_prev[k] * f * (T(1) - f);
+      out[2 * H + j] = gc * i * (T(1) - g * g);
+      out[3 * H + j] = gh * tc * o * (T(1) - o);
+      g_c[k] = gc * f;
+    }
+  }
+}
+
+template <typename T>
+void clamp_copy(const T* h, int64_t n, bool has_clip, T clip, T* out) {
+  for (int64_t k = 0; k < n; ++k) out[k] = has_clip ? std::min(std::max(h[k], -clip), clip) : h[k];
+}
+
+// Which tensor holds the link after step s (s = 0: the initial link), forward and backward
+// alike: checkpoints at s = segment, 2 segment, ... (s < T); the working buffer otherwise.
+struct Links {
+  int64_t T, segment;
+  bool keep;  // false: no backward pass, no checkpoints
+  bool checkpoint(int64_t s) const { return keep && s > 0 && s < T && s % segment == 0; }
+  int64_t count() const { return keep ? (T - 1) / segment : 0; }
+};
+
+// Per step, what the backward pass needs from the forward pass (24 tensors): the activated
+// interface (12, dnc_step_forward's order), then the step's state and extras
+// M u p rw ww psi cw alloc order cr f bk (dnc_step_forward's outputs 1-2, 4-13).
+constexpr int64_t kStepSaved = 24;
+
+// What the forward pass keeps for the backward pass, owned by a Python capsule (one object
+// instead of ~25 Python tensors per timestep, which also kept the garbage collector busy):
+// X [T,B,RW+H], A [T,B,4H] (activated gates), C [T,B,H], TC [T,B,H] (tanh c), XI [T,B,I]
+// (raw interface), the link checkpoints, then kStepSaved per step.
+struct Saved {
+  std::vector<Tensor> tensors;
+};
+constexpr int64_t kSequenceSaved = 5;  // X A C TC XI
+
+// The forward loop (see the top of this file). outputs: hc [T,B,H] (clipped controller
+// outputs), rs [T,B,R*W] (read vectors), h_T, c_T, M_T, u_T, L_T, p_T, rw_T, ww_T.
+void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
+                      const Tensor& b_if, const std::vector<Tensor>& state0, int64_t R,
+                      int64_t W, bool masking, bool dealloc, double clip, bool has_clip,
+                      int64_t segment, bool keep, std::vector<Tensor>& outputs, Saved& saved) {
+  const int64_t B = xg.size(0), T = xg.size(1), H = xg.size(2) / 4, RW = R * W;
+  const int64_t D = RW + H, I = w_if.size(0), N = state0[5].size(-1);
+  auto opt = xg.options();
+  auto X = torch::empty({T, B, D}, opt);
+  auto A = torch::empty({T, B, 4 * H}, opt);
+  auto C = torch::empty({T, B, H}, opt);
+  auto TC = torch::empty({T, B, H}, opt);
+  auto XI = torch::empty({T, B, I}, opt);
+  auto HC = torch::empty({T, B, H}, opt);
+  auto RS = torch::empty({T, B, RW}, opt);
+  const Links links{T, segment, keep};
+  std::vector<Tensor> checkpoints, steps;
+  auto work = torch::empty({B, 1, N, N}, opt);
+  const auto w_rec_t = w_rec.t(), w_if_t = w_if.t();
+  Tensor h_prev = state0[0], c_prev = state0[1], r_prev = state0[2];
+  std::vector<Tensor> mem(state0.begin() + 3, state0.end());  // M u L p rw ww
+  for (int64_t t = 0; t < T; ++t) {
+    auto Xt = X[t];
+    Xt.narrow(1, 0, RW).copy_(r_prev.reshape({B, RW}));
+    Xt.narrow(1, RW, H).copy_(h_prev);
+    auto gates = A[t];
+    at::addmm_out(gates, xg.select(1, t), Xt, w_rec_t);
+    auto h = torch::empty({B, H}, opt);
+    auto hc = HC[t];
+    AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "dnc_sequence_cell", [&] {
+      cell_forward<scalar_t>(gates, c_prev, C[t], TC[t], h);
+      clamp_copy<scalar_t>(h.data_ptr<scalar_t>(), B * H, has_clip, scalar_t(clip),
+                           hc.data_ptr<scalar_t>());
+    });
+    auto xi = XI[t];
+    at::addmm_out(xi, b_if, hc, w_if_t);
+    auto iface = activate(xi, R, W, masking);
+    // the incoming link is mem[2]; the new one goes to a fresh checkpoint or to the working
+    // buffer: in place, unless it comes from the initial link or a checkpoint
+    Tensor dst = work;
+    if (links.checkpoint(t + 1)) {
+      dst = torch::empty({B, 1, N, N}, opt);
+      checkpoints.push_back(dst);
+    }
+    std::vector<Tensor> in(iface.begin(), iface.end());
+    in.insert(in.end(), mem.begin(), mem.end());
+    auto res = dnc_step_forward(in, dealloc, dst);
+    RS[t].copy_(res[0].reshape({B, RW}));
+    if (keep) {
+      steps.insert(steps.end(), iface.begin(), iface.end());
+      for (int k : {1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}) steps.push_back(res[k]);
+    }
+    h_prev = h;
+    c_prev = C[t];
+    r_prev = res[0];
+    mem = {res[1], res[2], res[3], res[4], res[5], res[6]};
+  }
+  // the final state: copies of what the backward pass keeps (an output held by the autograd
+  // node that made it would be a reference cycle); the link is the working buffer
+  outputs = {HC, RS, h_prev, keep ? c_prev.clone() : c_prev};
+  for (int k = 0; k < 6; ++k) outputs.push_back(keep && k != 2 ? mem[k].clone() : mem[k]);
+  if (keep) {
+    saved.tensors = {X, A, C, TC, XI};
+    saved.tensors.insert(saved.tensors.end(), checkpoints.begin(), checkpoints.end());
+    saved.tensors.insert(saved.tensors.end(), steps.begin(), steps.end());
+  }
+}
+
+// The backward loop. grads: g_hc [T,B,H], g_rs [T,B,RW], g_hT, g_cT, gM, gu, gL, gp, grw, gww
+// (any may be empty: zero). Returns the gradients of xg [B,T,4H], w_rec, w_if, b_if, then of
+// state0 (9).
+std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Tensor& w_rec,
+                                      const Tensor& w_if, const Tensor& HC,
+                                      const std::vector<Tensor>& state0, const Saved& saved,
+                                      int64_t R, int64_t W, bool masking, bool dealloc,
+                                      double clip, bool has_clip, int64_t segment) {
+  const auto& sv = saved.tensors;
+  const auto &X = sv[0], &A = sv[1], &C = sv[2], &TC = sv[3], &XI = sv[4];
+  const int64_t T = X.size(0), B = X.size(1), D = X.size(2), H = C.size(2), RW = R * W;
+  const int64_t I = XI.size(2), N = state0[5].size(-1);
+  const Links links{T, segment, true};
+  const int64_t n_ckpt = links.count();
+  auto checkpoint = [&](int64_t j) -> const Tensor& { return sv[kSequenceSaved + j - 1]; };
+  auto step = [&](int64_t s, int64_t k) -> const Tensor& {  // step s = 0..T-1, entry k
+    return sv[kSequenceSaved + n_ckpt + s * kStepSaved + k];
+  };
+  // the memory state after step s (s = -1: the initial state), k: M u p rw ww
+  auto state_after = [&](int64_t s, int k) -> const Tensor& {
+    static const int in_state0[] = {3, 4, 6, 7, 8};
+    return s < 0 ? state0[in_state0[k]] : step(s, 12 + k);
+  };
+  auto defined = [](const Tensor& g) { return g.numel() > 0; };
+  auto opt = X.options();
+  auto GG = torch::empty({T, B, 4 * H}, opt);
+  auto GXI = torch::empty({T, B, I}, opt);
+  // carried from step t+1 to step t: the gradients of h_t, c_t, r_t and the memory state
+  auto g_h = defined(grads[2]) ? grads[2].clone() : torch::zeros({B, H}, opt);
+  auto g_c = defined(grads[3]) ? grads[3].clone() : torch::zeros({B, H}, opt);
+  auto g_r = torch::zeros({B, RW}, opt);
+  auto gL = defined(grads[6]) ? grads[6].clone() : torch::zeros({B, 1, N, N}, opt);
+  std::vector<Tensor> gmem = {grads[4], grads[5], gL, grads[7], grads[8], grads[9]};
+  auto g_hc = torch::empty({B, H}, opt);
+  // the recomputed links of one segment: segment_links[m - 1] = the link after step start+m-1
+  std::vector<Tensor> segment_links;
+  for (int64_t m = 1; m < std::min(segment, T); ++m)
+    segment_links.push_back(torch::empty({B, 1, N, N}, opt));
+  for (int64_t start = ((T - 1) / segment) * segment; start >= 0; start -= segment) {
+    const int64_t end = std::min(start + segment, T);  // this segment: steps start .. end-1
+    const Tensor& base = start == 0 ? state0[5] : checkpoint(start / segment);
+    for (int64_t m = 1; m < end - start; ++m)  // step start+m-1 from its incoming link
+      link_update(m == 1 ? base : segment_links[m - 2], state_after(start + m - 2, 2),
+                  step(start + m - 1, 16), segment_links[m - 1]);
+    for (int64_t t = end - 1; t >= start; --t) {
+      std::vector<Tensor> in(12);
+      for (int k = 0; k < 12; ++k) in[k] = step(t, k);
+      const Tensor& link_in = t == start ? base : segment_links[t - start - 1];
+      for (const Tensor* x : {&state_after(t - 1, 0), &state_after(t - 1, 1), &link_in,
+                              &state_after(t - 1, 2), &state_after(t - 1, 3),
+                              &state_after(t - 1, 4)})
+        in.push_back(*x);
+      std::vector<Tensor> step_saved;
+      for (int k = 12; k < kStepSaved; ++k) step_saved.push_back(step(t, k));
+      auto g_read = defined(grads[1]) ? g_r + grads[1][t] : g_r;
+      std::vector<Tensor> g_out = {g_read.view({B, R, W}), gmem[0], gmem[1], gmem[2],
+                                   gmem[3],                gmem[4], gmem[5]};
+      // the link's gradient is updated in place (gmem[2] is both its input and output)
+      auto out = dnc_step_backward(in, dealloc, step_saved, g_out, gmem[2]);
+      gmem = {out[12], out[13], out[14], out[15], out[16], out[17]};
+      std::vector<Tensor> g_iface(out.begin(), out.begin() + 12);
+      std::vector<Tensor> iface(in.begin(), in.begin() + 12);
+      auto g_xi = GXI[t];
+      g_xi.copy_(activate_backward(XI[t], iface, g_iface, R, W, masking));
+      if (defined(grads[0])) {
+        at::addmm_out(g_hc, grads[0][t], g_xi, w_if);
+      } else {
+        at::mm_out(g_hc, g_xi, w_if);
+      }
+      AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "dnc_sequence_cell_backward", [&] {
+        auto c_prev = (t == 0 ? state0[1] : C[t - 1]).contiguous();
+        cell_backward<scalar_t>(A[t].data_ptr<scalar_t>(), TC[t].data_ptr<scalar_t>(),
+                                c_prev.data_ptr<scalar_t>(), g_hc.data_ptr<scalar_t>(),
+                                g_h.data_ptr<scalar_t>(), has_clip, scalar_t(clip), B, H,
+                                g_c.data_ptr<scalar_t>(), GG[t].data_ptr<scalar_t>());
+      });
+      auto gX = at::mm(GG[t], w_rec);  // [B, RW + H]: the gradients of r_{t-1} and h_{t-1}
+      g_r = gX.narrow(1, 0, RW).contiguous();
+      g_h = gX.narrow(1, RW, H).contiguous();
+    }
+  }
+  auto GG2 = GG.view({T * B, 4 * H});
+  auto GXI2 = GXI.view({T * B, I});
+  return {GG.permute({1, 0, 2}),
+          at::mm(GG2.t(), X.view({T * B, D})),
+          at::mm(GXI2.t(), HC.view({T * B, H})),
+          GXI2.sum(0),
+          g_h,
+          g_c,
+          g_r.view({B, R, W}),
+          gmem[0],
+          gmem[1],
+          gmem[2],
+          gmem[3],
+          gmem[4],
+          gmem[5]};
+}
+
+// Python entry points: the loops run without the GIL.
+
+// Returns (outputs, saved): see sequence_forward; saved is a capsule (None without `keep`).
+std::tuple<std::vector<Tensor>, py::object> dnc_sequence_forward(
+    Tensor xg, Tensor w_rec, Tensor w_if, Tensor b_if, std::vector<Tensor> state0, int64_t R,
+    int64_t W, bool masking, bool dealloc, double clip, bool has_clip, int64_t segment,
+    bool keep) {
+  std::vector<Tensor> outputs;
+  auto saved = std::make_unique<Saved>();
+  {
+    py::gil_scoped_release no_gil;
+    sequence_forward(xg, w_rec, w_if, b_if, state0, R, W, masking, dealloc, clip, has_clip,
+                     segment, keep, outputs, *saved);
+  }
+  py::object handle = py::none();
+  if (keep)
+    handle = py::capsule(saved.release(), [](void* p) { delete static_cast<Saved*>(p); });
+  return {outputs, handle};
+}
+
+std::vector<Tensor> dnc_sequence_backward(std::vector<Tensor> grads, Tensor w_rec, Tensor w_if,
+                                          Tensor HC, std::vector<Tensor> state0,
+                                          py::capsule saved, int64_t R, int64_t W,
+                                          bool masking, bool dealloc, double clip,
+                                          bool has_clip, int64_t segment) {
+  const Saved* s = static_cast<const Saved*>(saved.get_pointer());
+  py::gil_scoped_release no_gil;
+  return sequence_backward(grads, w_rec, w_if, HC, state0, *s, R, W, masking, dealloc, clip,
+                           has_clip, segment);
+}
+
+}  // namespace dnc_sequence
+
+using dnc_sequence::dnc_sequence_backward;
+using dnc_sequence::dnc_sequence_forward;

@@ -1,0 +1,153 @@
+"""A whole DNC sequence as one C++ loop, forward and backward (CPU).
+
+:meth:`MemoryNet.forward <dnc_qa.models.memory_net.MemoryNet.forward>` steps through time in
+Python: per timestep a controller matrix product, ~10 element-wise LSTM operations, the
+clipping, the interface layer and the fused memory step, each an autograd node. At the
+reference size (``B=16, N=128, LSTM 256``) the arithmetic of those small operations is tiny,
+and their dispatch and autograd bookkeeping were a third of a training step. Here the time
+loop runs in C++ (``dnc_qa/memory/csrc/dnc_sequence.cpp``): the same arithmetic, the same
+matrix products (ATen's), the memory step of :mod:`dnc_qa.memory.fused`, and one
+:class:`DNCSequence` node whose backward pass is the hand-derived reverse loop. The link is
+updated in place, with ``~sqrt(T)`` checkpoints recomputed segment by segment in the backward
+pass as :class:`~dnc_qa.memory.link_function.LinkTape` does; the controller's and the
+interface layer's weight gradients are one matrix product each per sequence.
+
+It applies (:func:`applies`) to a DNC with a one-layer LSTM controller whose memory step the
+fused kernel computes (:func:`dnc_qa.memory.fused.supports`: one write head, dense links, no
+sharpness, float32/64 on the CPU), without a trace and without hooks on the per-step modules;
+everything else takes the per-step path, which the float64 tests hold it equal to.
+``MemoryNet.fused_sequence = False`` (or ``DNC_QA_FUSED=0``) switches it off.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from dnc_qa.memory import fused, native
+from dnc_qa.memory.dnc import DNCMemory, DNCState
+from dnc_qa.models.controller import LSTMController, LSTMState
+
+DOUBLE_BACKWARD = (
+    "the fused DNC sequence (dnc_qa.models.fused_sequence) has no double backward "
+    "(create_graph=True); set `model.fused_sequence = False`, `model.memory.fused = False` "
+    "and `model.deferred_weight_grads = False` for the plain differentiable path"
+)
+
+
+def applies(model, x: Tensor, state, trace: bool, has_hooks) -> bool:
+    """Whether :func:`run` computes ``model``'s pass over ``x`` from ``state``.
+
+    ``has_hooks(module)`` says whether calling a module would run hooks (the per-step path
+    calls the interface layer and the memory module once per step; hooks must see that)."""
+    memory, controller = model.memory, model.controller
+    if not (
+        model.fused_sequence
+        and not trace
+        and isinstance(memory, DNCMemory)
+        and memory.fused
+        and memory._phases is None
+        and memory.num_writes == 1
+        and isinstance(controller, LSTMController)
+        and controller.num_layers == 1
+        and model._compiled_control is None
+        and x.device.type == "cpu"
+    ):
+        return False
+    if torch.is_grad_enabled() and not model.deferred_weight_grads:
+        return False  # the plain path was asked for (e.g. double backward)
+    dtype = state.memory.memory.dtype
+    tensors = (x, model.interface.weight, controller.recurrent[0].weight, *state.controller[0])
+    if any(t.dtype != dtype for t in (*tensors, state.read_vectors)):
+        return False
+    if any(has_hooks(m) for m in (memory, model.interface, controller.recurrent[0])):
+        return False
+    return fused.supports(None, state.memory, memory.link, memory.link_sharpness)
+
+
+def _layout(model) -> tuple:
+    memory = model.memory
+    clip = model.clip
+    return (
+        memory.num_reads,
+        memory.cell_width,
+        memory.masking,
+        memory.deallocation,
+        float(clip) if clip is not None else 0.0,
+        clip is not None,
+    )
+
+
+def segment_length(steps: int) -> int:
+    """Checkpoint spacing of the link in timesteps: ``ceil(sqrt(T))`` (as ``LinkTape``)."""
+    return max(1, math.ceil(math.sqrt(steps)))
+
+
+class DNCSequence(torch.autograd.Function):
+    """``DNCSequence.apply(layout, x_gates, w_rec, w_if, b_if, *state0)`` ->
+    ``(hc [T,B,H], rs [T,B,R*W], h_T, c_T, M_T, u_T, L_T, p_T, rw_T, ww_T)``.
+
+    ``layout = (R, W, masking, deallocation, clip, has_clip)``; ``state0`` is
+    ``h0, c0, r0, M0, u0, L0, p0, rw0, ww0``. ``hc`` are the clipped controller outputs.
+    """
+
+    @staticmethod
+    def forward(ctx, layout: tuple, x_gates: Tensor, w_rec, w_if, b_if, *state0: Tensor):
+        segment = segment_length(x_gates.shape[1])
+        outputs, saved = native.kernels().dnc_sequence_forward(
+            x_gates, w_rec, w_if, b_if, list(state0), *layout, segment, True
+        )
+        ctx.layout = layout
+        ctx.segment = segment
+        ctx.steps = saved  # a capsule: what the C++ backward pass needs, none an output
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(w_rec, w_if, outputs[0], *state0)
+        return tuple(outputs)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if torch.is_grad_enabled():
+            raise RuntimeError(DOUBLE_BACKWARD)
+        w_rec, w_if, hc, *state0 = ctx.saved_tensors
+        empty = hc.new_empty(0)
+        g = [empty if x is None else x.contiguous() for x in grads]
+        out = native.kernels().dnc_sequence_backward(
+            g, w_rec, w_if, hc, state0, ctx.steps, *ctx.layout, ctx.segment
+        )
+        return (None, *out)
+
+
+def run(model, x_gates: Tensor, state) -> tuple[Tensor, Tensor, object]:
+    """The controller outputs ``hc [B, T, H]`` (clipped), the read vectors
+    ``rs [B, T, R*W]`` and the new :class:`~dnc_qa.models.memory_net.MemoryNetState`, for
+    ``x_gates = model.controller.input_gates(x)``; :func:`applies` must hold."""
+    from dnc_qa.models.memory_net import MemoryNetState
+
+    memory = model.memory
+    dtype = state.memory.memory.dtype
+    ((h0, c0),) = state.controller
+    state0 = [h0, c0, state.read_vectors, *state.memory]
+    state0 = [t.to(dtype).contiguous() for t in state0]
+    weights = (
+        model.controller.recurrent[0].weight,
+        model.interface.weight,
+        model.interface.bias,
+    )
+    layout = _layout(model)
+    x_gates = x_gates.contiguous()
+    needs_grad = torch.is_grad_enabled() and any(
+        t.requires_grad for t in (x_gates, *weights, *state0)
+    )
+    if needs_grad:
+        outputs = DNCSequence.apply(layout, x_gates, *weights, *state0)
+    else:
+        outputs, _ = native.kernels().dnc_sequence_forward(
+            x_gates, *weights, state0, *layout, segment_length(x_gates.shape[1]), False
+        )
+    hc, rs, h, c, *mem = outputs
+    B = x_gates.shape[0]
+    reads = rs[-1].view(B, memory.num_reads, memory.cell_width)
+    new_state = MemoryNetState((LSTMState(h, c),), DNCState(*mem), reads)
+    return hc.transpose(0, 1), rs.transpose(0, 1), new_state

@@ -1,0 +1,208 @@
+"""The whole-sequence C++ loop (dnc_qa.models.fused_sequence): equal to the per-step path in
+values and every gradient, gradcheck, where it applies, and what it must not touch."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from dnc_qa.memory import fused
+from dnc_qa.memory.dnc import DNCState
+from dnc_qa.models import DNC, NTM, fused_sequence
+from dnc_qa.models.controller import LSTMState
+from dnc_qa.models.memory_net import MemoryNetState
+
+f64 = torch.float64
+
+pytestmark = pytest.mark.skipif(not fused.enabled(), reason="fused kernels unavailable")
+
+
+def _model(dtype=f64, **kw) -> DNC:
+    torch.manual_seed(0)
+    sizes = {"hidden_size": 6, "num_cells": 7, "cell_width": 3, "num_reads": 2} | kw
+    return DNC(5, 4, **sizes).to(dtype)
+
+
+def _state(model: DNC, batch: int, seed: int) -> MemoryNetState:
+    """A realistic start: the state after a random warm-up sequence, as leaves needing grad."""
+    gen = torch.Generator().manual_seed(seed)
+    dtype = model.output.weight.dtype
+    with torch.no_grad():
+        _, state = model(torch.randn(batch, 4, 5, generator=gen, dtype=f64).to(dtype))
+
+    def leaf(t):
+        return t.detach().clone().requires_grad_(True)
+
+    ((h, c),) = state.controller
+    return MemoryNetState(
+        (LSTMState(leaf(h), leaf(c)),), DNCState(*map(leaf, state.memory)), leaf(state.read_vectors)
+    )
+
+
+def _leaves(state: MemoryNetState) -> list[torch.Tensor]:
+    return [*state.controller[0], state.read_vectors, *state.memory]
+
+
+def _run(model: DNC, use_sequence: bool, steps: int, seed: int = 0):
+    """Outputs, final state and the gradients (every parameter, every initial-state field) of
+    a random linear loss of the outputs and of every final-state field."""
+    model.fused_sequence = use_sequence
+    start = _state(model, batch=3, seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    x = torch.randn(3, steps, 5, generator=gen, dtype=f64).to(model.output.weight.dtype)
+    y, state = model(x, start)
+    ends = [y, *_leaves(state)]
+    loss = sum((t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum() for t in ends)
+    model.zero_grad()
+    loss.backward()
+    grads = [p.grad.clone() for p in model.parameters()] + [t.grad for t in _leaves(start)]
+    return [t.detach() for t in ends], grads
+
+
+def _assert_close(a: list, b: list, atol: float) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x is not None and y is not None
+        torch.testing.assert_close(x, y, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize(
+    ("masking", "deallocation", "clip", "steps"),
+    [
+        (m, d, c, s)
+        for (m, d), c, s in itertools.product(
+            itertools.product([False, True], [False, True]), [None, 0.05], [1, 10]
+        )
+    ]
+    + [(False, False, 20.0, 5), (True, True, 0.3, 17)],
+)
+def test_equals_the_per_step_path(masking, deallocation, clip, steps):
+    """Values and all gradients equal the per-step path (float64, 1e-10): T = 1, T = 10 (link
+    checkpoints every 4 steps, a segment of 2 at the end), a clip that bites (0.05) or not."""
+    model = _model(masking=masking, deallocation=deallocation, clip=clip)
+    out_seq, grads_seq = _run(model, True, steps)
+    out_step, grads_step = _run(model, False, steps)
+    _assert_close(out_seq, out_step, 1e-10)
+    _assert_close(grads_seq, grads_step, 1e-10)
+
+
+def test_the_sequence_path_is_taken(monkeypatch):
+    calls = []
+    real = fused_sequence.DNCSequence.forward
+
+    def counted(ctx, *args):
+        calls.append(1)
+        return real(ctx, *args)
+
+    monkeypatch.setattr(fused_sequence.DNCSequence, "forward", staticmethod(counted))
+    model = _model()
+    y, _ = model(torch.randn(2, 3, 5, dtype=f64))
+    y.sum().backward()
+    assert len(calls) == 1
+    model.fused_sequence = False
+    model(torch.randn(2, 3, 5, dtype=f64))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _model(controller_layers=2),
+        lambda: _model(controller="feedforward"),
+        lambda: _model(num_writes=2),
+        lambda: _model(link="sparse"),
+        lambda: _model(link_sharpness=True),
+        lambda: NTM(5, 4, hidden_size=6, num_cells=7, cell_width=3).to(f64),
+    ],
+)
+def test_other_configurations_use_the_per_step_path(make):
+    model = make()
+    x = torch.randn(2, 3, 5, dtype=f64)
+    state = model.initial_state(2)
+    assert not fused_sequence.applies(model, x, state, False, lambda m: False)
+
+
+def test_trace_hooks_and_dtype_use_the_per_step_path():
+    model = _model()
+    x = torch.randn(2, 3, 5, dtype=f64)
+    state = model.initial_state(2)
+    assert fused_sequence.applies(model, x, state, False, lambda m: False)
+    assert not fused_sequence.applies(model, x, state, True, lambda m: False)
+    assert not fused_sequence.applies(model, x, state, False, lambda m: m is model.interface)
+    assert not fused_sequence.applies(model, x.float(), state, False, lambda m: False)
+    model.deferred_weight_grads = False  # the plain path (double backward) was asked for
+    assert not fused_sequence.applies(model, x, state, False, lambda m: False)
+    with torch.no_grad():  # no gradients: nothing to defer, the loop still applies
+        assert fused_sequence.applies(model, x, state, False, lambda m: False)
+
+
+def test_hooks_see_every_step():
+    model = _model()
+    seen = []
+    model.interface.register_forward_hook(lambda m, i, o: seen.append(1))
+    model(torch.randn(2, 6, 5, dtype=f64))
+    assert len(seen) == 6
+
+
+def test_no_grad_pass_equals_the_training_pass_and_leaves_the_start_alone():
+    """Without gradients the link is updated in place from the first step on (no
+    checkpoints): same values, bit for bit; the caller's initial state is never written."""
+    model = _model(masking=True, deallocation=True, clip=1.0)
+    start = _state(model, batch=3, seed=3)
+    before = [t.detach().clone() for t in _leaves(start)]
+    x = torch.randn(3, 11, 5, dtype=f64)
+    y, state = model(x, start)
+    with torch.no_grad():
+        y2, state2 = model(x, start)
+    assert torch.equal(y, y2)
+    for a, b in zip(_leaves(state), _leaves(state2), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(before, _leaves(start), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_float32_equals_the_per_step_path():
+    model = _model(dtype=torch.float32, clip=20.0)
+    out_seq, grads_seq = _run(model, True, 9)
+    out_step, grads_step = _run(model, False, 9)
+    _assert_close(out_seq, out_step, 1e-5)
+    _assert_close(grads_seq, grads_step, 1e-4)
+
+
+def test_gradcheck():
+    model = _model(hidden_size=3, num_cells=4, cell_width=2, num_reads=2, clip=0.4)
+    start = _state(model, batch=2, seed=5)
+    gen = torch.Generator().manual_seed(7)
+    x_gates = torch.randn(2, 5, 12, generator=gen, dtype=f64).requires_grad_(True)
+    weights = [
+        model.controller.recurrent[0].weight,
+        model.interface.weight,
+        model.interface.bias,
+    ]
+    layout = fused_sequence._layout(model)
+
+    def f(*inputs):
+        return fused_sequence.DNCSequence.apply(layout, *inputs)
+
+    inputs = (x_gates, *weights, *_leaves(start))
+    assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6)
+
+
+def test_double_backward_raises():
+    model = _model()
+    y, _ = model(torch.randn(2, 3, 5, dtype=f64))
+    with pytest.raises(RuntimeError, match="double backward"):
+        torch.autograd.grad(y.sum(), model.interface.weight, create_graph=True)
+
+
+def test_retain_graph_gives_the_same_gradients_twice():
+    model = _model(clip=0.5)
+    y, _ = model(torch.randn(2, 7, 5, dtype=f64))
+    loss = y.pow(2).sum()
+    loss.backward(retain_graph=True)
+    first = [p.grad.clone() for p in model.parameters()]
+    loss.backward()
+    for a, p in zip(first, model.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, 2 * a, rtol=1e-12, atol=1e-12)
