@@ -20,6 +20,8 @@ With ``K >= N`` nothing is ever dropped and the result equals the dense link exa
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -137,3 +139,202 @@ def sparse_directional(link: Tensor, prev_reads: Tensor) -> tuple[Tensor, Tensor
     contrib = (values.unsqueeze(2) * r.unsqueeze(-1)).flatten(3)  # [B, H, R, N*K]
     backward = r.new_zeros(B, H, R, N).scatter_add(-1, flat_idx, contrib)
     return forward.transpose(1, 2), backward.transpose(1, 2)
+
+
+# --------------------------------------------------------------------------- fused step
+
+
+def _select(values: Tensor, indices: Tensor, p: Tensor, w: Tensor, k: int):
+    """The update's selection, without autograd: what :func:`sparse_link_update` keeps.
+
+    Returns ``(new_val, new_idx, source, column, mask, p_idx)``: the new values and (reset)
+    indices ``[B, H, N, K]``; for each kept slot its ``source`` slot among the row's ``K`` old
+    entries (``< K``) or the ``kp`` candidates (``>= K``), its ``column`` before empty slots
+    are reset, and ``mask`` (the slot carries ``(1 - w_a - w_c) V + w_a p_c``, not 0).
+    """
+    B, H, N, K = values.shape
+    dev = values.device
+    rows = torch.arange(N, device=dev).view(1, 1, N, 1)
+    kp = min(K, N)
+    p_top = p.topk(kp, dim=-1)
+    p_idx, p_val = p_top.indices, p_top.values  # [B, H, kp]
+    p_sparse = torch.zeros_like(p).scatter(-1, p_idx, p_val)
+    flat_idx = indices.flatten(2)
+    w_a = w.unsqueeze(-1)
+    w_b = w.gather(-1, flat_idx).view(B, H, N, K)
+    p_b = p_sparse.gather(-1, flat_idx).view(B, H, N, K)
+    old = (1.0 - w_a - w_b) * values + w_a * p_b
+    slot_of_col = torch.full((B, H, N), kp, dtype=torch.long, device=dev)
+    slot_of_col.scatter_(-1, p_idx, torch.arange(kp, device=dev).expand(B, H, kp))
+    held = slot_of_col.gather(-1, flat_idx).view(B, H, N, K)
+    dup = torch.zeros(B, H, N, kp + 1, dtype=torch.bool, device=dev)
+    dup.scatter_(-1, held, True)
+    dup = dup[..., :kp]
+    cand_val = (w_a * p_val.unsqueeze(2)).masked_fill_(dup, 0.0)
+    cand_idx = torch.where(dup, rows, p_idx.unsqueeze(2))
+    all_val = torch.cat([old, cand_val], dim=-1)
+    all_idx = torch.cat([indices, cand_idx], dim=-1)
+    valid = all_idx != rows
+    valid[..., K:] &= ~dup
+    all_val.masked_fill_(~valid, 0.0)
+    source = all_val.topk(K, dim=-1).indices
+    new_val = all_val.gather(-1, source)
+    column = all_idx.gather(-1, source)
+    mask = valid.gather(-1, source)
+    if K < N:
+        slot = slot_of_col.gather(-1, column.flatten(2)).view(B, H, N, K)
+        col_vals = new_val.new_zeros(B, H, N, kp + 1)
+        col_vals.scatter_(-1, slot, new_val)
+        threshold = col_vals[..., :kp].transpose(-1, -2).topk(K, dim=-1).values[..., -1]
+        threshold = torch.cat([threshold, threshold.new_zeros(B, H, 1)], dim=-1)
+        keep = new_val >= threshold.gather(-1, slot.flatten(2)).view(B, H, N, K)
+        new_val.masked_fill_(~keep, 0.0)
+        mask &= keep
+    new_idx = torch.where(new_val == 0, rows, column)
+    return new_val, new_idx, source, column, mask, p_idx
+
+
+def _csr(values: Tensor, indices: Tensor) -> Tensor:
+    """The links of all ``B * H`` slices as one block-diagonal ``[S N, S N]`` CSR matrix."""
+    B, H, N, K = values.shape
+    S = B * H
+    offsets = (torch.arange(S, device=values.device) * N).view(B, H, 1, 1)
+    col = (indices + offsets).flatten()
+    crow = torch.arange(0, S * N * K + 1, K, device=values.device)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta", once per process
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            crow, col, values.flatten(), size=(S * N, S * N), check_invariants=False
+        )
+
+
+def _matvec(values: Tensor, indices: Tensor, x: Tensor) -> Tensor:
+    """``L x``, slice by slice: ``out[b, i, h, a] = sum_k L[b, h, a, k] x[b, i, h, idx]``.
+
+    Args:
+        values, indices: ``[B, H, N, K]`` unpacked sparse links.
+        x: ``[B, R, H, N]`` (may be an expanded view).
+
+    Returns:
+        ``[B, R, H, N]``.
+    """
+    B, H, N, K = values.shape
+    R = x.shape[1]
+    if values.device.type == "cpu":  # one block-diagonal CSR product (MKL / native kernel)
+        rows = x.permute(0, 2, 3, 1).reshape(B * H * N, R)
+        out = _csr(values, indices) @ rows
+        return out.view(B, H, N, R).permute(0, 3, 1, 2)
+    flat_idx = indices.flatten(2)
+    out = values.new_empty(B, R, H, N)
+    for i in range(R):
+        at = x[:, i].gather(-1, flat_idx).view(B, H, N, K)
+        out[:, i] = (values * at).sum(-1)
+    return out
+
+
+def _matvec_t(values: Tensor, indices: Tensor, x: Tensor) -> Tensor:
+    """``L^T x`` per slice: ``out[b, i, h, c] = sum_{a, k: idx=c} L[b, h, a, k] x[b, i, h, a]``.
+
+    Same shapes as :func:`_matvec`; one scatter-add of ``[B, H, N K]`` per column of ``x``.
+    """
+    B, H, N, K = values.shape
+    R = x.shape[1]
+    flat_idx = indices.flatten(2)
+    out = values.new_zeros(B, R, H, N)
+    for i in range(R):
+        contrib = (values * x[:, i].unsqueeze(-1)).flatten(2)  # [B, H, N K]
+        out[:, i].scatter_add_(-1, flat_idx, contrib)
+    return out
+
+
+def _per_slice(reads: Tensor, heads: int) -> Tensor:
+    """``[B, R, N]`` -> ``[B, R, H, N]`` (a view)."""
+    B, R, N = reads.shape
+    return reads.unsqueeze(2).expand(B, R, heads, N)
+
+
+class _SparseLinkStep(torch.autograd.Function):
+    """:func:`sparse_link_update` followed by :func:`sparse_directional`, as one node.
+
+    Same values. The forward pass leaves no ``[B, H, N, 2K]`` candidate tensors and no
+    ``[B, H, R, N, K]`` products in the graph; the backward pass is written out: a kept slot
+    holds ``v = (1 - w_a - w_c) V_src + w_a p_c`` with ``c`` its column, ``V_src`` the
+    previous value of the slot it came from (0 for a new entry) and ``p`` the precedence
+    restricted to its ``K`` largest entries.
+    """
+
+    @staticmethod
+    def forward(ctx, link, prev_precedence, weights, prev_reads, k):
+        values, indices = unpack(link)
+        H = values.shape[1]
+        new_val, new_idx, source, column, mask, p_idx = _select(
+            values, indices, prev_precedence, weights, k
+        )
+        reads = _per_slice(prev_reads, H)
+        forward = _matvec(new_val, new_idx, reads)
+        backward = _matvec_t(new_val, new_idx, reads)
+        ctx.save_for_backward(
+            values, prev_precedence, weights, prev_reads, new_val, new_idx, source, column, mask
+        )
+        ctx.p_idx = p_idx
+        ctx.mark_non_differentiable(new_idx)
+        return new_val, new_idx, forward, backward
+
+    @staticmethod
+    def backward(ctx, g_val, _g_idx, g_fwd, g_bwd):
+        values, p, w, r, new_val, new_idx, source, column, mask = ctx.saved_tensors
+        p_idx = ctx.p_idx
+        B, H, N, K = values.shape
+        R = r.shape[1]
+        flat_new = new_idx.flatten(2)
+        g = torch.zeros_like(new_val) if g_val is None else g_val.clone()
+        g_r = torch.zeros_like(r)
+        # directional: f_i[a] = sum_c L[a, c] r_i[c] and b_i[c] = sum_a L[a, c] r_i[a]
+        if g_fwd is not None:
+            g_r += _matvec_t(new_val, new_idx, g_fwd).sum(2)
+            for i in range(R):
+                r_at = r[:, i].unsqueeze(1).expand(B, H, N).gather(-1, flat_new)
+                g.addcmul_(g_fwd[:, i].unsqueeze(-1), r_at.view(B, H, N, K))
+        if g_bwd is not None:
+            g_r += _matvec(new_val, new_idx, g_bwd).sum(2)
+            for i in range(R):
+                gb_at = g_bwd[:, i].gather(-1, flat_new).view(B, H, N, K)
+                g.addcmul_(r[:, i].view(B, 1, N, 1), gb_at)
+        # the update: v = mask * ((1 - w_a - w_c) V_src + w_a p_c)
+        g.mul_(mask)
+        kp = min(K, N)
+        from_old = source < K
+        v_src = values.gather(-1, source.clamp(max=K - 1)).masked_fill_(~from_old, 0.0)
+        p_sparse = torch.zeros_like(p).scatter(-1, p_idx, p.gather(-1, p_idx))
+        flat_col = column.flatten(2)
+        w_a = w.unsqueeze(-1)
+        w_c = w.gather(-1, flat_col).view(B, H, N, K)
+        p_c = p_sparse.gather(-1, flat_col).view(B, H, N, K)
+        g_values = values.new_zeros(B, H, N, K + kp)
+        g_values.scatter_(-1, source, g * (1.0 - w_a - w_c))
+        g_link = torch.cat([g_values[..., :K], torch.zeros_like(values)], dim=-1)
+        g_w = (g * (p_c - v_src)).sum(-1)
+        g_w.scatter_add_(-1, flat_col, (-g * v_src).flatten(2))
+        g_ps = torch.zeros_like(p).scatter_add_(-1, flat_col, (g * w_a).flatten(2))
+        g_p = torch.zeros_like(p).scatter(-1, p_idx, g_ps.gather(-1, p_idx))
+        return g_link, g_p, g_w, g_r, None
+
+
+def sparse_link_step(
+    link: Tensor, prev_precedence: Tensor, weights: Tensor, prev_reads: Tensor, k: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`sparse_link_update` then :func:`sparse_directional`, fused (same values).
+
+    Args:
+        link: ``[B, Hw, N, 2K]`` packed ``L_{t-1}``.
+        prev_precedence: ``[B, Hw, N]``.
+        weights: ``[B, Hw, N]`` this step's write weights.
+        prev_reads: ``[B, R, N]``.
+
+    Returns:
+        ``(new_link [B, Hw, N, 2K], forward [B, R, Hw, N], backward [B, R, Hw, N])``.
+    """
+    new_val, new_idx, forward, backward = _SparseLinkStep.apply(
+        link, prev_precedence, weights, prev_reads, k
+    )
+    return pack(new_val, new_idx), forward, backward

@@ -8,7 +8,12 @@ from memory_helpers import random_dnc_interface
 from spec_reference import dnc_reference_step
 
 from dnc_qa.memory.dnc import DNCMemory, DNCState
-from dnc_qa.memory.sparse_link import densify
+from dnc_qa.memory.sparse_link import (
+    densify,
+    sparse_directional,
+    sparse_link_step,
+    sparse_link_update,
+)
 from dnc_qa.models import DNC
 
 f64 = torch.float64
@@ -103,3 +108,50 @@ def test_sparse_gradcheck_float64():
         state.read_weights.clone().requires_grad_(True),
     ]
     assert torch.autograd.gradcheck(step, inputs, eps=1e-6, atol=1e-6)
+
+
+def _warmed_sparse_inputs(N, K, H, R, B, seed):
+    mem = DNCMemory(N, 4, R, H, link="sparse", link_k=K)
+    gen = torch.Generator().manual_seed(seed)
+    state = mem.initial_state(B, dtype=f64)
+    with torch.no_grad():
+        for _ in range(8):
+            _, state = mem(random_dnc_interface(mem, B, gen), state)
+    w = torch.rand(B, H, N, dtype=f64, generator=gen)
+    w = w / w.sum(-1, keepdim=True) * 0.9
+    return state.link, state.precedence, w, state.read_weights
+
+
+@pytest.mark.parametrize(
+    ("N", "K", "H", "R", "B"),
+    [(20, 3, 2, 3, 2), (6, 6, 1, 2, 2), (6, 9, 2, 2, 2), (30, 4, 1, 4, 3)],
+)
+def test_fused_sparse_link_step_equals_update_then_directional(N, K, H, R, B):
+    """sparse_link_step (one node, written-out backward) against the two plain functions."""
+    inputs = [t.clone().requires_grad_(True) for t in _warmed_sparse_inputs(N, K, H, R, B, 1)]
+    link, p, w, r = inputs
+    plain_link = sparse_link_update(link, p, w, K)
+    plain = (plain_link, *sparse_directional(plain_link, r))
+    fused = sparse_link_step(link, p, w, r, K)
+    for a, b in zip(fused, plain, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-15)
+    gen = torch.Generator().manual_seed(7)
+    grads = [torch.randn(x.shape, dtype=f64, generator=gen) for x in plain]
+    grads[0][..., K:] = 0  # the index half carries no gradient
+    g_plain = torch.autograd.grad(plain, inputs, grads)
+    g_fused = torch.autograd.grad(fused, inputs, grads)
+    for a, b in zip(g_fused, g_plain, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_fused_sparse_link_step_gradcheck_float64():
+    link, p, w, r = _warmed_sparse_inputs(12, 3, 2, 2, 2, 4)
+    K = 3
+    indices = link[..., K:]
+
+    def step(values, p, w, r):
+        new_link, forward, backward = sparse_link_step(torch.cat([values, indices], -1), p, w, r, K)
+        return new_link[..., :K], forward, backward
+
+    inputs = [t.clone().requires_grad_(True) for t in (link[..., :K], p, w, r)]
+    assert torch.autograd.gradcheck(step, inputs, eps=1e-7, atol=1e-6)
