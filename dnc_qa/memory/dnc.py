@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from dnc_qa.memory import addressing as A
 from dnc_qa.memory import fused
+from dnc_qa.memory import memory_nodes as MN
 from dnc_qa.memory import sparse_link as S
 from dnc_qa.memory.link_function import LinkTape, link_step
 from dnc_qa.validation import check_positive_ints
@@ -107,8 +108,13 @@ def dnc_step(
     Returns:
         ``(read_vectors [B, R, W], new_state)``.
     """
+    # sparse links: the [B, N, W] arithmetic as lean nodes (memory_nodes), which keep no
+    # [B, N, W] intermediates, so recomputing them in backward would only cost time
+    lean = link == "sparse" and phases is None
     write, read = phases or (write_phase, read_phase)
-    if checkpoint and torch.is_grad_enabled():
+    if lean:
+        usage, memory, ww, read_content = write_phase(interface, state, deallocation, lean=True)
+    elif checkpoint and torch.is_grad_enabled():
         # only what write_phase reads: keeping the link alive here would defeat the tape
         light = state._replace(link=None, precedence=None)
         usage, memory, ww, read_content = torch.utils.checkpoint.checkpoint(
@@ -119,8 +125,9 @@ def dnc_step(
     # 6. + 8. Temporal links, and the directional weights from the previous read weights and
     # the new links, in one fused node (A.link_update and A.directional_weights, fused).
     if link == "sparse":
-        new_link = S.sparse_link_update(state.link, state.precedence, ww, link_k)
-        forward, backward = S.sparse_directional(new_link, state.read_weights)
+        new_link, forward, backward = S.sparse_link_step(
+            state.link, state.precedence, ww, state.read_weights, link_k
+        )
         precedence = S.sparsify_precedence(A.precedence_update(state.precedence, ww), link_k)
     else:
         new_link, forward, backward = link_step(
@@ -128,25 +135,35 @@ def dnc_step(
         )
         forward, backward = forward.transpose(1, 2), backward.transpose(1, 2)  # [B, R, Hw, N]
         precedence = A.precedence_update(state.precedence, ww)
-    rw, read_vectors = read(interface, memory, read_content, forward, backward)
+    if lean:
+        rw, read_vectors = read_phase(interface, memory, read_content, forward, backward, True)
+    else:
+        rw, read_vectors = read(interface, memory, read_content, forward, backward)
     return read_vectors, DNCState(memory, usage, new_link, precedence, rw, ww)
 
 
 def write_phase(
-    interface: DNCInterface, state: DNCState, deallocation: bool = False
+    interface: DNCInterface, state: DNCState, deallocation: bool = False, lean: bool = False
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Spec steps 1-5 and 7: ``(usage, memory, write_weights, read_content)``.
 
     Everything of a step that neither reads nor writes the link (a pure tensor function, so
-    :meth:`DNCMemory.compile_step` can hand it to ``torch.compile``).
+    :meth:`DNCMemory.compile_step` can hand it to ``torch.compile``). ``lean``: the
+    ``[B, N, W]`` arithmetic as the nodes of :mod:`dnc_qa.memory.memory_nodes` (same values).
     """
+    content = MN.content_weights if lean else A.content_weights
+    erase_and_add = MN.erase_and_add if lean else A.erase_and_add
     # 1. Retention and usage.
     psi = A.retention(interface.free_gates, state.read_weights)
     usage = A.usage_update(state.usage, state.write_weights, psi)
     memory = state.memory * psi.unsqueeze(-1) if deallocation else state.memory
     # 2. Write content weights against the previous memory.
-    write_content = A.content_weights(
-        memory, interface.write_keys, interface.write_strengths, masks=interface.write_masks
+    write_content = (
+        content(memory, interface.write_keys, interface.write_strengths)
+        if interface.write_masks is None
+        else A.content_weights(
+            memory, interface.write_keys, interface.write_strengths, masks=interface.write_masks
+        )
     )
     # 3.-4. Allocation, head after head, and the write weights.
     allocation = A.write_allocations(usage, interface.allocation_gates, interface.write_gates)
@@ -154,10 +171,14 @@ def write_phase(
         write_content, allocation, interface.allocation_gates, interface.write_gates
     )
     # 5. Erase and add.
-    memory = A.erase_and_add(memory, ww, interface.erase_vectors, interface.write_vectors)
+    memory = erase_and_add(memory, ww, interface.erase_vectors, interface.write_vectors)
     # 7. Read content weights against the new memory.
-    read_content = A.content_weights(
-        memory, interface.read_keys, interface.read_strengths, masks=interface.read_masks
+    read_content = (
+        content(memory, interface.read_keys, interface.read_strengths)
+        if interface.read_masks is None
+        else A.content_weights(
+            memory, interface.read_keys, interface.read_strengths, masks=interface.read_masks
+        )
     )
     return usage, memory, ww, read_content
 
@@ -168,13 +189,14 @@ def read_phase(
     read_content: Tensor,
     forward: Tensor,
     backward: Tensor,
+    lean: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Spec steps 9-10 (after optional link sharpness): ``(read_weights, read_vectors)``."""
     if interface.link_sharpness is not None:
         forward = A.sharpen_directional(forward, interface.link_sharpness)
         backward = A.sharpen_directional(backward, interface.link_sharpness)
     rw = A.read_weights(interface.read_modes, backward, read_content, forward)
-    return rw, A.read_memory(memory, rw)
+    return rw, (MN.read_memory if lean else A.read_memory)(memory, rw)
 
 
 class DNCMemory(nn.Module):
