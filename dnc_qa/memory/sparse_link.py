@@ -170,17 +170,21 @@ def _select(values: Tensor, indices: Tensor, p: Tensor, w: Tensor, k: int):
     dup = torch.zeros(B, H, N, kp + 1, dtype=torch.bool, device=dev)
     dup.scatter_(-1, held, True)
     dup = dup[..., :kp]
-    cand_val = (w_a * p_val.unsqueeze(2)).masked_fill_(dup, 0.0)
+    cand_val = w_a * p_val.unsqueeze(2)
     cand_idx = torch.where(dup, rows, p_idx.unsqueeze(2))
     all_val = torch.cat([old, cand_val], dim=-1)
-    all_idx = torch.cat([indices, cand_idx], dim=-1)
-    valid = all_idx != rows
-    valid[..., K:] &= ~dup
+    valid = torch.cat([indices != rows, cand_idx != rows], dim=-1)  # cand_idx = row: a dup
     all_val.masked_fill_(~valid, 0.0)
     source = all_val.topk(K, dim=-1).indices
     new_val = all_val.gather(-1, source)
-    column = all_idx.gather(-1, source)
     mask = valid.gather(-1, source)
+    # the column of each kept slot, without a [B, H, N, K + kp] index tensor
+    from_old = source < K
+    column = torch.where(
+        from_old,
+        indices.gather(-1, source.clamp(max=K - 1)),
+        cand_idx.gather(-1, (source - K).clamp_(min=0)),
+    )
     if K < N:
         slot = slot_of_col.gather(-1, column.flatten(2)).view(B, H, N, K)
         col_vals = new_val.new_zeros(B, H, N, kp + 1)
