@@ -106,6 +106,19 @@ class OursUnfused(Ours):
         return model
 
 
+class OursStepwise(Ours):
+    """``dnc_qa`` with the whole-sequence C++ loop switched off (``model.fused_sequence =
+    False``): the time loop in Python, one fused C++ memory step per timestep (the third
+    session's path)."""
+
+    label = "dnc_qa per-step"
+
+    def build(self) -> torch.nn.Module:
+        model = super().build()
+        model.fused_sequence = False
+        return model
+
+
 class OursSparse(Ours):
     """``DNC(..., link="sparse", link_k=8)``: SDNC-style sparse temporal links."""
 
@@ -165,6 +178,7 @@ class Peer(Adapter):
 IMPLS: dict[str, type[Adapter]] = {
     "ours": Ours,
     "unfused": OursUnfused,
+    "stepwise": OursStepwise,
     "sparse": OursSparse,
     "compiled": OursCompiled,
     "peer": Peer,

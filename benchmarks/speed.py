@@ -79,7 +79,7 @@ def impls_for(cfg: Config, args, device: torch.device) -> tuple[list[str], dict[
     if args.compile and cfg.name == "ref":
         names.append("compiled")
     if args.unfused and "ours" in names:
-        names.insert(1, "unfused")
+        names[1:1] = ["stepwise", "unfused"]
     return names, skipped
 
 
@@ -258,7 +258,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-sparse", action="store_true", help="no sparse-link rows")
     p.add_argument("--compile", action="store_true", help="add the torch.compile path (ref)")
     p.add_argument(
-        "--unfused", action="store_true", help="add dnc_qa without the fused C++ memory step"
+        "--unfused",
+        action="store_true",
+        help="add dnc_qa without the whole-sequence C++ loop (per-step) and without any fused C++ "
+        "step (unfused)",
     )
     p.add_argument("--dense-large", action="store_true", help="time dense links at N=2048 on CPU")
     p.add_argument(

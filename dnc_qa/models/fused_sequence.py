@@ -103,18 +103,18 @@ class DNCSequence(torch.autograd.Function):
         ctx.segment = segment
         ctx.steps = saved  # a capsule: what the C++ backward pass needs, none an output
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(w_rec, w_if, outputs[0], *state0)
+        ctx.save_for_backward(w_rec, w_if, *state0)
         return tuple(outputs)
 
     @staticmethod
     def backward(ctx, *grads):
         if torch.is_grad_enabled():
             raise RuntimeError(DOUBLE_BACKWARD)
-        w_rec, w_if, hc, *state0 = ctx.saved_tensors
-        empty = hc.new_empty(0)
+        w_rec, w_if, *state0 = ctx.saved_tensors
+        empty = w_rec.new_empty(0)
         g = [empty if x is None else x.contiguous() for x in grads]
         out = native.kernels().dnc_sequence_backward(
-            g, w_rec, w_if, hc, state0, ctx.steps, *ctx.layout, ctx.segment
+            g, w_rec, w_if, state0, ctx.steps, *ctx.layout, ctx.segment
         )
         return (None, *out)
 

@@ -206,3 +206,19 @@ def test_retain_graph_gives_the_same_gradients_twice():
     loss.backward()
     for a, p in zip(first, model.parameters(), strict=True):
         torch.testing.assert_close(p.grad, 2 * a, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_batch_chunks_per_thread_equal_the_per_step_path(threads):
+    """The batch is cut into one chunk per thread (3 rows: chunks of 3; 1 + 2; 1 + 1 + 1),
+    each run on its own thread: the same values and gradients whatever the cut."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model = _model(masking=True, clip=0.5)
+        out_seq, grads_seq = _run(model, True, 6)
+        out_step, grads_step = _run(model, False, 6)
+    finally:
+        torch.set_num_threads(before)
+    _assert_close(out_seq, out_step, 1e-10)
+    _assert_close(grads_seq, grads_step, 1e-10)

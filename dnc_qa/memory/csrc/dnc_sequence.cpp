@@ -98,14 +98,13 @@ struct Links {
 // M u p rw ww psi cw alloc order cr f bk (dnc_step_forward's outputs 1-2, 4-13).
 constexpr int64_t kStepSaved = 24;
 
-// What the forward pass keeps for the backward pass, owned by a Python capsule (one object
-// instead of ~25 Python tensors per timestep, which also kept the garbage collector busy):
-// X [T,B,RW+H], A [T,B,4H] (activated gates), C [T,B,H], TC [T,B,H] (tanh c), XI [T,B,I]
-// (raw interface), the link checkpoints, then kStepSaved per step.
+// What the forward pass over one batch chunk keeps for its backward pass: X [T,B,RW+H],
+// A [T,B,4H] (activated gates), C [T,B,H], TC [T,B,H] (tanh c), XI [T,B,I] (raw interface),
+// HC [T,B,H] (clipped h), the link checkpoints, then kStepSaved per step.
 struct Saved {
   std::vector<Tensor> tensors;
 };
-constexpr int64_t kSequenceSaved = 5;  // X A C TC XI
+constexpr int64_t kSequenceSaved = 6;  // X A C TC XI HC
 
 // The forward loop (see the top of this file). outputs: hc [T,B,H] (clipped controller
 // outputs), rs [T,B,R*W] (read vectors), h_T, c_T, M_T, u_T, L_T, p_T, rw_T, ww_T.
@@ -113,6 +112,7 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
                       const Tensor& b_if, const std::vector<Tensor>& state0, int64_t R,
                       int64_t W, bool masking, bool dealloc, double clip, bool has_clip,
                       int64_t segment, bool keep, std::vector<Tensor>& outputs, Saved& saved) {
+  at::NoGradGuard no_grad;  // grad mode is per thread: this may run on a worker thread
   const int64_t B = xg.size(0), T = xg.size(1), H = xg.size(2) / 4, RW = R * W;
   const int64_t D = RW + H, I = w_if.size(0), N = state0[5].size(-1);
   auto opt = xg.options();
@@ -167,10 +167,10 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
   }
   // the final state: copies of what the backward pass keeps (an output held by the autograd
   // node that made it would be a reference cycle); the link is the working buffer
-  outputs = {HC, RS, h_prev, keep ? c_prev.clone() : c_prev};
+  outputs = {HC, RS, h_prev, keep ? c_prev.clone() : c_prev};  // (HC: see merge_outputs)
   for (int k = 0; k < 6; ++k) outputs.push_back(keep && k != 2 ? mem[k].clone() : mem[k]);
   if (keep) {
-    saved.tensors = {X, A, C, TC, XI};
+    saved.tensors = {X, A, C, TC, XI, HC};
     saved.tensors.insert(saved.tensors.end(), checkpoints.begin(), checkpoints.end());
     saved.tensors.insert(saved.tensors.end(), steps.begin(), steps.end());
   }
@@ -180,12 +180,13 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
 // (any may be empty: zero). Returns the gradients of xg [B,T,4H], w_rec, w_if, b_if, then of
 // state0 (9).
 std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Tensor& w_rec,
-                                      const Tensor& w_if, const Tensor& HC,
-                                      const std::vector<Tensor>& state0, const Saved& saved,
+                                      const Tensor& w_if, const std::vector<Tensor>& state0,
+                                      const Saved& saved,
                                       int64_t R, int64_t W, bool masking, bool dealloc,
                                       double clip, bool has_clip, int64_t segment) {
+  at::NoGradGuard no_grad;  // (see sequence_forward)
   const auto& sv = saved.tensors;
-  const auto &X = sv[0], &A = sv[1], &C = sv[2], &TC = sv[3], &XI = sv[4];
+  const auto &X = sv[0], &A = sv[1], &C = sv[2], &TC = sv[3], &XI = sv[4], &HC = sv[5];
   const int64_t T = X.size(0), B = X.size(1), D = X.size(2), H = C.size(2), RW = R * W;
   const int64_t I = XI.size(2), N = state0[5].size(-1);
   const Links links{T, segment, true};
@@ -274,6 +275,56 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
           gmem[5]};
 }
 
+// ------------------------------------------------------------------ batch chunks in parallel
+
+// The batch is cut into one chunk per thread and each chunk's whole sequence runs on its own
+// thread (single-threaded inside: ATen and MKL run serially within a parallel region). The
+// per-step work is small (B = 16 rows of matrix products, element-wise loops over B x H):
+// splitting each operation over threads, as the kernels' parallel_for and MKL would, cost
+// more in synchronisation (64 steps x ~20 parallel sections) than it saved. The results
+// depend on the number of chunks only through the order of the weight-gradient sums.
+struct Chunk {
+  int64_t begin, size;
+  Saved saved;
+};
+struct SequenceSaved {
+  std::vector<Chunk> chunks;
+};
+
+std::vector<Chunk> batch_chunks(int64_t B) {
+  const int64_t P = at::in_parallel_region() ? 1 : std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B));
+  std::vector<Chunk> chunks(P);
+  for (int64_t p = 0; p < P; ++p) {
+    chunks[p].begin = p * B / P;
+    chunks[p].size = (p + 1) * B / P - chunks[p].begin;
+  }
+  return chunks;
+}
+
+std::vector<Tensor> rows(const std::vector<Tensor>& ts, int64_t dim, const Chunk& c) {
+  std::vector<Tensor> out;
+  for (const auto& t : ts) out.push_back(t.numel() > 0 ? t.narrow(dim, c.begin, c.size) : t);
+  return out;
+}
+
+// outputs[k] of every chunk -> one tensor, concatenated along the batch dimension (dim 1 for
+// the [T,B,...] outputs hc and rs, else 0). With one chunk hc is still copied: the chunk's own
+// is saved for the backward pass, and an output kept by its own node would be a cycle.
+std::vector<Tensor> merge_outputs(const std::vector<std::vector<Tensor>>& outs) {
+  std::vector<Tensor> merged;
+  for (size_t k = 0; k < outs[0].size(); ++k) {
+    const int64_t dim = k < 2 ? 1 : 0;
+    if (outs.size() == 1) {
+      merged.push_back(k == 0 ? outs[0][k].clone() : outs[0][k]);
+      continue;
+    }
+    std::vector<Tensor> parts;
+    for (const auto& o : outs) parts.push_back(o[k]);
+    merged.push_back(at::cat(parts, dim));
+  }
+  return merged;
+}
+
 // Python entry points: the loops run without the GIL.
 
 // Returns (outputs, saved): see sequence_forward; saved is a capsule (None without `keep`).
@@ -281,28 +332,63 @@ std::tuple<std::vector<Tensor>, py::object> dnc_sequence_forward(
     Tensor xg, Tensor w_rec, Tensor w_if, Tensor b_if, std::vector<Tensor> state0, int64_t R,
     int64_t W, bool masking, bool dealloc, double clip, bool has_clip, int64_t segment,
     bool keep) {
+  auto saved = std::make_unique<SequenceSaved>();
+  saved->chunks = batch_chunks(xg.size(0));
+  auto& chunks = saved->chunks;
+  std::vector<std::vector<Tensor>> outs(chunks.size());
   std::vector<Tensor> outputs;
-  auto saved = std::make_unique<Saved>();
   {
     py::gil_scoped_release no_gil;
-    sequence_forward(xg, w_rec, w_if, b_if, state0, R, W, masking, dealloc, clip, has_clip,
-                     segment, keep, outputs, *saved);
+    at::parallel_for(0, int64_t(chunks.size()), 1, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const Chunk& c = chunks[p];
+        sequence_forward(xg.narrow(0, c.begin, c.size), w_rec, w_if, b_if, rows(state0, 0, c), R,
+                         W, masking, dealloc, clip, has_clip, segment, keep, outs[p],
+                         chunks[p].saved);
+      }
+    });
+    outputs = merge_outputs(outs);
   }
   py::object handle = py::none();
   if (keep)
-    handle = py::capsule(saved.release(), [](void* p) { delete static_cast<Saved*>(p); });
+    handle = py::capsule(saved.release(),
+                         [](void* p) { delete static_cast<SequenceSaved*>(p); });
   return {outputs, handle};
 }
 
+// Returns the gradients of xg, w_rec, w_if, b_if, then of state0 (see sequence_backward).
 std::vector<Tensor> dnc_sequence_backward(std::vector<Tensor> grads, Tensor w_rec, Tensor w_if,
-                                          Tensor HC, std::vector<Tensor> state0,
-                                          py::capsule saved, int64_t R, int64_t W,
-                                          bool masking, bool dealloc, double clip,
-                                          bool has_clip, int64_t segment) {
-  const Saved* s = static_cast<const Saved*>(saved.get_pointer());
+                                          std::vector<Tensor> state0, py::capsule saved,
+                                          int64_t R, int64_t W, bool masking, bool dealloc,
+                                          double clip, bool has_clip, int64_t segment) {
+  const auto* s = static_cast<const SequenceSaved*>(saved.get_pointer());
   py::gil_scoped_release no_gil;
-  return sequence_backward(grads, w_rec, w_if, HC, state0, *s, R, W, masking, dealloc, clip,
-                           has_clip, segment);
+  const auto& chunks = s->chunks;
+  std::vector<std::vector<Tensor>> outs(chunks.size());
+  at::parallel_for(0, int64_t(chunks.size()), 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const Chunk& c = chunks[p];
+      // g_hc and g_rs are [T,B,...]: their batch dimension is 1
+      std::vector<Tensor> g = rows({grads[0], grads[1]}, 1, c);
+      for (const auto& x : rows({grads.begin() + 2, grads.end()}, 0, c)) g.push_back(x);
+      outs[p] = sequence_backward(g, w_rec, w_if, rows(state0, 0, c), c.saved, R, W, masking,
+                                  dealloc, clip, has_clip, segment);
+    }
+  });
+  if (outs.size() == 1) return outs[0];
+  std::vector<Tensor> merged;
+  for (size_t k = 0; k < outs[0].size(); ++k) {
+    std::vector<Tensor> parts;
+    for (const auto& o : outs) parts.push_back(o[k]);
+    if (k >= 1 && k <= 3) {  // the weights' gradients: a sum over the chunks, in chunk order
+      auto total = parts[0].clone();
+      for (size_t p = 1; p < parts.size(); ++p) total.add_(parts[p]);
+      merged.push_back(total);
+    } else {
+      merged.push_back(at::cat(parts, 0));
+    }
+  }
+  return merged;
 }
 
 }  // namespace dnc_sequence
