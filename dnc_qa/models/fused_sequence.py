@@ -7,14 +7,16 @@ reference size (``B=16, N=128, LSTM 256``) the arithmetic of those small operati
 and their dispatch and autograd bookkeeping were a third of a training step. Here the time
 loop runs in C++ (``dnc_qa/memory/csrc/dnc_sequence.cpp``): the same arithmetic, the same
 matrix products (ATen's), the memory step of :mod:`dnc_qa.memory.fused`, and one
-:class:`DNCSequence` node whose backward pass is the hand-derived reverse loop. The link is
-updated in place, with ``~sqrt(T)`` checkpoints recomputed segment by segment in the backward
-pass as :class:`~dnc_qa.memory.link_function.LinkTape` does; the controller's and the
-interface layer's weight gradients are one matrix product each per sequence.
+:class:`DNCSequence` node whose backward pass is the hand-derived reverse loop. The batch is
+cut into one chunk per thread, each chunk's whole sequence on its own thread. The link is
+updated in place, with ``~sqrt(T)`` checkpoints recomputed segment by segment in the
+backward pass as :class:`~dnc_qa.memory.link_function.LinkTape` does; the controller's and
+the interface layer's weight gradients are one matrix product each per sequence.
 
-It applies (:func:`applies`) to a DNC with a one-layer LSTM controller whose memory step the
-fused kernel computes (:func:`dnc_qa.memory.fused.supports`: one write head, dense links, no
-sharpness, float32/64 on the CPU), without a trace and without hooks on the per-step modules;
+It applies (:func:`applies`) to a DNC with a one-layer controller (LSTM, or feed-forward as
+the graph-task reproductions use) whose memory step the fused kernel computes
+(:func:`dnc_qa.memory.fused.supports`: one write head, dense links, no sharpness,
+float32/64 on the CPU), without a trace and without hooks on the per-step modules;
 everything else takes the per-step path, which the float64 tests hold it equal to.
 ``MemoryNet.fused_sequence = False`` (or ``DNC_QA_FUSED=0``) switches it off.
 """
@@ -28,7 +30,7 @@ from torch import Tensor
 
 from dnc_qa.memory import fused, native
 from dnc_qa.memory.dnc import DNCMemory, DNCState
-from dnc_qa.models.controller import LSTMController, LSTMState
+from dnc_qa.models.controller import FeedforwardController, LSTMController, LSTMState
 
 DOUBLE_BACKWARD = (
     "the fused DNC sequence (dnc_qa.models.fused_sequence) has no double backward "
@@ -50,8 +52,7 @@ def applies(model, x: Tensor, state, trace: bool, has_hooks) -> bool:
         and memory.fused
         and memory._phases is None
         and memory.num_writes == 1
-        and isinstance(controller, LSTMController)
-        and controller.num_layers == 1
+        and _one_layer(controller)
         and model._compiled_control is None
         and x.device.type == "cpu"
     ):
@@ -59,15 +60,33 @@ def applies(model, x: Tensor, state, trace: bool, has_hooks) -> bool:
     if torch.is_grad_enabled() and not model.deferred_weight_grads:
         return False  # the plain path was asked for (e.g. double backward)
     dtype = state.memory.memory.dtype
-    tensors = (x, model.interface.weight, controller.recurrent[0].weight, *state.controller[0])
-    if any(t.dtype != dtype for t in (*tensors, state.read_vectors)):
+    recurrent = _recurrent(controller)
+    ctrl_state = [t for layer in state.controller for t in layer]
+    tensors = (x, model.interface.weight, recurrent.weight, *ctrl_state, state.read_vectors)
+    if any(t.dtype != dtype for t in tensors):
         return False
-    if any(has_hooks(m) for m in (memory, model.interface, controller.recurrent[0])):
+    if any(has_hooks(m) for m in (memory, model.interface, recurrent)):
         return False
     return fused.supports(None, state.memory, memory.link, memory.link_sharpness)
 
 
+def _one_layer(controller) -> bool:
+    if isinstance(controller, LSTMController):
+        return controller.num_layers == 1
+    return isinstance(controller, FeedforwardController) and len(controller.layers) == 0
+
+
+def _recurrent(controller) -> torch.nn.Linear:
+    """The layer applied to the step's inputs other than ``x``: ``W_rec`` of the C++ loop
+    (LSTM: over ``[r_{t-1}, h_{t-1}]``; feed-forward: over ``r_{t-1}``)."""
+    if isinstance(controller, LSTMController):
+        return controller.recurrent[0]
+    return controller.extra_proj
+
+
 def _layout(model) -> tuple:
+    """``(R, W, masking, deallocation, clip, has_clip, lstm)``: the C++ loop's settings
+    (the link checkpoint spacing follows)."""
     memory = model.memory
     clip = model.clip
     return (
@@ -77,6 +96,7 @@ def _layout(model) -> tuple:
         memory.deallocation,
         float(clip) if clip is not None else 0.0,
         clip is not None,
+        isinstance(model.controller, LSTMController),
     )
 
 
@@ -89,8 +109,9 @@ class DNCSequence(torch.autograd.Function):
     """``DNCSequence.apply(layout, x_gates, w_rec, w_if, b_if, *state0)`` ->
     ``(hc [T,B,H], rs [T,B,R*W], h_T, c_T, M_T, u_T, L_T, p_T, rw_T, ww_T)``.
 
-    ``layout = (R, W, masking, deallocation, clip, has_clip)``; ``state0`` is
-    ``h0, c0, r0, M0, u0, L0, p0, rw0, ww0``. ``hc`` are the clipped controller outputs.
+    ``layout`` as :func:`_layout`; ``state0`` is ``h0, c0, r0, M0, u0, L0, p0, rw0, ww0``
+    (``h0``, ``c0`` empty for a feed-forward controller). ``hc`` are the clipped controller
+    outputs.
     """
 
     @staticmethod
@@ -116,6 +137,8 @@ class DNCSequence(torch.autograd.Function):
         out = native.kernels().dnc_sequence_backward(
             g, w_rec, w_if, state0, ctx.steps, *ctx.layout, ctx.segment
         )
+        if not ctx.layout[6]:  # feed-forward: h0, c0 were empty placeholders
+            out[4] = out[5] = None
         return (None, *out)
 
 
@@ -127,15 +150,15 @@ def run(model, x_gates: Tensor, state) -> tuple[Tensor, Tensor, object]:
 
     memory = model.memory
     dtype = state.memory.memory.dtype
-    ((h0, c0),) = state.controller
+    layout = _layout(model)
+    lstm = layout[6]
+    if lstm:
+        ((h0, c0),) = state.controller
+    else:  # a feed-forward controller keeps no state
+        h0 = c0 = state.read_vectors.new_empty(0)
     state0 = [h0, c0, state.read_vectors, *state.memory]
     state0 = [t.to(dtype).contiguous() for t in state0]
-    weights = (
-        model.controller.recurrent[0].weight,
-        model.interface.weight,
-        model.interface.bias,
-    )
-    layout = _layout(model)
+    weights = (_recurrent(model.controller).weight, model.interface.weight, model.interface.bias)
     x_gates = x_gates.contiguous()
     needs_grad = torch.is_grad_enabled() and any(
         t.requires_grad for t in (x_gates, *weights, *state0)
@@ -149,5 +172,6 @@ def run(model, x_gates: Tensor, state) -> tuple[Tensor, Tensor, object]:
     hc, rs, h, c, *mem = outputs
     B = x_gates.shape[0]
     reads = rs[-1].view(B, memory.num_reads, memory.cell_width)
-    new_state = MemoryNetState((LSTMState(h, c),), DNCState(*mem), reads)
+    controller_state = (LSTMState(h, c),) if lstm else ()
+    new_state = MemoryNetState(controller_state, DNCState(*mem), reads)
     return hc.transpose(0, 1), rs.transpose(0, 1), new_state

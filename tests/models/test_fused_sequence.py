@@ -35,14 +35,12 @@ def _state(model: DNC, batch: int, seed: int) -> MemoryNetState:
     def leaf(t):
         return t.detach().clone().requires_grad_(True)
 
-    ((h, c),) = state.controller
-    return MemoryNetState(
-        (LSTMState(leaf(h), leaf(c)),), DNCState(*map(leaf, state.memory)), leaf(state.read_vectors)
-    )
+    controller = tuple(LSTMState(leaf(h), leaf(c)) for h, c in state.controller)
+    return MemoryNetState(controller, DNCState(*map(leaf, state.memory)), leaf(state.read_vectors))
 
 
 def _leaves(state: MemoryNetState) -> list[torch.Tensor]:
-    return [*state.controller[0], state.read_vectors, *state.memory]
+    return [*(t for layer in state.controller for t in layer), state.read_vectors, *state.memory]
 
 
 def _run(model: DNC, use_sequence: bool, steps: int, seed: int = 0):
@@ -52,6 +50,7 @@ def _run(model: DNC, use_sequence: bool, steps: int, seed: int = 0):
     start = _state(model, batch=3, seed=seed)
     gen = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(3, steps, 5, generator=gen, dtype=f64).to(model.output.weight.dtype)
+    assert fused_sequence.applies(model, x, start, False, lambda m: False) == use_sequence
     y, state = model(x, start)
     ends = [y, *_leaves(state)]
     loss = sum((t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum() for t in ends)
@@ -69,19 +68,29 @@ def _assert_close(a: list, b: list, atol: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("masking", "deallocation", "clip", "steps"),
+    ("controller", "masking", "deallocation", "clip", "steps"),
     [
-        (m, d, c, s)
+        ("lstm", m, d, c, s)
         for (m, d), c, s in itertools.product(
             itertools.product([False, True], [False, True]), [None, 0.05], [1, 10]
         )
     ]
-    + [(False, False, 20.0, 5), (True, True, 0.3, 17)],
+    + [("lstm", False, False, 20.0, 5), ("lstm", True, True, 0.3, 17)]
+    + [
+        ("feedforward", m, d, c, s)
+        for m, d, c, s in [
+            (False, False, None, 1),
+            (True, False, 0.05, 10),
+            (False, True, 20.0, 7),
+            (True, True, 0.3, 17),
+        ]
+    ],
 )
-def test_equals_the_per_step_path(masking, deallocation, clip, steps):
-    """Values and all gradients equal the per-step path (float64, 1e-10): T = 1, T = 10 (link
-    checkpoints every 4 steps, a segment of 2 at the end), a clip that bites (0.05) or not."""
-    model = _model(masking=masking, deallocation=deallocation, clip=clip)
+def test_equals_the_per_step_path(controller, masking, deallocation, clip, steps):
+    """Values and all gradients equal the per-step path (float64, 1e-10), LSTM and
+    feed-forward controllers: T = 1, T = 10 (link checkpoints every 4 steps, a segment of 2 at
+    the end), a clip that bites (0.05) or not."""
+    model = _model(controller=controller, masking=masking, deallocation=deallocation, clip=clip)
     out_seq, grads_seq = _run(model, True, steps)
     out_step, grads_step = _run(model, False, steps)
     _assert_close(out_seq, out_step, 1e-10)
@@ -110,7 +119,7 @@ def test_the_sequence_path_is_taken(monkeypatch):
     "make",
     [
         lambda: _model(controller_layers=2),
-        lambda: _model(controller="feedforward"),
+        lambda: _model(controller="feedforward", controller_layers=2),
         lambda: _model(num_writes=2),
         lambda: _model(link="sparse"),
         lambda: _model(link_sharpness=True),
@@ -171,13 +180,17 @@ def test_float32_equals_the_per_step_path():
     _assert_close(grads_seq, grads_step, 1e-4)
 
 
-def test_gradcheck():
-    model = _model(hidden_size=3, num_cells=4, cell_width=2, num_reads=2, clip=0.4)
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+def test_gradcheck(controller):
+    model = _model(
+        controller=controller, hidden_size=3, num_cells=4, cell_width=2, num_reads=2, clip=0.4
+    )
     start = _state(model, batch=2, seed=5)
     gen = torch.Generator().manual_seed(7)
-    x_gates = torch.randn(2, 5, 12, generator=gen, dtype=f64).requires_grad_(True)
+    gates = 12 if controller == "lstm" else 3
+    x_gates = torch.randn(2, 5, gates, generator=gen, dtype=f64).requires_grad_(True)
     weights = [
-        model.controller.recurrent[0].weight,
+        fused_sequence._recurrent(model.controller).weight,
         model.interface.weight,
         model.interface.bias,
     ]
@@ -186,7 +199,10 @@ def test_gradcheck():
     def f(*inputs):
         return fused_sequence.DNCSequence.apply(layout, *inputs)
 
-    inputs = (x_gates, *weights, *_leaves(start))
+    leaves = _leaves(start)
+    if controller == "feedforward":  # no controller state: empty placeholders for h0, c0
+        leaves = [torch.empty(0, dtype=f64), torch.empty(0, dtype=f64), *leaves]
+    inputs = (x_gates, *weights, *leaves)
     assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6)
 
 
@@ -208,14 +224,15 @@ def test_retain_graph_gives_the_same_gradients_twice():
         torch.testing.assert_close(p.grad, 2 * a, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_batch_chunks_per_thread_equal_the_per_step_path(threads):
+def test_batch_chunks_per_thread_equal_the_per_step_path(threads, controller):
     """The batch is cut into one chunk per thread (3 rows: chunks of 3; 1 + 2; 1 + 1 + 1),
     each run on its own thread: the same values and gradients whatever the cut."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        model = _model(masking=True, clip=0.5)
+        model = _model(controller=controller, masking=True, clip=0.5)
         out_seq, grads_seq = _run(model, True, 6)
         out_step, grads_step = _run(model, False, 6)
     finally:

@@ -1,15 +1,16 @@
 // A whole DNC sequence on the CPU, forward and backward, as one C++ loop over the timesteps:
-// a one-layer LSTM controller, its clipping, the interface layer and the fused memory step
-// (dnc_step.cpp, compiled into the same module). dnc_qa.models.fused_sequence wraps the two
-// calls in one torch.autograd.Function.
+// a one-layer controller (LSTM or feed-forward), its clipping, the interface layer and the
+// fused memory step (dnc_step.cpp, compiled into the same module).
+// dnc_qa.models.fused_sequence wraps the two calls in one torch.autograd.Function.
 //
-// Per timestep t (Graves et al. 2016, Methods; dnc_qa.models.memory_net):
-//   X_t   = [r_{t-1}, h_{t-1}]                                   [B, RW + H]
-//   gates = xg_t + X_t W_rec^T       (xg = the x part of the gates, all t at once, in Python)
-//   i, f, o = sigmoid, g = tanh (order i f g o);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
-//   hc_t  = clamp(h_t, -clip, clip) (or h_t);     xi_t = hc_t W_if^T + b_if
+// Per timestep t (Graves et al. 2016, Methods; dnc_qa.models.memory_net and .controller):
+//   LSTM:  X_t = [r_{t-1}, h_{t-1}]  [B, RW + H];  gates = xg_t + X_t W_rec^T  [B, 4H]
+//          i, f, o = sigmoid, g = tanh (order i f g o);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
+//   feed-forward:  X_t = r_{t-1}  [B, RW];  h_t = tanh(xg_t + X_t W_rec^T)  [B, H]
+//   (xg = the x part of the gates or pre-activations, bias included, all t at once in Python)
+//   hc_t = clamp(h_t, -clip, clip) (or h_t);  xi_t = hc_t W_if^T + b_if
 //   r_t, memory_t = memory step(activate(xi_t), memory_{t-1})
-// The recurrent state carries the unclipped h_t (as the Python controller does).
+// The LSTM's recurrent state carries the unclipped h_t (as the Python controller does).
 //
 // The memory step's link is updated in place in one working buffer; every `segment`-th
 // incoming link is kept as a checkpoint, and the backward pass recomputes the links of one
@@ -17,12 +18,23 @@
 // also updates the link's gradient in place. The controller's and the interface layer's
 // weight gradients are one matrix product each over all T B rows after the loop.
 //
-// Shapes: xg [B,T,4H]; w_rec [4H, RW+H]; w_if [I,H]; b_if [I];
-// state0: h0 [B,H] c0 [B,H] r0 [B,R,W] then the memory state M0 u0 L0 p0 rw0 ww0 (dnc_step.cpp).
+// Shapes: xg [B,T,G] (G = 4H or H); w_rec [G, D] (D = RW + H or RW); w_if [I,H]; b_if [I];
+// state0: h0 [B,H] c0 [B,H] (empty for feed-forward) r0 [B,R,W], then the memory state
+// M0 u0 L0 p0 rw0 ww0 (dnc_step.cpp).
 
 namespace dnc_sequence {
 
 using torch::Tensor;
+
+// The sequence's fixed settings (dnc_qa.models.fused_sequence.Layout, in this order).
+struct Config {
+  int64_t R, W;  // read heads, cell width
+  bool masking, dealloc;
+  double clip;
+  bool has_clip;
+  bool lstm;  // else a one-layer feed-forward (tanh) controller
+  int64_t segment;  // link checkpoint spacing
+};
 
 // gates [B,4H] pre-activation in, activated (sigmoid i f o, tanh g; order i f g o) out;
 // c = f c_prev + i g;  tc = tanh(c);  h = o tc. The activations run through ATen (vectorised).
@@ -84,6 +96,16 @@ void clamp_copy(const T* h, int64_t n, bool has_clip, T clip, T* out) {
   for (int64_t k = 0; k < n; ++k) out[k] = has_clip ? std::min(std::max(h[k], -clip), clip) : h[k];
 }
 
+// Reverse of the feed-forward controller and the clamp: h = tanh(pre), hc = clamp(h):
+//   g_pre = g_hc (1 - h^2) where -clip <= h <= clip (else 0)
+template <typename T>
+void tanh_backward(const T* h, const T* g_hc, int64_t n, bool has_clip, T clip, T* g_pre) {
+  for (int64_t k = 0; k < n; ++k) {
+    const bool passes = !has_clip || (h[k] >= -clip && h[k] <= clip);
+    g_pre[k] = passes ? g_hc[k] * (T(1) - h[k] * h[k]) : T(0);
+  }
+}
+
 // Which tensor holds the link after step s (s = 0: the initial link), forward and backward
 // alike: checkpoints at s = segment, 2 segment, ... (s < T); the working buffer otherwise.
 struct Links {
@@ -107,23 +129,23 @@ struct Saved {
 constexpr int64_t kSequenceSaved = 6;  // X A C TC XI HC
 
 // The forward loop (see the top of this file). outputs: hc [T,B,H] (clipped controller
-// outputs), rs [T,B,R*W] (read vectors), h_T, c_T, M_T, u_T, L_T, p_T, rw_T, ww_T.
+// outputs), rs [T,B,R*W] (read vectors), h_T, c_T (empty for feed-forward), M_T, u_T, L_T,
+// p_T, rw_T, ww_T.
 void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
-                      const Tensor& b_if, const std::vector<Tensor>& state0, int64_t R,
-                      int64_t W, bool masking, bool dealloc, double clip, bool has_clip,
-                      int64_t segment, bool keep, std::vector<Tensor>& outputs, Saved& saved) {
+                      const Tensor& b_if, const std::vector<Tensor>& state0, const Config& cfg,
+                      bool keep, std::vector<Tensor>& outputs, Saved& saved) {
   at::NoGradGuard no_grad;  // grad mode is per thread: this may run on a worker thread
-  const int64_t B = xg.size(0), T = xg.size(1), H = xg.size(2) / 4, RW = R * W;
-  const int64_t D = RW + H, I = w_if.size(0), N = state0[5].size(-1);
+  const int64_t B = xg.size(0), T = xg.size(1), G = xg.size(2), RW = cfg.R * cfg.W;
+  const int64_t H = w_if.size(1), D = w_rec.size(1), I = w_if.size(0), N = state0[5].size(-1);
   auto opt = xg.options();
   auto X = torch::empty({T, B, D}, opt);
-  auto A = torch::empty({T, B, 4 * H}, opt);
-  auto C = torch::empty({T, B, H}, opt);
-  auto TC = torch::empty({T, B, H}, opt);
+  auto A = torch::empty({T, B, G}, opt);  // activated gates (LSTM) or h (feed-forward)
+  auto C = torch::empty({cfg.lstm ? T : 0, B, H}, opt);
+  auto TC = torch::empty({cfg.lstm ? T : 0, B, H}, opt);
   auto XI = torch::empty({T, B, I}, opt);
   auto HC = torch::empty({T, B, H}, opt);
   auto RS = torch::empty({T, B, RW}, opt);
-  const Links links{T, segment, keep};
+  const Links links{T, cfg.segment, keep};
   std::vector<Tensor> checkpoints, steps;
   auto work = torch::empty({B, 1, N, N}, opt);
   const auto w_rec_t = w_rec.t(), w_if_t = w_if.t();
@@ -132,19 +154,26 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
   for (int64_t t = 0; t < T; ++t) {
     auto Xt = X[t];
     Xt.narrow(1, 0, RW).copy_(r_prev.reshape({B, RW}));
-    Xt.narrow(1, RW, H).copy_(h_prev);
+    if (cfg.lstm) Xt.narrow(1, RW, H).copy_(h_prev);
     auto gates = A[t];
     at::addmm_out(gates, xg.select(1, t), Xt, w_rec_t);
-    auto h = torch::empty({B, H}, opt);
+    Tensor h;
+    if (cfg.lstm) {
+      h = torch::empty({B, H}, opt);
+      AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "dnc_sequence_cell", [&] {
+        cell_forward<scalar_t>(gates, c_prev, C[t], TC[t], h);
+      });
+    } else {
+      h = gates.tanh_();
+    }
     auto hc = HC[t];
-    AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "dnc_sequence_cell", [&] {
-      cell_forward<scalar_t>(gates, c_prev, C[t], TC[t], h);
-      clamp_copy<scalar_t>(h.data_ptr<scalar_t>(), B * H, has_clip, scalar_t(clip),
+    AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "dnc_sequence_clamp", [&] {
+      clamp_copy<scalar_t>(h.data_ptr<scalar_t>(), B * H, cfg.has_clip, scalar_t(cfg.clip),
                            hc.data_ptr<scalar_t>());
     });
     auto xi = XI[t];
     at::addmm_out(xi, b_if, hc, w_if_t);
-    auto iface = activate(xi, R, W, masking);
+    auto iface = activate(xi, cfg.R, cfg.W, cfg.masking);
     // the incoming link is mem[2]; the new one goes to a fresh checkpoint or to the working
     // buffer: in place, unless it comes from the initial link or a checkpoint
     Tensor dst = work;
@@ -154,20 +183,22 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
     }
     std::vector<Tensor> in(iface.begin(), iface.end());
     in.insert(in.end(), mem.begin(), mem.end());
-    auto res = dnc_step_forward(in, dealloc, dst);
+    auto res = dnc_step_forward(in, cfg.dealloc, dst);
     RS[t].copy_(res[0].reshape({B, RW}));
     if (keep) {
       steps.insert(steps.end(), iface.begin(), iface.end());
       for (int k : {1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}) steps.push_back(res[k]);
     }
-    h_prev = h;
-    c_prev = C[t];
+    if (cfg.lstm) {
+      h_prev = h;
+      c_prev = C[t];
+    }
     r_prev = res[0];
     mem = {res[1], res[2], res[3], res[4], res[5], res[6]};
   }
   // the final state: copies of what the backward pass keeps (an output held by the autograd
   // node that made it would be a reference cycle); the link is the working buffer
-  outputs = {HC, RS, h_prev, keep ? c_prev.clone() : c_prev};  // (HC: see merge_outputs)
+  outputs = {HC, RS, h_prev, keep && cfg.lstm ? c_prev.clone() : c_prev};  // (HC: merge_outputs)
   for (int k = 0; k < 6; ++k) outputs.push_back(keep && k != 2 ? mem[k].clone() : mem[k]);
   if (keep) {
     saved.tensors = {X, A, C, TC, XI, HC};
@@ -177,19 +208,17 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
 }
 
 // The backward loop. grads: g_hc [T,B,H], g_rs [T,B,RW], g_hT, g_cT, gM, gu, gL, gp, grw, gww
-// (any may be empty: zero). Returns the gradients of xg [B,T,4H], w_rec, w_if, b_if, then of
-// state0 (9).
+// (any may be empty: zero). Returns the gradients of xg [B,T,G], w_rec, w_if, b_if, then of
+// state0 (9; those of h0 and c0 empty for feed-forward).
 std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Tensor& w_rec,
                                       const Tensor& w_if, const std::vector<Tensor>& state0,
-                                      const Saved& saved,
-                                      int64_t R, int64_t W, bool masking, bool dealloc,
-                                      double clip, bool has_clip, int64_t segment) {
+                                      const Saved& saved, const Config& cfg) {
   at::NoGradGuard no_grad;  // (see sequence_forward)
   const auto& sv = saved.tensors;
   const auto &X = sv[0], &A = sv[1], &C = sv[2], &TC = sv[3], &XI = sv[4], &HC = sv[5];
-  const int64_t T = X.size(0), B = X.size(1), D = X.size(2), H = C.size(2), RW = R * W;
-  const int64_t I = XI.size(2), N = state0[5].size(-1);
-  const Links links{T, segment, true};
+  const int64_t T = X.size(0), B = X.size(1), D = X.size(2), G = A.size(2), RW = cfg.R * cfg.W;
+  const int64_t H = HC.size(2), I = XI.size(2), N = state0[5].size(-1);
+  const Links links{T, cfg.segment, true};
   const int64_t n_ckpt = links.count();
   auto checkpoint = [&](int64_t j) -> const Tensor& { return sv[kSequenceSaved + j - 1]; };
   auto step = [&](int64_t s, int64_t k) -> const Tensor& {  // step s = 0..T-1, entry k
@@ -202,16 +231,17 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
   };
   auto defined = [](const Tensor& g) { return g.numel() > 0; };
   auto opt = X.options();
-  auto GG = torch::empty({T, B, 4 * H}, opt);
+  auto GG = torch::empty({T, B, G}, opt);
   auto GXI = torch::empty({T, B, I}, opt);
-  // carried from step t+1 to step t: the gradients of h_t, c_t, r_t and the memory state
-  auto g_h = defined(grads[2]) ? grads[2].clone() : torch::zeros({B, H}, opt);
-  auto g_c = defined(grads[3]) ? grads[3].clone() : torch::zeros({B, H}, opt);
+  // carried from step t+1 to step t: the gradients of h_t, c_t (LSTM), r_t and the memory
+  auto g_h = defined(grads[2]) ? grads[2].clone() : torch::zeros({cfg.lstm ? B : 0, H}, opt);
+  auto g_c = defined(grads[3]) ? grads[3].clone() : torch::zeros({cfg.lstm ? B : 0, H}, opt);
   auto g_r = torch::zeros({B, RW}, opt);
   auto gL = defined(grads[6]) ? grads[6].clone() : torch::zeros({B, 1, N, N}, opt);
   std::vector<Tensor> gmem = {grads[4], grads[5], gL, grads[7], grads[8], grads[9]};
   auto g_hc = torch::empty({B, H}, opt);
   // the recomputed links of one segment: segment_links[m - 1] = the link after step start+m-1
+  const int64_t segment = cfg.segment;
   std::vector<Tensor> segment_links;
   for (int64_t m = 1; m < std::min(segment, T); ++m)
     segment_links.push_back(torch::empty({B, 1, N, N}, opt));
@@ -232,33 +262,39 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
       std::vector<Tensor> step_saved;
       for (int k = 12; k < kStepSaved; ++k) step_saved.push_back(step(t, k));
       auto g_read = defined(grads[1]) ? g_r + grads[1][t] : g_r;
-      std::vector<Tensor> g_out = {g_read.view({B, R, W}), gmem[0], gmem[1], gmem[2],
-                                   gmem[3],                gmem[4], gmem[5]};
+      std::vector<Tensor> g_out = {g_read.view({B, cfg.R, cfg.W}), gmem[0], gmem[1], gmem[2],
+                                   gmem[3], gmem[4], gmem[5]};
       // the link's gradient is updated in place (gmem[2] is both its input and output)
-      auto out = dnc_step_backward(in, dealloc, step_saved, g_out, gmem[2]);
+      auto out = dnc_step_backward(in, cfg.dealloc, step_saved, g_out, gmem[2]);
       gmem = {out[12], out[13], out[14], out[15], out[16], out[17]};
       std::vector<Tensor> g_iface(out.begin(), out.begin() + 12);
       std::vector<Tensor> iface(in.begin(), in.begin() + 12);
       auto g_xi = GXI[t];
-      g_xi.copy_(activate_backward(XI[t], iface, g_iface, R, W, masking));
+      g_xi.copy_(activate_backward(XI[t], iface, g_iface, cfg.R, cfg.W, cfg.masking));
       if (defined(grads[0])) {
         at::addmm_out(g_hc, grads[0][t], g_xi, w_if);
       } else {
         at::mm_out(g_hc, g_xi, w_if);
       }
-      AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "dnc_sequence_cell_backward", [&] {
-        auto c_prev = (t == 0 ? state0[1] : C[t - 1]).contiguous();
-        cell_backward<scalar_t>(A[t].data_ptr<scalar_t>(), TC[t].data_ptr<scalar_t>(),
-                                c_prev.data_ptr<scalar_t>(), g_hc.data_ptr<scalar_t>(),
-                                g_h.data_ptr<scalar_t>(), has_clip, scalar_t(clip), B, H,
-                                g_c.data_ptr<scalar_t>(), GG[t].data_ptr<scalar_t>());
+      AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "dnc_sequence_controller_backward", [&] {
+        const auto clip = scalar_t(cfg.clip);
+        if (cfg.lstm) {
+          auto c_prev = (t == 0 ? state0[1] : C[t - 1]).contiguous();
+          cell_backward<scalar_t>(A[t].data_ptr<scalar_t>(), TC[t].data_ptr<scalar_t>(),
+                                  c_prev.data_ptr<scalar_t>(), g_hc.data_ptr<scalar_t>(),
+                                  g_h.data_ptr<scalar_t>(), cfg.has_clip, clip, B, H,
+                                  g_c.data_ptr<scalar_t>(), GG[t].data_ptr<scalar_t>());
+        } else {
+          tanh_backward<scalar_t>(A[t].data_ptr<scalar_t>(), g_hc.data_ptr<scalar_t>(), B * H,
+                                  cfg.has_clip, clip, GG[t].data_ptr<scalar_t>());
+        }
       });
-      auto gX = at::mm(GG[t], w_rec);  // [B, RW + H]: the gradients of r_{t-1} and h_{t-1}
+      auto gX = at::mm(GG[t], w_rec);  // [B, D]: the gradients of r_{t-1} (and h_{t-1})
       g_r = gX.narrow(1, 0, RW).contiguous();
-      g_h = gX.narrow(1, RW, H).contiguous();
+      if (cfg.lstm) g_h = gX.narrow(1, RW, H).contiguous();
     }
   }
-  auto GG2 = GG.view({T * B, 4 * H});
+  auto GG2 = GG.view({T * B, G});
   auto GXI2 = GXI.view({T * B, I});
   return {GG.permute({1, 0, 2}),
           at::mm(GG2.t(), X.view({T * B, D})),
@@ -266,7 +302,7 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
           GXI2.sum(0),
           g_h,
           g_c,
-          g_r.view({B, R, W}),
+          g_r.view({B, cfg.R, cfg.W}),
           gmem[0],
           gmem[1],
           gmem[2],
@@ -292,7 +328,8 @@ struct SequenceSaved {
 };
 
 std::vector<Chunk> batch_chunks(int64_t B) {
-  const int64_t P = at::in_parallel_region() ? 1 : std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B));
+  const int64_t threads = at::in_parallel_region() ? 1 : at::get_num_threads();
+  const int64_t P = std::max<int64_t>(1, std::min<int64_t>(threads, B));
   std::vector<Chunk> chunks(P);
   for (int64_t p = 0; p < P; ++p) {
     chunks[p].begin = p * B / P;
@@ -325,13 +362,20 @@ std::vector<Tensor> merge_outputs(const std::vector<std::vector<Tensor>>& outs) 
   return merged;
 }
 
-// Python entry points: the loops run without the GIL.
+// Python entry points: the loops run without the GIL. The settings come as
+// (R, W, masking, deallocation, clip, has_clip, lstm, segment).
+
+Config make_config(int64_t R, int64_t W, bool masking, bool dealloc, double clip, bool has_clip,
+                   bool lstm, int64_t segment) {
+  return Config{R, W, masking, dealloc, clip, has_clip, lstm, segment};
+}
 
 // Returns (outputs, saved): see sequence_forward; saved is a capsule (None without `keep`).
 std::tuple<std::vector<Tensor>, py::object> dnc_sequence_forward(
     Tensor xg, Tensor w_rec, Tensor w_if, Tensor b_if, std::vector<Tensor> state0, int64_t R,
-    int64_t W, bool masking, bool dealloc, double clip, bool has_clip, int64_t segment,
-    bool keep) {
+    int64_t W, bool masking, bool dealloc, double clip, bool has_clip, bool lstm,
+    int64_t segment, bool keep) {
+  const Config cfg = make_config(R, W, masking, dealloc, clip, has_clip, lstm, segment);
   auto saved = std::make_unique<SequenceSaved>();
   saved->chunks = batch_chunks(xg.size(0));
   auto& chunks = saved->chunks;
@@ -342,9 +386,8 @@ std::tuple<std::vector<Tensor>, py::object> dnc_sequence_forward(
     at::parallel_for(0, int64_t(chunks.size()), 1, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const Chunk& c = chunks[p];
-        sequence_forward(xg.narrow(0, c.begin, c.size), w_rec, w_if, b_if, rows(state0, 0, c), R,
-                         W, masking, dealloc, clip, has_clip, segment, keep, outs[p],
-                         chunks[p].saved);
+        sequence_forward(xg.narrow(0, c.begin, c.size), w_rec, w_if, b_if, rows(state0, 0, c),
+                         cfg, keep, outs[p], chunks[p].saved);
       }
     });
     outputs = merge_outputs(outs);
@@ -360,7 +403,9 @@ std::tuple<std::vector<Tensor>, py::object> dnc_sequence_forward(
 std::vector<Tensor> dnc_sequence_backward(std::vector<Tensor> grads, Tensor w_rec, Tensor w_if,
                                           std::vector<Tensor> state0, py::capsule saved,
                                           int64_t R, int64_t W, bool masking, bool dealloc,
-                                          double clip, bool has_clip, int64_t segment) {
+                                          double clip, bool has_clip, bool lstm,
+                                          int64_t segment) {
+  const Config cfg = make_config(R, W, masking, dealloc, clip, has_clip, lstm, segment);
   const auto* s = static_cast<const SequenceSaved*>(saved.get_pointer());
   py::gil_scoped_release no_gil;
   const auto& chunks = s->chunks;
@@ -371,8 +416,7 @@ std::vector<Tensor> dnc_sequence_backward(std::vector<Tensor> grads, Tensor w_re
       // g_hc and g_rs are [T,B,...]: their batch dimension is 1
       std::vector<Tensor> g = rows({grads[0], grads[1]}, 1, c);
       for (const auto& x : rows({grads.begin() + 2, grads.end()}, 0, c)) g.push_back(x);
-      outs[p] = sequence_backward(g, w_rec, w_if, rows(state0, 0, c), c.saved, R, W, masking,
-                                  dealloc, clip, has_clip, segment);
+      outs[p] = sequence_backward(g, w_rec, w_if, rows(state0, 0, c), c.saved, cfg);
     }
   });
   if (outs.size() == 1) return outs[0];
