@@ -1,7 +1,11 @@
-"""Where a training step's time goes with the fused memory step: time spent inside each native
+"""Where a training step's time goes with the fused C++ paths: time spent inside each native
 kernel call, per train step, at the reference config (B=16, T=64, N=128, W=32, R=4, LSTM 256).
 
-    python scripts/profile_fused_step.py [--threads 1] [--cells 128] [--steps 5]
+    python scripts/profile_fused_step.py [--threads 1] [--cells 128] [--steps 5] [--per-step]
+
+By default the model runs the whole-sequence C++ loop (two calls per train step: the rest of
+the step is the input and output layers, the loss and Adam); ``--per-step`` switches it off
+(``model.fused_sequence = False``) and shows the fused memory step's kernels one by one.
 
 Wraps the kernel module's functions with timers (the kernels themselves are unchanged) and
 prints ms per train step for each, beside the whole step (forward + backward + Adam).
@@ -25,6 +29,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cells", type=int, default=128)
     p.add_argument("--steps", type=int, default=5, help="timed train steps (after 3 warm-up)")
+    p.add_argument("--per-step", action="store_true", help="the per-step path (no C++ loop)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     kernels = native.kernels()
@@ -54,6 +59,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     model = DNC(64, 64, hidden_size=256, num_cells=args.cells, cell_width=32, num_reads=4)
+    model.fused_sequence = not args.per_step
     x = torch.randn(16, 64, 64)
     opt = torch.optim.Adam(model.parameters())
 
