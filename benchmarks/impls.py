@@ -143,6 +143,35 @@ class OursCompiled(Ours):
         self.setup_seconds = time.perf_counter() - start
 
 
+class OursGraphed(Ours):
+    """``dnc_qa`` on CUDA with the whole training step (forward, backward, Adam) and the
+    forward pass each captured once as a CUDA graph and replayed
+    (:mod:`dnc_qa.models.cuda_graph`; Adam with ``capturable=True``). The capture and its
+    warm-up steps are the setup time."""
+
+    label = "dnc_qa CUDA graph"
+
+    def warm(self) -> None:
+        from dnc_qa.models.cuda_graph import GraphedForward, GraphedTrainStep
+
+        start = time.perf_counter()
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-4, capturable=True)
+        loss_fn = torch.nn.functional.mse_loss
+        self.graphed_train = GraphedTrainStep(self.model, self.opt, loss_fn, self.x, self.target)
+        self.graphed_forward = GraphedForward(self.model, self.x)
+        _sync(self.device)
+        self.setup_seconds = time.perf_counter() - start
+
+    def train_step(self) -> float:
+        loss = self.graphed_train(self.x, self.target)
+        _sync(self.device)
+        return float(loss)
+
+    def infer_step(self) -> None:
+        self.graphed_forward(self.x)
+        _sync(self.device)
+
+
 class Peer(Adapter):
     """pip ``dnc==1.1.0`` configured as close to ours as its API allows.
 
@@ -181,5 +210,6 @@ IMPLS: dict[str, type[Adapter]] = {
     "stepwise": OursStepwise,
     "sparse": OursSparse,
     "compiled": OursCompiled,
+    "graphed": OursGraphed,
     "peer": Peer,
 }

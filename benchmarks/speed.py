@@ -78,6 +78,8 @@ def impls_for(cfg: Config, args, device: torch.device) -> tuple[list[str], dict[
         names.append("sparse")
     if args.compile and cfg.name == "ref":
         names.append("compiled")
+    if device.type == "cuda" and not args.no_graph:
+        names.insert(1, "graphed")
     if args.unfused and "ours" in names:
         names[1:1] = ["stepwise", "unfused"]
     return names, skipped
@@ -87,18 +89,33 @@ def _median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
-def time_config(cfg: Config, names: list[str], args, device: torch.device) -> dict:
-    """Build every implementation, warm up, then time them interleaved."""
+OPTIONAL = ("compiled", "graphed")
+"""Implementations whose failure to build (a compiler, a capture) is reported as a skipped
+row instead of ending the run."""
+
+
+def time_config(
+    cfg: Config, names: list[str], args, device: torch.device, skipped: dict[str, str]
+) -> dict:
+    """Build every implementation, warm up, then time them interleaved. An optional
+    implementation that fails to build goes to ``skipped`` with the reason."""
     adapters = {}
     setup = {}
     for name in names:
         torch.manual_seed(0)
         start = time.perf_counter()
-        adapter = IMPLS[name](cfg, device)
-        if hasattr(adapter, "warm"):
-            adapter.warm()  # compiled: the first calls compile
+        try:
+            adapter = IMPLS[name](cfg, device)
+            if hasattr(adapter, "warm"):
+                adapter.warm()  # compiled: the first calls compile; graphed: the capture
+        except Exception as exc:
+            if name not in OPTIONAL:
+                raise
+            skipped[name] = f"failed to build: {type(exc).__name__}: {str(exc)[:200]}"
+            continue
         setup[name] = adapter.setup_seconds or (time.perf_counter() - start)
         adapters[name] = adapter
+    names = list(adapters)
     for _ in range(args.warmup):
         for adapter in adapters.values():
             adapter.train_step()
@@ -189,6 +206,8 @@ def markdown_table(results: list[dict]) -> str:
             label = IMPLS[name].label
             if name == "compiled":
                 label += f" (compile {r['setup_s']:.0f} s)"
+            if name == "graphed":
+                label += f" (capture {r['setup_s']:.1f} s)"
             rows.append(
                 f"| {cfg['name']} | {cfg['batch']} | {cfg['steps']} | {cfg['cells']} | {label} | "
                 f"{fmt_ms(r, 'train_ms')} | {fmt_ms(r, 'infer_ms')} | {peak} | {speed} | "
@@ -258,6 +277,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-sparse", action="store_true", help="no sparse-link rows")
     p.add_argument("--compile", action="store_true", help="add the torch.compile path (ref)")
     p.add_argument(
+        "--no-graph",
+        action="store_true",
+        help="on CUDA, no CUDA-graph row (dnc_qa.models.cuda_graph)",
+    )
+    p.add_argument(
         "--unfused",
         action="store_true",
         help="add dnc_qa without the whole-sequence C++ loop (per-step) and without any fused C++ "
@@ -300,9 +324,9 @@ def main(argv: list[str] | None = None) -> int:
             f"[{cfg.name}] B={cfg.batch} T={cfg.steps} N={cfg.cells}: {', '.join(names)}",
             flush=True,
         )
-        timed = time_config(cfg, names, args, device)
+        timed = time_config(cfg, names, args, device, skipped)
         if not args.no_peak:
-            for n in names:
+            for n in timed:
                 if n == "compiled":
                     continue  # compiling again in a child process would take minutes
                 timed[n]["peak_mib"] = peak_train_mib(n, cfg, device)
