@@ -118,6 +118,24 @@ def usage_update(prev_usage: Tensor, prev_write_weights: Tensor, psi: Tensor) ->
     return (prev_usage + written - prev_usage * written) * psi
 
 
+class _PositiveCumprod(torch.autograd.Function):
+    """``torch.cumprod(x, dim=-1)`` for strictly positive ``x``, with the zero-free gradient
+    ``g_x = reverse_cumsum(g * y) / x`` (``y`` the output): what torch's own backward computes
+    when ``x`` has no zeros, without its check for zeros, which reads a value back to the host
+    (a synchronisation, which breaks the capture of a training step as a CUDA graph)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        y = torch.cumprod(x, dim=-1)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g: Tensor) -> Tensor:
+        x, y = ctx.saved_tensors
+        return (g * y).flip(-1).cumsum(-1).flip(-1) / x
+
+
 def sorted_allocation(usage: Tensor, eps: float = ALLOCATION_EPS) -> Tensor:
     """Allocation weighting for one write head from the usage vector.
 
@@ -135,7 +153,8 @@ def sorted_allocation(usage: Tensor, eps: float = ALLOCATION_EPS) -> Tensor:
     u_hat = eps + (1.0 - eps) * usage
     sorted_usage, order = torch.sort(u_hat, dim=-1, stable=True)
     ones = torch.ones_like(sorted_usage[..., :1])
-    exclusive_prod = torch.cumprod(torch.cat([ones, sorted_usage[..., :-1]], dim=-1), dim=-1)
+    # every factor is >= eps > 0: the zero-free cumulative product applies
+    exclusive_prod = _PositiveCumprod.apply(torch.cat([ones, sorted_usage[..., :-1]], dim=-1))
     sorted_alloc = (1.0 - sorted_usage) * exclusive_prod
     return torch.empty_like(sorted_alloc).scatter_(-1, order, sorted_alloc)
 

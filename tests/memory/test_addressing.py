@@ -205,3 +205,21 @@ def test_masked_content_ignores_masked_out_dimensions():
     masks = torch.tensor([[[1.0, 0.0]]], dtype=f64)
     w = A.content_weights(memory, keys, torch.tensor([[3.0]], dtype=f64), masks=masks)
     torch.testing.assert_close(w[0, 0], torch.tensor([0.5, 0.5], dtype=f64))
+
+
+def test_positive_cumprod_matches_torch_cumprod_and_gradcheck():
+    """The allocation's zero-free cumulative product: torch's values and gradients for
+    positive inputs (it skips torch's host-side check for zeros), and gradcheck."""
+    from dnc_qa.memory.addressing import _PositiveCumprod
+
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(3, 7, generator=gen, dtype=torch.float64) + 1e-6).requires_grad_(True)
+    g = torch.randn(3, 7, generator=gen, dtype=torch.float64)
+    y = _PositiveCumprod.apply(x)
+    (gx,) = torch.autograd.grad(y, x, g)
+    x2 = x.detach().clone().requires_grad_(True)
+    y2 = torch.cumprod(x2, dim=-1)
+    (gx2,) = torch.autograd.grad(y2, x2, g)
+    torch.testing.assert_close(y, y2, rtol=0, atol=0)
+    torch.testing.assert_close(gx, gx2, rtol=1e-12, atol=1e-14)
+    assert torch.autograd.gradcheck(_PositiveCumprod.apply, (x,))
