@@ -207,7 +207,12 @@ def _sources() -> list[str]:
     so its digest is stamped into the first."""
     header = (STEP_SOURCE.parent / "aligned.h").read_text()
     stamp = f"// aligned.h sha1 {hashlib.sha1(header.encode()).hexdigest()}\n"
-    return [stamp + CPP_SOURCE, STEP_SOURCE.read_text(), SEQUENCE_SOURCE.read_text()]
+    return [
+        stamp + CPP_SOURCE,
+        STEP_SOURCE.read_text(),
+        SEQUENCE_SOURCE.read_text(),
+        STEP_SOURCE.with_name("sparse_link.cpp").read_text(),  # the sparse (SDNC) link step
+    ]
 
 
 @functools.cache
@@ -239,6 +244,8 @@ def _build(openmp: bool):
             "link_update",
             "dnc_sequence_forward",
             "dnc_sequence_backward",
+            "sparse_link_forward",
+            "sparse_link_backward",
         ],
         extra_cflags=flags,
         extra_include_paths=[str(STEP_SOURCE.parent)],

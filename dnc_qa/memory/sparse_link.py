@@ -324,20 +324,77 @@ class _SparseLinkStep(torch.autograd.Function):
         return g_link, g_p, g_w, g_r, None
 
 
+class _NativeSparseLinkStep(torch.autograd.Function):
+    """:class:`_SparseLinkStep` as the C++ kernels ``sparse_link_forward`` /
+    ``sparse_link_backward`` (``csrc/sparse_link.cpp``): same kept entries in the same slots
+    (ties resolved as ``torch.topk`` resolves them), values and gradients equal up to the order
+    of floating-point summation. Returns the packed new link directly.
+    """
+
+    @staticmethod
+    def forward(ctx, link, prev_precedence, weights, prev_reads, lib):
+        link, p, w, r = (t.contiguous() for t in (link, prev_precedence, weights, prev_reads))
+        new_link, forward, backward, source, p_idx = lib.sparse_link_forward(link, p, w, r)
+        ctx.save_for_backward(link, p, w, r, new_link, source, p_idx)
+        ctx.lib = lib
+        return new_link, forward, backward
+
+    @staticmethod
+    def backward(ctx, g_link, g_fwd, g_bwd):
+        link, p, w, r, new_link, source, p_idx = ctx.saved_tensors
+        none = link.new_empty(0)
+        g_link, g_fwd, g_bwd = (
+            none if g is None else g.contiguous() for g in (g_link, g_fwd, g_bwd)
+        )
+        g_l, g_p, g_w, g_r = ctx.lib.sparse_link_backward(
+            link, p, w, r, new_link, source, p_idx, g_link, g_fwd, g_bwd
+        )
+        return g_l, g_p, g_w, g_r, None
+
+
+def _native_for(link: Tensor):
+    """The compiled kernels for a CPU float32/float64 link, else ``None`` (PyTorch path)."""
+    if link.device.type != "cpu" or link.dtype not in (torch.float32, torch.float64):
+        return None
+    from dnc_qa.memory import native
+
+    return native.kernels(build=torch.is_grad_enabled())
+
+
 def sparse_link_step(
-    link: Tensor, prev_precedence: Tensor, weights: Tensor, prev_reads: Tensor, k: int
+    link: Tensor,
+    prev_precedence: Tensor,
+    weights: Tensor,
+    prev_reads: Tensor,
+    k: int,
+    native: bool | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`sparse_link_update` then :func:`sparse_directional`, fused (same values).
+
+    On the CPU (float32/float64) this is the C++ kernels' step when they are built (see
+    :mod:`dnc_qa.memory.native`), else :class:`_SparseLinkStep`; both keep the same entries.
 
     Args:
         link: ``[B, Hw, N, 2K]`` packed ``L_{t-1}``.
         prev_precedence: ``[B, Hw, N]``.
         weights: ``[B, Hw, N]`` this step's write weights.
         prev_reads: ``[B, R, N]``.
+        k: ``K`` (the link's own ``K``, ``link.shape[-1] // 2``, is the one used).
+        native: ``False``: the PyTorch implementation; ``True``: the C++ kernels (an error
+            when they are unavailable); ``None``: the kernels where available.
 
     Returns:
         ``(new_link [B, Hw, N, 2K], forward [B, R, Hw, N], backward [B, R, Hw, N])``.
     """
+    lib = None
+    if native is None:
+        lib = _native_for(link)
+    elif native:
+        lib = _native_for(link)
+        if lib is None:
+            raise RuntimeError("sparse_link_step: the native kernels are unavailable here")
+    if lib is not None:
+        return _NativeSparseLinkStep.apply(link, prev_precedence, weights, prev_reads, lib)
     new_val, new_idx, forward, backward = _SparseLinkStep.apply(
         link, prev_precedence, weights, prev_reads, k
     )
