@@ -148,9 +148,14 @@ class FusedStep(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, *grads):
+        return FusedStep.backward_from(ctx, ctx.saved_tensors, grads)
+
+    @staticmethod
+    def backward_from(ctx, saved: tuple, grads: tuple):
+        """:meth:`backward` given ``ctx.saved_tensors`` (unpacked once: a saved-tensor hook,
+        e.g. non-reentrant checkpointing, allows one unpacking per backward pass)."""
         if torch.is_grad_enabled():
             raise RuntimeError(DOUBLE_BACKWARD)
-        saved = ctx.saved_tensors
         inputs, state_saved = list(saved[:18]), list(saved[18:])
         tape = ctx.tape
         prev_link, recyclable = tape.link_before(ctx.t)
@@ -217,11 +222,12 @@ class FusedFlatStep(torch.autograd.Function):
     def backward(ctx, *grads):
         if torch.is_grad_enabled():
             raise RuntimeError(DOUBLE_BACKWARD)
-        grad_inputs = FusedStep.backward(ctx, *grads)[2:]
+        saved = ctx.saved_tensors
+        grad_inputs = FusedStep.backward_from(ctx, saved, grads)[2:]
         g_iface, g_state = list(grad_inputs[:12]), grad_inputs[12:]
         empty = ctx.flat.new_empty(0)
         g_iface = [empty if g is None else g for g in g_iface]
-        iface = list(ctx.saved_tensors[:12])
+        iface = list(saved[:12])
         g_flat = native.kernels().activate_backward(ctx.flat, iface, g_iface, *ctx.layout)
         return (None, None, None, g_flat, *g_state)
 

@@ -4,7 +4,7 @@ Three families, compiled into one extension:
 
 * the whole DNC memory step, forward and backward (``dnc_step_forward``/``dnc_step_backward``,
   source in ``csrc/dnc_step.cpp``, used through :mod:`dnc_qa.memory.fused`);
-* a whole DNC sequence with a one-layer LSTM controller (``dnc_sequence_forward``/
+* a whole DNC sequence with a one-layer controller (``dnc_sequence_forward``/
   ``dnc_sequence_backward``, ``csrc/dnc_sequence.cpp``, used through
   :mod:`dnc_qa.models.fused_sequence`);
 * the temporal link alone (below), used by every other configuration.
@@ -244,6 +244,7 @@ def _build(openmp: bool):
             "link_update",
             "dnc_sequence_forward",
             "dnc_sequence_backward",
+            "dnc_sequence_live",
             "sparse_link_forward",
             "sparse_link_backward",
         ],

@@ -49,6 +49,7 @@ def applies(model, x: Tensor, state, trace: bool, has_hooks) -> bool:
         model.fused_sequence
         and not trace
         and isinstance(memory, DNCMemory)
+        and _plain_model(model)
         and memory.fused
         and memory._phases is None
         and memory.num_writes == 1
@@ -71,9 +72,19 @@ def applies(model, x: Tensor, state, trace: bool, has_hooks) -> bool:
 
 
 def _one_layer(controller) -> bool:
-    if isinstance(controller, LSTMController):
+    """A one-layer controller of exactly our classes: a subclass may override the step the
+    C++ loop reimplements."""
+    if type(controller) is LSTMController:
         return controller.num_layers == 1
-    return isinstance(controller, FeedforwardController) and len(controller.layers) == 0
+    return type(controller) is FeedforwardController and len(controller.layers) == 0
+
+
+def _plain_model(model) -> bool:
+    """No override of the per-step methods the C++ loop reimplements (a subclass of
+    ``MemoryNet`` may change ``_control``; of ``DNCMemory``, the step)."""
+    from dnc_qa.models.memory_net import MemoryNet
+
+    return type(model)._control is MemoryNet._control and type(model.memory) is DNCMemory
 
 
 def _recurrent(controller) -> torch.nn.Linear:
@@ -122,20 +133,21 @@ class DNCSequence(torch.autograd.Function):
         )
         ctx.layout = layout
         ctx.segment = segment
-        ctx.steps = saved  # a capsule: what the C++ backward pass needs, none an output
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(w_rec, w_if, *state0)
+        # `saved` owns what the C++ backward pass needs (none of it an output): saved like any
+        # tensor, so autograd frees it with the node's other saved tensors
+        ctx.save_for_backward(w_rec, w_if, saved, *state0)
         return tuple(outputs)
 
     @staticmethod
     def backward(ctx, *grads):
         if torch.is_grad_enabled():
             raise RuntimeError(DOUBLE_BACKWARD)
-        w_rec, w_if, *state0 = ctx.saved_tensors
+        w_rec, w_if, saved, *state0 = ctx.saved_tensors
         empty = w_rec.new_empty(0)
         g = [empty if x is None else x.contiguous() for x in grads]
         out = native.kernels().dnc_sequence_backward(
-            g, w_rec, w_if, state0, ctx.steps, *ctx.layout, ctx.segment
+            g, w_rec, w_if, state0, saved, *ctx.layout, ctx.segment
         )
         if not ctx.layout[6]:  # feed-forward: h0, c0 were empty placeholders
             out[4] = out[5] = None

@@ -81,8 +81,10 @@ class MemoryNet(nn.Module):
 
     fused_sequence: bool = True
     """Run the whole sequence as one C++ loop where it applies (a DNC with a one-layer LSTM
-    controller on the CPU, no trace; :mod:`~dnc_qa.models.fused_sequence`). Same values up
-    to rounding; set ``False`` (on a model or on the class) for the per-step path."""
+    or feed-forward controller on the CPU, no trace; :mod:`~dnc_qa.models.fused_sequence`).
+    Same values up to rounding; set ``False`` (on a model or on the class) for the per-step
+    path. One difference a user can see: a parameter or initial-state tensor that the loss
+    cannot reach gets a zero gradient here, ``None`` on the per-step path."""
 
     deferred_weight_grads: bool = True
     """Compute the per-step layers' weight gradients once per sequence (one matrix product

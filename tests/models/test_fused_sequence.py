@@ -239,3 +239,62 @@ def test_batch_chunks_per_thread_equal_the_per_step_path(threads, controller):
         torch.set_num_threads(before)
     _assert_close(out_seq, out_step, 1e-10)
     _assert_close(grads_seq, grads_step, 1e-10)
+
+
+def test_saved_state_is_freed_by_the_backward_pass_not_by_the_outputs():
+    """What the backward pass needs is freed with the node's saved tensors: right after a
+    backward pass without retain_graph (the outputs, e.g. last step's loss, may live on), or
+    when the graph goes without one. Nothing outlives its graph."""
+    from dnc_qa.memory import native
+
+    live = native.kernels().dnc_sequence_live
+    before = live()
+    model = _model()
+    y, state = model(torch.randn(2, 9, 5, dtype=f64))
+    assert live() == before + 1
+    y.sum().backward()
+    assert live() == before  # y and state are still here
+    y2, state2 = model(torch.randn(2, 9, 5, dtype=f64))
+    assert live() == before + 1
+    del y2, state2  # every output of the graph gone: the graph and its saved state go too
+    assert live() == before
+
+
+def test_non_reentrant_checkpointing_gives_the_same_gradients():
+    """torch.utils.checkpoint (non-reentrant: saved-tensor hooks, the forward pass recomputed
+    in the backward pass) over the sequence path and over the per-step path."""
+    from torch.utils.checkpoint import checkpoint
+
+    x = torch.randn(2, 7, 5, dtype=f64)
+    grads = {}
+    for use_sequence, ckpt in [(True, False), (True, True), (False, True)]:
+        model = _model(masking=True, clip=0.5)
+        model.fused_sequence = use_sequence
+        if ckpt:
+            y = checkpoint(lambda inp, m=model: m(inp)[0], x, use_reentrant=False)
+        else:
+            y = model(x)[0]
+        y.pow(2).sum().backward()
+        grads[(use_sequence, ckpt)] = [p.grad for p in model.parameters()]
+    _assert_close(grads[(True, True)], grads[(True, False)], 1e-10)
+    _assert_close(grads[(False, True)], grads[(True, False)], 1e-10)
+
+
+def test_subclasses_that_override_a_step_use_the_per_step_path():
+    from dnc_qa.models.controller import LSTMController
+
+    class MyController(LSTMController):
+        def step(self, *args, **kwargs):
+            return super().step(*args, **kwargs)
+
+    class MyDNC(DNC):
+        def _control(self, *args, **kwargs):
+            return super()._control(*args, **kwargs)
+
+    x = torch.randn(2, 3, 5, dtype=f64)
+    model = _model()
+    model.controller.__class__ = MyController
+    assert not fused_sequence.applies(model, x, model.initial_state(2), False, lambda m: False)
+    torch.manual_seed(0)
+    sub = MyDNC(5, 4, hidden_size=6, num_cells=7, cell_width=3, num_reads=2).to(f64)
+    assert not fused_sequence.applies(sub, x, sub.initial_state(2), False, lambda m: False)

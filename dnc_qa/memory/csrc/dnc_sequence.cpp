@@ -22,11 +22,15 @@
 // state0: h0 [B,H] c0 [B,H] (empty for feed-forward) r0 [B,R,W], then the memory state
 // M0 u0 L0 p0 rw0 ww0 (dnc_step.cpp).
 
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
 namespace dnc_sequence {
 
 using torch::Tensor;
 
-// The sequence's fixed settings (dnc_qa.models.fused_sequence.Layout, in this order).
+// The sequence's fixed settings (dnc_qa.models.fused_sequence._layout, then the segment).
 struct Config {
   int64_t R, W;  // read heads, cell width
   bool masking, dealloc;
@@ -327,6 +331,47 @@ struct SequenceSaved {
   std::vector<Chunk> chunks;
 };
 
+// The saved state travels to Python as a one-byte tensor that owns it (its storage's deleter
+// deletes it): the autograd.Function saves that tensor with save_for_backward, so autograd
+// frees everything when it frees the node's saved tensors — after a backward pass without
+// retain_graph, or with the graph — exactly as for tensors saved the usual way. A registry
+// of the live ones lets the backward pass refuse a tensor that is not one (e.g. a copy made
+// by a saved-tensor hook) instead of reading garbage.
+std::mutex registry_mutex;
+std::unordered_set<const void*> registry;
+
+void delete_saved(void* p) {
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry.erase(p);
+  }
+  delete static_cast<SequenceSaved*>(p);
+}
+
+Tensor saved_handle(std::unique_ptr<SequenceSaved> saved) {
+  void* p = saved.release();
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry.insert(p);
+  }
+  return torch::from_blob(p, {1}, delete_saved, torch::TensorOptions().dtype(torch::kUInt8));
+}
+
+// How many sequences' saved states are alive (for the tests: none may outlive its graph).
+int64_t dnc_sequence_live() {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  return int64_t(registry.size());
+}
+
+const SequenceSaved& from_handle(const Tensor& handle) {
+  const void* p = handle.storage().data_ptr().get();
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  TORCH_CHECK(registry.count(p) == 1,
+              "dnc_qa fused sequence: its saved state was replaced (a saved-tensor hook that "
+              "copies tensors?); set `model.fused_sequence = False` for such hooks");
+  return *static_cast<const SequenceSaved*>(p);
+}
+
 std::vector<Chunk> batch_chunks(int64_t B) {
   const int64_t threads = at::in_parallel_region() ? 1 : at::get_num_threads();
   const int64_t P = std::max<int64_t>(1, std::min<int64_t>(threads, B));
@@ -370,8 +415,9 @@ Config make_config(int64_t R, int64_t W, bool masking, bool dealloc, double clip
   return Config{R, W, masking, dealloc, clip, has_clip, lstm, segment};
 }
 
-// Returns (outputs, saved): see sequence_forward; saved is a capsule (None without `keep`).
-std::tuple<std::vector<Tensor>, py::object> dnc_sequence_forward(
+// Returns (outputs, saved): see sequence_forward; saved is the handle tensor (see
+// saved_handle; an empty tensor without `keep`).
+std::tuple<std::vector<Tensor>, Tensor> dnc_sequence_forward(
     Tensor xg, Tensor w_rec, Tensor w_if, Tensor b_if, std::vector<Tensor> state0, int64_t R,
     int64_t W, bool masking, bool dealloc, double clip, bool has_clip, bool lstm,
     int64_t segment, bool keep) {
@@ -392,23 +438,19 @@ std::tuple<std::vector<Tensor>, py::object> dnc_sequence_forward(
     });
     outputs = merge_outputs(outs);
   }
-  py::object handle = py::none();
-  if (keep)
-    handle = py::capsule(saved.release(),
-                         [](void* p) { delete static_cast<SequenceSaved*>(p); });
-  return {outputs, handle};
+  return {outputs, keep ? saved_handle(std::move(saved)) : torch::empty({0}, torch::kUInt8)};
 }
 
 // Returns the gradients of xg, w_rec, w_if, b_if, then of state0 (see sequence_backward).
 std::vector<Tensor> dnc_sequence_backward(std::vector<Tensor> grads, Tensor w_rec, Tensor w_if,
-                                          std::vector<Tensor> state0, py::capsule saved,
+                                          std::vector<Tensor> state0, Tensor saved,
                                           int64_t R, int64_t W, bool masking, bool dealloc,
                                           double clip, bool has_clip, bool lstm,
                                           int64_t segment) {
   const Config cfg = make_config(R, W, masking, dealloc, clip, has_clip, lstm, segment);
-  const auto* s = static_cast<const SequenceSaved*>(saved.get_pointer());
+  const SequenceSaved& s = from_handle(saved);
   py::gil_scoped_release no_gil;
-  const auto& chunks = s->chunks;
+  const auto& chunks = s.chunks;
   std::vector<std::vector<Tensor>> outs(chunks.size());
   at::parallel_for(0, int64_t(chunks.size()), 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
@@ -439,3 +481,4 @@ std::vector<Tensor> dnc_sequence_backward(std::vector<Tensor> grads, Tensor w_re
 
 using dnc_sequence::dnc_sequence_backward;
 using dnc_sequence::dnc_sequence_forward;
+using dnc_sequence::dnc_sequence_live;
