@@ -163,6 +163,19 @@ void forward_slice(const T* link, const T* p, const T* w, const T* r, const int6
     std::fill(sc.top.begin(), sc.top.end(), -std::numeric_limits<T>::infinity());
     std::fill(sc.count.begin(), sc.count.end(), 0);
   }
+  // a support column's K largest values so far (descending; rows without it are added below)
+  auto push = [&](int32_t j, T v) {
+    ++sc.count[j];
+    T* t = sc.top.data() + j * K;
+    if (v > t[K - 1]) {
+      int64_t pos = K - 1;
+      while (pos > 0 && t[pos - 1] < v) {
+        t[pos] = t[pos - 1];
+        --pos;
+      }
+      t[pos] = v;
+    }
+  };
   // pass 1: each row's candidates and its K largest; the support columns' K largest values
   for (int64_t a = 0; a < N; ++a) {
     const T* lv = link + a * 2 * K;
@@ -171,6 +184,31 @@ void forward_slice(const T* link, const T* p, const T* w, const T* r, const int6
     T* oi = ov + K;
     int32_t* sa = src + a * K;
     const T wa = w[a];
+    // An empty row (at large N most are) outside p's support: its candidates are the K new
+    // entries w_a p_val[j] and K zeros. When those values are distinct and positive they are
+    // its K largest, already in descending order: no selection needed.
+    if (kp == K && slot[a] == kp) {
+      bool empty = true;
+      for (int64_t k = 0; k < K; ++k) empty = empty && static_cast<int64_t>(li[k]) == a;
+      if (empty) {
+        bool ordered = true;
+        T prev = std::numeric_limits<T>::infinity();
+        for (int64_t j = 0; j < K; ++j) {
+          const T v = rounded<T>(wa * sc.pval[j]);
+          ordered = ordered && v < prev;
+          prev = v;
+          ov[j] = v;
+        }
+        if (ordered && prev > T(0)) {
+          for (int64_t j = 0; j < K; ++j) {
+            oi[j] = static_cast<T>(pidx[j]);
+            sa[j] = static_cast<int32_t>(K + j);
+            if (cut) push(static_cast<int32_t>(j), ov[j]);
+          }
+          continue;
+        }
+      }
+    }
     std::fill(sc.dup.begin(), sc.dup.end(), 0);
     for (int64_t k = 0; k < K; ++k) {
       const int64_t c = static_cast<int64_t>(li[k]);
@@ -199,21 +237,7 @@ void forward_slice(const T* link, const T* p, const T* w, const T* r, const int6
       ov[k] = v;
       oi[k] = static_cast<T>(c);  // before the cut and the reset of empty slots
       sa[k] = sc.valid[s] ? s : -1;
-      if (cut && sc.valid[s]) {
-        const int32_t j = slot[c];
-        if (j < kp) {
-          ++sc.count[j];
-          T* t = sc.top.data() + j * K;
-          if (v > t[K - 1]) {
-            int64_t pos = K - 1;
-            while (pos > 0 && t[pos - 1] < v) {
-              t[pos] = t[pos - 1];
-              --pos;
-            }
-            t[pos] = v;
-          }
-        }
-      }
+      if (cut && sc.valid[s] && slot[c] < kp) push(slot[c], v);
     }
   }
   // thresholds: the K-th largest of each support column (rows without it count as 0)
