@@ -124,9 +124,10 @@ struct Links {
 // M u p rw ww psi cw alloc order cr f bk (dnc_step_forward's outputs 1-2, 4-13).
 constexpr int64_t kStepSaved = 24;
 
-// What the forward pass over one batch chunk keeps for its backward pass: X [T,B,RW+H],
-// A [T,B,4H] (activated gates), C [T,B,H], TC [T,B,H] (tanh c), XI [T,B,I] (raw interface),
-// HC [T,B,H] (clipped h), the link checkpoints, then kStepSaved per step.
+// What the forward pass over one batch chunk keeps for its backward pass: X [T,B,D],
+// A [T,B,G] (activated gates, or h for feed-forward), C and TC [T,B,H] (c and tanh c; empty
+// for feed-forward), XI [T,B,I] (raw interface), HC [T,B,H] (clipped h), the link
+// checkpoints, then kStepSaved per step.
 struct Saved {
   std::vector<Tensor> tensors;
 };
