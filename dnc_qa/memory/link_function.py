@@ -98,10 +98,7 @@ def link_backward_eager(
 # --------------------------------------------------------------------------- dispatch
 
 
-def _native_for(t: Tensor):
-    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
-        return None
-    return native.kernels(build=torch.is_grad_enabled())
+_native_for = native.kernels_for  # (a module name: tests patch it to force the eager path)
 
 
 def link_forward(
@@ -205,10 +202,16 @@ class LinkTape:
         self._spare: list[Tensor] = []
         self._grads: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
+    @staticmethod
+    def segment_for(steps: int) -> int:
+        """The checkpoint spacing for ``steps`` timesteps: ``ceil(sqrt(steps))``, which keeps
+        about ``2 sqrt(T)`` links (checkpoints plus one recomputed segment)."""
+        return max(1, math.ceil(math.sqrt(steps)))
+
     @classmethod
     def for_length(cls, steps: int) -> LinkTape:
-        """A tape for ``steps`` timesteps, checkpointing every ``ceil(sqrt(steps))``."""
-        return cls(max(1, math.ceil(math.sqrt(steps))))
+        """A tape for ``steps`` timesteps, checkpointing every :meth:`segment_for` steps."""
+        return cls(cls.segment_for(steps))
 
     # ------------------------------------------------------------------ forward pass
 

@@ -23,13 +23,12 @@ everything else takes the per-step path, which the float64 tests hold it equal t
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
 from dnc_qa.memory import fused, native
 from dnc_qa.memory.dnc import DNCMemory, DNCState
+from dnc_qa.memory.link_function import LinkTape
 from dnc_qa.models.controller import FeedforwardController, LSTMController, LSTMState
 
 DOUBLE_BACKWARD = (
@@ -48,7 +47,6 @@ def applies(model, x: Tensor, state, trace: bool, has_hooks) -> bool:
     if not (
         model.fused_sequence
         and not trace
-        and isinstance(memory, DNCMemory)
         and _plain_model(model)
         and memory.fused
         and memory._phases is None
@@ -111,11 +109,6 @@ def _layout(model) -> tuple:
     )
 
 
-def segment_length(steps: int) -> int:
-    """Checkpoint spacing of the link in timesteps: ``ceil(sqrt(T))`` (as ``LinkTape``)."""
-    return max(1, math.ceil(math.sqrt(steps)))
-
-
 class DNCSequence(torch.autograd.Function):
     """``DNCSequence.apply(layout, x_gates, w_rec, w_if, b_if, *state0)`` ->
     ``(hc [T,B,H], rs [T,B,R*W], h_T, c_T, M_T, u_T, L_T, p_T, rw_T, ww_T)``.
@@ -127,7 +120,7 @@ class DNCSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, layout: tuple, x_gates: Tensor, w_rec, w_if, b_if, *state0: Tensor):
-        segment = segment_length(x_gates.shape[1])
+        segment = LinkTape.segment_for(x_gates.shape[1])
         outputs, saved = native.kernels().dnc_sequence_forward(
             x_gates, w_rec, w_if, b_if, list(state0), *layout, segment, True
         )
@@ -179,7 +172,7 @@ def run(model, x_gates: Tensor, state) -> tuple[Tensor, Tensor, object]:
         outputs = DNCSequence.apply(layout, x_gates, *weights, *state0)
     else:
         outputs, _ = native.kernels().dnc_sequence_forward(
-            x_gates, *weights, state0, *layout, segment_length(x_gates.shape[1]), False
+            x_gates, *weights, state0, *layout, LinkTape.segment_for(x_gates.shape[1]), False
         )
     hc, rs, h, c, *mem = outputs
     B = x_gates.shape[0]

@@ -54,7 +54,8 @@ void cell_forward(Tensor gates, const Tensor& c_prev, Tensor c, Tensor tc, Tenso
   T* cn = c.data_ptr<T>();
   for (int64_t b = 0; b < B; ++b)
     for (int64_t j = 0; j < H; ++j)
-      cn[b * H + j] = a[b * 4 * H + H + j] * c0[b * H + j] + a[b * 4 * H + j] * a[b * 4 * H + 2 * H + j];
+      cn[b * H + j] =
+          a[b * 4 * H + H + j] * c0[b * H + j] + a[b * 4 * H + j] * a[b * 4 * H + 2 * H + j];
   at::tanh_out(tc, c);
   const T* t = tc.data_ptr<T>();
   T* hn = h.data_ptr<T>();
@@ -62,9 +63,17 @@ void cell_forward(Tensor gates, const Tensor& c_prev, Tensor c, Tensor tc, Tenso
     for (int64_t j = 0; j < H; ++j) hn[b * H + j] = a[b * 4 * H + 3 * H + j] * t[b * H + j];
 }
 
-// Reverse of cell_forward and of the clamp (tcs: the saved tanh(c)). In: g_hc (gradient of the clipped output),
-// g_h (of the unclipped h, from the next step's input; may be null), g_c (of c_t, in/out:
-// becomes that of c_{t-1}). Out: gg [B,4H] the gradient of the pre-activation gates.
+// Whether clamp(h, -clip, clip) passes h's gradient on (as torch.clamp's backward: at the
+// bounds too).
+template <typename T>
+inline bool unclipped(T h, bool has_clip, T clip) {
+  return !has_clip || (h >= -clip && h <= clip);
+}
+
+// Reverse of cell_forward and of the clamp (tcs: the saved tanh(c)). In: g_hc (gradient of
+// the clipped output), g_h (of the unclipped h, from the next step's input; may be null),
+// g_c (of c_t, in/out: becomes that of c_{t-1}). Out: gg [B,4H] the gradient of the
+// pre-activation gates.
 //   h = o tanh(c):  g_o = g_h tanh(c),  g_c += g_h o (1 - tanh(c)^2)
 //   c = f c_prev + i g:  g_i = g_c g,  g_f = g_c c_prev,  g_g = g_c i,  g_c_prev = g_c f
 //   sigmoid' = s (1 - s), tanh' = 1 - g^2;  clamp: g_h += g_hc where -clip <= h <= clip
@@ -79,12 +88,7 @@ void cell_backward(const T* acts, const T* tcs, const T* c_prev, const T* g_hc, 
       const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
       const T tc = tcs[k];
       T gh = g_h ? g_h[k] : T(0);
-      if (!has_clip) {
-        gh += g_hc[k];
-      } else {
-        const T h = o * tc;  // as cell_forward computed it
-        if (h >= -clip && h <= clip) gh += g_hc[k];
-      }
+      if (unclipped(o * tc, has_clip, clip)) gh += g_hc[k];  // h = o tc, as cell_forward
       const T gc = g_c[k] + gh * o * (T(1) - tc * tc);
       out[j] = gc * g * i * (T(1) - i);
       out[H + j] = gc * c_prev[k] * f * (T(1) - f);
@@ -104,10 +108,8 @@ void clamp_copy(const T* h, int64_t n, bool has_clip, T clip, T* out) {
 //   g_pre = g_hc (1 - h^2) where -clip <= h <= clip (else 0)
 template <typename T>
 void tanh_backward(const T* h, const T* g_hc, int64_t n, bool has_clip, T clip, T* g_pre) {
-  for (int64_t k = 0; k < n; ++k) {
-    const bool passes = !has_clip || (h[k] >= -clip && h[k] <= clip);
-    g_pre[k] = passes ? g_hc[k] * (T(1) - h[k] * h[k]) : T(0);
-  }
+  for (int64_t k = 0; k < n; ++k)
+    g_pre[k] = unclipped(h[k], has_clip, clip) ? g_hc[k] * (T(1) - h[k] * h[k]) : T(0);
 }
 
 // Which tensor holds the link after step s (s = 0: the initial link), forward and backward
@@ -250,12 +252,13 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
   std::vector<Tensor> segment_links;
   for (int64_t m = 1; m < std::min(segment, T); ++m)
     segment_links.push_back(torch::empty({B, 1, N, N}, opt));
+  const auto no_reads = torch::empty({B, 0, N}, opt);  // link_forward: the update alone
   for (int64_t start = ((T - 1) / segment) * segment; start >= 0; start -= segment) {
     const int64_t end = std::min(start + segment, T);  // this segment: steps start .. end-1
     const Tensor& base = start == 0 ? state0[5] : checkpoint(start / segment);
     for (int64_t m = 1; m < end - start; ++m)  // step start+m-1 from its incoming link
-      link_update(m == 1 ? base : segment_links[m - 2], state_after(start + m - 2, 2),
-                  step(start + m - 1, 16), segment_links[m - 1]);
+      link_forward(m == 1 ? base : segment_links[m - 2], state_after(start + m - 2, 2),
+                   step(start + m - 1, 16), no_reads, segment_links[m - 1]);
     for (int64_t t = end - 1; t >= start; --t) {
       std::vector<Tensor> in(12);
       for (int k = 0; k < 12; ++k) in[k] = step(t, k);
@@ -391,14 +394,15 @@ std::vector<Tensor> rows(const std::vector<Tensor>& ts, int64_t dim, const Chunk
 }
 
 // outputs[k] of every chunk -> one tensor, concatenated along the batch dimension (dim 1 for
-// the [T,B,...] outputs hc and rs, else 0). With one chunk hc is still copied: the chunk's own
-// is saved for the backward pass, and an output kept by its own node would be a cycle.
-std::vector<Tensor> merge_outputs(const std::vector<std::vector<Tensor>>& outs) {
+// the [T,B,...] outputs hc and rs, else 0). With one chunk and `keep`, hc is still copied: the
+// chunk's own is saved for the backward pass, and an output kept by its own node would be a
+// cycle.
+std::vector<Tensor> merge_outputs(const std::vector<std::vector<Tensor>>& outs, bool keep) {
   std::vector<Tensor> merged;
   for (size_t k = 0; k < outs[0].size(); ++k) {
     const int64_t dim = k < 2 ? 1 : 0;
     if (outs.size() == 1) {
-      merged.push_back(k == 0 ? outs[0][k].clone() : outs[0][k]);
+      merged.push_back(k == 0 && keep ? outs[0][k].clone() : outs[0][k]);
       continue;
     }
     std::vector<Tensor> parts;
@@ -437,7 +441,7 @@ std::tuple<std::vector<Tensor>, Tensor> dnc_sequence_forward(
                          cfg, keep, outs[p], chunks[p].saved);
       }
     });
-    outputs = merge_outputs(outs);
+    outputs = merge_outputs(outs, keep);
   }
   return {outputs, keep ? saved_handle(std::move(saved)) : torch::empty({0}, torch::kUInt8)};
 }

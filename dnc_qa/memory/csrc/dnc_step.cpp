@@ -433,27 +433,6 @@ std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool 
   return {r, M, u, L, p, rw, ww, psi, cw, alloc, order, cr, f, bk};
 }
 
-// ------------------------------------------------------------------ the link alone
-
-// L = (1 - w[a] - w[c]) L0 + w[a] p0[c] with a zero diagonal (spec step 6, one write head):
-// what a backward pass recomputes from a checkpoint. L0, L [B,1,N,N]; p0, w [B,1,N].
-torch::Tensor link_update(torch::Tensor L0, torch::Tensor p0, torch::Tensor w, torch::Tensor L) {
-  const int64_t B = L0.size(0), N = L0.size(-1);
-  AT_DISPATCH_FLOATING_TYPES(L0.scalar_type(), "link_update", [&] {
-    const scalar_t* l0 = L0.data_ptr<scalar_t>();
-    const scalar_t* pp = p0.data_ptr<scalar_t>();
-    const scalar_t* ww = w.data_ptr<scalar_t>();
-    scalar_t* out = L.data_ptr<scalar_t>();
-    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b)
-        for (int64_t a = 0; a < N; ++a)
-          link_row<scalar_t>(l0 + (b * N + a) * N, ww + b * N, pp + b * N, ww[b * N + a], a, N,
-                             out + (b * N + a) * N);
-    });
-  });
-  return L;
-}
-
 // ------------------------------------------------------------------ backward
 
 // saved: M u p rw ww psi cw alloc order cr f bk (forward outputs, see above)
@@ -744,7 +723,6 @@ std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool
 
 using dnc_step::dnc_step_backward;
 using dnc_step::dnc_step_forward;
-using dnc_step::link_update;
 
 // ------------------------------------------------------------------ the interface's activations
 
