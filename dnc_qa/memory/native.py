@@ -241,7 +241,6 @@ def _build(openmp: bool):
             "dnc_step_backward",
             "activate",
             "activate_backward",
-            "link_update",
             "dnc_sequence_forward",
             "dnc_sequence_backward",
             "dnc_sequence_live",
@@ -293,3 +292,14 @@ def kernels(build: bool = True):
                 except OSError:
                     pass  # a read-only cache: no-grad passes keep using the eager path
     return _module
+
+
+def kernels_for(t):
+    """:func:`kernels` for a tensor ``t``: ``None`` unless it is float32/float64 on the CPU;
+    built in grad mode, only looked up without (see :func:`kernels`)."""
+    import torch
+
+    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
+        return None
+    return kernels(build=torch.is_grad_enabled())
+

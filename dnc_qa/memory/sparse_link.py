@@ -25,6 +25,8 @@ import warnings
 import torch
 from torch import Tensor
 
+from dnc_qa.memory import native
+
 
 def initial_sparse_link(
     batch: int, heads: int, cells: int, k: int, dtype: torch.dtype, device=None
@@ -352,13 +354,7 @@ class _NativeSparseLinkStep(torch.autograd.Function):
         return g_l, g_p, g_w, g_r, None
 
 
-def _native_for(link: Tensor):
-    """The compiled kernels for a CPU float32/float64 link, else ``None`` (PyTorch path)."""
-    if link.device.type != "cpu" or link.dtype not in (torch.float32, torch.float64):
-        return None
-    from dnc_qa.memory import native
-
-    return native.kernels(build=torch.is_grad_enabled())
+_native_for = native.kernels_for  # (a module name: tests patch it to force the PyTorch path)
 
 
 def sparse_link_step(
