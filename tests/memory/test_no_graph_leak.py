@@ -17,6 +17,20 @@ from dnc_qa.memory.dnc import DNCMemory
 from dnc_qa.models import DNC
 
 
+def _assert_freed(model, backward: bool, probes: list, what: str) -> None:
+    """Run ``model`` on a sequence (and backward); afterwards every weak reference in
+    ``probes`` (filled while it ran) and the final link must be dead."""
+    y, state = model(torch.randn(2, 12, 6))
+    assert probes, f"the model no longer makes {what} here: update this test"
+    link_probe = weakref.ref(state.memory.link)
+    if backward:
+        y.sum().backward()
+    del y, state
+    gc.collect()
+    assert all(p() is None for p in probes), f"{what} (and the graph holding it) leaked"
+    assert link_probe() is None, "the final link is still referenced"
+
+
 @pytest.mark.parametrize("backward", [True, False])
 @pytest.mark.parametrize("num_cells", [8, 300])
 def test_graph_of_a_step_is_freed(backward, num_cells, monkeypatch):
@@ -32,15 +46,7 @@ def test_graph_of_a_step_is_freed(backward, num_cells, monkeypatch):
     monkeypatch.setattr(DNCMemory, "begin_sequence", recording_begin)
     model = DNC(6, 4, hidden_size=8, num_cells=num_cells, cell_width=4, num_reads=2)
     model.fused_sequence = False
-    y, state = model(torch.randn(2, 12, 6))
-    assert tapes, "the model no longer opens a link tape per sequence: update this test"
-    link_probe = weakref.ref(state.memory.link)
-    if backward:
-        y.sum().backward()
-    del y, state
-    gc.collect()
-    assert all(t() is None for t in tapes), "the link tape (and the graph holding it) leaked"
-    assert link_probe() is None, "the final link is still referenced"
+    _assert_freed(model, backward, tapes, "a link tape per sequence")
 
 
 @pytest.mark.parametrize("backward", [True, False])
@@ -61,15 +67,7 @@ def test_graph_of_a_fused_sequence_is_freed(backward, monkeypatch):
 
     monkeypatch.setattr(fused_sequence.DNCSequence, "forward", staticmethod(recording_forward))
     model = DNC(6, 4, hidden_size=8, num_cells=20, cell_width=4, num_reads=2)
-    y, state = model(torch.randn(2, 12, 6))
-    assert nodes, "the model no longer runs the fused sequence here: update this test"
-    link_probe = weakref.ref(state.memory.link)
-    if backward:
-        y.sum().backward()
-    del y, state
-    gc.collect()
-    assert all(n() is None for n in nodes), "the sequence node (and what it saved) leaked"
-    assert link_probe() is None, "the final link is still referenced"
+    _assert_freed(model, backward, nodes, "the fused-sequence node")
 
 
 def test_dnc_trains_under_autocast():
