@@ -151,19 +151,14 @@ def write_phase(
     :meth:`DNCMemory.compile_step` can hand it to ``torch.compile``). ``lean``: the
     ``[B, N, W]`` arithmetic as the nodes of :mod:`dnc_qa.memory.memory_nodes` (same values).
     """
-    content = MN.content_weights if lean else A.content_weights
     erase_and_add = MN.erase_and_add if lean else A.erase_and_add
     # 1. Retention and usage.
     psi = A.retention(interface.free_gates, state.read_weights)
     usage = A.usage_update(state.usage, state.write_weights, psi)
     memory = state.memory * psi.unsqueeze(-1) if deallocation else state.memory
     # 2. Write content weights against the previous memory.
-    write_content = (
-        content(memory, interface.write_keys, interface.write_strengths)
-        if interface.write_masks is None
-        else A.content_weights(
-            memory, interface.write_keys, interface.write_strengths, masks=interface.write_masks
-        )
+    write_content = _content_weights(
+        memory, interface.write_keys, interface.write_strengths, interface.write_masks, lean
     )
     # 3.-4. Allocation, head after head, and the write weights.
     allocation = A.write_allocations(usage, interface.allocation_gates, interface.write_gates)
@@ -173,14 +168,17 @@ def write_phase(
     # 5. Erase and add.
     memory = erase_and_add(memory, ww, interface.erase_vectors, interface.write_vectors)
     # 7. Read content weights against the new memory.
-    read_content = (
-        content(memory, interface.read_keys, interface.read_strengths)
-        if interface.read_masks is None
-        else A.content_weights(
-            memory, interface.read_keys, interface.read_strengths, masks=interface.read_masks
-        )
+    read_content = _content_weights(
+        memory, interface.read_keys, interface.read_strengths, interface.read_masks, lean
     )
     return usage, memory, ww, read_content
+
+
+def _content_weights(memory, keys, strengths, masks, lean: bool) -> Tensor:
+    """:func:`A.content_weights`, or its lean node (:mod:`memory_nodes`, unmasked only)."""
+    if lean and masks is None:
+        return MN.content_weights(memory, keys, strengths)
+    return A.content_weights(memory, keys, strengths, masks=masks)
 
 
 def read_phase(
