@@ -21,19 +21,26 @@ The arithmetic is the spec's (step 6 and 8 of ``shared/spec/memory-access.md``);
 order of floating-point summation differs from the eager path. Slices (batch x write head)
 run in parallel with ``at::parallel_for``.
 
-The kernels are compiled with ``torch.utils.cpp_extension.load_inline`` the first time they
-are needed (about a minute, cached under ``~/.cache/torch_extensions``). Both take an ``out``
-buffer (an empty tensor: allocate) so callers can recycle ``N x N`` buffers: at large ``N``
-the page faults of a fresh allocation cost as much as the kernel. Set
-``DNC_QA_NATIVE=0`` to never build them; :func:`kernels` then returns ``None`` and callers use
-the eager PyTorch path (which is also what every non-CPU device uses).
+The kernels are normally compiled when the package is installed (``setup.py`` builds this
+module's translation unit, :func:`translation_unit`, with the same flags as below, into
+``dnc_qa/memory/_native_<key>``; the key digests the sources, the flags and the torch version,
+so a module built from other sources or for another torch is never loaded). When no such
+module is there (an install without torch at build time, sources edited since), they are
+compiled with ``torch.utils.cpp_extension.load_inline`` the first time they are needed (about
+a minute, once, cached under ``~/.cache/torch_extensions``; a line on stderr says so). Both
+take an ``out`` buffer (an empty tensor: allocate) so callers can recycle ``N x N`` buffers:
+at large ``N`` the page faults of a fresh allocation cost as much as the kernel. Set
+``DNC_QA_NATIVE=0`` to never use them (prebuilt or not); :func:`kernels` then returns ``None``
+and callers use the eager PyTorch path (which is also what every non-CPU device uses).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import os
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -189,6 +196,7 @@ std::vector<torch::Tensor> link_backward(torch::Tensor Lp, torch::Tensor p, torc
 _lock = threading.Lock()
 _module = None
 _failed = False
+_looked_for_prebuilt = False
 
 _CFLAGS = [
     "-O3",
@@ -199,6 +207,23 @@ _CFLAGS = [
     # at::parallel_for is OpenMP in the headers: without it, one thread
     "-fopenmp",
 ]
+
+
+FUNCTIONS = (
+    "link_forward",
+    "link_backward",
+    "dnc_step_forward",
+    "dnc_step_backward",
+    "activate",
+    "activate_backward",
+    "dnc_sequence_forward",
+    "dnc_sequence_backward",
+    "dnc_sequence_live",
+    "sparse_link_forward",
+    "sparse_link_backward",
+)
+JIT_NAME = "dnc_qa_native_v3"
+BUILD_MESSAGE = "dnc_qa: building native kernels, once, about a minute..."
 
 
 def _sources() -> list[str]:
@@ -213,6 +238,55 @@ def _sources() -> list[str]:
         SEQUENCE_SOURCE.read_text(),
         STEP_SOURCE.with_name("sparse_link.cpp").read_text(),  # the sparse (SDNC) link step
     ]
+
+
+def compile_flags(openmp: bool = True) -> list[str]:
+    """The compiler flags of both builds (install time and first use)."""
+    return list(_CFLAGS) if openmp else [f for f in _CFLAGS if f != "-fopenmp"]
+
+
+def link_flags(openmp: bool = True) -> list[str]:
+    """The linker flags of both builds."""
+    return ["-fopenmp"] if openmp else []
+
+
+def include_dir() -> str:
+    """The folder the sources include headers from (``aligned.h``)."""
+    return str(STEP_SOURCE.parent)
+
+
+def translation_unit() -> str:
+    """The exact C++ text ``load_inline`` compiles for :func:`kernels` (its ``main.cpp``):
+    the extension header, the sources, then the pybind11 bindings of :data:`FUNCTIONS`. The
+    install-time build compiles this same text, so both modules are the same code."""
+    lines = ["#include <torch/extension.h>", *_sources(),
+             "PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {"]
+    lines += [f'm.def("{f}", torch::wrap_pybind_function({f}), "{f}");' for f in FUNCTIONS]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def prebuilt_name(openmp: bool = True, torch_version: str | None = None) -> str:
+    """The module name an install-time build of these sources and flags for this torch has
+    (``_native_<key>``, in :mod:`dnc_qa.memory`)."""
+    if torch_version is None:
+        import torch
+
+        torch_version = torch.__version__
+    key = hashlib.sha1("\0".join([translation_unit(), torch_version, *compile_flags(openmp),
+                                  *link_flags(openmp)]).encode()).hexdigest()[:16]
+    return f"_native_{key}"
+
+
+def _prebuilt():
+    """The module built at install time for these sources and this torch, or ``None``."""
+    for openmp in (True, False):
+        name = f"{__package__}.{prebuilt_name(openmp)}"
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
 
 
 @functools.cache
@@ -230,26 +304,13 @@ def _built_marker() -> Path:
 def _build(openmp: bool):
     from torch.utils.cpp_extension import load_inline
 
-    flags = _CFLAGS if openmp else [f for f in _CFLAGS if f != "-fopenmp"]
     return load_inline(
-        name="dnc_qa_native_v3" if openmp else "dnc_qa_native_v3_serial",
+        name=JIT_NAME if openmp else f"{JIT_NAME}_serial",
         cpp_sources=_sources(),
-        functions=[
-            "link_forward",
-            "link_backward",
-            "dnc_step_forward",
-            "dnc_step_backward",
-            "activate",
-            "activate_backward",
-            "dnc_sequence_forward",
-            "dnc_sequence_backward",
-            "dnc_sequence_live",
-            "sparse_link_forward",
-            "sparse_link_backward",
-        ],
-        extra_cflags=flags,
-        extra_include_paths=[str(STEP_SOURCE.parent)],
-        extra_ldflags=["-fopenmp"] if openmp else [],
+        functions=list(FUNCTIONS),
+        extra_cflags=compile_flags(openmp),
+        extra_include_paths=[include_dir()],
+        extra_ldflags=link_flags(openmp),
         verbose=False,
     )
 
@@ -257,20 +318,31 @@ def _build(openmp: bool):
 def kernels(build: bool = True):
     """The compiled kernel module, or ``None`` when disabled or the build failed.
 
+    The module built at install time is used when there is one for these sources and this
+    torch; otherwise the kernels are compiled here, once (a line on stderr says so).
     ``build=False`` (what no-grad passes ask for: the app's ingest, evaluation) returns the
-    kernels only when they are loaded or were built before on this machine, and ``None``
-    otherwise instead of spending a minute compiling for one inference pass; training
-    builds them.
+    kernels only when they are prebuilt, loaded or were built before on this machine, and
+    ``None`` otherwise instead of spending a minute compiling for one inference pass;
+    training builds them.
     """
-    global _module, _failed
+    global _module, _failed, _looked_for_prebuilt
     if _module is not None or _failed:
         return _module
     if os.environ.get("DNC_QA_NATIVE", "1") == "0":
         return None
+    if not _looked_for_prebuilt:
+        with _lock:
+            if _module is None and not _looked_for_prebuilt:
+                _module = _prebuilt()
+                _looked_for_prebuilt = True
+        if _module is not None:
+            return _module
     if not build and not _built_marker().exists():
         return None
     with _lock:
         if _module is None and not _failed:
+            if not _built_marker().exists():
+                print(BUILD_MESSAGE, file=sys.stderr, flush=True)
             try:
                 try:
                     _module = _build(openmp=True)

@@ -224,6 +224,8 @@ def test_no_grad_passes_do_not_build_the_kernels(monkeypatch, tmp_path):
     monkeypatch.delenv("DNC_QA_NATIVE", raising=False)  # (the GPU runs set it to 0)
     monkeypatch.setattr(native, "_module", None)
     monkeypatch.setattr(native, "_failed", False)
+    monkeypatch.setattr(native, "_prebuilt", lambda: None)  # as in an install without one
+    monkeypatch.setattr(native, "_looked_for_prebuilt", False)
     monkeypatch.setattr(native, "_built_marker", lambda: tmp_path / "native.built")
     monkeypatch.setattr(cpp, "load_inline", lambda **kw: calls.append(kw) or "kernels")
     assert native.kernels(build=False) is None and not calls
