@@ -1,7 +1,10 @@
 """The root of the ``dncqa`` command: sub-commands are registered here.
 
 Every user error (:class:`dnc_qa.errors.DncQaError`) is printed as one line on stderr and the
-process exits with status 2; ``--debug`` (anywhere on the command line) shows the traceback.
+process exits with status 2; so is an error of the user's environment (a folder that cannot be
+written, a full disk: any ``OSError`` with an error number).  Messages have their control
+characters escaped and are cut to :data:`MAX_MESSAGE` characters.  ``--debug`` (anywhere on
+the command line) shows the traceback.
 
 Every command module is imported here to register its command, so none of them may import
 torch (or anything heavy it does not need to describe its options) at module level: they import
@@ -26,6 +29,10 @@ from dnc_qa.cli import reproduce as reproduce_cmd
 from dnc_qa.cli import train as train_cmd
 from dnc_qa.cli import workspace as workspace_cmd
 from dnc_qa.errors import DncQaError
+from dnc_qa.textout import clip, printable
+
+MAX_MESSAGE = 1000
+"""Longest error message printed (a message quoting a huge input is cut)."""
 
 app = typer.Typer(
     name="dncqa",
@@ -71,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     except DncQaError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        _error(str(exc))
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -83,14 +90,25 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             ctx = getattr(exc, "ctx", None)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
+            _error(f"{exc.format_message()}{hint}")
             raise SystemExit(exc.exit_code) from None
         if type(exc).__name__ == "Abort":
             raise SystemExit(1) from None
         if debug:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # the environment, not the program: a folder without permission, a full disk
+            where = f": {exc.filename}" if exc.filename else ""
+            _error(f"{exc.strerror or exc}{where}")
+            raise SystemExit(2) from None
+        _error(f"{type(exc).__name__}: {exc} (rerun with --debug)", prefix="internal error")
         raise SystemExit(1) from None
+
+
+def _error(message: str, prefix: str = "error") -> None:
+    """Print ``message`` as one safe line on stderr."""
+    line = " ".join(message.split())
+    print(f"{prefix}: {printable(clip(line, MAX_MESSAGE))}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@ A checkpoint is a directory ``<out>/checkpoints/step-00000100/`` holding
 The directory is filled under a temporary name and then renamed (``os.replace``), and the
 pointer file ``<out>/checkpoints/latest`` is rewritten the same way, so a reader never sees a
 half-written checkpoint even if the writer is killed.
+
+Loading checks everything before anything is used: every floating-point tensor (weights and
+optimizer state) must be finite (a NaN checkpoint is refused, naming the tensor, so a resume
+or a rollback never restarts from it), and ``config.json`` must describe a valid run (types
+and ranges, :meth:`~dnc_qa.train.config.TrainConfig.validate`).  A ``trainer.pt`` holding
+anything but plain containers of tensors and numbers is refused without being run.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from dnc_qa.errors import CheckpointError
+from dnc_qa.errors import CheckpointError, DncQaError
 from dnc_qa.tasks.base import MetricCounts
 from dnc_qa.train.config import TrainConfig
 
@@ -200,6 +206,52 @@ def resolve_checkpoint(path: Path | str) -> Path:
     return latest
 
 
+def non_finite(tensors: Any, prefix: str = "") -> str | None:
+    """The name of the first floating-point tensor in ``tensors`` (a tensor, or dicts / lists /
+    tuples of them, e.g. an optimizer state) holding NaN or an infinity; ``None`` if all are
+    finite."""
+    if isinstance(tensors, Tensor):
+        if (tensors.is_floating_point() or tensors.is_complex()) and not bool(
+            torch.isfinite(tensors).all()
+        ):
+            return prefix or "tensor"
+        return None
+    if isinstance(tensors, dict):
+        items = tensors.items()
+    elif isinstance(tensors, (list, tuple)):
+        items = enumerate(tensors)
+    else:
+        if isinstance(tensors, float) and not torch.isfinite(torch.tensor(tensors)):
+            return prefix
+        return None
+    for key, value in items:
+        found = non_finite(value, f"{prefix}.{key}" if prefix else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def check_finite(tensors: Any, where: Path | str, what: str = "tensor") -> None:
+    """Raise :class:`CheckpointError` naming ``where`` and the first non-finite tensor."""
+    bad = non_finite(tensors)
+    if bad is not None:
+        raise CheckpointError(f"{where}: {what} {bad!r} holds NaN or infinite values; this "
+                              "checkpoint cannot be used (resume from an earlier one)")
+
+
+_PICKLE_ADVICE = ("weights_only", "Weights only load failed")
+
+
+def _trainer_reason(exc: BaseException) -> str:
+    """A one-line reason for an unreadable ``trainer.pt``, without PyTorch's advice to load
+    it unsafely (which would run whatever the file holds)."""
+    text = " ".join(str(exc).split())
+    if any(marker in text for marker in _PICKLE_ADVICE) or "pickle" in type(exc).__name__.lower():
+        return ("it holds Python objects other than tensors, numbers and plain containers; "
+                "refused without running them")
+    return text[:200] or type(exc).__name__
+
+
 def load_checkpoint(path: Path | str) -> Checkpoint:
     """Load a checkpoint safely: safetensors for weights, ``weights_only`` torch.load, JSON.
 
@@ -215,18 +267,42 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
     try:
         weights = load_file(str(files[WEIGHTS]))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"corrupt checkpoint file {files[WEIGHTS]}: {exc}") from exc
+        reason = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"corrupt checkpoint file {files[WEIGHTS]}: {reason}") from None
+    check_finite(weights, files[WEIGHTS])
     try:
         payload = torch.load(files[TRAINER], map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict):
+            raise ValueError(f"expected a dict, found {type(payload).__name__}")
         trainer = TrainerState.from_payload(payload)
     except Exception as exc:  # any unpickling / format failure means a bad file
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"corrupt checkpoint file {files[TRAINER]}: {reason}") from exc
-    try:
-        config = TrainConfig.from_dict(json.loads(files[CONFIG].read_text(encoding="utf-8")))
-    except (ValueError, TypeError, OSError) as exc:
-        raise CheckpointError(f"corrupt checkpoint file {files[CONFIG]}: {exc}") from exc
+        raise CheckpointError(
+            f"corrupt checkpoint file {files[TRAINER]}: {_trainer_reason(exc)}") from None
+    check_finite(trainer.optimizer, files[TRAINER], "optimizer state")
+    if not isinstance(trainer.rng_states, Tensor):
+        raise CheckpointError(f"corrupt checkpoint file {files[TRAINER]}: rng_states is not "
+                              "a tensor")
+    config = read_config(files[CONFIG])
     return Checkpoint(ckpt, config, weights, trainer)
+
+
+def read_config(path: Path) -> TrainConfig:
+    """A checkpoint's ``config.json``, checked (types, ranges); errors name the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"),
+                          parse_constant=lambda token: _refuse_constant(token))
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+        config = TrainConfig.from_dict(data)
+        config.validate()
+    except (ValueError, TypeError, OSError, DncQaError, RecursionError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise CheckpointError(f"corrupt checkpoint file {path}: {reason}") from None
+    return config
+
+
+def _refuse_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not a valid value")
 
 
 def load_weights(model: nn.Module, checkpoint: Checkpoint) -> None:

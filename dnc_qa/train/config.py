@@ -127,7 +127,34 @@ class TrainConfig:
         return {}
 
     def validate(self) -> None:
-        """Raise :class:`DncQaError` for values no run could use."""
+        """Raise :class:`DncQaError` for values no run could use: a field of the wrong type
+        (a config file edited by hand), a non-finite number (``--lr inf``), a value out of
+        range."""
+        import math
+
+        for where, part in (("", self), ("model.", self.model), ("optim.", self.optim),
+                            ("curriculum.", self.curriculum), ("babi.", self.babi)):
+            hints = {f.name: f.type for f in dataclasses.fields(part)}
+            for name, hint in hints.items():
+                value = getattr(part, name)
+                if where == "" and name in ("model", "optim", "curriculum", "babi"):
+                    if not dataclasses.is_dataclass(value):
+                        raise DncQaError(f"{name!r} must be an object, not {value!r}")
+                    continue
+                allowed = [t.strip() for t in str(hint).split("|")]
+                kinds = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,),
+                         "None": (type(None),)}
+                ok = any(
+                    isinstance(value, kinds[t]) and not (t in ("int", "float")
+                                                         and isinstance(value, bool))
+                    for t in allowed if t in kinds
+                )
+                if not ok:
+                    want = " or ".join("null" if t == "None" else t for t in allowed)
+                    raise DncQaError(f"{where}{name} must be {want}, not {value!r:.40}")
+                if isinstance(value, float) and not math.isfinite(value):
+                    flag = f"--{name.replace('_', '-')}"
+                    raise DncQaError(f"{flag} must be a finite number, not {value}")
         m, o, c = self.model, self.optim, self.curriculum
         if m.kind not in MODEL_KINDS:
             raise DncQaError(f"unknown model {m.kind!r}; choose one of {', '.join(MODEL_KINDS)}")
@@ -146,6 +173,7 @@ class TrainConfig:
             ("--minutes", self.minutes is None or self.minutes > 0),
             ("--batch-size", self.batch_size >= 1),
             ("--lr", o.lr > 0),
+            ("momentum", 0 <= o.momentum < 1),
             ("--log-every", self.log_every >= 1),
             ("--checkpoint-every", self.checkpoint_every >= 1),
             ("--keep-checkpoints", self.keep_checkpoints >= 1),
@@ -156,9 +184,14 @@ class TrainConfig:
             ("earlier fraction", 0 <= c.earlier_fraction < 1),
             ("--warmup", 0 <= c.warmup <= 5),
             ("--clip-norm", o.clip_norm is None or o.clip_norm > 0),
+            ("clip", m.clip is None or m.clip > 0),
             ("--babi-task", 0 <= self.babi.task <= 20),
+            ("max_bad_batches", self.max_bad_batches >= 1),
+            ("max_rollbacks", self.max_rollbacks >= 0),
+            ("--stop-bit-error", self.stop_bit_error is None or self.stop_bit_error >= 0),
         ]
-        for size in ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads"):
+        for size in ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads",
+                     "num_writes"):
             checks.append((f"--{size.replace('_', '-')}", getattr(m, size) >= 1))
         for name, ok in checks:
             if not ok:
