@@ -39,8 +39,9 @@ from dnc_qa.encoding.labels import (
     INPUT_SIZE,
     OUTPUT_SIZE,
     PHASE_CHANNEL,
+    LabelTriple,
     decode_labels,
-    encode_triple,
+    encode_triples,
 )
 from dnc_qa.encoding.relabel import Relabelling
 from dnc_qa.errors import DncQaError
@@ -141,12 +142,13 @@ class Episode:
 
 
 class _Writer:
-    """Accumulates steps, then stacks them into tensors."""
+    """Accumulates steps as label triples and flags, then encodes them in one pass."""
 
     def __init__(self, relabelling: Relabelling) -> None:
         self.r = relabelling
-        self.inputs: list[Tensor] = []
-        self.targets: list[Tensor] = []
+        self.inputs: list[LabelTriple] = []
+        self.targets: list[LabelTriple] = []
+        self.phase_flags: list[bool] = []
         self.mask: list[bool] = []
         self.phases: list[PhaseSpan] = []
 
@@ -154,22 +156,24 @@ class _Writer:
                                                                      Triple | None]]) -> None:
         start = len(self.inputs)
         for i, (inp, target) in enumerate(steps):
-            row = torch.zeros(INPUT_SIZE)
-            if inp is not None:
-                row[:OUTPUT_SIZE] = encode_triple(*self.r.encode(*inp))
-            row[PHASE_CHANNEL] = float(i == 0 and kind != "description")
-            row[ANSWER_CHANNEL] = float(kind == "answer")
-            self.inputs.append(row)
-            self.targets.append(encode_triple(*self.r.encode(*target)) if target is not None
-                                else torch.zeros(OUTPUT_SIZE))
+            self.inputs.append(self.r.encode(*inp) if inp is not None else _BLANK)
+            self.targets.append(self.r.encode(*target) if target is not None else _BLANK)
+            self.phase_flags.append(i == 0 and kind != "description")
             self.mask.append(kind == "answer")
         if len(self.inputs) > start:
             self.phases.append(PhaseSpan(kind, start, len(self.inputs), query))
 
     def episode(self, answers: Sequence[Sequence[Triple]], task: Task) -> Episode:
-        return Episode(torch.stack(self.inputs), torch.stack(self.targets),
-                       torch.tensor(self.mask, dtype=torch.bool), tuple(self.phases), self.r,
+        mask = torch.tensor(self.mask, dtype=torch.bool)
+        inputs = torch.zeros(len(self.inputs), INPUT_SIZE)
+        inputs[:, :OUTPUT_SIZE] = encode_triples(self.inputs)
+        inputs[:, PHASE_CHANNEL] = torch.tensor(self.phase_flags, dtype=torch.float32)
+        inputs[:, ANSWER_CHANNEL] = mask.float()
+        return Episode(inputs, encode_triples(self.targets), mask, tuple(self.phases), self.r,
                        tuple(tuple(a) for a in answers), task)
+
+
+_BLANK = LabelTriple(None, None, None)
 
 
 def description(graph: nx.MultiDiGraph, seed: Seed = None) -> list[Triple]:

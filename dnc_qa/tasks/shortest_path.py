@@ -7,22 +7,25 @@ the answer phase, run step by step with the model in the loop:
 * the input at answer step ``k`` is the previous action (blank at ``k = 0``) with the
   answer channel on;
 * the output is read as a distribution over the *current node's outgoing triples* only
-  (:func:`dnc_qa.encoding.candidate_scores`); the loss is ``-log`` of the probability of the
+  (:func:`dnc_qa.encoding.candidate_scores`, batched); the loss is ``-log`` of the probability of the
   optimal moves (those that reduce the distance to ``dst`` by one);
 * the next input is an optimal move with probability ``beta`` (0.8, the paper's DAgger
   mixing) and the network's own most likely move otherwise; the current node follows the
   chosen move. Evaluation uses ``beta = 0`` (the network's own moves only).
 
 An episode is right when the network's own path reaches ``dst`` in the minimal number of
-steps (every step optimal). Episodes run one at a time (the paper's batch size is 1), so this
-task does not use the padded :class:`~dnc_qa.tasks.base.Batch` path: the trainer calls
-:meth:`ShortestPathTask.rollout` instead of ``sample``/``loss``/``score``. It does not support
-DDP (several forward passes per step).
+steps (every step optimal). The model acts inside the episode, so this task does not use the
+padded :class:`~dnc_qa.tasks.base.Batch` path: the trainer calls
+:meth:`ShortestPathTask.rollout` instead of ``sample``/``loss``/``score``. A rollout runs its
+whole batch at once (:meth:`ShortestPathTask.run`): the prefixes as one pass per prefix
+length, then one batched step per answer step; each episode sees exactly the steps and makes
+exactly the choices it would on its own (tested).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -35,15 +38,16 @@ from dnc_qa.encoding import (
     OUTPUT_SIZE,
     PHASE_CHANNEL,
     ShortestPathQuery,
-    candidate_scores,
     encode_triple,
     shortest_path_episode,
 )
 from dnc_qa.encoding import Episode as GraphEpisode
+from dnc_qa.encoding.readout import digit_log_probs
 from dnc_qa.encoding.relabel import Relabelling
 from dnc_qa.graphs.curriculum import Lesson
 from dnc_qa.graphs.model import Triple
 from dnc_qa.graphs.random_graphs import lesson_graph
+from dnc_qa.models.state import cat_rows, index_rows
 from dnc_qa.tasks.base import Batch, MetricCounts
 from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, episode_rng
 
@@ -66,6 +70,14 @@ def encode_move(relabelling: Relabelling, move: Triple) -> Tensor:
     return encode_triple(*relabelling.encode(*move))
 
 
+class Moves(NamedTuple):
+    """A node's outgoing triples (the legal moves), encoded, and which are optimal."""
+
+    triples: list[Triple]
+    encoded: Tensor  # [K, 90]
+    good: Tensor  # [K] bool: the move reduces the distance to the goal by one
+
+
 class PathProblem:
     """One episode's graph, query and distances to the goal."""
 
@@ -77,6 +89,12 @@ class PathProblem:
         self.distance = nx.single_target_shortest_path_length(graph, goal)
         span = next(p for p in episode.phases if p.kind == "answer")
         self.prefix = episode.inputs[: span.start]  # description, query, planning
+        self._moves: dict[str, Moves] = {}
+
+    @property
+    def best(self) -> int:
+        """The length of a shortest path from the source to the goal."""
+        return int(self.distance[self.source])
 
     def optimal(self, node: str) -> list[bool]:
         """For each of ``node``'s outgoing triples, whether it is a shortest-path move."""
@@ -85,6 +103,99 @@ class PathProblem:
             d is not None and self.distance.get(t.target, -1) == d - 1
             for t in out_triples(self.graph, node)
         ]
+
+    def moves(self, node: str) -> Moves:
+        """``node``'s legal moves (cached per node)."""
+        if node not in self._moves:
+            triples = out_triples(self.graph, node)
+            relabelling = self.episode.relabelling
+            encoded = (torch.stack([encode_move(relabelling, t) for t in triples]) if triples
+                       else torch.zeros(0, OUTPUT_SIZE))
+            self._moves[node] = Moves(triples, encoded,
+                                      torch.tensor(self.optimal(node), dtype=torch.bool))
+        return self._moves[node]
+
+
+class PathOutcome(NamedTuple):
+    """How one rolled-out episode went.
+
+    Attributes:
+        distance: the shortest-path length from source to goal.
+        steps: moves the network made (at most ``distance + slack``).
+        right: how many of them were optimal (judged by the network's own choice).
+        solved: the network's own path reached the goal in ``distance`` moves.
+        path: the nodes the fed-back moves visited, source first.
+    """
+
+    distance: int
+    steps: int
+    right: int
+    solved: bool
+    path: tuple[str, ...]
+
+    def counts(self, train: bool) -> MetricCounts:
+        """Metric counts; in training (DAgger inputs) an episode counts as right when every
+        choice the network made was optimal."""
+        correct = int(self.solved) if not train else int(self.steps > 0 and
+                                                          self.right == self.steps)
+        return MetricCounts(episodes=1, correct_episodes=correct, answer_steps=self.steps,
+                            correct_steps=self.right, bit_errors=self.steps - self.right)
+
+
+class _Walk:
+    """The answer phase of one episode in a batched rollout."""
+
+    def __init__(self, problem: PathProblem, rng: np.random.Generator) -> None:
+        self.problem = problem
+        self.rng = rng
+        self.node = problem.source
+        self.previous: Triple | None = None
+        self.steps = self.right = 0
+        self.path = [problem.source]
+
+    def next_input(self) -> Tensor:
+        """The input row of the next answer step: the previous move, answer channel on."""
+        row = torch.zeros(INPUT_SIZE)
+        row[ANSWER_CHANNEL] = 1.0
+        row[PHASE_CHANNEL] = float(self.steps == 0)
+        if self.previous is not None:
+            row[:OUTPUT_SIZE] = encode_move(self.problem.episode.relabelling, self.previous)
+        return row
+
+    def moves(self) -> Moves:
+        return self.problem.moves(self.node)
+
+    def advance(self, moves: Moves, choice: int, choice_good: bool, train: bool,
+                beta: float, slack: int) -> bool:
+        """Take a step after the network chose ``moves.triples[choice]``: feed back an
+        optimal move with probability ``beta`` in training (DAgger), else the choice.
+        Returns whether the episode goes on."""
+        if not moves.triples:
+            return False
+        self.steps += 1
+        self.right += int(choice_good)
+        if train and bool(moves.good.any()) and self.rng.random() < beta:
+            options = [m for m, g in zip(moves.triples, moves.good.tolist(), strict=True) if g]
+            self.previous = options[int(self.rng.integers(len(options)))]
+        else:
+            self.previous = moves.triples[choice]
+        self.node = self.previous.target
+        self.path.append(self.node)
+        return self.node != self.problem.goal and self.steps < self.problem.best + slack
+
+    def outcome(self) -> PathOutcome:
+        best = self.problem.best
+        solved = self.node == self.problem.goal and self.steps == best
+        return PathOutcome(best, self.steps, self.right, solved, tuple(self.path))
+
+
+def _candidate_log_probs(logits: Tensor, candidates: Tensor, legal: Tensor) -> Tensor:
+    """Batched :func:`~dnc_qa.encoding.candidate_scores`: ``logits [A, 90]``, one-hot
+    ``candidates [A, K, 90]`` (padded), ``legal [A, K]`` -> ``[A, K]`` log-probabilities
+    renormalised over each row's legal candidates (``-inf`` on padding)."""
+    logp = digit_log_probs(logits).flatten(1)  # [A, 90]
+    scores = torch.einsum("akd,ad->ak", candidates, logp)
+    return torch.log_softmax(scores.masked_fill(~legal, float("-inf")), dim=-1)
 
 
 @dataclass(frozen=True)
@@ -129,6 +240,13 @@ class ShortestPathTask(GraphTask):
         """The teacher-forced episode (for inspection; training uses :meth:`rollout`)."""
         return self.problem(rng).episode
 
+    def problems(self, batch_size: int, generator: torch.Generator
+                 ) -> tuple[list[PathProblem], list[np.random.Generator]]:
+        """``batch_size`` problems of the current lesson and each one's episode generator
+        (which also draws that episode's DAgger choices)."""
+        rngs = [episode_rng(generator) for _ in range(batch_size)]
+        return [self.problem(rng) for rng in rngs], rngs
+
     def rollout(
         self,
         model: nn.Module,
@@ -137,82 +255,101 @@ class ShortestPathTask(GraphTask):
         device: torch.device,
         train: bool,
     ) -> tuple[Tensor, MetricCounts]:
-        """Run ``batch_size`` episodes with the model in the loop.
+        """Run ``batch_size`` episodes with the model in the loop, all at once.
 
         Returns the loss (summed over each episode's answer steps, averaged over episodes;
         differentiable when ``train``) and the metric counts of the network's own choices.
         """
-        total = torch.zeros((), device=device)
+        problems, rngs = self.problems(batch_size, generator)
+        total, outcomes = self.run(model, problems, rngs, device, train)
         counts = MetricCounts()
-        for _ in range(batch_size):
-            rng = episode_rng(generator)
-            loss, c = self._one(model, self.problem(rng), rng, device, train)
-            total = total + loss
-            counts = counts + c
+        for o in outcomes:
+            counts = counts + o.counts(train)
         counts.loss_sum = float(total.detach().item())
         return total / batch_size, counts
 
     def solve(self, model: nn.Module, problem: PathProblem, device: torch.device) -> bool:
         """Whether the network's own path (``beta = 0``) is a shortest path."""
-        rng = np.random.default_rng(0)
         with torch.no_grad():
-            _, counts = self._one(model, problem, rng, device, train=False)
-        return counts.correct_episodes == 1
+            _, (outcome,) = self.run(model, [problem], [np.random.default_rng(0)], device,
+                                     train=False)
+        return outcome.solved
 
-    def _one(
+    def run(
         self,
         model: nn.Module,
-        problem: PathProblem,
-        rng: np.random.Generator,
+        problems: list[PathProblem],
+        rngs: list[np.random.Generator],
         device: torch.device,
         train: bool,
-    ) -> tuple[Tensor, MetricCounts]:
-        relabelling = problem.episode.relabelling
-        state = None
-        memory = getattr(getattr(model, "module", model), "memory", None)
+    ) -> tuple[Tensor, list[PathOutcome]]:
+        """Roll out every problem as one batch; return the summed loss and each outcome.
+
+        The prefixes (description, query, planning) run as one batched pass per prefix
+        length, so every episode sees exactly its own steps; the answer phase then runs one
+        batched step at a time for the episodes still under way. Each episode's choices
+        (DAgger draws from its own generator) are those it would make on its own.
+        """
+        net = getattr(model, "module", model)
+        memory = getattr(net, "memory", None)
+        dtype = next(net.parameters()).dtype
+        cells = None
         if self.fit_cells and memory is not None:
-            cells = max(int(memory.num_cells), problem.prefix.shape[0] + problem.distance[
-                problem.source] + self.slack)
-            state = getattr(model, "module", model).initial_state(
-                1, device=device, num_cells=cells)
-        _, state = model(problem.prefix.unsqueeze(0).to(device), state)
-        node = problem.source
-        best = problem.distance[node]
-        loss = torch.zeros((), device=device)
-        steps = right = 0
-        previous: Triple | None = None
-        while node != problem.goal and steps < best + self.slack:
-            row = torch.zeros(INPUT_SIZE)
-            row[ANSWER_CHANNEL] = 1.0
-            row[PHASE_CHANNEL] = float(steps == 0)
-            if previous is not None:
-                row[:OUTPUT_SIZE] = encode_move(relabelling, previous)
-            logits, state = model(row.view(1, 1, -1).to(device), state)
-            moves = out_triples(problem.graph, node)
-            if not moves:
-                break
-            candidates = torch.stack([encode_move(relabelling, m) for m in moves]).to(device)
-            logp = candidate_scores(logits[0, 0].float(), candidates)
-            good = torch.tensor(problem.optimal(node), device=device)
-            if good.any():
-                loss = loss - torch.logsumexp(logp[good], dim=0)
-            choice = int(logp.argmax().item())
-            steps += 1
-            right += int(bool(good[choice]))
-            if train and good.any() and rng.random() < self.beta:
-                options = [m for m, g in zip(moves, good.tolist(), strict=True) if g]
-                previous = options[int(rng.integers(len(options)))]
-            else:
-                previous = moves[choice]
-            node = previous.target
-        solved = node == problem.goal and steps == best
-        return loss, MetricCounts(
-            episodes=1,
-            correct_episodes=int(solved) if not train else int(steps > 0 and right == steps),
-            answer_steps=steps,
-            correct_steps=right,
-            bit_errors=steps - right,
-        )
+            cells = max([int(memory.num_cells)] + [
+                p.prefix.shape[0] + p.distance[p.source] + self.slack for p in problems])
+        # rows grouped by prefix length: one pass of the fast sequence path per group
+        by_length: dict[int, list[int]] = {}
+        for i, p in enumerate(problems):
+            by_length.setdefault(p.prefix.shape[0], []).append(i)
+        order = [i for length in sorted(by_length) for i in by_length[length]]
+        states = []
+        for length in sorted(by_length):
+            rows = by_length[length]
+            x = torch.stack([problems[i].prefix for i in rows]).to(device, dtype)
+            state = net.initial_state(len(rows), dtype=x.dtype, device=device, num_cells=cells)
+            _, state = model(x, state)
+            states.append(state)
+        state = cat_rows(states)
+        walks = [_Walk(problems[i], rngs[i]) for i in order]
+        total = torch.zeros((), device=device)
+        alive = list(range(len(walks)))
+        while alive:
+            x = torch.stack([walks[i].next_input() for i in alive]).unsqueeze(1).to(device, dtype)
+            logits, state = model(x, state)
+            logits = logits[:, 0]
+            if logits.dtype not in (torch.float32, torch.float64):
+                logits = logits.float()
+            moves = [walks[i].moves() for i in alive]
+            width = max(len(m.triples) for m in moves)
+            candidates = logits.new_zeros(len(alive), width, OUTPUT_SIZE)
+            legal = torch.zeros(len(alive), width, dtype=torch.bool)
+            good = torch.zeros(len(alive), width, dtype=torch.bool)
+            for a, m in enumerate(moves):
+                k = len(m.triples)
+                candidates[a, :k] = m.encoded.to(candidates.dtype)
+                legal[a, :k] = True
+                good[a, :k] = m.good
+            legal, good = legal.to(device), good.to(device)
+            logp = _candidate_log_probs(logits, candidates, legal)
+            has_good = good.any(-1)
+            if bool(has_good.any()):
+                picked = logp.masked_fill(~good, float("-inf")).logsumexp(-1)
+                total = total - picked[has_good].sum()
+            choices = logp.argmax(-1).tolist()
+            best_good = good.gather(1, logp.argmax(-1, keepdim=True)).squeeze(1).tolist()
+            still = []
+            for a, i in enumerate(alive):
+                if walks[i].advance(moves[a], choices[a], bool(best_good[a]), train, self.beta,
+                                    self.slack):
+                    still.append(a)
+            if len(still) != len(alive):
+                if still:
+                    state = index_rows(state, torch.tensor(still, device=device))
+                alive = [alive[a] for a in still]
+        outcomes = [None] * len(walks)
+        for w, i in zip(walks, order, strict=True):
+            outcomes[i] = w.outcome()
+        return total, outcomes  # type: ignore[return-value]
 
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
         """Teacher-forced batches (for inspection; training uses :meth:`rollout`)."""

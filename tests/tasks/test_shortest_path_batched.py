@@ -1,0 +1,88 @@
+"""The batched shortest-path rollout: every episode in a batch behaves as it would alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dnc_qa.encoding.labels import encode_triple, encode_triples
+from dnc_qa.graphs.curriculum import load_curriculum
+from dnc_qa.models import DNC, NTM, LSTMBaseline
+from dnc_qa.tasks.shortest_path import ShortestPathTask
+
+CPU = torch.device("cpu")
+
+
+def _model(kind: str) -> torch.nn.Module:
+    torch.manual_seed(3)
+    if kind == "dnc":
+        return DNC(input_size=92, output_size=90, hidden_size=24, num_cells=12, cell_width=6,
+                   num_reads=2, controller="feedforward", masking=True).double()
+    if kind == "dnc-lstm":
+        return DNC(input_size=92, output_size=90, hidden_size=24, num_cells=12, cell_width=6,
+                   num_reads=2).double()
+    if kind == "ntm":
+        return NTM(input_size=92, output_size=90, hidden_size=24, num_cells=12,
+                   cell_width=6).double()
+    return LSTMBaseline(input_size=92, output_size=90, hidden_size=24).double()
+
+
+def test_encode_triples_matches_one_at_a_time() -> None:
+    rng = np.random.default_rng(0)
+    rows = [tuple(None if rng.random() < 0.3 else int(rng.integers(1000)) for _ in range(3))
+            for _ in range(200)]
+    want = torch.stack([encode_triple(*r) for r in rows])
+    assert torch.equal(encode_triples(rows), want)
+
+
+@pytest.mark.parametrize("kind", ["dnc", "dnc-lstm", "ntm", "lstm"])
+@pytest.mark.parametrize("train", [True, False])
+def test_batch_equals_episodes_alone(kind: str, train: bool) -> None:
+    model = _model(kind)
+    task = ShortestPathTask(lesson=load_curriculum("shortest_path").lessons[6])
+    problems, rngs = task.problems(7, torch.Generator().manual_seed(11))
+    states = [r.bit_generator.state for r in rngs]
+    total, outcomes = task.run(model, problems, rngs, CPU, train)
+    grads = None
+    if train:
+        total.backward()
+        grads = [p.grad.clone() for p in model.parameters()]
+        model.zero_grad()
+    alone_total = torch.zeros((), dtype=torch.float64)
+    alone = []
+    for problem, state in zip(problems, states, strict=True):
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state
+        loss, (outcome,) = task.run(model, [problem], [rng], CPU, train)
+        alone_total = alone_total + loss
+        alone.append(outcome)
+    assert outcomes == alone
+    assert abs(total.item() - alone_total.item()) < 1e-10
+    if train:
+        alone_total.backward()
+        for g, p in zip(grads, model.parameters(), strict=True):
+            torch.testing.assert_close(g, p.grad, rtol=1e-9, atol=1e-11)
+    # the outcomes are real walks: each path starts at the source and follows legal moves
+    for problem, o in zip(problems, outcomes, strict=True):
+        assert o.path[0] == problem.source and len(o.path) == o.steps + 1
+        for u, v in zip(o.path, o.path[1:], strict=False):
+            assert problem.graph.has_edge(u, v)
+        assert o.solved == (o.path[-1] == problem.goal and o.steps == o.distance)
+
+
+def test_rollout_fit_cells_sizes_memory_to_the_longest_episode() -> None:
+    model = _model("dnc")
+    task = ShortestPathTask(lesson=load_curriculum("shortest_path").lessons[0], fit_cells=True)
+    seen = []
+    original = model.initial_state
+
+    def spy(batch_size, dtype=None, device=None, num_cells=None):
+        seen.append(num_cells)
+        return original(batch_size, dtype=dtype, device=device, num_cells=num_cells)
+
+    model.initial_state = spy  # type: ignore[method-assign]
+    problems, rngs = task.problems(5, torch.Generator().manual_seed(2))
+    task.run(model, problems, rngs, CPU, train=False)
+    want = max(p.prefix.shape[0] + p.best + task.slack for p in problems)
+    assert seen and all(n == max(want, 12) for n in seen)
