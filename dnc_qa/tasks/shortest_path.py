@@ -7,8 +7,8 @@ the answer phase, run step by step with the model in the loop:
 * the input at answer step ``k`` is the previous action (blank at ``k = 0``) with the
   answer channel on;
 * the output is read as a distribution over the *current node's outgoing triples* only
-  (:func:`dnc_qa.encoding.candidate_scores`, batched); the loss is ``-log`` of the probability of the
-  optimal moves (those that reduce the distance to ``dst`` by one);
+  (:func:`dnc_qa.encoding.candidate_scores`, batched); the loss is ``-log`` of the
+  probability of the optimal moves (those that reduce the distance to ``dst`` by one);
 * the next input is an optimal move with probability ``beta`` (0.8, the paper's DAgger
   mixing) and the network's own most likely move otherwise; the current node follows the
   chosen move. Evaluation uses ``beta = 0`` (the network's own moves only).
