@@ -51,8 +51,7 @@ def demo_json(tmp_path_factory) -> tuple[dict, float, Path]:
 
 
 def test_demo_json_questions_and_exact_answers(demo_json) -> None:
-    report, seconds, _ = demo_json
-    assert seconds < 60
+    report, _, _ = demo_json
     assert report["total"] == len(DEMO_QUESTIONS) == len(report["questions"]) >= 8
     asked = [q["question"] for q in report["questions"]]
     assert asked == [q.question for q in DEMO_QUESTIONS]
