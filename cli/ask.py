@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
+
+from dnc_qa.jsonout import dumps
+from dnc_qa.textout import printable
+
+
+def _echo(text: str) -> None:
+    typer.echo(printable(text))
 
 
 def ask(
@@ -47,22 +53,22 @@ def ask(
     if plot is not None:
         _plot(result, plot)
     if as_json:
-        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        typer.echo(dumps(result.to_json(), ensure_ascii=False))
         return
-    typer.echo(f"graph:      {result.graph} (model: {result.model})")
-    typer.echo(f"query:      {result.query.describe()}")
+    _echo(f"graph:      {result.graph} (model: {result.model})")
+    _echo(f"query:      {result.query.describe()}")
     if result.answer is None:
-        typer.echo(f"model:      unavailable: {result.note}")
+        _echo(f"model:      unavailable: {result.note}")
     else:
         first, *rest = result.answer_lines()
-        typer.echo(f"model:      {first}")
+        _echo(f"model:      {first}")
         for line in rest:
-            typer.echo(f"            {line}")
-    typer.echo(f"exact:      {result.exact.text()}")
+            _echo(f"            {line}")
+    _echo(f"exact:      {result.exact.text()}")
     if result.agrees is not None:
-        typer.echo(f"agrees:     {'yes' if result.agrees else 'no'}")
+        _echo(f"agrees:     {'yes' if result.agrees else 'no'}")
     if plot is not None:
-        typer.echo(f"plot:       {plot}")
+        _echo(f"plot:       {plot}")
 
 
 def _plot(result: object, path: Path) -> None:
@@ -78,7 +84,10 @@ def _plot(result: object, path: Path) -> None:
     entry_path = Workspace().require(result.graph)  # type: ignore[attr-defined]
     stored = entry_path / "trace.safetensors"
     if stored.exists():
+        from dnc_qa.app.workspace import check_trace, read_meta
+
         desc, _ = load_arrays(stored)  # NumPy: plotting needs no torch
+        check_trace(desc, stored, read_meta(entry_path / "meta.json", result.graph))
         steps = next(iter(desc.values())).shape[0] if desc else 0
         trace, phases = join_traces(desc, [("description", 0, steps)], trace, phases)
     plot_memory(trace, phases, path, title=result.question)  # type: ignore[attr-defined]

@@ -3,13 +3,14 @@ model's answers with the exact ones; ``--copy`` runs the older copy-task trainin
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 import typer
 
 from dnc_qa.errors import DncQaError
+from dnc_qa.jsonout import dumps
+from dnc_qa.textout import printable
 
 
 def demo(
@@ -51,6 +52,10 @@ def demo(
     graph_demo(model, keep, as_json)
 
 
+def _echo(text: str) -> None:
+    typer.echo(printable(text))
+
+
 def graph_demo(model: str, keep: bool, as_json: bool) -> None:
     """Run :func:`dnc_qa.app.demo.run_demo` and print it as text or JSON."""
     import io
@@ -60,29 +65,29 @@ def graph_demo(model: str, keep: bool, as_json: bool) -> None:
 
     def show(i: int, item: DemoItem) -> None:
         r = item.result
-        typer.echo(f"[{i + 1}/{len(DEMO_QUESTIONS)}] {item.question.graph}: {r.question}"
+        _echo(f"[{i + 1}/{len(DEMO_QUESTIONS)}] {item.question.graph}: {r.question}"
                    f"  ({item.question.shows})")
         if r.answer is None:
-            typer.echo(f"    model:  no answer: {r.note}")
+            _echo(f"    model:  no answer: {r.note}")
         else:
             first, *rest = r.answer_lines()
-            typer.echo(f"    model:  {first}")
+            _echo(f"    model:  {first}")
             for line in rest:
-                typer.echo(f"            {line}")
-        typer.echo(f"    exact:  {r.exact.text()}")
+                _echo(f"            {line}")
+        _echo(f"    exact:  {r.exact.text()}")
         if r.agrees is True:
-            typer.echo("    -> the model agrees with the exact answer")
+            _echo("    -> the model agrees with the exact answer")
         elif r.agrees is False:
-            typer.echo("    -> the model is WRONG")
+            _echo("    -> the model is WRONG")
         else:
-            typer.echo("    -> no model answer to compare")
+            _echo("    -> no model answer to compare")
 
     log = io.StringIO() if as_json else None
     if not as_json:
         typer.echo("dncqa demo: the bundled metro map and family tree, written into DNC memory")
     report = run_demo(model, Workspace() if keep else None, None if as_json else show, log)
     if as_json:
-        typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+        typer.echo(dumps(report.to_json(), ensure_ascii=False))
         return
     typer.echo("")
     typer.echo(report.summary())

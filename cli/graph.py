@@ -7,7 +7,6 @@ Every read error (bad syntax, dangling endpoints, duplicate ids, limits, unknown
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -17,6 +16,8 @@ from dnc_qa.graphs.formats.nodelink import DEFAULT_LABEL_KEYS
 from dnc_qa.graphs.io import READ_FORMATS, WRITE_FORMATS, ReadOptions, read_graph, write_graph
 from dnc_qa.graphs.limits import MB, Limits
 from dnc_qa.graphs.stats import graph_stats
+from dnc_qa.jsonout import dumps
+from dnc_qa.textout import printable
 
 app = typer.Typer(
     help=(
@@ -89,12 +90,13 @@ def info(
     graph = read_graph(path, format, opts)
     stats = graph_stats(graph)
     if as_json:
-        typer.echo(json.dumps({"path": str(path), **stats.to_dict()}))
+        typer.echo(dumps({"path": str(path), **stats.to_dict()}, ensure_ascii=False))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=str(path), show_header=False)
+    table = Table(title=escape(printable(path, newlines=False)), show_header=False)
     shown = ", ".join(stats.labels[:12]) + (" ..." if len(stats.labels) > 12 else "")
     rows = [
         ("nodes", f"{stats.nodes:,}"),
@@ -111,7 +113,7 @@ def info(
         ("ambiguous (node, label)", str(stats.ambiguous_out_labels)),
     ]
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, escape(printable(value, newlines=False)))
     Console().print(table)
 
 
@@ -152,12 +154,10 @@ def convert(
     note = (f"; {isolated} isolated node(s) cannot be stored in CSV and were left out"
             if fmt == "csv" and isolated else "")
     if as_json:
-        typer.echo(json.dumps({"source": str(source), "target": str(target), "format": fmt,
+        typer.echo(dumps({"source": str(source), "target": str(target), "format": fmt,
                                "nodes": graph.number_of_nodes(),
                                "edges": graph.number_of_edges(), "dropped_isolated":
                                isolated if fmt == "csv" else 0}))
         return
-    from rich.console import Console
-
-    Console().print(f"wrote {target} ({fmt}): {graph.number_of_nodes():,} nodes, "
-                    f"{graph.number_of_edges():,} edges{note}")
+    typer.echo(printable(f"wrote {target} ({fmt}): {graph.number_of_nodes():,} nodes, "
+                         f"{graph.number_of_edges():,} edges{note}", newlines=False))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import platform
 
 import typer
 
 import dnc_qa
+from dnc_qa.jsonout import dumps
 
 
 def collect_info() -> dict[str, object]:
@@ -40,7 +40,7 @@ def info(
     """
     data = collect_info()
     if as_json:
-        typer.echo(json.dumps(data))
+        typer.echo(dumps(data))
         return
     from rich.console import Console
     from rich.table import Table

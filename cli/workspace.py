@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
 import typer
+
+from dnc_qa.jsonout import dumps
+from dnc_qa.textout import printable
 
 
 def list_entries(
@@ -13,28 +15,46 @@ def list_entries(
 ) -> None:
     """List the graphs stored in the workspace ($DNCQA_HOME).
 
+    An entry whose files are damaged is listed as damaged, with the reason (the others are
+    listed as usual).
+
     Examples:
 
       dncqa list
 
       dncqa list --json
     """
-    from dnc_qa.app.workspace import Workspace
+    from dnc_qa.app.workspace import Workspace, WorkspaceError
 
     ws = Workspace()
-    metas = [ws.meta(n) for n in ws.names()]
+    items: list[tuple[str, object]] = []
+    for name in ws.names():
+        try:
+            items.append((name, ws.meta(name)))
+        except WorkspaceError as exc:
+            items.append((name, str(exc)))
     if as_json:
-        typer.echo(json.dumps([asdict(m) for m in metas]))
+        typer.echo(dumps([asdict(m) if not isinstance(m, str) else
+                          {"name": n, "damaged": m} for n, m in items]))
         return
-    if not metas:
-        typer.echo(f"no graphs in {ws.graphs}; add one with: dncqa ingest FILE")
+    if not items:
+        typer.echo(printable(f"no graphs in {ws.graphs}; add one with: dncqa ingest FILE"))
         return
     rows = [("NAME", "NODES", "EDGES", "MODEL", "CREATED")]
-    rows += [(m.name, f"{m.nodes} {m.node_kind}s", str(m.edges), m.model, m.created)
-             for m in metas]
+    damaged = []
+    for n, m in items:
+        if isinstance(m, str):
+            rows.append((n, "DAMAGED", "-", "-", "-"))
+            damaged.append((n, m))
+        else:
+            rows.append((n, f"{m.nodes} {m.node_kind}s", str(m.edges), m.model,  # type: ignore[attr-defined]
+                         m.created))  # type: ignore[attr-defined]
+    rows = [tuple(printable(c, newlines=False) for c in r) for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    for n, reason in damaged:
+        typer.echo(printable(f"damaged {n}: {' '.join(reason.split())}", newlines=False))
 
 
 def show(
@@ -58,12 +78,12 @@ def show(
     data = {**asdict(entry.meta), "labels": describe_json(entry.labels),
             "path": str(entry.path), "files": files}
     if as_json:
-        typer.echo(json.dumps(data))
+        typer.echo(dumps(data))
         return
     for key, value in data.items():
         if key == "files":
             value = ", ".join(f"{k} ({v:,} bytes)" for k, v in value.items())
-        typer.echo(f"{key + ':':15} {value}")
+        typer.echo(printable(f"{key + ':':15} {value}", newlines=False))
 
 
 def remove(

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from dnc_qa.errors import DncQaError
+from dnc_qa.textout import clip
 
 FUZZY_SUGGEST = 76.0
 """Matches scoring at least this are offered as suggestions for an unknown name."""
@@ -44,7 +45,7 @@ class UnknownNameError(DncQaError):
         self.typed, self.kind, self.graph = typed, kind, graph
         self.suggestions = list(suggestions)
         where = f" in {graph!r}" if graph else ""
-        msg = f"no {kind} {typed!r}{where}"
+        msg = f"no {kind} {clip(typed, 100)!r}{where}"
         if self.suggestions:
             msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
         super().__init__(msg)
@@ -59,7 +60,8 @@ class AmbiguousNameError(DncQaError):
         where = f" in {graph!r}" if graph else ""
         listed = ", ".join(repr(c) for c in self.candidates)
         super().__init__(
-            f"{kind} {typed!r} is ambiguous{where}: it could be {listed}; type the full name"
+            f"{kind} {clip(typed, 100)!r} is ambiguous{where}: it could be {listed}; "
+            "type the full name"
         )
 
 

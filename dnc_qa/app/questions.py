@@ -32,6 +32,7 @@ from dnc_qa.app.queries import (
     TraversalQuery,
 )
 from dnc_qa.errors import DncQaError
+from dnc_qa.textout import clip
 
 SUPPORTED_FORMS = (
     "shortest path ('shortest path from A to B', 'how do I get from A to B')",
@@ -62,7 +63,7 @@ class UnparsedQuestionError(DncQaError):
         self.question = question
         extra = f" ({why})" if why else ""
         super().__init__(
-            f"cannot parse {question!r}{extra}; ask one of: " + "; ".join(SUPPORTED_FORMS)
+            f"cannot parse {clip(question)!r}{extra}; ask one of: " + "; ".join(SUPPORTED_FORMS)
         )
 
 

@@ -2,6 +2,10 @@
 
 :func:`json.loads` reports positions only for syntax errors; readers use this to point at the
 place of a *semantic* error (a dangling endpoint, a duplicate id) in valid JSON.
+
+Finding a position scans the text from its start, so readers never compute one up front:
+they hand a :class:`Place` to the graph builder, which turns it into text (and so scans)
+only when an error message is written.  Reading stays linear in the size of the file.
 """
 
 from __future__ import annotations
@@ -65,6 +69,26 @@ def offset_of(text: str, path: JsonPath) -> int | None:
         else:
             return None
     return i
+
+
+class Place:
+    """The place of ``path`` in ``text``, computed by :func:`position_of` only when it is
+    turned into a string (for an error message), and then remembered."""
+
+    __slots__ = ("_path", "_text", "_shown")
+
+    def __init__(self, text: str, path: JsonPath) -> None:
+        self._text, self._path = text, tuple(path)
+        self._shown: str | None = None
+
+    def __str__(self) -> str:
+        if self._shown is None:
+            self._shown = position_of(self._text, self._path) if self._text else (
+                path_text(self._path) or "top level")
+        return self._shown
+
+    def __repr__(self) -> str:
+        return f"Place({path_text(self._path)!r})"
 
 
 def position_of(text: str, path: JsonPath) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from dnc_qa.graphs.errors import GraphFormatError, line_col
-from dnc_qa.graphs.formats.jsonpos import position_of
+from dnc_qa.graphs.formats.jsonpos import Place
 from dnc_qa.graphs.limits import DEFAULT_LIMITS, Limits, read_text
 from dnc_qa.graphs.model import LABEL, GraphBuilder
 
@@ -49,8 +49,8 @@ def graph_from_node_link(
 ) -> nx.MultiDiGraph:
     """Build the canonical graph from parsed node-link data (``text`` locates errors)."""
 
-    def where(*p: str | int) -> str:
-        return position_of(text, p) if text else ".".join(map(str, p))
+    def where(*p: str | int) -> Place:
+        return Place(text, p)  # the position is found only if an error names it
 
     def fail(reason: str, *p: str | int) -> GraphFormatError:
         return GraphFormatError(reason, path=path, place=where(*p))

@@ -25,7 +25,7 @@ import networkx as nx
 from dnc_qa.graphs.directions import Mode, label_line, project, short_line_name
 from dnc_qa.graphs.errors import GraphFormatError
 from dnc_qa.graphs.formats.csvutil import NULLS, Row, parse_float, read_csv
-from dnc_qa.graphs.formats.jsonpos import position_of
+from dnc_qa.graphs.formats.jsonpos import Place
 from dnc_qa.graphs.formats.nodelink import load_json
 from dnc_qa.graphs.limits import DEFAULT_LIMITS, Limits
 from dnc_qa.graphs.model import GraphBuilder
@@ -38,13 +38,13 @@ class Station(NamedTuple):
     name: str
     latitude: float | None
     longitude: float | None
-    place: str
+    place: str | Place
 
 
 class Line(NamedTuple):
     id: str
     name: str
-    place: str
+    place: str | Place
 
 
 class Connection(NamedTuple):
@@ -52,7 +52,7 @@ class Connection(NamedTuple):
     station2: str
     line: str
     time: float | None
-    place: str
+    place: str | Place
 
 
 class TransitTables(NamedTuple):
@@ -140,7 +140,7 @@ def read_transit_json_tables(
     text, data = loaded if loaded is not None else load_json(path, limits)
 
     def fail(reason: str, *p: str | int) -> GraphFormatError:
-        return GraphFormatError(reason, path=path, place=position_of(text, p))
+        return GraphFormatError(reason, path=path, place=str(Place(text, p)))
 
     if not isinstance(data, Mapping) or not all(isinstance(data.get(t), list) for t in TABLES):
         raise fail("expected an object with lists 'stations', 'lines' and 'connections'")
@@ -166,14 +166,14 @@ def read_transit_json_tables(
 
     stations = [Station(get("stations", i, r, "id"), get("stations", i, r, "name"),
                         num("stations", i, r, "latitude"), num("stations", i, r, "longitude"),
-                        position_of(text, ("stations", i)))
+                        Place(text, ("stations", i)))
                 for i, r in enumerate(data["stations"])]
     lines = [Line(get("lines", i, r, "line", "id"), get("lines", i, r, "name"),
-                  position_of(text, ("lines", i))) for i, r in enumerate(data["lines"])]
+                  Place(text, ("lines", i))) for i, r in enumerate(data["lines"])]
     conns = [Connection(get("connections", i, r, "station1"),
                         get("connections", i, r, "station2"),
                         get("connections", i, r, "line"), num("connections", i, r, "time"),
-                        position_of(text, ("connections", i)))
+                        Place(text, ("connections", i)))
              for i, r in enumerate(data["connections"])]
     return TransitTables(stations, lines, conns, {t: path for t in TABLES})
 
