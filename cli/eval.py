@@ -53,6 +53,13 @@ def evaluate(
 
       dncqa eval runs/babi-dnc --babi-task 19 --json
 
+      dncqa eval results/shortest-path-dnc --lesson 1 --episodes 500
+
+    Shortest path is scored on the network's own moves (an episode is right when its path is
+    a shortest one); the output adds the accuracy per distance and, on the same episodes, the
+    exact success rates of three rules that need no memory or planning (random legal move,
+    never step back, goal when adjacent), and whether the model beats the best of them.
+
     bAbI is scored on every story of the test files (at most --episodes per task, in file
     order), task by task: the output adds each task's error rate (a question is wrong when any
     of its answer words is), their mean and the number of failed tasks (error above 5%).
@@ -123,7 +130,17 @@ def evaluate(
     import torch  # lazily: keeps `dncqa --help` and other commands fast
 
     babi: dict[str, Any] = {}
-    if task_name == "babi":
+    breakdown: dict[str, Any] = {}
+    from dnc_qa.tasks.shortest_path import ShortestPathTask
+
+    if isinstance(the_task, ShortestPathTask):
+        from dnc_qa.train.breakdown import shortest_path_breakdown
+
+        paths = shortest_path_breakdown(model, the_task, episodes,
+                                        torch.Generator().manual_seed(seed), dev, batch_size)
+        breakdown = paths.to_json()
+        counts = paths.counts
+    elif task_name == "babi":
         from dnc_qa.tasks.babi import evaluate_babi, summarize_scores
 
         scores = evaluate_babi(model, the_task, dev, batch_size, episodes, num_cells)
@@ -151,6 +168,7 @@ def evaluate(
         "num_cells": "per episode" if fit else (num_cells or ckpt.config.model.num_cells),
         "lesson": lesson,
         **babi,
+        **breakdown,
     }
     if as_json:
         print(json.dumps(summary))
@@ -160,6 +178,15 @@ def evaluate(
             f"accuracy {m.accuracy:.4f}, per-step accuracy {m.per_step_accuracy:.4f}, "
             f"bit error/seq {m.bit_error_per_sequence:.4f}"
         )
+        if breakdown:
+            print("distance  episodes  model   " + "  ".join(breakdown["rules"]))
+            for row in breakdown["by_distance"]:
+                rules = "  ".join(f"{v:>{len(k)}.3f}" for k, v in row["rules"].items())
+                print(f"{row['distance']:>8}  {row['episodes']:>8}  {row['accuracy']:.3f}   "
+                      + rules)
+            verdict = "beats" if breakdown["beats_rules"] else "does NOT beat"
+            print(f"the model {verdict} the best no-planning rule ({breakdown['best_rule']}: "
+                  f"{breakdown['best_rule_accuracy']:.3f})")
         if babi:
             rates = ", ".join(f"{t}: {100 * e:.1f}%" for t, e in babi["task_errors"].items())
             print(
