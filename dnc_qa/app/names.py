@@ -3,7 +3,9 @@
 Matching is tried in this order, the first that finds anything wins:
 
 1. **normalised equality**: case-insensitive, punctuation variants ignored (``St.``/``St``,
-   ``&``/``and``, curly/straight apostrophes, hyphens, ``Saint``/``St``);
+   ``&``/``and``, curly/straight apostrophes, hyphens, ``Saint``/``St``); when several names
+   are equal this way (``Bob`` and ``bob``), the one typed exactly is taken, else the name is
+   *ambiguous* (never one of them silently);
 2. **word prefix**: the typed words begin exactly one name's words ("King's Cross" for
    "King's Cross St. Pancras"); several such names are *ambiguous*;
 3. **fuzzy** (rapidfuzz ``WRatio`` over the normalised forms): a misspelt name is *unknown* and
@@ -137,6 +139,12 @@ class NameIndex:
         exact = self._by_key.get(key)
         if exact:
             if len(exact) > 1:
+                # names that differ only in case or punctuation: the one typed exactly wins
+                typed_clean = " ".join(unicodedata.normalize("NFC", typed).split())
+                same = [n for n in exact if " ".join(unicodedata.normalize("NFC", n).split())
+                        == typed_clean]
+                if len(same) == 1:
+                    return same[0]
                 raise AmbiguousNameError(typed, self.kind, self.graph, exact)
             return exact[0]
         prefixed = self._word_prefix(key)

@@ -16,6 +16,11 @@ format          recognised by                  notes
 Every reader returns a :class:`networkx.MultiDiGraph` with ``str`` node names and a ``str``
 ``label`` on each edge (see :mod:`dnc_qa.graphs.model`) and raises
 :class:`~dnc_qa.graphs.errors.GraphFormatError` for anything it cannot use.
+
+:func:`read_graph` then normalises every node name and edge label once
+(:func:`~dnc_qa.graphs.names.clean_name`: Unicode NFC, white space stripped and collapsed), so
+``"Bank "`` and ``"Bank"`` are one name; two names of the file that become the same name are
+refused, naming both (they would otherwise answer for each other).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from dnc_qa.graphs.formats.nodelink import (
 )
 from dnc_qa.graphs.formats.transit import is_transit_json, read_transit
 from dnc_qa.graphs.limits import DEFAULT_LIMITS, Limits
+from dnc_qa.graphs.model import LABEL
+from dnc_qa.graphs.names import clean_name
 
 READ_FORMATS = ("node-link", "transit", "graphml", "gml", "csv", "text")
 WRITE_FORMATS = ("node-link", "graphml", "gml", "csv")
@@ -107,8 +114,48 @@ def read_graph(
         format: one of :data:`READ_FORMATS` (or an alias); ``None`` detects it.
         options: reader settings (:class:`ReadOptions`).
     """
-    p = Path(path)
-    opts = options or ReadOptions()
+    graph = _read_graph(Path(path), format, options or ReadOptions())
+    return normalise_names(graph, Path(path))
+
+
+def normalise_names(graph: nx.MultiDiGraph, path: Path | None = None) -> nx.MultiDiGraph:
+    """``graph`` with every node name and edge label in :func:`clean_name` form (the same
+    object when nothing changes); two names that become equal raise :class:`GraphFormatError`
+    naming both."""
+    nodes: dict[str, str] = {}
+    for n in graph.nodes:
+        clean = clean_name(n)
+        if clean in nodes:
+            raise GraphFormatError(
+                f"node names {nodes[clean]!r} and {n!r} are the same name once white space "
+                "and Unicode forms are normalised; rename one of them", path=path)
+        if not clean:
+            raise GraphFormatError(f"node name {n!r} is empty once white space is removed",
+                                   path=path)
+        nodes[clean] = n
+    labels: dict[str, str] = {}
+    for _, _, k in graph.edges(keys=True):
+        clean = clean_name(k)
+        if labels.setdefault(clean, k) != k:
+            raise GraphFormatError(
+                f"edge labels {labels[clean]!r} and {k!r} are the same label once white space "
+                "and Unicode forms are normalised; rename one of them", path=path)
+        if not clean:
+            raise GraphFormatError(f"edge label {k!r} is empty once white space is removed",
+                                   path=path)
+    if all(c == n for c, n in nodes.items()) and all(c == k for c, k in labels.items()):
+        return graph
+    rename = {n: c for c, n in nodes.items()}
+    out = nx.MultiDiGraph()
+    out.graph.update(graph.graph)
+    out.add_nodes_from((rename[n], d) for n, d in graph.nodes(data=True))
+    for u, v, k, d in graph.edges(keys=True, data=True):
+        label = clean_name(k)
+        out.add_edge(rename[u], rename[v], key=label, **{**d, LABEL: label})
+    return out
+
+
+def _read_graph(p: Path, format: str | None, opts: ReadOptions) -> nx.MultiDiGraph:
     fmt = normalise_format(format) if format else detect_format(p)
     if fmt != "transit" and p.is_dir():
         raise GraphFormatError(f"is a folder, not a {fmt} file", path=p)

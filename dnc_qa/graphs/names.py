@@ -1,6 +1,9 @@
-"""Invented names for generated stations, lines and people (no real places or persons)."""
+"""Names: the one normal form of names read from files (:func:`clean_name`), and invented names
+for generated stations, lines and people (no real places or persons)."""
 
 from __future__ import annotations
+
+import unicodedata
 
 import numpy as np
 
@@ -33,3 +36,13 @@ def station_names(count: int, rng: np.random.Generator) -> list[str]:
             seen.add(name)
             names.append(name)
     return names
+
+
+def clean_name(text: str) -> str:
+    """The stored form of a node name or edge label read from a file: Unicode NFC, leading
+    and trailing white space removed, every run of inner white space one space.
+
+    >>> clean_name("  King\u2019s   Cross\\t")
+    'King’s Cross'
+    """
+    return " ".join(unicodedata.normalize("NFC", text).split())
