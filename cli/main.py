@@ -31,6 +31,9 @@ from dnc_qa.cli import workspace as workspace_cmd
 from dnc_qa.errors import DncQaError
 from dnc_qa.textout import clip, printable
 
+PATH_OPTIONS = ("--out", "-o", "--plot", "--babi-dir", "--data-dir")
+"""Options naming a file or folder: an empty value would mean the current folder."""
+
 MAX_MESSAGE = 1000
 """Longest error message printed (a message quoting a huge input is cut)."""
 
@@ -73,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
+    empty = _empty_path_option(args)
+    if empty is not None:
+        _error(f"{empty} needs a file or folder name, not an empty string")
+        raise SystemExit(2)
     try:
         app(args=args, prog_name="dncqa", standalone_mode=False)
     except DncQaError as exc:
@@ -103,6 +110,21 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(2) from None
         _error(f"{type(exc).__name__}: {exc} (rerun with --debug)", prefix="internal error")
         raise SystemExit(1) from None
+
+
+def _empty_path_option(args: list[str]) -> str | None:
+    """The first path option given an empty (or blank) value, e.g. ``--out ""``."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        name, eq, value = arg.partition("=")
+        if name in PATH_OPTIONS:
+            if eq:
+                if not value.strip():
+                    return name
+            elif i + 1 < len(args) and not args[i + 1].strip():
+                return name
+    return None
 
 
 def _error(message: str, prefix: str = "error") -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -271,7 +272,9 @@ def load_checkpoint(path: Path | str) -> Checkpoint:
         raise CheckpointError(f"corrupt checkpoint file {files[WEIGHTS]}: {reason}") from None
     check_finite(weights, files[WEIGHTS])
     try:
-        payload = torch.load(files[TRAINER], map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols on stderr
+            warnings.simplefilter("ignore")
+            payload = torch.load(files[TRAINER], map_location="cpu", weights_only=True)
         if not isinstance(payload, dict):
             raise ValueError(f"expected a dict, found {type(payload).__name__}")
         trainer = TrainerState.from_payload(payload)
