@@ -77,6 +77,18 @@ def train(
     warmup: int = typer.Option(
         0, "--warmup", help="Graph tasks: easier lessons before the paper's first (0-5)."
     ),
+    bridge: bool = typer.Option(
+        False, "--bridge", help="Shortest path, inference: warm-ups ask one-hop questions too."
+    ),
+    planning_steps: int = typer.Option(
+        10, "--planning-steps", help="Shortest path, inference: blank steps after the query."
+    ),
+    planning_per_edge: float = typer.Option(
+        0.0, "--planning-per-edge", help="... plus this many per graph triple (rounded up)."
+    ),
+    beta: float = typer.Option(
+        0.8, "--beta", help="Shortest path: DAgger, chance of feeding back an optimal move."
+    ),
     babi_task: int | None = typer.Option(
         None, "--babi-task", help="bAbI: task 1-20 (default: all 20 jointly, as the paper)."
     ),
@@ -113,11 +125,15 @@ def train(
       torchrun --nproc-per-node 2 -m dnc_qa.train --task copy --steps 500 --out runs/ddp
 
       dncqa train --task babi --babi-task 1 --babi-dir data/babi --minutes 10 --out runs/b1
+
+      dncqa train --task shortest_path --model dnc --controller feedforward --masking \
+        --fit-cells --warmup 2 --bridge --planning-per-edge 0.5 --minutes 10 --out runs/sp
     """
     from dnc_qa.tasks.registry import check_task_name  # here: it imports torch
     from dnc_qa.train.config import (
         BabiConfig,
         CurriculumConfig,
+        GraphConfig,
         ModelConfig,
         OptimConfig,
         TrainConfig,
@@ -179,6 +195,8 @@ def train(
         stop_bit_error=stop_bit_error,
         final_eval_episodes=final_eval_episodes,
         babi=babi,
+        graph=GraphConfig(planning_steps=planning_steps, planning_per_edge=planning_per_edge,
+                          beta=beta, bridge=bridge),
     )
     config.validate()
     if out.exists() and not out.is_dir():

@@ -13,6 +13,7 @@ groups is the target digit; ``bit_errors`` counts wrong *digits* for these tasks
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -58,6 +59,11 @@ def episode_rng(generator: torch.Generator) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def planning_budget(graph, steps: int, per_edge: float) -> int:
+    """Planning steps for an episode on ``graph``: ``steps + ceil(per_edge * edges)``."""
+    return steps + math.ceil(per_edge * graph.number_of_edges())
+
+
 def as_task_episode(episode: GraphEpisode) -> Episode:
     return Episode(episode.inputs.float(), episode.targets.float(), episode.mask.float())
 
@@ -99,9 +105,12 @@ class GraphTask(ABC):
         They keep the first lesson's path length and queries and grow the graph linearly from
         2-4 nodes of out-degree 1-2 towards the first lesson's size (which they stop short
         of): on a CPU budget this is what gets a DNC past traversal's first lesson at all
-        (docs/reproduction.md).
+        (docs/reproduction.md). A task with ``bridge`` set also asks one-hop questions in
+        them (lengths from 1 up to the first lesson's longest).
         """
         first = load_curriculum(self.name).lessons[0]
+        length = (1, first.length[1]) if getattr(self, "bridge", False) else first.length
+
         def grow(lo: int, hi: int, a: tuple[int, int], t: float) -> tuple[int, int]:
             low = round(lo + (a[0] - lo) * t)
             return low, max(low, round(hi + (a[1] - hi) * t))
@@ -111,7 +120,7 @@ class GraphTask(ABC):
             nodes = grow(2, 4, first.nodes, i / count)
             nodes = (max(nodes[0], first.length[1] + 1), max(nodes[1], first.length[1] + 1))
             lesson = Lesson(-(count - i), nodes, grow(1, 2, first.out_degree, i / count),
-                            first.length, first.queries)
+                            length, first.queries)
             out.append(self.with_lesson(lesson))
         return out
 

@@ -16,10 +16,11 @@ import numpy as np
 
 from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding import InferenceQuery, inference_episode
+from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
 from dnc_qa.graphs.curriculum import Lesson
 from dnc_qa.graphs.random_graphs import lesson_graph
 from dnc_qa.graphs.relations import EDGE_LABELS, Relation, follow, paper_relations
-from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask
+from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, planning_budget
 
 
 @lru_cache(maxsize=1)
@@ -43,27 +44,38 @@ def simple_walk(graph, start: str, length: int, rng: np.random.Generator) -> tup
 
 
 def draw_query(graph, lesson: Lesson, rng: np.random.Generator) -> InferenceQuery | None:
-    """A query whose relation is known and whose answer is unique, or ``None``."""
+    """A query whose relation is known and whose answer is unique, or ``None``.
+
+    A one-edge walk (bridge lessons) asks for the edge label itself as the relation."""
     table = relation_table()
     nodes = sorted(graph.nodes)
     for _ in range(MAX_TRIES):
         start = nodes[int(rng.integers(len(nodes)))]
         length = int(rng.integers(lesson.length[0], lesson.length[1] + 1))
         path = simple_walk(graph, start, length, rng)
-        relation = table.get(path)
-        if relation is None:
+        label = path[0] if len(path) == 1 else getattr(table.get(path), "label", None)
+        if label is None:
             continue
         ends = follow(graph, start, path)
         if len(ends) == 1:
-            return InferenceQuery(start, str(relation.label), next(iter(ends)))
+            return InferenceQuery(start, str(label), next(iter(ends)))
     return None
 
 
 @dataclass(frozen=True)
 class InferenceTask(GraphTask):
-    """Inference at ``lesson`` (``None``: the final lesson, relations of length 2-5)."""
+    """Inference at ``lesson`` (``None``: the final lesson, relations of length 2-5).
+
+    Args:
+        planning_steps: blank steps between each query and its answer (the paper's 10) ...
+        planning_per_edge: ... plus this many per triple of the graph, rounded up.
+        bridge: warm-up lessons also ask one-edge relations (the edge label itself).
+    """
 
     lesson: Lesson | None = None
+    planning_steps: int = DEFAULT_PLANNING_STEPS
+    planning_per_edge: float = 0.0
+    bridge: bool = False
     name: str = "inference"
 
     def with_lesson(self, lesson: Lesson) -> InferenceTask:
@@ -75,5 +87,7 @@ class InferenceTask(GraphTask):
             graph = lesson_graph(lesson, rng, edge_labels=[int(e) for e in EDGE_LABELS])
             queries = [draw_query(graph, lesson, rng) for _ in range(lesson.queries)]
             if all(q is not None for q in queries):
-                return inference_episode(graph, queries, rng)  # type: ignore[arg-type]
+                planning = planning_budget(graph, self.planning_steps, self.planning_per_edge)
+                return inference_episode(graph, queries, rng,  # type: ignore[arg-type]
+                                         planning_steps=planning)
         raise RuntimeError(f"could not build an inference episode for {lesson}")

@@ -42,6 +42,7 @@ from dnc_qa.encoding import (
     shortest_path_episode,
 )
 from dnc_qa.encoding import Episode as GraphEpisode
+from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
 from dnc_qa.encoding.readout import digit_log_probs
 from dnc_qa.encoding.relabel import Relabelling
 from dnc_qa.graphs.curriculum import Lesson
@@ -49,7 +50,7 @@ from dnc_qa.graphs.model import Triple
 from dnc_qa.graphs.random_graphs import lesson_graph
 from dnc_qa.models.state import cat_rows, index_rows
 from dnc_qa.tasks.base import Batch, MetricCounts
-from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, episode_rng
+from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, episode_rng, planning_budget
 
 BETA = 0.8
 
@@ -206,12 +207,18 @@ class ShortestPathTask(GraphTask):
         beta: probability of feeding the optimal move rather than the network's (training).
         slack: a rolled-out answer stops after ``distance + slack`` moves at the latest.
         fit_cells: give a memory network at least as many cells as the episode has steps.
+        planning_steps: blank steps between the query and the answer (the paper's 10) ...
+        planning_per_edge: ... plus this many per triple of the graph, rounded up.
+        bridge: warm-up lessons also ask for paths of length 1.
     """
 
     lesson: Lesson | None = None
     beta: float = BETA
     slack: int = 2
     fit_cells: bool = False
+    planning_steps: int = DEFAULT_PLANNING_STEPS
+    planning_per_edge: float = 0.0
+    bridge: bool = False
     name: str = "shortest_path"
 
     def with_lesson(self, lesson: Lesson) -> ShortestPathTask:
@@ -232,7 +239,9 @@ class ShortestPathTask(GraphTask):
                 continue
             source, goal = pairs[int(rng.integers(len(pairs)))]
             path = path_triples(graph, nx.shortest_path(graph, source, goal))
-            episode = shortest_path_episode(graph, [ShortestPathQuery(path)], rng)
+            planning = planning_budget(graph, self.planning_steps, self.planning_per_edge)
+            episode = shortest_path_episode(graph, [ShortestPathQuery(path)], rng,
+                                            planning_steps=planning)
             return PathProblem(graph, source, goal, episode)
         raise RuntimeError(f"no pair at distance {lesson.length} in {MAX_TRIES} graphs")
 

@@ -74,6 +74,24 @@ class CurriculumConfig:
 
 
 @dataclass
+class GraphConfig:
+    """Options of the graph tasks' episodes (``shortest_path`` and ``inference``).
+
+    The defaults are the paper's setup. ``planning_steps`` blank steps follow the query,
+    plus ``planning_per_edge`` per triple of the graph (rounded up): a planning budget that
+    grows with the graph (Shamshoum et al. 2024). ``beta``: shortest path's DAgger mixing
+    (probability of feeding back an optimal move rather than the network's own).
+    ``bridge``: the warm-up lessons (``--warmup``) also ask one-hop questions (distance 1,
+    relations of one edge), a bridge below the paper's first lesson (not in the paper).
+    """
+
+    planning_steps: int = 10
+    planning_per_edge: float = 0.0
+    beta: float = 0.8
+    bridge: bool = False
+
+
+@dataclass
 class BabiConfig:
     """The bAbI task's options (``--task babi`` only): ``task`` 1-20, or 0 for all 20 jointly
     (the paper); ``data_dir`` the data folder (``None``: ``$DNCQA_BABI`` when the task is made;
@@ -119,11 +137,21 @@ class TrainConfig:
     stop_bit_error: float | None = None
     final_eval_episodes: int = 1000
     babi: BabiConfig = field(default_factory=BabiConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
 
     def task_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`~dnc_qa.tasks.registry.make_task` (bAbI only)."""
+        """Keyword arguments for :func:`~dnc_qa.tasks.registry.make_task` (bAbI and the
+        graph tasks with options; empty where the task's defaults apply)."""
         if self.task == "babi":
             return {"task_id": self.babi.task, "data_dir": self.babi.data_dir}
+        g = self.graph
+        if self.task in ("shortest_path", "inference") and g != GraphConfig():
+            options: dict[str, Any] = {"planning_steps": g.planning_steps,
+                                       "planning_per_edge": g.planning_per_edge,
+                                       "bridge": g.bridge}
+            if self.task == "shortest_path":
+                options["beta"] = g.beta
+            return options
         return {}
 
     def validate(self) -> None:
@@ -133,11 +161,12 @@ class TrainConfig:
         import math
 
         for where, part in (("", self), ("model.", self.model), ("optim.", self.optim),
-                            ("curriculum.", self.curriculum), ("babi.", self.babi)):
+                            ("curriculum.", self.curriculum), ("babi.", self.babi),
+                            ("graph.", self.graph)):
             hints = {f.name: f.type for f in dataclasses.fields(part)}
             for name, hint in hints.items():
                 value = getattr(part, name)
-                if where == "" and name in ("model", "optim", "curriculum", "babi"):
+                if where == "" and name in ("model", "optim", "curriculum", "babi", "graph"):
                     if not dataclasses.is_dataclass(value):
                         raise DncQaError(f"{name!r} must be an object, not {value!r}")
                     continue
@@ -189,6 +218,9 @@ class TrainConfig:
             ("max_bad_batches", self.max_bad_batches >= 1),
             ("max_rollbacks", self.max_rollbacks >= 0),
             ("--stop-bit-error", self.stop_bit_error is None or self.stop_bit_error >= 0),
+            ("--planning-steps", 0 <= self.graph.planning_steps <= 1000),
+            ("--planning-per-edge", 0 <= self.graph.planning_per_edge <= 10),
+            ("--beta", 0 <= self.graph.beta <= 1),
         ]
         for size in ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads",
                      "num_writes"):
@@ -209,6 +241,7 @@ class TrainConfig:
             "optim": OptimConfig,
             "curriculum": CurriculumConfig,
             "babi": BabiConfig,
+            "graph": GraphConfig,
         }
         for key, kind in parts.items():
             if key in data:
