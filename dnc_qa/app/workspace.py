@@ -305,8 +305,16 @@ class Workspace:
                 os.replace(legacy, link)
             raise
         _fsync(self.graphs)
-        if previous is not None and previous != version and previous.exists():
+        if previous is not None and previous != version and self._owned(previous):
             shutil.rmtree(previous, ignore_errors=True)
+
+    def _owned(self, folder: Path) -> bool:
+        """Whether ``folder`` is a version folder of this workspace (a link that points
+        anywhere else is never followed to delete something)."""
+        try:
+            return folder.resolve().parent == self.entries.resolve() and folder.is_dir()
+        except OSError:
+            return False
 
     def remove(self, name: str) -> None:
         """Delete an entry (the link goes first, so a half-deleted entry is never visible)."""
@@ -318,7 +326,8 @@ class Workspace:
                 target = _resolve(path)
                 path.unlink()
                 _fsync(self.graphs)
-                shutil.rmtree(target, ignore_errors=True)
+                if self._owned(target):
+                    shutil.rmtree(target, ignore_errors=True)
             else:
                 gone = self.graphs / f".del-{name}-{uuid.uuid4().hex[:8]}"
                 os.replace(path, gone)

@@ -274,3 +274,21 @@ def test_names_are_matched_whole(tmp_path: Path) -> None:
         with pytest.raises(WorkspaceError, match="invalid graph name"):
             ws.path(bad)
     assert ws.path("g.1_x-y").name == "g.1_x-y"
+
+
+def test_a_link_pointing_outside_is_never_followed_to_delete(tmp_path: Path,
+                                                             files: tuple) -> None:
+    ws = Workspace(tmp_path / "home")
+    ingest(files[0], IngestOptions(name="g", model="none"), ws)
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    link = ws.graphs / "g"
+    link.unlink()
+    link.symlink_to(outside)
+    ingest(files[1], IngestOptions(name="g", model="none"), Workspace(ws.home))
+    assert (outside / "keep.txt").read_text() == "mine"
+    link.unlink()
+    link.symlink_to(outside)
+    Workspace(ws.home).remove("g")
+    assert (outside / "keep.txt").read_text() == "mine"
