@@ -263,6 +263,11 @@ class Workspace:
         from dnc_qa.graphs.io import graph_to_json
 
         final = self.path(meta.name)
+        for name, tensor in (memory or {}).items():
+            if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+                raise WorkspaceError(
+                    f"the memory written by model {meta.model!r} holds NaN or infinite values "
+                    f"(state {name!r}): the model's weights are not usable; nothing was stored")
         with _environment(self.home), self.lock(meta.name):
             self._recover_name(meta.name)
             self.graphs.mkdir(parents=True, exist_ok=True)

@@ -292,3 +292,17 @@ def test_a_link_pointing_outside_is_never_followed_to_delete(tmp_path: Path,
     link.symlink_to(outside)
     Workspace(ws.home).remove("g")
     assert (outside / "keep.txt").read_text() == "mine"
+
+
+def test_a_memory_with_nan_is_never_stored(tmp_path: Path, files: tuple) -> None:
+    import torch
+
+    from dnc_qa.app.codec import LabelMap
+    from dnc_qa.app.workspace import EntryMeta
+
+    ws = Workspace(tmp_path)
+    meta = EntryMeta("g", "src", "node-link", "node", 4, 3, "m", "abc", 35, "now")
+    labels = LabelMap({"A": 1, "B": 2, "C": 3, "D": 4}, {"old": 5}, 0)
+    with pytest.raises(WorkspaceError, match="NaN or infinite.*'memory'"):
+        ws.save(meta, _graph("old"), labels, {"memory": torch.full((2, 2), float("nan"))})
+    assert ws.names() == []
