@@ -15,6 +15,8 @@ from dnc_qa.errors import DncQaError
 if TYPE_CHECKING:
     import networkx as nx
 
+    from dnc_qa.kb.extract import UnreadSentence
+
 DEFAULT_MAX_NODES = codec.MAX_LABEL + 1
 DEFAULT_MAX_EDGES = 1000
 
@@ -30,6 +32,9 @@ class IngestOptions:
             knowledge base, which ``.txt`` files are by default).
         max_nodes, max_edges: size limits (``--max-nodes``, ``--max-edges``).
         seed: seeds the label numbers and the description order.
+        allow_unread: a text knowledge base with sentences the extractor cannot read is
+            stored without them (``--allow-unread``) instead of refused; one with no
+            readable sentence is refused either way.
     """
 
     name: str | None = None
@@ -38,11 +43,22 @@ class IngestOptions:
     max_nodes: int = DEFAULT_MAX_NODES
     max_edges: int = DEFAULT_MAX_EDGES
     seed: int = 0
+    allow_unread: bool = False
 
 
-def read_input(path: Path, fmt: str | None, max_nodes: int, max_edges: int
-               ) -> tuple[nx.MultiDiGraph, str]:
-    """The graph in ``path`` and the format it was read as."""
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest stored, and for a text knowledge base the sentences it skipped."""
+
+    meta: EntryMeta
+    unread: tuple[UnreadSentence, ...] = ()
+
+
+def read_input(path: Path, fmt: str | None, max_nodes: int, max_edges: int,
+               allow_unread: bool = False
+               ) -> tuple[nx.MultiDiGraph, str, tuple[UnreadSentence, ...]]:
+    """The graph in ``path``, the format it was read as and (text knowledge bases) the
+    sentences that could not be read."""
     from dnc_qa.graphs.io import ReadOptions, detect_format, read_graph
     from dnc_qa.graphs.limits import Limits
 
@@ -50,7 +66,12 @@ def read_input(path: Path, fmt: str | None, max_nodes: int, max_edges: int
     if fmt is not None and fmt.lower() in ("kb", "text-kb", "txt"):
         fmt = "text"
     fmt = fmt or detect_format(path)
-    return read_graph(path, fmt, ReadOptions(limits=limits)), fmt
+    if fmt == "text":
+        from dnc_qa.kb.textkb import read_text_kb
+
+        kb = read_text_kb(path, allow_unread=allow_unread, limits=limits)
+        return kb.graph, fmt, kb.unread
+    return read_graph(path, fmt, ReadOptions(limits=limits)), fmt, ()
 
 
 def check_limits(graph: nx.MultiDiGraph, max_nodes: int, max_edges: int) -> None:
@@ -72,8 +93,15 @@ def ingest(path: str | Path, options: IngestOptions, workspace: Workspace | None
     """Read ``path``, write it into memory and store the entry; returns its metadata.
 
     Nothing is stored unless every step succeeds: a failed ingest leaves an existing entry of
-    the same name as it was.
+    the same name as it was. :func:`ingest_report` also returns the skipped sentences.
     """
+    return ingest_report(path, options, workspace, log).meta
+
+
+def ingest_report(path: str | Path, options: IngestOptions, workspace: Workspace | None = None,
+                  log: TextIO | None = None) -> IngestReport:
+    """:func:`ingest`, returning the entry's metadata and the sentences a text knowledge base
+    skipped (with ``allow_unread``)."""
     from dnc_qa.app import engine
     from dnc_qa.app.questions import guess_node_kind
 
@@ -82,7 +110,8 @@ def ingest(path: str | Path, options: IngestOptions, workspace: Workspace | None
     name = check_name(options.name or name_from_path(src))
     if options.max_nodes < 1 or options.max_edges < 1:
         raise DncQaError("--max-nodes and --max-edges must be at least 1")
-    graph, fmt = read_input(src, options.format, options.max_nodes, options.max_edges)
+    graph, fmt, unread = read_input(src, options.format, options.max_nodes, options.max_edges,
+                                    options.allow_unread)
     check_limits(graph, options.max_nodes, options.max_edges)
     if graph.number_of_edges() == 0:
         raise DncQaError(f"{src}: the graph has no edges; there is nothing to ask about")
@@ -118,4 +147,4 @@ def ingest(path: str | Path, options: IngestOptions, workspace: Workspace | None
     ws.clean()
     ws.save(meta, graph, labels, memory, trace,
             memory_metadata=None if model is None else {"model_digest": model.digest})
-    return meta
+    return IngestReport(meta, unread)

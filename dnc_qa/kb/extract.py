@@ -5,12 +5,31 @@ Uses a blank English pipeline (``spacy.blank("en")``; no model download): a sent
 (e.g. "Bank of England") act as one token, and a :class:`~spacy.matcher.Matcher` compiled from
 the templates in :mod:`dnc_qa.kb.patterns` (``with_alignments`` tells which slot each token
 filled).  Triples follow the graph convention: ``Triple(Bob, mother, Alice)`` means *Alice is
-Bob's mother*.  Every sentence that no pattern reads is returned in
-:attr:`ExtractionResult.unread`, never dropped.
+Bob's mother*.
+
+The forms read, in the order they are tried:
+
+* the copula templates of :mod:`dnc_qa.kb.patterns`: "Alice is the mother of Bob",
+  "Bob's wife is Carol", "Carol is Bob's wife", "The capital of France is Paris",
+  "The kitchen is north of the hallway", "Tom is a friend of Ann";
+* verb statements (:func:`read_verb_statement`): "Jonah likes apples" -> ``(Jonah, like,
+  apples)`` (the verb's lemma, :mod:`dnc_qa.kb.lemmas`), with particles kept: "Tom lives in
+  Paris" -> ``(Tom, live in, Paris)``; the passive with an agent in the active voice:
+  "Hamlet was written by Shakespeare" -> ``(Shakespeare, write, Hamlet)``; other passives and
+  states as written: "Tom was born in Dunmere" -> ``(Tom, born in, Dunmere)``, "Ann is
+  married to Tom" -> ``(Ann, married to, Tom)``, "Paris is in France" -> ``(Paris, in,
+  France)``;
+* relative clauses are split into facts: "Tom, who lives in Paris, likes apples" -> two
+  statements; "Tom likes Ann, who lives in Rome" -> the clause is about the last name before
+  the comma; "Tom, whose mother is Ann, ..." -> "Tom's mother is Ann".
+
+Every sentence that no form reads is returned in :attr:`ExtractionResult.unread` with its line,
+never dropped.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -21,6 +40,7 @@ from spacy.tokens import Span
 
 from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.model import Triple
+from dnc_qa.kb.lemmas import IRREGULAR, is_inflected_verb, verb_lemma
 from dnc_qa.kb.patterns import (
     DEFAULT_QUESTION_PATTERNS,
     DEFAULT_SENTENCE_PATTERNS,
@@ -168,6 +188,16 @@ class TripleExtractor:
                 return pattern.name, values
         return None
 
+    def read_statement(self, text: str) -> tuple[Triple, str] | None:
+        """One simple statement (no relative clause) -> its triple and the form's name, or
+        ``None`` when no form reads it."""
+        doc = self.nlp(text.strip())
+        read = self._read(doc[:], "S:")
+        if read is not None:
+            name, v = read
+            return Triple(v["Y"], v["R"], v["X"]), name
+        return read_verb_statement([t.text for t in doc])
+
     def extract(self, text: str) -> ExtractionResult:
         """Read every sentence of ``text``; lines starting with ``#`` are comments."""
         result = ExtractionResult()
@@ -175,15 +205,37 @@ class TripleExtractor:
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             for sent in self.nlp(line.strip()).sents:
-                read = self._read(sent, "S:")
-                if read is None:
-                    result.unread.append(UnreadSentence(sent.text, number,
-                                                        "no sentence pattern matches"))
+                read = self._read_sentence(sent.text)
+                if isinstance(read, str):
+                    result.unread.append(UnreadSentence(sent.text, number, read))
                     continue
-                name, v = read
-                result.triples.append(ExtractedTriple(Triple(v["Y"], v["R"], v["X"]),
-                                                      sent.text, number, name))
+                for triple, name in read:
+                    result.triples.append(ExtractedTriple(triple, sent.text, number, name))
         return result
+
+    def _read_sentence(self, text: str) -> list[tuple[Triple, str]] | str:
+        """The facts of one sentence, or why it cannot be read."""
+        text = text.strip()
+        if text.endswith("?"):
+            return "a question, not a statement"
+        split = split_relative_clause(text)
+        if split is None:
+            read = self.read_statement(text)
+            return [read] if read is not None else "no sentence form matches"
+        main, clause, pronoun = split
+        main_read = self.read_statement(main)
+        if main_read is None:
+            return f"no sentence form matches its main clause {main!r}"
+        before = text[: text.index(f", {pronoun} ")]
+        antecedent = _antecedent(before, main_read[0])
+        if antecedent is None:
+            return "cannot tell what its relative clause is about"
+        statement = (f"{antecedent}'s {clause}" if pronoun == "whose"
+                     else f"{antecedent} {clause}")
+        clause_read = self.read_statement(statement + ".")
+        if clause_read is None:
+            return f"no sentence form matches its clause {pronoun!r} {clause!r}"
+        return [main_read, (clause_read[0], f"{clause_read[1]} (relative clause)")]
 
     def question(self, text: str) -> Query | None:
         """Read one question as ``(source, relation, ?)``; ``None`` if no pattern matches."""
@@ -193,3 +245,111 @@ class TripleExtractor:
             return None
         name, v = read
         return Query(v["Y"], v["R"], name)
+
+
+# ----------------------------------------------------------------- verb statements
+
+_DETERMINERS = {"the", "a", "an"}
+_PRONOUNS = {"i", "you", "he", "she", "it", "we", "they", "this", "that", "these", "those",
+             "there", "who", "what", "which", "someone", "everyone", "nobody"}
+_BE = {"is", "are", "was", "were", "am", "be", "been"}
+_AUX = _BE | {"has", "have", "had", "does", "do", "did", "will", "would", "can", "could"}
+_NEGATIONS = {"not", "never", "n't", "no"}
+_PREPS = {"in", "at", "on", "for", "to", "with", "from", "by", "into", "of", "about", "near",
+          "under", "over", "across", "through", "onto", "upon", "towards", "toward", "after",
+          "before", "behind", "beside", "inside", "outside", "out", "up", "down", "off"}
+_NAME_JOINERS = {"of", "de", "van", "von", "da", "del", "la", "le", "du", "der", "&", "-"}
+
+
+def _is_name_word(word: str) -> bool:
+    return word[:1].isupper() or word[:1].isdigit()
+
+
+def read_verb_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
+    """``Subject verb [particles] object .`` -> a triple (see the module docstring).
+
+    The subject is a name (capitalised words, "of"-joined: "Bank of England") or "the" and
+    one word; the verb a finite form (``likes``, ``wrote``; an irregular past or a regular
+    ``-s``/``-ed`` form) or ``is``/``was`` + a participle or preposition; the object is the
+    rest, without a leading article. Negations, pronoun subjects and questions are not read.
+    """
+    words = [t for t in tokens if t.strip()]
+    while words and words[-1] in (".", "!"):
+        words.pop()
+    if len(words) < 3 or any(w in (",", ";", ":", "?", "(", ")") for w in words):
+        return None
+    i = 0
+    if words[0].lower() in _DETERMINERS:
+        i = 1
+    start = i
+    if i < len(words) and (words[i][:1].islower() and start == 1):
+        i += 1  # "the kitchen"
+    while i < len(words) and (_is_name_word(words[i]) or (
+            words[i].lower() in _NAME_JOINERS and i > start and i + 1 < len(words)
+            and _is_name_word(words[i + 1]))):
+        i += 1
+    subject = words[start:i]
+    if not subject or subject[0].lower() in _PRONOUNS:
+        return None
+    rest = [w.lower() for w in words[i:]]
+    aux = None
+    if rest and rest[0] in _AUX:
+        aux, rest = rest[0], rest[1:]
+        if rest and rest[0] in ("been", "being"):
+            rest = rest[1:]
+    if not rest or rest[0] in _NEGATIONS:
+        return None
+    verb = None
+    if rest[0] not in _PREPS:
+        verb, rest = rest[0], rest[1:]
+        if not verb.isalpha() or verb in _DETERMINERS or verb in _AUX:
+            return None
+        if aux is None and not is_inflected_verb(verb):
+            return None
+        if aux in _BE and not (verb.endswith(("ed", "en", "n", "t")) or verb in IRREGULAR):
+            return None  # "Tom is tall", "Tom is happy"
+    elif aux not in _BE:
+        return None
+    preps: list[str] = []
+    while rest and rest[0] in _PREPS and len(preps) < 2:
+        preps.append(rest.pop(0))
+    obj_words = words[len(words) - len(rest):]
+    while obj_words and obj_words[0].lower() in _DETERMINERS:
+        obj_words = obj_words[1:]
+    if not obj_words:
+        return None
+    subj, obj = " ".join(subject), " ".join(obj_words)
+    if verb is not None and aux in _BE and preps == ["by"]:
+        return Triple(obj, verb_lemma(verb), subj), "X was VERBed by Y (passive)"
+    if verb is None:
+        return Triple(subj, " ".join(preps), obj), "X is PREP Y"
+    if aux in _BE:
+        return Triple(subj, " ".join([verb, *preps]), obj), "X is VERBed [PREP] Y"
+    return Triple(subj, " ".join([verb_lemma(verb), *preps]), obj), "X VERBs [PREP] Y"
+
+
+# ----------------------------------------------------------------- relative clauses
+
+_RELATIVE = re.compile(r"^(?P<pre>.+?), (?P<pro>who|which|that|whose) (?P<body>.+?)"
+                       r"(?:, (?P<post>.+?))?\s*[.!]?$", re.IGNORECASE)
+
+
+def split_relative_clause(text: str) -> tuple[str, str, str] | None:
+    """``(main statement, clause body, pronoun)`` of a sentence with one non-restrictive
+    relative clause ("Tom, who lives in Paris, likes apples"), or ``None`` without one."""
+    m = _RELATIVE.match(text.strip())
+    if m is None:
+        return None
+    pre, body, post = m.group("pre"), m.group("body"), m.group("post")
+    main = f"{pre} {post}." if post else f"{pre}."
+    return main, body.strip(), m.group("pro").lower()
+
+
+def _antecedent(before: str, main: Triple) -> str | None:
+    """Which name of the main statement the text before ", who ..." ends with (the longest
+    match: "Bank of England" over "England"); ``None`` when neither."""
+    tail = before.strip().rstrip(".")
+    for name in sorted({main.source, main.target}, key=len, reverse=True):
+        if tail == name or tail.endswith(" " + name):
+            return name
+    return None

@@ -46,6 +46,9 @@ DEFAULT_SENTENCE_PATTERNS: tuple[SentencePattern, ...] = (
     SentencePattern("X is Y's R", "[the] X is [the] Y 's R ."),
     # "The capital of France is Paris."
     SentencePattern("the R of Y is X", "the R of [the] Y is [the] X ."),
+    # "Tom is a friend of Ann."  "Ann is an aunt of Pell."
+    SentencePattern("X is a R of Y", "[the] X is a R of [the] Y ."),
+    SentencePattern("X is an R of Y", "[the] X is an R of [the] Y ."),
     # "The kitchen is north of the hallway."
     SentencePattern("X is R of Y", "[the] X is R of [the] Y ."),
 )

@@ -1,0 +1,142 @@
+"""The sentence forms beyond the copula templates: verbs with lemmas, passives, states,
+relative clauses, what is left unread and why; the verb lemmas; the inverse facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from dnc_qa.graphs.model import Triple
+from dnc_qa.kb.extract import TripleExtractor, read_verb_statement, split_relative_clause
+from dnc_qa.kb.inverse import genders, inverse_triples
+from dnc_qa.kb.lemmas import is_inflected_verb, verb_lemma
+
+
+@pytest.fixture(scope="module")
+def extractor() -> TripleExtractor:
+    return TripleExtractor(entities=["Bank of Larks"])
+
+
+@pytest.mark.parametrize(("sentence", "triple"), [
+    ("Jonah likes apples.", ("Jonah", "like", "apples")),
+    ("Quentin teaches Pell.", ("Quentin", "teach", "Pell")),
+    ("Orla visited the Copper Hall.", ("Orla", "visit", "Copper Hall")),
+    ("Tom studies maps.", ("Tom", "study", "maps")),
+    ("Tom lives in Paris.", ("Tom", "live in", "Paris")),
+    ("Tom works for the Bank of Larks.", ("Tom", "work for", "Bank of Larks")),
+    ("The Bank of Larks owns Gull Bay.", ("Bank of Larks", "own", "Gull Bay")),
+    ("Hamlet was written by Shakespeare.", ("Shakespeare", "write", "Hamlet")),
+    ("The bridge was built by Ada Stone.", ("Ada Stone", "build", "bridge")),
+    ("Shakespeare was born in Stratford.", ("Shakespeare", "born in", "Stratford")),
+    ("Ann is married to Tom.", ("Ann", "married to", "Tom")),
+    ("Paris is in France.", ("Paris", "in", "France")),
+    ("The kitchen contains a table.", ("kitchen", "contain", "table")),
+    ("Tom is a friend of Ann.", ("Ann", "friend", "Tom")),
+    ("Shakespeare wrote Hamlet.", ("Shakespeare", "write", "Hamlet")),
+])
+def test_statement_forms(extractor: TripleExtractor, sentence: str, triple: tuple) -> None:
+    result = extractor.extract(sentence)
+    assert result.complete, result.unread
+    assert [t.triple for t in result.triples] == [Triple(*triple)]
+
+
+def test_active_and_passive_give_the_same_fact(extractor: TripleExtractor) -> None:
+    active = extractor.extract("Shakespeare wrote Hamlet.").triples[0].triple
+    passive = extractor.extract("Hamlet was written by Shakespeare.").triples[0].triple
+    assert active == passive
+
+
+@pytest.mark.parametrize(("sentence", "facts"), [
+    ("Tom, who lives in Paris, likes apples.",
+     [("Tom", "like", "apples"), ("Tom", "live in", "Paris")]),
+    ("Tom likes Ann, who lives in Rome.",
+     [("Tom", "like", "Ann"), ("Ann", "live in", "Rome")]),
+    ("Hamlet was written by Shakespeare, who was born in Stratford.",
+     [("Shakespeare", "write", "Hamlet"), ("Shakespeare", "born in", "Stratford")]),
+    ("Tom, whose mother is Ann, works for the Bank of Larks.",
+     [("Tom", "work for", "Bank of Larks"), ("Tom", "mother", "Ann")]),
+    ("Larkhaven, which is the capital of Eastmarch, lies on the Silverrun.",
+     [("Larkhaven", "lie on", "Silverrun"), ("Eastmarch", "capital", "Larkhaven")]),
+])
+def test_relative_clauses_split_into_facts(extractor: TripleExtractor, sentence: str,
+                                           facts: list) -> None:
+    result = extractor.extract(sentence)
+    assert result.complete, result.unread
+    assert [t.triple for t in result.triples] == [Triple(*f) for f in facts]
+    assert all(t.sentence == sentence and t.line == 1 for t in result.triples)
+
+
+@pytest.mark.parametrize(("sentence", "reason"), [
+    ("Tom is tall.", "no sentence form"),
+    ("Tom does not like pears.", "no sentence form"),
+    ("They like pears.", "no sentence form"),
+    ("Who likes apples?", "a question"),
+    ("Tom, who is tall, likes apples.", "its clause"),
+    ("Ann, who lives in Rome, is tall.", "main clause"),
+])
+def test_unreadable_sentences_say_why(extractor: TripleExtractor, sentence: str,
+                                      reason: str) -> None:
+    result = extractor.extract(sentence)
+    assert not result.triples
+    assert len(result.unread) == 1 and reason in result.unread[0].reason
+
+
+def test_verb_reader_needs_a_finite_verb() -> None:
+    assert read_verb_statement(["Tom", "big", "house", "."]) is None
+    assert read_verb_statement(["Tom", "likes", "."]) is None
+    assert read_verb_statement(["Tom", "likes", "Ann", "."])[0] == Triple("Tom", "like", "Ann")
+
+
+def test_split_relative_clause() -> None:
+    assert split_relative_clause("Tom, who lives in Paris, likes apples.") == (
+        "Tom likes apples.", "lives in Paris", "who")
+    assert split_relative_clause("Tom likes apples.") is None
+
+
+@pytest.mark.parametrize(("form", "lemma"), [
+    ("likes", "like"), ("wrote", "write"), ("written", "write"), ("studies", "study"),
+    ("watches", "watch"), ("planned", "plan"), ("called", "call"), ("loved", "love"),
+    ("owned", "own"), ("visited", "visit"), ("built", "build"), ("goes", "go"),
+    ("founded", "found"), ("found", "find"), ("married", "marry"), ("teaches", "teach"),
+])
+def test_verb_lemmas(form: str, lemma: str) -> None:
+    assert verb_lemma(form) == lemma
+    assert is_inflected_verb(form)
+
+
+def test_base_forms_are_not_finite_verbs() -> None:
+    assert not is_inflected_verb("like") and not is_inflected_verb("glass")
+    assert verb_lemma("like") == "like"
+
+
+def test_genders_from_relation_words() -> None:
+    facts = [Triple("Bob", "mother", "Ann"), Triple("Ann", "husband", "Carl"),
+             Triple("Dee", "sister", "Eve"), Triple("Eve", "brother", "Dee"),
+             Triple("Fay", "son", "Gil"), Triple("Hal", "father", "Gil")]
+    # Dee is someone's brother and Eve someone's sister; Gil is a son and a father
+    assert genders(facts) == {"Ann": "female", "Carl": "male", "Eve": "female",
+                              "Dee": "male", "Gil": "male"}
+
+
+def test_inverse_facts() -> None:
+    facts = [
+        Triple("Bob", "mother", "Ann"),      # Ann is Bob's mother
+        Triple("Cai", "son", "Bob"),         # Bob is Cai's son: Bob is male
+        Triple("Dee", "daughter", "Eli"),    # Eli: gender unknown
+        Triple("Ann", "husband", "Gus"),
+        Triple("Shakespeare", "write", "Hamlet"),
+        Triple("Ulysses", "author", "Joyce"),
+        Triple("Tom", "like", "apples"),     # no inverse
+    ]
+    assert inverse_triples(facts) == [
+        Triple("Ann", "son", "Bob"),
+        Triple("Bob", "parent", "Cai"),      # Cai's gender is unknown
+        Triple("Eli", "parent", "Dee"),
+        Triple("Gus", "wife", "Ann"),
+        Triple("Hamlet", "author", "Shakespeare"),
+        Triple("Joyce", "write", "Ulysses"),
+    ]
+
+
+def test_inverse_facts_are_not_stated_twice() -> None:
+    facts = [Triple("Bob", "mother", "Ann"), Triple("Ann", "son", "Bob")]
+    assert inverse_triples(facts) == []
