@@ -59,6 +59,8 @@ def evaluate(
     a shortest one); the output adds the accuracy per distance and, on the same episodes, the
     exact success rates of three rules that need no memory or planning (random legal move,
     never step back, goal when adjacent), and whether the model beats the best of them.
+    Inference adds the accuracy per query by relation length, next to naming a random node
+    that a walk of that length reaches.
 
     bAbI is scored on every story of the test files (at most --episodes per task, in file
     order), task by task: the output adds each task's error rate (a question is wrong when any
@@ -91,6 +93,8 @@ def evaluate(
         )
     elif babi_task is not None or babi_dir is not None or babi_split is not None:
         raise DncQaError("--babi-task, --babi-dir and --babi-split apply to --task babi only")
+    elif task_name == ckpt.config.task:  # the episodes it was trained on (planning budget...)
+        the_task = make_task(task_name, **ckpt.config.task_options())
     else:
         the_task = make_task(task_name)
     if (the_task.input_size, the_task.output_size) != (
@@ -131,15 +135,21 @@ def evaluate(
 
     babi: dict[str, Any] = {}
     breakdown: dict[str, Any] = {}
+    from dnc_qa.tasks.inference import InferenceTask
     from dnc_qa.tasks.shortest_path import ShortestPathTask
 
-    if isinstance(the_task, ShortestPathTask):
-        from dnc_qa.train.breakdown import shortest_path_breakdown
+    if isinstance(the_task, ShortestPathTask | InferenceTask):
+        from dnc_qa.train.breakdown import inference_breakdown, shortest_path_breakdown
 
-        paths = shortest_path_breakdown(model, the_task, episodes,
-                                        torch.Generator().manual_seed(seed), dev, batch_size)
-        breakdown = paths.to_json()
-        counts = paths.counts
+        generator = torch.Generator().manual_seed(seed)
+        if isinstance(the_task, ShortestPathTask):
+            split = shortest_path_breakdown(model, the_task, episodes, generator, dev, batch_size)
+        else:
+            split = inference_breakdown(model, the_task, episodes, generator, dev, batch_size,
+                                        ckpt.config.model.num_cells if fit else num_cells,
+                                        fit_cells=fit)
+        breakdown = split.to_json()
+        counts = split.counts
     elif task_name == "babi":
         from dnc_qa.tasks.babi import evaluate_babi, summarize_scores
 
@@ -179,13 +189,16 @@ def evaluate(
             f"bit error/seq {m.bit_error_per_sequence:.4f}"
         )
         if breakdown:
-            print("distance  episodes  model   " + "  ".join(breakdown["rules"]))
-            for row in breakdown["by_distance"]:
+            what = "distance" if breakdown["unit"] == "path" else "relation length"
+            plural = "paths" if breakdown["unit"] == "path" else "queries"
+            print(f"{what}  {plural}  model  " + "  ".join(breakdown["rules"]))
+            for row in breakdown["by_length"]:
                 rules = "  ".join(f"{v:>{len(k)}.3f}" for k, v in row["rules"].items())
-                print(f"{row['distance']:>8}  {row['episodes']:>8}  {row['accuracy']:.3f}   "
-                      + rules)
+                print(f"{row['length']:>{len(what)}}  {row['answers']:>{len(plural)}}"
+                      f"  {row['accuracy']:.3f}  " + rules)
             verdict = "beats" if breakdown["beats_rules"] else "does NOT beat"
-            print(f"the model {verdict} the best no-planning rule ({breakdown['best_rule']}: "
+            print(f"the model ({breakdown['answer_accuracy']:.3f} of {plural}) "
+                  f"{verdict} the best rule that needs no memory ({breakdown['best_rule']}: "
                   f"{breakdown['best_rule_accuracy']:.3f})")
         if babi:
             rates = ", ".join(f"{t}: {100 * e:.1f}%" for t, e in babi["task_errors"].items())

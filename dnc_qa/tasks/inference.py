@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+import networkx as nx
 import numpy as np
 
 from dnc_qa.encoding import Episode as GraphEpisode
@@ -82,12 +83,26 @@ class InferenceTask(GraphTask):
         return replace(self, lesson=lesson)
 
     def build(self, rng: np.random.Generator) -> GraphEpisode:
+        return self.problem(rng)[2]
+
+    def problem(self, rng: np.random.Generator
+                ) -> tuple[nx.MultiDiGraph, list[InferenceQuery], GraphEpisode]:
+        """One episode with the graph and queries it was built from."""
         lesson = self.current
         for _ in range(MAX_TRIES):
             graph = lesson_graph(lesson, rng, edge_labels=[int(e) for e in EDGE_LABELS])
             queries = [draw_query(graph, lesson, rng) for _ in range(lesson.queries)]
             if all(q is not None for q in queries):
                 planning = planning_budget(graph, self.planning_steps, self.planning_per_edge)
-                return inference_episode(graph, queries, rng,  # type: ignore[arg-type]
-                                         planning_steps=planning)
+                episode = inference_episode(graph, queries, rng,  # type: ignore[arg-type]
+                                            planning_steps=planning)
+                return graph, queries, episode  # type: ignore[return-value]
         raise RuntimeError(f"could not build an inference episode for {lesson}")
+
+
+def relation_length(relation: str) -> int:
+    """How many edges a query's relation label spans (1 for a bare edge label)."""
+    label = int(relation)
+    if label < len(EDGE_LABELS):
+        return 1
+    return len(next(r.path for r in relation_table().values() if r.label == label))

@@ -1,7 +1,9 @@
-"""Accuracy by path distance, next to the no-planning rules, on the same fresh episodes.
+"""Accuracy by path distance / relation length, next to rules that need no memory or planning,
+on the same fresh episodes.
 
-``dncqa eval`` uses this for shortest path: a lesson counts as learned only where the model
-beats the best rule of :mod:`dnc_qa.baselines.rules` on the very episodes it was scored on.
+``dncqa eval`` uses this for shortest path and inference: a lesson counts as learned only
+where the model beats the best rule of :mod:`dnc_qa.baselines.rules` on the very episodes it
+was scored on.
 """
 
 from __future__ import annotations
@@ -11,50 +13,67 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from dnc_qa.baselines.rules import PATH_RULES, path_success
-from dnc_qa.tasks.base import MetricCounts
+from dnc_qa.baselines.rules import PATH_RULES, path_success, random_reachable_success
+from dnc_qa.tasks.base import MetricCounts, pad_episodes
+from dnc_qa.tasks.graph_base import as_task_episode, episode_rng
+from dnc_qa.tasks.inference import InferenceTask, relation_length
 from dnc_qa.tasks.shortest_path import ShortestPathTask
+from dnc_qa.train.evaluate import cells_for
+
+INFERENCE_RULES = ("random reachable node",)
 
 
 @dataclass
-class DistanceRow:
-    """Episodes of one shortest-path distance: the model's and each rule's accuracy."""
+class LengthRow:
+    """Answers of one length (path distance or relation length): the model's and each
+    rule's accuracy."""
 
-    distance: int
-    episodes: int = 0
-    solved: int = 0
+    length: int
+    answers: int = 0
+    right: int = 0
     rules: dict[str, float] = field(default_factory=dict)  # summed success probabilities
 
+    def add(self, right: bool, rules: dict[str, float]) -> None:
+        self.answers += 1
+        self.right += int(right)
+        for name, p in rules.items():
+            self.rules[name] = self.rules.get(name, 0.0) + p
+
     def to_json(self) -> dict:
-        n = max(self.episodes, 1)
-        return {"distance": self.distance, "episodes": self.episodes,
-                "accuracy": self.solved / n,
-                "rules": {k: v / n for k, v in self.rules.items()}}
+        n = max(self.answers, 1)
+        return {"length": self.length, "answers": self.answers, "accuracy": self.right / n,
+                "rules": {k: self.rules[k] / n for k in sorted(self.rules)}}
 
 
 @dataclass
-class PathBreakdown:
-    """A shortest-path evaluation split by distance."""
+class Breakdown:
+    """An evaluation split by length. ``unit`` says what one answer is (``"path"``:
+    one shortest-path episode; ``"query"``: one inference query)."""
 
-    rows: dict[int, DistanceRow]
+    unit: str
+    rows: dict[int, LengthRow] = field(default_factory=dict)
     counts: MetricCounts = field(default_factory=MetricCounts)
 
+    def row(self, length: int) -> LengthRow:
+        return self.rows.setdefault(length, LengthRow(length))
+
     @property
-    def episodes(self) -> int:
-        return sum(r.episodes for r in self.rows.values())
+    def answers(self) -> int:
+        return sum(r.answers for r in self.rows.values())
 
     @property
     def accuracy(self) -> float:
-        return sum(r.solved for r in self.rows.values()) / max(self.episodes, 1)
+        return sum(r.right for r in self.rows.values()) / max(self.answers, 1)
 
     def rule_accuracy(self) -> dict[str, float]:
-        n = max(self.episodes, 1)
+        n = max(self.answers, 1)
+        names = {k for r in self.rows.values() for k in r.rules}
         return {name: sum(r.rules.get(name, 0.0) for r in self.rows.values()) / n
-                for name in PATH_RULES}
+                for name in sorted(names)}
 
     @property
     def best_rule(self) -> tuple[str, float]:
-        return max(self.rule_accuracy().items(), key=lambda kv: kv[1])
+        return max(self.rule_accuracy().items(), key=lambda kv: kv[1], default=("none", 0.0))
 
     @property
     def beats_rules(self) -> bool:
@@ -63,7 +82,8 @@ class PathBreakdown:
 
     def to_json(self) -> dict:
         name, value = self.best_rule
-        return {"by_distance": [self.rows[d].to_json() for d in sorted(self.rows)],
+        return {"unit": self.unit, "answers": self.answers, "answer_accuracy": self.accuracy,
+                "by_length": [self.rows[d].to_json() for d in sorted(self.rows)],
                 "rules": self.rule_accuracy(), "best_rule": name, "best_rule_accuracy": value,
                 "beats_rules": self.beats_rules}
 
@@ -71,28 +91,62 @@ class PathBreakdown:
 @torch.no_grad()
 def shortest_path_breakdown(model: nn.Module, task: ShortestPathTask, episodes: int,
                             generator: torch.Generator, device: torch.device,
-                            batch_size: int = 64) -> PathBreakdown:
+                            batch_size: int = 64) -> Breakdown:
     """Roll out ``episodes`` fresh episodes (the network's own moves) and score them and the
     rules by distance."""
-    was_training = model.training
-    model.eval()
-    rows: dict[int, DistanceRow] = {}
-    counts = MetricCounts()
-    try:
+    out = Breakdown("path")
+    with _eval_mode(model):
         left = episodes
         while left > 0:
             n = min(batch_size, left)
             problems, rngs = task.problems(n, generator)
             _, outcomes = task.run(model, problems, rngs, device, train=False)
             for problem, outcome in zip(problems, outcomes, strict=True):
-                row = rows.setdefault(outcome.distance, DistanceRow(outcome.distance))
-                row.episodes += 1
-                row.solved += int(outcome.solved)
-                counts = counts + outcome.counts(train=False)
-                for name, policy in PATH_RULES.items():
-                    p = path_success(policy, problem.graph, problem.source, problem.goal)
-                    row.rules[name] = row.rules.get(name, 0.0) + p
+                rules = {name: path_success(policy, problem.graph, problem.source, problem.goal)
+                         for name, policy in PATH_RULES.items()}
+                out.row(outcome.distance).add(outcome.solved, rules)
+                out.counts = out.counts + outcome.counts(train=False)
             left -= n
-    finally:
-        model.train(was_training)
-    return PathBreakdown(rows, counts)
+    return out
+
+
+@torch.no_grad()
+def inference_breakdown(model: nn.Module, task: InferenceTask, episodes: int,
+                        generator: torch.Generator, device: torch.device,
+                        batch_size: int = 64, num_cells: int | None = None,
+                        fit_cells: bool = False) -> Breakdown:
+    """Score ``episodes`` fresh episodes query by query, by relation length, next to naming
+    a random node reachable by a walk of the relation's length."""
+    out = Breakdown("query")
+    with _eval_mode(model):
+        left = episodes
+        while left > 0:
+            n = min(batch_size, left)
+            items = [task.problem(episode_rng(generator)) for _ in range(n)]
+            batch = pad_episodes([as_task_episode(ep) for _, _, ep in items]).to(device)
+            cells = cells_for(model, batch.inputs.shape[1], num_cells) if fit_cells else num_cells
+            state = model.initial_state(n, device=device, num_cells=cells)
+            logits, _ = model(batch.inputs, state)
+            out.counts = out.counts + task.score(logits, batch)
+            for b, (graph, queries, episode) in enumerate(items):
+                right = episode.correct(logits[b, : len(episode)].cpu())
+                for query, ok in zip(queries, right, strict=True):
+                    length = relation_length(query.relation)
+                    rule = random_reachable_success(graph, query.start, length, query.answer)
+                    out.row(length).add(ok, {INFERENCE_RULES[0]: rule})
+            left -= n
+    return out
+
+
+class _eval_mode:
+    """``with _eval_mode(model):`` evaluation mode inside, the previous mode after."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.was_training = model.training
+
+    def __enter__(self) -> None:
+        self.model.eval()
+
+    def __exit__(self, *exc: object) -> None:
+        self.model.train(self.was_training)

@@ -70,8 +70,8 @@ def test_breakdown_counts_the_model_and_rules_on_the_same_episodes() -> None:
     task = ShortestPathTask(lesson=load_curriculum("shortest_path").lessons[4])
     out = shortest_path_breakdown(model, task, 30, torch.Generator().manual_seed(1),
                                   torch.device("cpu"), batch_size=8)
-    assert out.episodes == 30 == out.counts.episodes
-    assert {r.distance for r in out.rows.values()} <= {2, 3}
+    assert out.answers == 30 == out.counts.episodes
+    assert {r.length for r in out.rows.values()} <= {2, 3}
     # the same episodes scored again one by one give the same accuracy
     problems, rngs = task.problems(30, torch.Generator().manual_seed(1))
     solved = sum(task.solve(model, p, torch.device("cpu")) for p in problems)

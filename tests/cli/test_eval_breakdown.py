@@ -1,0 +1,44 @@
+"""``dncqa eval`` on the graph tasks: accuracy by length next to the no-memory rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_train_cli import TINY, run_main
+
+
+def _strict(text: str) -> dict:
+    def refuse(value: str) -> float:
+        raise ValueError(f"non-standard JSON number {value}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("task", ["shortest_path", "inference"])
+def test_eval_breakdown_json(task: str, tmp_path: Path, capsys) -> None:
+    out = tmp_path / task
+    code, _, err = run_main(["train", "--task", task, "--steps", "2", "--out", str(out),
+                             "--fit-cells", "--planning-per-edge", "0.5", "--warmup", "1",
+                             "--bridge", *TINY], capsys)
+    assert code == 0, err
+    code, stdout, err = run_main(["eval", str(out), "--episodes", "12", "--lesson", "2",
+                                  "--json", "--seed", "3"], capsys)
+    assert code == 0, err
+    report = _strict(stdout)
+    assert report["unit"] == ("path" if task == "shortest_path" else "query")
+    rows = report["by_length"]
+    assert sum(r["answers"] for r in rows) == report["answers"]
+    assert report["answers"] == (12 if task == "shortest_path" else 36)
+    lengths = {r["length"] for r in rows}
+    assert lengths <= ({2} if task == "shortest_path" else {2, 3})
+    assert report["best_rule_accuracy"] == max(report["rules"].values())
+    assert report["beats_rules"] == (report["answer_accuracy"] > report["best_rule_accuracy"])
+    # the same seed gives the same episodes and the same numbers
+    code, again, _ = run_main(["eval", str(out), "--episodes", "12", "--lesson", "2",
+                               "--json", "--seed", "3"], capsys)
+    assert _strict(again)["by_length"] == rows
+    code, text, _ = run_main(["eval", str(out), "--episodes", "6", "--lesson", "1"], capsys)
+    assert code == 0 and "best rule that needs no memory" in text
