@@ -55,7 +55,8 @@ def read_text_kb(
     p = Path(path)
     result = (extractor or TripleExtractor()).extract(read_text(p, limits))
     if result.unread and (not allow_unread or not result.triples):
-        raise KbFormatError(unread_message(result.unread, len(result.triples), allow_unread),
+        read = len({(t.line, t.sentence) for t in result.triples})
+        raise KbFormatError(unread_message(result.unread, read, allow_unread),
                             path=p, place=line_col(result.unread[0].line))
     if not result.triples:
         raise KbFormatError("no sentences to read (empty, or only comments)", path=p)
@@ -75,8 +76,8 @@ def read_text_kb(
 
 def unread_message(unread: list[UnreadSentence], read: int, allow_unread: bool,
                    show: int = 3) -> str:
-    """One line: how many sentences cannot be read, the first ``show`` with their lines,
-    and what to do."""
+    """One line: how many sentences cannot be read (of ``read`` + those), the first ``show``
+    with their lines, and what to do."""
     total = read + len(unread)
     listed = "; ".join(f"line {u.line}: {u.sentence!r}" for u in unread[:show])
     more = f"; and {len(unread) - show} more" if len(unread) > show else ""
