@@ -26,6 +26,7 @@ from dnc_qa.cli import graph as graph_cmd
 from dnc_qa.cli import info as info_cmd
 from dnc_qa.cli import ingest as ingest_cmd
 from dnc_qa.cli import reproduce as reproduce_cmd
+from dnc_qa.cli import search as search_cmd
 from dnc_qa.cli import train as train_cmd
 from dnc_qa.cli import workspace as workspace_cmd
 from dnc_qa.errors import DncQaError
@@ -63,6 +64,7 @@ app.command("demo")(demo_cmd.demo)
 # Research: training, evaluation, speed.
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.evaluate)
+app.command("search")(search_cmd.search)
 app.command("bench")(bench_cmd.bench)
 app.add_typer(reproduce_cmd.app, name="reproduce")
 # Data and the installation.
