@@ -210,7 +210,10 @@ def open_study(config: SearchConfig) -> Any:
         import optuna
     except ImportError as exc:
         raise DncQaError("the recipe search needs Optuna: pip install 'dnc-qa[search]'") from exc
+    import warnings
+
     config.out.mkdir(parents=True, exist_ok=True)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     storage = optuna.storages.RDBStorage(
         f"sqlite:///{(config.out / 'study.db').resolve()}",
         heartbeat_interval=60, grace_period=180,
