@@ -93,6 +93,29 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
     return torch.optim.Adam(model.parameters(), lr=o.lr)
 
 
+class RolloutNet(nn.Module):
+    """A rollout (the model acting inside its episodes, several passes per batch) as one
+    module call, so DDP sees one forward and one backward per step and all-reduces the
+    gradients as usual. The counts of the last call are kept in :attr:`counts`."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.counts = MetricCounts()
+
+    def forward(self, plan: list[tuple[Task, int]], batch_size: int,
+                generator: torch.Generator, device: torch.device) -> torch.Tensor:
+        loss = torch.zeros((), device=device)
+        counts = MetricCounts()
+        for lesson, n in plan:
+            assert isinstance(lesson, RolloutTask)
+            part, c = lesson.rollout(self.model, n, generator, device, train=True)
+            loss = loss + part * (n / batch_size)
+            counts = counts + c
+        self.counts = counts
+        return loss
+
+
 class Trainer:
     """One training run in ``out_dir``. Use :func:`train` unless you need the pieces.
 
@@ -165,9 +188,13 @@ class Trainer:
         elif resume:
             self.log.truncate_after(0)
         self.net: nn.Module = self.model
+        self.rollout_net: nn.Module = RolloutNet(self.model)
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net = DistributedDataParallel(self.model, device_ids=ids)
+            if isinstance(self.curriculum.task, RolloutTask):  # every lesson is a rollout
+                self.rollout_net = DistributedDataParallel(self.rollout_net, device_ids=ids)
+            else:
+                self.net = DistributedDataParallel(self.model, device_ids=ids)
         if config.amp and not self.amp:
             self._note("--amp is ignored: mixed precision runs on CUDA only")
 
@@ -267,14 +294,11 @@ class Trainer:
         task = self.curriculum.task
         if isinstance(task, RolloutTask):  # the model acts inside the episode (shortest path)
             B = self.config.batch_size
-            loss = torch.zeros((), device=self.device)
-            counts = MetricCounts()
             with self._autocast():
-                for lesson, n in self.curriculum.plan(B, self.generator):
-                    assert isinstance(lesson, RolloutTask)
-                    part, c = lesson.rollout(self.net, n, self.generator, self.device, train=True)
-                    loss = loss + part * (n / B)
-                    counts = counts + c
+                plan = self.curriculum.plan(B, self.generator)
+                loss = self.rollout_net(plan, B, self.generator, self.device)
+            inner = getattr(self.rollout_net, "module", self.rollout_net)
+            counts = inner.counts
         else:
             batch = self.curriculum.sample(self.config.batch_size, self.generator)
             batch = batch.to(self.device)

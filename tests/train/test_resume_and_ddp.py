@@ -109,3 +109,25 @@ def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
         model, CopyTask(), 8, torch.Generator().manual_seed(0), torch.device("cpu")
     )
     assert counts.episodes == 8
+
+
+def test_torchrun_two_processes_shortest_path_rollouts(tmp_path: Path) -> None:
+    """The rollout task (several model passes per batch) trains under DDP: one forward and
+    one backward of :class:`~dnc_qa.train.trainer.RolloutNet` per step."""
+    out = tmp_path / "ddp-sp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "dnc_qa.train", "--task", "shortest_path", "--model", "dnc", "--controller",
+        "feedforward", "--fit-cells", "--steps", "6", "--checkpoint-every", "3",
+        "--log-every", "3", "--eval-every", "3", "--device", "cpu", "--out", str(out),
+        "--json", *TINY_ARGS,
+    ]
+    run = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(next(x for x in run.stdout.splitlines() if x.startswith("{")))
+    assert report["steps"] == 6 and report["task"] == "shortest_path"
+    records = read_metrics(out / "metrics.jsonl")
+    train = [r for r in records if r["event"] == "train"]
+    assert [r["step"] for r in train] == [3, 6]
+    assert all(r["episodes"] == 3 * 4 * 2 for r in train)  # both processes' episodes
+    assert all(r["per_step_accuracy"] > 0 for r in train)  # real counts from the rollouts
