@@ -255,7 +255,7 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
     for t in study.trials:
         attrs = t.user_attrs
         row = {"number": t.number, "state": t.state.name.lower(),
-               "score": t.value if t.value is not None else None,
+               "score": t.value if t.state.name == "COMPLETE" else None,
                "lesson_name": attrs.get("lesson_name", ""),
                "accuracy": attrs.get("accuracy"),
                "best_rule_accuracy": attrs.get("best_rule_accuracy"),
