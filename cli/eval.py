@@ -60,7 +60,8 @@ def evaluate(
     exact success rates of three rules that need no memory or planning (random legal move,
     never step back, goal when adjacent), and whether the model beats the best of them.
     Inference adds the accuracy per query by relation length, next to naming a random node
-    that a walk of that length reaches.
+    that a walk of that length reaches; traversal the accuracy per walk by walk length.
+    A shipped model is named by its folder or its name (dncqa eval traversal-dnc).
 
     bAbI is scored on every story of the test files (at most --episodes per task, in file
     order), task by task: the output adds each task's error rate (a question is wrong when any
@@ -137,17 +138,25 @@ def evaluate(
     breakdown: dict[str, Any] = {}
     from dnc_qa.tasks.inference import InferenceTask
     from dnc_qa.tasks.shortest_path import ShortestPathTask
+    from dnc_qa.tasks.traversal import TraversalTask
 
-    if isinstance(the_task, ShortestPathTask | InferenceTask):
-        from dnc_qa.train.breakdown import inference_breakdown, shortest_path_breakdown
+    if isinstance(the_task, ShortestPathTask | InferenceTask | TraversalTask):
+        from dnc_qa.train.breakdown import (
+            inference_breakdown,
+            shortest_path_breakdown,
+            traversal_breakdown,
+        )
 
         generator = torch.Generator().manual_seed(seed)
+        cells = ckpt.config.model.num_cells if fit else num_cells
         if isinstance(the_task, ShortestPathTask):
             split = shortest_path_breakdown(model, the_task, episodes, generator, dev, batch_size)
-        else:
+        elif isinstance(the_task, InferenceTask):
             split = inference_breakdown(model, the_task, episodes, generator, dev, batch_size,
-                                        ckpt.config.model.num_cells if fit else num_cells,
-                                        fit_cells=fit)
+                                        cells, fit_cells=fit)
+        else:
+            split = traversal_breakdown(model, the_task, episodes, generator, dev, batch_size,
+                                        cells, fit_cells=fit)
         breakdown = split.to_json()
         counts = split.counts
     elif task_name == "babi":
@@ -189,17 +198,19 @@ def evaluate(
             f"bit error/seq {m.bit_error_per_sequence:.4f}"
         )
         if breakdown:
-            what = "distance" if breakdown["unit"] == "path" else "relation length"
-            plural = "paths" if breakdown["unit"] == "path" else "queries"
+            what, plural = {"path": ("distance", "paths"),
+                            "query": ("relation length", "queries"),
+                            "walk": ("walk length", "walks")}[breakdown["unit"]]
             print(f"{what}  {plural}  model  " + "  ".join(breakdown["rules"]))
             for row in breakdown["by_length"]:
                 rules = "  ".join(f"{v:>{len(k)}.3f}" for k, v in row["rules"].items())
                 print(f"{row['length']:>{len(what)}}  {row['answers']:>{len(plural)}}"
                       f"  {row['accuracy']:.3f}  " + rules)
-            verdict = "beats" if breakdown["beats_rules"] else "does NOT beat"
-            print(f"the model ({breakdown['answer_accuracy']:.3f} of {plural}) "
-                  f"{verdict} the best rule that needs no memory ({breakdown['best_rule']}: "
-                  f"{breakdown['best_rule_accuracy']:.3f})")
+            if breakdown["beats_rules"] is not None:
+                verdict = "beats" if breakdown["beats_rules"] else "does NOT beat"
+                print(f"the model ({breakdown['answer_accuracy']:.3f} of {plural}) "
+                      f"{verdict} the best rule that needs no memory "
+                      f"({breakdown['best_rule']}: {breakdown['best_rule_accuracy']:.3f})")
         if babi:
             rates = ", ".join(f"{t}: {100 * e:.1f}%" for t, e in babi["task_errors"].items())
             print(

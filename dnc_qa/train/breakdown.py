@@ -18,6 +18,7 @@ from dnc_qa.tasks.base import MetricCounts, pad_episodes
 from dnc_qa.tasks.graph_base import as_task_episode, episode_rng
 from dnc_qa.tasks.inference import InferenceTask, relation_length
 from dnc_qa.tasks.shortest_path import ShortestPathTask
+from dnc_qa.tasks.traversal import TraversalTask
 from dnc_qa.train.evaluate import cells_for
 
 INFERENCE_RULES = ("random reachable node",)
@@ -76,12 +77,14 @@ class Breakdown:
         return max(self.rule_accuracy().items(), key=lambda kv: kv[1], default=("none", 0.0))
 
     @property
-    def beats_rules(self) -> bool:
-        """Whether the model is right more often than the best rule."""
+    def beats_rules(self) -> bool | None:
+        """Whether the model is right more often than the best rule (``None``: no rule)."""
+        if not self.rule_accuracy():
+            return None
         return self.accuracy > self.best_rule[1]
 
     def to_json(self) -> dict:
-        name, value = self.best_rule
+        name, value = self.best_rule if self.rule_accuracy() else (None, None)
         return {"unit": self.unit, "answers": self.answers, "answer_accuracy": self.accuracy,
                 "by_length": [self.rows[d].to_json() for d in sorted(self.rows)],
                 "rules": self.rule_accuracy(), "best_rule": name, "best_rule_accuracy": value,
@@ -134,6 +137,32 @@ def inference_breakdown(model: nn.Module, task: InferenceTask, episodes: int,
                     length = relation_length(query.relation)
                     rule = random_reachable_success(graph, query.start, length, query.answer)
                     out.row(length).add(ok, {INFERENCE_RULES[0]: rule})
+            left -= n
+    return out
+
+
+@torch.no_grad()
+def traversal_breakdown(model: nn.Module, task: TraversalTask, episodes: int,
+                        generator: torch.Generator, device: torch.device,
+                        batch_size: int = 64, num_cells: int | None = None,
+                        fit_cells: bool = False) -> Breakdown:
+    """Score ``episodes`` fresh episodes walk by walk, by walk length (a walk is right when
+    every triple of it is). No rule without memory can answer a walk, so there is none."""
+    out = Breakdown("walk")
+    with _eval_mode(model):
+        left = episodes
+        while left > 0:
+            n = min(batch_size, left)
+            items = [task.build(episode_rng(generator)) for _ in range(n)]
+            batch = pad_episodes([as_task_episode(ep) for ep in items]).to(device)
+            cells = cells_for(model, batch.inputs.shape[1], num_cells) if fit_cells else num_cells
+            state = model.initial_state(n, device=device, num_cells=cells)
+            logits, _ = model(batch.inputs, state)
+            out.counts = out.counts + task.score(logits, batch)
+            for b, episode in enumerate(items):
+                right = episode.correct(logits[b, : len(episode)].cpu())
+                for answer, ok in zip(episode.answers, right, strict=True):
+                    out.row(len(answer)).add(ok, {})
             left -= n
     return out
 

@@ -10,7 +10,14 @@ from torch import nn
 from dnc_qa.errors import CheckpointError, DncQaError
 from dnc_qa.tasks.base import MetricCounts, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
-from dnc_qa.train.checkpoint import CONFIG, Checkpoint, load_checkpoint, load_weights
+from dnc_qa.train.checkpoint import (
+    CONFIG,
+    TRAINER,
+    WEIGHTS,
+    Checkpoint,
+    load_checkpoint,
+    load_weights,
+)
 from dnc_qa.train.model_factory import build_model
 
 
@@ -66,9 +73,56 @@ def evaluate_counts(
     return total
 
 
+def shipped_folder(path: Path | str) -> Path | None:
+    """The folder of a shipped model (``dnc_qa/pretrained/NAME`` or any folder with weights
+    and a ``config.json`` but no trainer state), given its folder or its name."""
+    p = Path(path)
+    if not p.exists() and len(p.parts) == 1:
+        p = Path(__file__).resolve().parent.parent / "pretrained" / p.name
+    if p.is_file() and p.name == WEIGHTS:
+        p = p.parent
+    if p.is_dir() and (p / WEIGHTS).is_file() and (p / CONFIG).is_file() and not (
+            p / TRAINER).exists():
+        return p
+    return None
+
+
+def load_shipped(folder: Path) -> Checkpoint:
+    """A shipped model folder as a :class:`Checkpoint` (the trainer state is empty: step 0;
+    its ``config.json`` is the training config plus the ``"app"`` object the app reads)."""
+    import json
+
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from dnc_qa.train.checkpoint import TrainerState, check_finite
+    from dnc_qa.train.config import TrainConfig
+
+    config_file = folder / CONFIG
+    try:
+        data = json.loads(config_file.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        data.pop("app", None)
+        config = TrainConfig.from_dict(data)
+        config.validate()
+    except (ValueError, TypeError, OSError, DncQaError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise CheckpointError(f"corrupt model file {config_file}: {reason}") from None
+    try:
+        weights = load_file(str(folder / WEIGHTS))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"corrupt model file {folder / WEIGHTS}: {reason}") from None
+    check_finite(weights, folder / WEIGHTS)
+    return Checkpoint(folder, config, weights, TrainerState())
+
+
 def load_trained_model(path: Path | str, device: torch.device) -> tuple[nn.Module, Checkpoint]:
-    """Rebuild the model a checkpoint describes and load its weights onto ``device``."""
-    checkpoint = load_checkpoint(path)
+    """Rebuild the model a checkpoint (or a shipped model's folder or name) describes and
+    load its weights onto ``device``."""
+    shipped = shipped_folder(path)
+    checkpoint = load_shipped(shipped) if shipped is not None else load_checkpoint(path)
     config = checkpoint.config
     try:
         task = make_task(config.task, **config.task_options())

@@ -42,3 +42,30 @@ def test_eval_breakdown_json(task: str, tmp_path: Path, capsys) -> None:
     assert _strict(again)["by_length"] == rows
     code, text, _ = run_main(["eval", str(out), "--episodes", "6", "--lesson", "1"], capsys)
     assert code == 0 and "best rule that needs no memory" in text
+
+
+def test_eval_traversal_by_walk_length_and_shipped_model(capsys) -> None:
+    """A shipped model folder (weights and config, no trainer state) is accepted by name."""
+    code, stdout, err = run_main(["eval", "traversal-dnc", "--lesson", "3", "--episodes", "20",
+                                  "--json", "--seed", "5"], capsys)
+    assert code == 0, err
+    report = _strict(stdout)
+    assert report["unit"] == "walk" and report["beats_rules"] is None
+    rows = report["by_length"]
+    assert {r["length"] for r in rows} <= {1, 2, 3, 4}
+    walks = sum(r["answers"] for r in rows)
+    assert walks == report["answers"] >= 20
+    right = sum(round(r["accuracy"] * r["answers"]) for r in rows)
+    assert right == round(report["answer_accuracy"] * walks)
+
+
+def test_eval_refuses_a_damaged_shipped_folder(tmp_path: Path, capsys) -> None:
+    from dnc_qa.app.engine import PRETRAINED_DIR
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text((PRETRAINED_DIR / "traversal-dnc" / "config.json")
+                                        .read_text())
+    (folder / "model.safetensors").write_bytes(b"not a safetensors file")
+    code, _, err = run_main(["eval", str(folder), "--episodes", "2"], capsys)
+    assert code == 2 and "corrupt model file" in err and "Traceback" not in err
