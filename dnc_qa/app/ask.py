@@ -122,8 +122,20 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     from dnc_qa.app import engine
 
     model = engine.load_model(entry.meta.model, backend=backend)
-    state = engine.load_state(model, entry.memory_file, entry.meta.memory_cells)
-    out = engine.ask_model(model, state, entry.graph, entry.labels, query)
+    routed = engine.routed_model(model, query)
+    other = engine.load_model(routed, backend=backend) if routed is not None else None
+    if other is not None and engine.fits_labels(other, entry.labels):
+        # the question is for another task: the shipped model trained for it reads the
+        # graph now (its memory is not stored with the entry)
+        state, _ = engine.describe_now(other, entry.graph, entry.labels)
+        out = engine.ask_model(other, state, entry.graph, entry.labels, query)
+        out.note = "; ".join(filter(None, [
+            f"answered by {other.ref!r} (trained for {other.spec.task.replace('_', ' ')}), "
+            f"which wrote the graph into its memory for this question", out.note]))
+        result.model = other.ref
+    else:
+        state = engine.load_state(model, entry.memory_file, entry.meta.memory_cells)
+        out = engine.ask_model(model, state, entry.graph, entry.labels, query)
     result.answer, result.confidence, result.note = out.answer, out.confidence, out.note
     result.trace, result.phases = out.trace, out.phases
     if out.answer is not None:

@@ -95,7 +95,9 @@ class ModelSpec:
             ``inference``), or ``untrained``.
         model: the constructor arguments (the trainer's ``ModelConfig`` fields).
         encoding: the input/output encoding (must be :data:`codec.ENCODING`).
-        planning_steps: blank steps between query and answer (shortest path, inference).
+        planning_steps: blank steps between query and answer (shortest path, inference) ...
+        planning_per_edge: ... plus this many per triple of the graph, rounded up (the
+            planning budget the model was trained with).
         walk_steps: traversal: the longest walk the model was trained to answer in one query;
             longer walks are asked hop by hop, each hop from the stored memory (``None``: any
             walk in one query).
@@ -110,6 +112,7 @@ class ModelSpec:
     model: dict[str, Any]
     encoding: str = codec.ENCODING
     planning_steps: int = 10
+    planning_per_edge: float = 0.0
     walk_steps: int | None = None
     relations: dict[str, int] = field(default_factory=dict)
     node_labels: tuple[int, int] = (0, codec.MAX_LABEL)
@@ -145,6 +148,7 @@ class ModelSpec:
                 model=model,
                 encoding=str(app.get("encoding", codec.ENCODING)),
                 planning_steps=int(app.get("planning_steps", 10)),
+                planning_per_edge=float(app.get("planning_per_edge", 0.0)),
                 walk_steps=None if app.get("walk_steps") is None else int(app["walk_steps"]),
                 relations=relations,
                 node_labels=_pair(app.get("node_labels", (0, codec.MAX_LABEL))),
@@ -547,8 +551,9 @@ def _join(traces: list[dict[str, Array]]) -> dict[str, Array]:
 class _Runner:
     """Steps the network from a state, recording outputs and memory activity."""
 
-    def __init__(self, model: LoadedModel, state: Any):
+    def __init__(self, model: LoadedModel, state: Any, edges: int = 0):
         self.model, self.state = model, state
+        self.edges = edges  # triples in the graph (the planning budget may grow with it)
         self.traces: list[dict[str, Array]] = []
         self.phases: list[tuple[str, int, int]] = []
         self.steps = 0
@@ -612,7 +617,7 @@ def _ask_model(
     if model is None:
         return ModelAnswer(None, note="no model: this graph was ingested with --model none")
     task = model.spec.task
-    runner = _Runner(model, state)
+    runner = _Runner(model, state, graph.number_of_edges())
     wants = _task_for(query)
     if task != "untrained" and task not in wants:
         return ModelAnswer(None, note=(
@@ -636,6 +641,54 @@ def _ask_model(
     if not result.trace:
         result.trace, result.phases = runner.trace(), runner.phases
     return result
+
+
+def model_for_task(tasks: tuple[str, ...], exclude: str = "") -> str | None:
+    """The first shipped model trained for one of ``tasks`` (in that order of preference),
+    other than ``exclude``; ``None`` when there is none."""
+    found: dict[str, str] = {}
+    for name in shipped_models():
+        if name == exclude:
+            continue
+        try:
+            found.setdefault(_read_spec(PRETRAINED_DIR / name / CONFIG).task, name)
+        except CheckpointError:
+            continue
+    return next((found[t] for t in tasks if t in found), None)
+
+
+def routed_model(current: LoadedModel | None, query: Query) -> str | None:
+    """A shipped model trained for ``query``'s type when ``current`` (the model the graph
+    was ingested with) was not; ``None`` when ``current`` fits or nothing else does."""
+    if current is None or current.spec.task in ("untrained", *_task_for(query)[:1]):
+        return None
+    return model_for_task(_task_for(query)[:1], exclude=current.ref)
+
+
+def fits_labels(model: LoadedModel, labels: LabelMap) -> bool:
+    """Whether ``model`` was trained with label numbers that cover ``labels`` (a graph
+    numbered for one model can be written into another's memory)."""
+    lo, hi = model.spec.node_labels
+    elo, ehi = model.spec.edge_labels
+    fixed = model.spec.edge_numbers
+    return (all(lo <= n <= hi for n in labels.nodes.values())
+            and all(fixed.get(name, n) == n and (name in fixed or elo <= n <= ehi)
+                    for name, n in labels.edges.items()))
+
+
+def describe_now(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
+                 seed: int = 0) -> tuple[Any, _Runner]:
+    """Write ``graph`` into a fresh memory of ``model`` now (the description phase that
+    ingest runs for the graph's own model), on whichever backend ``model`` uses; returns
+    the state and the runner that recorded the phase."""
+    triples = [(labels.nodes[u], labels.edges[k], labels.nodes[v])
+               for u, v, k in graph.edges(keys=True)]
+    random.Random(seed).shuffle(triples)
+    runner = _Runner(model, initial_state(model, memory_cells_for(graph)))
+    cells = memory_cells_for(graph)
+    with threads_for(cells) if model.backend == "torch" else nullcontext():
+        runner.run(runner.encode(triples), "description")
+    return runner.state, runner
 
 
 def _task_for(query: Query) -> tuple[str, ...]:
@@ -707,8 +760,11 @@ def _traversal_whole(runner: _Runner, labels: LabelMap, query: TraversalQuery) -
 
 
 def _plan(runner: _Runner, query_triple: tuple[codec.Slot, codec.Slot, codec.Slot]) -> None:
+    """The query step, then the planning budget the model was trained with for a graph of
+    ``runner.edges`` triples."""
     runner.run(runner.encode([query_triple], phase=[True]), "query")
-    steps = runner.model.spec.planning_steps
+    spec = runner.model.spec
+    steps = spec.planning_steps + math.ceil(spec.planning_per_edge * runner.edges)
     if steps:
         runner.run(runner.encode([(None, None, None)] * steps, phase=[True]), "planning")
 

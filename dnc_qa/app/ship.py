@@ -71,7 +71,7 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     model, ckpt = load_trained_model(ckpt_dir, torch.device("cpu"))
     cfg = json.loads((ckpt_dir / CONFIG).read_text(encoding="utf-8"))
     task_name = cfg["task"]
-    task = make_task(task_name)
+    task = make_task(task_name, **ckpt.config.task_options())
     curriculum = Curriculum(task, ckpt.config.curriculum)  # the trainer's, warm-ups included
     lessons = curriculum.lessons
     lesson = min(ckpt.trainer.lesson, len(lessons) - 1)
@@ -88,6 +88,9 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     cfg["app"] = {"task": task_name, "encoding": codec.ENCODING}
     if task_name == "traversal":
         cfg["app"]["walk_steps"] = walk_steps(lessons, lesson)
+    else:  # the planning budget it was trained with
+        cfg["app"]["planning_steps"] = ckpt.config.graph.planning_steps
+        cfg["app"]["planning_per_edge"] = ckpt.config.graph.planning_per_edge
     (dest / CONFIG).write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n",
                                encoding="utf-8")
     card = ModelCard(

@@ -1,0 +1,75 @@
+"""A question goes to the shipped model trained for its type, which reads the graph then."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dnc_qa.app import engine
+from dnc_qa.app.ask import ask
+from dnc_qa.app.ingest import IngestOptions, ingest
+from dnc_qa.app.ship import ship
+from dnc_qa.app.workspace import Workspace
+from dnc_qa.train.config import CurriculumConfig, GraphConfig, ModelConfig, TrainConfig
+from dnc_qa.train.trainer import train
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory) -> Path:
+    """A pretrained folder with the shipped traversal model and a (barely trained)
+    shortest-path model with a planning budget that grows with the graph."""
+    root = tmp_path_factory.mktemp("pretrained")
+    shutil.copytree(engine.PRETRAINED_DIR / "traversal-dnc", root / "traversal-dnc")
+    run = tmp_path_factory.mktemp("run") / "sp"
+    cfg = TrainConfig(task="shortest_path", steps=2, batch_size=2, final_eval_episodes=2,
+                      model=ModelConfig(kind="dnc", controller="feedforward", hidden_size=16,
+                                        num_cells=8, cell_width=8, fit_cells=True),
+                      curriculum=CurriculumConfig(eval_every=100),
+                      graph=GraphConfig(planning_steps=3, planning_per_edge=0.5))
+    train(cfg, run, show_progress=False)
+    ship(run, "shortest-path-test", 4, "test", "test", dest_root=root)
+    return root
+
+
+def test_shortest_path_question_goes_to_the_shortest_path_model(
+        pretrained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "PRETRAINED_DIR", pretrained)
+    ws = Workspace(tmp_path / "home")
+    meta = ingest(DATA / "transit", IngestOptions(name="metro", model="traversal-dnc"), ws)
+    assert meta.model == "traversal-dnc"
+    spec = engine.load_model("shortest-path-test").spec
+    assert (spec.task, spec.planning_steps, spec.planning_per_edge) == ("shortest_path", 3, 0.5)
+    graph = ws.load("metro").graph
+    a, b = sorted(graph.nodes)[:2]
+    result = ask(f"shortest path from {a} to {b}", "metro", ws, backend="torch")
+    assert result.model == "shortest-path-test"
+    assert result.answer is not None and result.answer.nodes[0] == a
+    assert "answered by 'shortest-path-test'" in result.note
+    # a traversal question still uses the stored memory of the entry's own model
+    walk = ask(f"which stations are next to {a}", "metro", ws, backend="torch")
+    assert walk.model == "traversal-dnc"
+
+
+def test_planning_budget_follows_the_graph(pretrained: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    monkeypatch.setattr(engine, "PRETRAINED_DIR", pretrained)
+    model = engine.load_model("shortest-path-test", backend="torch")
+    runner = engine._Runner(model, engine.initial_state(model, 40), edges=9)
+    engine._plan(runner, (1, None, 2))
+    assert runner.phases == [("query", 0, 1), ("planning", 1, 1 + 3 + 5)]  # 3 + ceil(4.5)
+
+
+def test_no_routing_without_a_fitting_model(pretrained: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    only = tmp_path / "only"
+    shutil.copytree(pretrained / "traversal-dnc", only / "traversal-dnc")
+    monkeypatch.setattr(engine, "PRETRAINED_DIR", only)
+    ws = Workspace(tmp_path / "home")
+    ingest(DATA / "transit", IngestOptions(name="metro", model="traversal-dnc"), ws)
+    a, b = sorted(ws.load("metro").graph.nodes)[:2]
+    result = ask(f"shortest path from {a} to {b}", "metro", ws)
+    assert result.answer is None and "trained for traversal" in result.note
