@@ -32,6 +32,7 @@ from dnc_qa.app.queries import (
     TraversalQuery,
 )
 from dnc_qa.errors import DncQaError
+from dnc_qa.kb.lemmas import verb_lemma
 from dnc_qa.textout import clip
 
 SUPPORTED_FORMS = (
@@ -259,6 +260,8 @@ _VERB_FACTS = [
     rf"(?:where|when|how) (?:is|was|were|are) {_X} (?P<r>[\w' -]+?)",
 ]
 _INVERSE_FACT = rf"(?:who|what|which \w+) (?P<r>[\w' -]+?) {_X}"
+# the same with the object one known name, so the relation keeps its particle ("lives in")
+_INVERSE_FACT_NAME = r"(?:who|what|which \w+) (?P<r>[\w' -]+?) (?P<a>\u27e6\d+\u27e7)"
 
 _DIR = r"(?P<dir>" + "|".join(sorted(DIRECTION_WORDS, key=len, reverse=True)) + r")"
 _NUM = r"(?P<n>\d+|" + "|".join(_NUMBERS) + r")"
@@ -298,7 +301,7 @@ _SP_RE = [_full(p) for p in _SP]
 _NB_RE = [_full(p) for p in _NB]
 _POSS_RE = [_full(p) for p in _POSS]
 _VERB_FACT_RE = [_full(p) for p in _VERB_FACTS]
-_INVERSE_FACT_RE = _full(_INVERSE_FACT)
+_INVERSE_FACT_RE = [_full(_INVERSE_FACT_NAME), _full(_INVERSE_FACT)]
 _LEG_RE = [_full(p) for p in _LEGS]
 _TRAVERSAL_RE = [_full(p) for p in _TRAVERSAL]
 
@@ -351,19 +354,31 @@ class _Ctx:
 
 
 def resolve_label(index: NameIndex, typed: str) -> str:
-    """An edge label from words: exact, then word stems ("like" -> "likes"), then fuzzy."""
+    """An edge label from words: exact, then word stems ("like" -> "likes"), then verb
+    lemmas ("wrote" -> "write", "built" -> "build"), then fuzzy."""
     if typed in index:
         return index.resolve(typed)
-    stem = _stem_phrase(typed)
-    hits = [n for n in index.names if _stem_phrase(n) == stem]
-    if len(hits) == 1:
-        return hits[0]
+    for key in (_stem_phrase, _lemma_phrase):
+        wanted = key(typed)
+        hits = [n for n in index.names if key(n) == wanted]
+        if len(hits) == 1:
+            return hits[0]
     return index.resolve(typed)
+
+
+_LABEL_FILLER = ("the", "a", "an", "of", "is", "was", "by", "in", "at")
 
 
 def _stem_phrase(text: str) -> str:
     return " ".join(_stem(w) for w in normalise(text).replace("_", " ").split()
-                    if w not in ("the", "a", "an", "of", "is", "was", "by", "in", "at"))
+                    if w not in _LABEL_FILLER)
+
+
+def _lemma_phrase(text: str) -> str:
+    """Each word's verb lemma (:func:`dnc_qa.kb.lemmas.verb_lemma`), then its stem: the
+    irregular forms the stems miss ("wrote"/"write"/"written", "bought"/"buy")."""
+    return " ".join(_stem(verb_lemma(w)) for w in normalise(text).replace("_", " ").split()
+                    if w not in _LABEL_FILLER)
 
 
 def _stem(word: str) -> str:
@@ -588,8 +603,10 @@ def _parse_verb_fact(text: str, ctx: _Ctx) -> Query | None:
             label = _known_label(m.group("r"), ctx)
             if label is not None:
                 return FactQuery(ctx.node(m.group("a")), label)
-    m = _INVERSE_FACT_RE.match(text)
-    if m:
+    for pattern in _INVERSE_FACT_RE:
+        m = pattern.match(text)
+        if not m:
+            continue
         rel = m.group("r").strip()
         if rel.lower().split()[0] in ("is", "are", "was", "were", "'s", "do", "does", "did"):
             return None
