@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from dnc_qa.kb.extract import UnreadSentence
 
 
 def ingest(
@@ -23,20 +28,25 @@ def ingest(
     max_edges: int = typer.Option(1000, "--max-edges", help="Refuse graphs with more "
                                   "(directed) edges; the memory has one cell per edge."),
     seed: int = typer.Option(0, "--seed", help="Seed for label numbers and triple order."),
+    strict: bool = typer.Option(False, "--strict", help="Text knowledge bases: refuse a "
+                                "file with any sentence that cannot be read (the default "
+                                "stores the rest and lists what it skipped)."),
     allow_unread: bool = typer.Option(False, "--allow-unread", help="Text knowledge bases: "
-                                      "store the sentences that can be read and skip the "
-                                      "rest (listed with --json) instead of refusing."),
+                                      "skip sentences that cannot be read. The default; "
+                                      "kept for scripts."),
     as_json: bool = typer.Option(False, "--json", help="Print the stored entry as JSON "
-                                 "(with 'unread': the skipped sentences)."),
+                                 "(with 'unread': the skipped sentences and their lines)."),
 ) -> None:
     """Read a graph, write it into a model's memory and store it in the workspace.
 
-    The workspace is $DNCQA_HOME (default: your user data folder). Re-ingesting a name
-    replaces that entry; a failed ingest leaves it as it was.
+    The workspace is $DNCQA_HOME (default: your user data folder).
+    Re-ingesting a name replaces that entry; a failed ingest leaves it as it was.
 
-    A text knowledge base (.txt) holds simple English sentences ("Orla is the mother of
-    Tobin.", "Jonah likes apples.", "Hamlet was written by Shakespeare."). A sentence that
-    cannot be read is an error naming it, unless --allow-unread skips it.
+    A text knowledge base (.txt) holds simple English sentences ("Orla is the
+    mother of Tobin.", "Jonah likes apples.", "Hamlet was written by
+    Shakespeare."). Sentences that cannot be read are skipped: ingest says how
+    many and shows the first few, --json lists them all under 'unread'. A file
+    with no readable sentence is an error; with --strict, so is any unread one.
 
     Examples:
 
@@ -44,14 +54,18 @@ def ingest(
 
       dncqa ingest data/family/family-tree.json --name family --model untrained
 
-      dncqa ingest data/kb/facts.txt --name town --allow-unread --json
+      dncqa ingest data/kb/facts.txt --name town --json
     """
     from dataclasses import asdict
 
     from dnc_qa.app.ingest import IngestOptions, ingest_report
+    from dnc_qa.errors import DncQaError
 
+    if strict and allow_unread:
+        raise DncQaError("--strict refuses unread sentences and --allow-unread skips them; "
+                         "pass one of them")
     options = IngestOptions(name=name, model=model, format=fmt, max_nodes=max_nodes,
-                            max_edges=max_edges, seed=seed, allow_unread=allow_unread)
+                            max_edges=max_edges, seed=seed, strict=strict)
     report = ingest_report(file, options)
     meta = report.meta
     if as_json:
@@ -63,7 +77,23 @@ def ingest(
     typer.echo(f"stored {meta.name!r}: {meta.nodes} {meta.node_kind}s, {meta.edges} edges, "
                f"model {meta.model}, {memory}")
     if report.unread:
-        typer.echo(f"skipped {len(report.unread)} sentence(s) that cannot be read "
-                   f"(first: line {report.unread[0].line}: {report.unread[0].sentence!r}; "
-                   "all of them with --json)")
+        _echo_unread(report.unread)
     typer.echo(f'ask it: dncqa ask "QUESTION" --graph {meta.name}')
+
+
+SHOWN_UNREAD = 3
+"""How many skipped sentences the console shows (``--json`` lists them all)."""
+
+
+def _echo_unread(unread: Sequence[UnreadSentence]) -> None:
+    """How many sentences were skipped and the first few, one per line, escaped and cut."""
+    from dnc_qa.kb.textkb import describe_unread
+    from dnc_qa.textout import printable
+
+    n = len(unread)
+    typer.echo(f"skipped {n} sentence{'s' if n != 1 else ''} that cannot be read "
+               "(all of them with --json):")
+    for item in unread[:SHOWN_UNREAD]:
+        typer.echo(printable(f"  {describe_unread(item, limit=60)}", newlines=False))
+    if n > SHOWN_UNREAD:
+        typer.echo(f"  and {n - SHOWN_UNREAD} more")

@@ -125,8 +125,9 @@ class Graph:
     Attributes:
         name: the entry name.
         home: the workspace folder.
-        unread: for a text knowledge base ingested with ``allow_unread=True``, the sentences
-            that could not be read (``sentence``, ``line``, ``reason``); empty otherwise.
+        unread: for a text knowledge base just ingested, the sentences that could not be
+            read and were skipped (``sentence``, ``line``, ``reason``), in file order;
+            empty otherwise.
     """
 
     def __init__(self, name: str, home: str | Path | None = None,
@@ -206,7 +207,7 @@ def ingest(
     max_nodes: int | None = None,
     max_edges: int | None = None,
     seed: int = 0,
-    allow_unread: bool = False,
+    strict: bool = False,
     home: str | Path | None = None,
     verbose: bool = False,
 ) -> Graph:
@@ -224,9 +225,9 @@ def ingest(
             ``transit``, ``graphml``, ``gml``, ``csv``, ``kb``).
         max_nodes, max_edges: refuse larger graphs (defaults as ``dncqa ingest``).
         seed: seeds the label numbers and the order the triples are written in.
-        allow_unread: a text knowledge base with sentences the extractor cannot read is
-            stored without them (listed in :attr:`Graph.unread`) instead of refused; one
-            with no readable sentence is refused either way.
+        strict: refuse a text knowledge base with any sentence the extractor cannot read.
+            Without it such sentences are skipped and listed in :attr:`Graph.unread`; a
+            file with no readable sentence is refused either way.
         home: the workspace folder (default: ``$DNCQA_HOME`` or the user data folder).
         verbose: print progress ("writing N triples into memory...") to stderr.
     """
@@ -238,7 +239,7 @@ def ingest(
         name=name, model=model, format=format,
         max_nodes=DEFAULT_MAX_NODES if max_nodes is None else max_nodes,
         max_edges=DEFAULT_MAX_EDGES if max_edges is None else max_edges,
-        seed=seed, allow_unread=allow_unread)
+        seed=seed, strict=strict)
     ws = _workspace(home)
     report = ingest_report(source, options, ws, log=sys.stderr if verbose else io.StringIO())
     return Graph(report.meta.name, ws.home, report.unread)

@@ -93,13 +93,27 @@ def test_text_knowledge_base(home: Path, tmp_path: Path) -> None:
     kb.write_text("Jonah likes apples.\nHamlet was written by Shakespeare.\n"
                   "Shakespeare, who was born in Stratford, wrote Macbeth.\nJonah is tall.\n")
     with pytest.raises(DncQaError, match="1 of 4 sentences cannot be read"):
-        dnc_qa.ingest(kb, model="none", home=home)
-    g = dnc_qa.ingest(kb, model="none", home=home, allow_unread=True)
+        dnc_qa.ingest(kb, model="none", home=home, strict=True)
+    assert "facts" not in dnc_qa.list_graphs(home=home)  # a refused file stores nothing
+    g = dnc_qa.ingest(kb, model="none", home=home)  # by default the rest is stored
     assert [(u.line, u.sentence) for u in g.unread] == [(4, "Jonah is tall.")]
+    assert g.unread[0].reason == "no sentence form matches"
+    assert dnc_qa.ingest(ROOT / "data" / "kb" / "facts.txt", name="town", model="none",
+                         home=home).unread == ()
     assert g.ask("what does Jonah like").exact == ["apples"]
     assert g.ask("where was Shakespeare born").exact == ["Stratford"]
     assert g.ask("who is the author of Hamlet").exact == ["Shakespeare"]  # an inverse fact
     assert sorted(g.ask("what did Shakespeare write").exact) == ["Hamlet", "Macbeth"]
+    assert g.ask("who wrote Hamlet").exact == ["Shakespeare"]  # "wrote": the lemma "write"
+
+
+def test_text_knowledge_base_without_a_readable_sentence(home: Path, tmp_path: Path) -> None:
+    kb = tmp_path / "nothing.txt"
+    kb.write_text("Jonah is tall.\nSo do I.\n")
+    for strict in (False, True):
+        with pytest.raises(DncQaError, match=r"none of the 2 sentence\(s\) can be read"):
+            dnc_qa.ingest(kb, model="none", home=home, strict=strict)
+    assert "nothing" not in dnc_qa.list_graphs(home=home)
 
 
 def test_bad_input_is_one_line_error(home: Path, tmp_path: Path) -> None:

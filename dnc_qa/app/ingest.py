@@ -32,9 +32,10 @@ class IngestOptions:
             knowledge base, which ``.txt`` files are by default).
         max_nodes, max_edges: size limits (``--max-nodes``, ``--max-edges``).
         seed: seeds the label numbers and the description order.
-        allow_unread: a text knowledge base with sentences the extractor cannot read is
-            stored without them (``--allow-unread``) instead of refused; one with no
-            readable sentence is refused either way.
+        strict: refuse a text knowledge base with any sentence the extractor cannot read
+            (``--strict``). Without it such sentences are skipped and reported
+            (:attr:`IngestReport.unread`); a file with no readable sentence is refused
+            either way.
     """
 
     name: str | None = None
@@ -43,19 +44,20 @@ class IngestOptions:
     max_nodes: int = DEFAULT_MAX_NODES
     max_edges: int = DEFAULT_MAX_EDGES
     seed: int = 0
-    allow_unread: bool = False
+    strict: bool = False
 
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What an ingest stored, and for a text knowledge base the sentences it skipped."""
+    """What an ingest stored, and for a text knowledge base the sentences it skipped
+    (in file order, each with its line and why)."""
 
     meta: EntryMeta
     unread: tuple[UnreadSentence, ...] = ()
 
 
 def read_input(path: Path, fmt: str | None, max_nodes: int, max_edges: int,
-               allow_unread: bool = False
+               strict: bool = False
                ) -> tuple[nx.MultiDiGraph, str, tuple[UnreadSentence, ...]]:
     """The graph in ``path``, the format it was read as and (text knowledge bases) the
     sentences that could not be read."""
@@ -69,7 +71,7 @@ def read_input(path: Path, fmt: str | None, max_nodes: int, max_edges: int,
     if fmt == "text":
         from dnc_qa.kb.textkb import read_text_kb
 
-        kb = read_text_kb(path, allow_unread=allow_unread, limits=limits)
+        kb = read_text_kb(path, strict=strict, limits=limits)
         return kb.graph, fmt, kb.unread
     return read_graph(path, fmt, ReadOptions(limits=limits)), fmt, ()
 
@@ -101,7 +103,7 @@ def ingest(path: str | Path, options: IngestOptions, workspace: Workspace | None
 def ingest_report(path: str | Path, options: IngestOptions, workspace: Workspace | None = None,
                   log: TextIO | None = None) -> IngestReport:
     """:func:`ingest`, returning the entry's metadata and the sentences a text knowledge base
-    skipped (with ``allow_unread``)."""
+    skipped."""
     from dnc_qa.app import engine
     from dnc_qa.app.questions import guess_node_kind
 
@@ -111,7 +113,7 @@ def ingest_report(path: str | Path, options: IngestOptions, workspace: Workspace
     if options.max_nodes < 1 or options.max_edges < 1:
         raise DncQaError("--max-nodes and --max-edges must be at least 1")
     graph, fmt, unread = read_input(src, options.format, options.max_nodes, options.max_edges,
-                                    options.allow_unread)
+                                    options.strict)
     check_limits(graph, options.max_nodes, options.max_edges)
     if graph.number_of_edges() == 0:
         raise DncQaError(f"{src}: the graph has no edges; there is nothing to ask about")

@@ -177,7 +177,11 @@ def _read_graph(p: Path, format: str | None, opts: ReadOptions) -> nx.MultiDiGra
     if fmt == "text":
         from dnc_qa.kb.textkb import read_text_kb  # spaCy loads only when needed
 
-        return read_text_kb(p, limits=opts.limits).graph
+        # Only the graph comes back, so a sentence that cannot be read is refused, never
+        # dropped unseen; ``dncqa ingest`` skips such sentences and lists them.
+        return read_text_kb(p, strict=True, limits=opts.limits,
+                            strict_hint="rephrase them; `dncqa ingest` stores the rest and "
+                            "lists them").graph
     if fmt == "csv":
         return read_edge_csv(p, undirected=opts.undirected, limits=opts.limits)
     return read_transit(p, directions=opts.directions, limits=opts.limits)

@@ -2,14 +2,15 @@
 
 A knowledge-base file holds sentences (several per line allowed; ``#`` starts a comment line).
 A Q/A file is tab-separated ``question<TAB>answer`` lines (several acceptable answers are
-separated by ``|``).  Sentences the extractor cannot read make reading fail, the message naming
-how many and the first few with their lines (or, with ``allow_unread=True``, they are skipped
-and kept in :attr:`KnowledgeBase.unread`); a file with no readable sentence fails either way.
+separated by ``|``).  Sentences the extractor cannot read are skipped and kept, with their lines
+and why, in :attr:`KnowledgeBase.unread` (with ``strict=True`` they make reading fail, the
+message naming how many and the first few); a file with no readable sentence fails either way.
 The graph also holds the inverse facts the stated ones imply (:mod:`dnc_qa.kb.inverse`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -23,6 +24,12 @@ from dnc_qa.graphs.relations import follow
 from dnc_qa.kb.babi import KbFormatError
 from dnc_qa.kb.extract import ExtractedTriple, Query, TripleExtractor, UnreadSentence
 from dnc_qa.kb.inverse import inverse_triples
+
+STRICT_HINT = "rephrase them, or leave out --strict to skip them"
+"""What a ``strict`` refusal suggests (the command line's words)."""
+
+SHOWN_CHARS = 80
+"""How much of an unread sentence messages show."""
 
 
 @dataclass(frozen=True)
@@ -48,15 +55,29 @@ def read_text_kb(
     path: str | Path,
     extractor: TripleExtractor | None = None,
     *,
-    allow_unread: bool = False,
+    strict: bool = False,
     limits: Limits = DEFAULT_LIMITS,
+    strict_hint: str = STRICT_HINT,
 ) -> KnowledgeBase:
-    """Extract a knowledge base's triples and build its graph (repeated facts merge)."""
+    """Extract a knowledge base's triples and build its graph (repeated facts merge).
+
+    Args:
+        path: the text file.
+        extractor: the sentence reader (default: :class:`TripleExtractor` with its forms).
+        strict: refuse a file with any sentence that cannot be read, instead of skipping
+            those (they are in :attr:`KnowledgeBase.unread` either way).
+        limits: size limits of the file.
+        strict_hint: what the ``strict`` error tells the reader to do.
+
+    Raises:
+        KbFormatError: no sentence can be read (or none is there); with ``strict``, any
+            sentence cannot be read. One line, naming how many and the first few.
+    """
     p = Path(path)
     result = (extractor or TripleExtractor()).extract(read_text(p, limits))
-    if result.unread and (not allow_unread or not result.triples):
+    if result.unread and (strict or not result.triples):
         read = len({(t.line, t.sentence) for t in result.triples})
-        raise KbFormatError(unread_message(result.unread, read, allow_unread),
+        raise KbFormatError(unread_message(result.unread, read, strict_hint),
                             path=p, place=line_col(result.unread[0].line))
     if not result.triples:
         raise KbFormatError("no sentences to read (empty, or only comments)", path=p)
@@ -74,18 +95,27 @@ def read_text_kb(
     return KnowledgeBase(builder.build(), tuple(result.triples), tuple(result.unread), inferred)
 
 
-def unread_message(unread: list[UnreadSentence], read: int, allow_unread: bool,
+def unread_message(unread: Sequence[UnreadSentence], read: int, hint: str = STRICT_HINT,
                    show: int = 3) -> str:
     """One line: how many sentences cannot be read (of ``read`` + those), the first ``show``
-    with their lines, and what to do."""
+    with their lines (:func:`describe_unread`), and ``hint`` (what to do) when some can."""
     total = read + len(unread)
-    listed = "; ".join(f"line {u.line}: {u.sentence!r}" for u in unread[:show])
+    listed = "; ".join(describe_unread(u) for u in unread[:show])
     more = f"; and {len(unread) - show} more" if len(unread) > show else ""
     if not read:
         return (f"none of the {total} sentence(s) can be read ({listed}{more}); see "
                 "docs/api.md for the sentence forms understood")
-    hint = "" if allow_unread else "; rephrase them, or pass --allow-unread to skip them"
-    return f"{len(unread)} of {total} sentences cannot be read ({listed}{more}){hint}"
+    tail = f"; {hint}" if hint else ""
+    return f"{len(unread)} of {total} sentences cannot be read ({listed}{more}){tail}"
+
+
+def describe_unread(item: UnreadSentence, limit: int = SHOWN_CHARS) -> str:
+    """``line N: 'the sentence'``: quoted with escapes (``repr``) and cut to ``limit``
+    characters, safe to print on a terminal."""
+    text = item.sentence
+    if len(text) <= limit:
+        return f"line {item.line}: {text!r}"
+    return f"line {item.line}: {text[:limit]!r}... ({len(text) - limit:,} more characters)"
 
 
 def read_qa(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> list[QAPair]:

@@ -9,9 +9,10 @@ import pytest
 from dnc_qa.errors import DncQaError
 from dnc_qa.graphs import GraphFormatError, read_graph
 from dnc_qa.graphs.model import Triple
-from dnc_qa.kb.extract import TripleExtractor
+from dnc_qa.kb.babi import KbFormatError
+from dnc_qa.kb.extract import TripleExtractor, UnreadSentence
 from dnc_qa.kb.patterns import SentencePattern
-from dnc_qa.kb.textkb import answer, read_qa, read_text_kb
+from dnc_qa.kb.textkb import answer, describe_unread, read_qa, read_text_kb, unread_message
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "kb"
 
@@ -76,7 +77,47 @@ def test_text_kb_through_read_graph(tmp_path: Path) -> None:
     assert g.edges["Tobin", "Orla", "mother"]
     bad = tmp_path / "kb.txt"
     bad.write_text("Alice is the mother of Bob.\nBob is tall.\nSo do I.\n")
+    # read_graph returns only the graph, so it refuses what it cannot read (never drops it)
     with pytest.raises(GraphFormatError, match=r"line 2: 2 of 3 sentences cannot be read "
                                                r"\(line 2: 'Bob is tall.'; line 3: 'So do I.'\)"
-                                               r"; rephrase them, or pass --allow-unread"):
+                                               r"; rephrase them; `dncqa ingest` stores the rest"):
         read_graph(bad)
+
+
+def test_text_kb_skips_unread_sentences_unless_strict(tmp_path: Path) -> None:
+    kb_file = tmp_path / "kb.txt"
+    kb_file.write_text("Alice is the mother of Bob.\nBob is tall.\n# a comment\n"
+                       "Bob likes apples. So do I.\n")
+    kb = read_text_kb(kb_file)
+    assert [(u.line, u.sentence) for u in kb.unread] == [(2, "Bob is tall."), (4, "So do I.")]
+    assert kb.graph.edges["Bob", "apples", "like"]
+    with pytest.raises(KbFormatError, match=r"line 2: 2 of 4 sentences cannot be read "
+                                            r"\(line 2: 'Bob is tall.'; line 4: 'So do I.'\); "
+                                            r"rephrase them, or leave out --strict"):
+        read_text_kb(kb_file, strict=True)
+
+
+def test_text_kb_with_no_readable_sentence_is_an_error(tmp_path: Path) -> None:
+    kb_file = tmp_path / "kb.txt"
+    kb_file.write_text("Bob is tall.\nSo do I.\nWho is Bob?\nA.\nB.\n")
+    for strict in (False, True):
+        with pytest.raises(KbFormatError) as err:
+            read_text_kb(kb_file, strict=strict)
+        message = str(err.value)
+        assert "\n" not in message
+        assert ("none of the 5 sentence(s) can be read (line 1: 'Bob is tall.'; line 2: "
+                "'So do I.'; line 3: 'Who is Bob?'; and 2 more)") in message
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# only a comment\n\n")
+    with pytest.raises(KbFormatError, match="no sentences to read"):
+        read_text_kb(empty)
+
+
+def test_unread_sentences_are_escaped_and_cut_in_messages() -> None:
+    long = UnreadSentence("Bob is \x1b[31mred " + "x" * 300 + ".", 7, "no sentence form matches")
+    shown = describe_unread(long, limit=40)
+    assert shown.startswith("line 7: 'Bob is \\x1b[31mred ")
+    assert "\x1b" not in shown and shown.endswith("... (277 more characters)")
+    assert describe_unread(UnreadSentence("So do I.", 2, "")) == "line 2: 'So do I.'"
+    message = unread_message([long], read=3)
+    assert "\x1b" not in message and len(message) < 250
