@@ -127,7 +127,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     if other is not None and engine.fits_labels(other, entry.labels):
         # the question is for another task: the shipped model trained for it reads the
         # graph now (its memory is not stored with the entry)
-        state, _ = engine.describe_now(other, entry.graph, entry.labels)
+        state = engine.describe_now(other, entry.graph, entry.labels)
         out = engine.ask_model(other, state, entry.graph, entry.labels, query)
         out.note = "; ".join(filter(None, [
             f"answered by {other.ref!r} (trained for {other.spec.task.replace('_', ' ')}), "

@@ -677,18 +677,18 @@ def fits_labels(model: LoadedModel, labels: LabelMap) -> bool:
 
 
 def describe_now(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
-                 seed: int = 0) -> tuple[Any, _Runner]:
-    """Write ``graph`` into a fresh memory of ``model`` now (the description phase that
-    ingest runs for the graph's own model), on whichever backend ``model`` uses; returns
-    the state and the runner that recorded the phase."""
-    triples = [(labels.nodes[u], labels.edges[k], labels.nodes[v])
-               for u, v, k in graph.edges(keys=True)]
-    random.Random(seed).shuffle(triples)
-    runner = _Runner(model, initial_state(model, memory_cells_for(graph)))
-    cells = memory_cells_for(graph)
-    with threads_for(cells) if model.backend == "torch" else nullcontext():
-        runner.run(runner.encode(triples), "description")
-    return runner.state, runner
+                 seed: int = 0) -> Any:
+    """Write ``graph`` into a fresh memory of ``model`` now: the description phase ingest
+    runs for the graph's own model (with torch, as ingest does, so both backends then start
+    from the same state), restored into ``model``'s backend."""
+    torch_model = model if model.backend == "torch" else load_model(model.ref, "torch")
+    assert torch_model is not None
+    description = describe_graph(torch_model, graph, labels, seed)
+    tensors: dict[str, Any] = dict(description.state)
+    if model.backend == "numpy":
+        tensors = {k: v.numpy() for k, v in tensors.items()}
+    return restore_state(initial_state(model, description.num_cells), tensors,
+                         Path(f"<memory of {model.ref}>"))
 
 
 def _task_for(query: Query) -> tuple[str, ...]:

@@ -166,8 +166,10 @@ def test_checkpoint_plugs_in(ws: Workspace, tube_file: Path, tmp_path: Path) -> 
     assert isinstance(result.query, ShortestPathQuery)
     assert result.answer is not None and result.answer.nodes[0] == "Holborn"
     assert result.agrees in (True, False)
+    # a traversal question goes to the shipped traversal model, which reads the graph now
     other = ask("from Bank take the Central line west", "tube", ws)
-    assert other.answer is None and "trained for shortest path" in other.note
+    assert other.model == "traversal-dnc" and other.answer is not None
+    assert "answered by 'traversal-dnc'" in other.note
     assert other.exact.nodes == ("Bank", "St. Paul's")
     # the weights change after ingest: the stored memory no longer fits
     (ckpt / "model.safetensors").write_bytes((ckpt / "model.safetensors").read_bytes()[:-4]
