@@ -11,8 +11,9 @@ each run's ``metrics.jsonl``: skipped non-finite batches (``skip`` records), rol
 The graph task trains its first lessons (its curriculum's start) with the same budget.
 
 ``resume``: per run a step-bounded reference run, then the same run killed with SIGKILL at a
-random moment (drawn from the reference run's wall time), resumed with ``--resume`` (again and
-again until it finishes, at most 5 kills), and the final ``model.safetensors`` compared tensor
+random moment (drawn from the reference run's wall time), resumed with ``--resume --steps N``
+once a checkpoint exists (else started again), until it finishes (at most ``--max-kills``
+kills), and the final ``model.safetensors`` compared tensor
 by tensor, bit for bit, with the reference.
 
 Runs one training process at a time. Writes ``guard.json`` / ``resume.json`` under ``--out``
@@ -37,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def train_cmd(out: Path, task: str, seed: int, steps: int, args: argparse.Namespace,
               resume: bool = False) -> list[str]:
     cmd = [sys.executable, "-m", "dnc_qa.cli.main", "train", "--out", str(out)]
-    if resume:
-        return cmd + ["--resume", "--no-progress", "--threads", "1"]
+    if resume:  # the saved config, the same step budget
+        return cmd + ["--resume", "--steps", str(steps), "--no-progress", "--threads", "1"]
     return cmd + [
         "--task", task, "--model", "dnc", "--seed", str(seed), "--steps", str(steps),
         "--hidden-size", str(args.hidden_size), "--num-cells", str(args.num_cells),
@@ -112,9 +113,10 @@ def resume(args: argparse.Namespace) -> dict:
         if done.returncode != 0:
             rows.append({"run": run, "error": done.stderr.strip()[-300:]})
             continue
-        kills, resumed = [], False
+        kills, resumed, resumes = [], False, 0
         while True:
             cmd = train_cmd(cut, task, seed, args.steps, args, resume=resumed)
+            resumes += resumed
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, text=True)
             if len(kills) < args.max_kills:
@@ -135,12 +137,13 @@ def resume(args: argparse.Namespace) -> dict:
                 break
             a, b = _weights(ref), _weights(cut)
             same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-            rows.append({"run": run, "kills": kills, "bit_identical": same})
+            rows.append({"run": run, "kills": kills, "resumes": resumes, "bit_identical": same})
             break
         print(json.dumps(rows[-1]), flush=True)
     ok = sum(1 for r in rows if r.get("bit_identical"))
     return {"steps": args.steps, "runs": args.runs, "rows": rows, "bit_identical": ok,
-            "killed_runs": sum(1 for r in rows if r.get("kills"))}
+            "killed_runs": sum(1 for r in rows if r.get("kills")),
+            "resumed_runs": sum(1 for r in rows if r.get("resumes"))}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     path = args.out / f"{args.mode}.json"
     path.write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
     summary = result.get("summary", {k: result[k] for k in ("bit_identical", "runs",
-                                                            "killed_runs") if k in result})
+                                                            "killed_runs", "resumed_runs")
+                                     if k in result})
     print(json.dumps(summary, indent=1))
     print(f"wrote {path}")
 
