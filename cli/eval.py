@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from dnc_qa.errors import DncQaError
+from dnc_qa.jsonout import dumps
 
 
 def evaluate(
@@ -190,7 +190,7 @@ def evaluate(
         **breakdown,
     }
     if as_json:
-        print(json.dumps(summary))
+        print(dumps(summary))
     else:
         print(
             f"{task_name} {summary['model']} (step {summary['step']}): {m.episodes} episodes, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,6 +59,7 @@ def ingest(
 
     from dnc_qa.app.ingest import IngestOptions, ingest_report
     from dnc_qa.errors import DncQaError
+    from dnc_qa.jsonout import dumps
 
     if strict and allow_unread:
         raise DncQaError("--strict refuses unread sentences and --allow-unread skips them; "
@@ -71,7 +71,7 @@ def ingest(
     if as_json:
         unread = [{"line": u.line, "sentence": u.sentence, "reason": u.reason}
                   for u in report.unread]
-        typer.echo(json.dumps({**asdict(meta), "unread": unread}, allow_nan=False))
+        typer.echo(dumps({**asdict(meta), "unread": unread}))
         return
     memory = f"memory {meta.memory_cells} cells" if meta.memory_cells else "no memory"
     typer.echo(f"stored {meta.name!r}: {meta.nodes} {meta.node_kind}s, {meta.edges} edges, "

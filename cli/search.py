@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from dnc_qa.errors import DncQaError
+from dnc_qa.jsonout import dumps
 
 
 def _parse_fixed(items: list[str]) -> dict[str, Any]:
@@ -89,7 +90,7 @@ def search(
             "number": best.number, "score": best.value, **best.user_attrs},
     }
     if as_json:
-        typer.echo(json.dumps(summary, allow_nan=False))
+        typer.echo(dumps(summary))
     elif best is not None:
         typer.echo(f"best of {len(finished)} finished trials: trial {best.number}, score "
                    f"{best.value:.3f}; table: {folder / 'table.md'}")

@@ -267,6 +267,7 @@ def load_model(ref: str, backend: str = "torch") -> LoadedModel | None:
         return _untrained()
     weights = _find_weights(ref)
     spec = _read_spec(weights.parent / CONFIG)
+    _check_finite_weights(weights)
     if backend != "torch":
         from dnc_qa.inference import UnsupportedModel
 
@@ -295,6 +296,23 @@ def load_model(ref: str, backend: str = "torch") -> LoadedModel | None:
             f"{' '.join(first[1:2] or first[:1]).strip()}") from None
     net.eval()
     return LoadedModel(ref, spec, net, file_digest(weights))
+
+
+def _check_finite_weights(weights: Path) -> None:
+    """Refuse a weights file holding NaN or infinite values, naming the tensor (read with
+    NumPy: no torch import)."""
+    import numpy as np
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(weights), framework="np") as fh:
+            for key in fh.keys():  # noqa: SIM118
+                if not np.isfinite(fh.get_tensor(key)).all():
+                    raise CheckpointError(f"model file {weights}: tensor {key!r} holds NaN or "
+                                          "infinite values; the model is not usable")
+    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"corrupt model file {weights}: {reason}") from None
 
 
 def _find_weights(ref: str) -> Path:

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dnc_qa.jsonout import dumps
+
 
 class MetricsLog:
     """Appends JSON objects to ``path``; each line carries ``step`` and ``event``.
@@ -42,7 +44,7 @@ class MetricsLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         record = {"event": event, "step": step, **fields}
         with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
+            fh.write(dumps(record, sort_keys=True) + "\n")
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

@@ -73,3 +73,20 @@ def test_no_routing_without_a_fitting_model(pretrained: Path, tmp_path: Path,
     a, b = sorted(ws.load("metro").graph.nodes)[:2]
     result = ask(f"shortest path from {a} to {b}", "metro", ws)
     assert result.answer is None and "trained for traversal" in result.note
+
+
+def test_a_model_with_nan_weights_is_refused_naming_the_tensor(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from dnc_qa.errors import CheckpointError
+
+    folder = tmp_path / "bad"
+    shutil.copytree(engine.PRETRAINED_DIR / "traversal-dnc", folder)
+    weights = load_file(str(folder / "model.safetensors"))
+    name = sorted(weights)[0]
+    weights[name] = torch.full_like(weights[name], float("nan"))
+    save_file(weights, str(folder / "model.safetensors"))
+    for backend in ("torch", "auto"):
+        with pytest.raises(CheckpointError, match=name.replace(".", r"\.")):
+            engine.load_model(str(folder), backend=backend)

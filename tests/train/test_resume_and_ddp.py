@@ -131,3 +131,17 @@ def test_torchrun_two_processes_shortest_path_rollouts(tmp_path: Path) -> None:
     assert [r["step"] for r in train] == [3, 6]
     assert all(r["episodes"] == 3 * 4 * 2 for r in train)  # both processes' episodes
     assert all(r["per_step_accuracy"] > 0 for r in train)  # real counts from the rollouts
+
+
+def test_processes_option_starts_ddp_itself(tmp_path: Path) -> None:
+    """``dncqa train --processes 2`` runs the same command as two DDP processes."""
+    out = tmp_path / "p2"
+    cmd = [sys.executable, "-m", "dnc_qa", "train", "--task", "copy", "--steps", "4",
+           "--processes", "2", "--threads", "1", "--device", "cpu", "--out", str(out),
+           "--json", *TINY_ARGS]
+    run = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [x for x in run.stdout.splitlines() if x.startswith("{")]
+    assert len(lines) == 1 and json.loads(lines[0])["episodes"] == 4 * 4 * 2
+    _, ckpt = load_trained_model(out, torch.device("cpu"))
+    assert ckpt.trainer.rng_states.shape[0] == 2
