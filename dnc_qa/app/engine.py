@@ -653,7 +653,7 @@ def _ask_model(
         result = _neighbours(model, state, graph, labels, query)
     else:
         result = _fact(runner, labels, query)
-    if result.answer is not None and not model.trained:
+    if not model.trained:
         result.note = "; ".join(filter(None, ["untrained model: its answer is noise",
                                               result.note]))
     if not result.trace:
@@ -719,11 +719,6 @@ def _task_for(query: Query) -> tuple[str, ...]:
     return ("traversal",)
 
 
-def _name(labels: LabelMap, number: int, edge: bool = False) -> str:
-    found = labels.edge_name(number) if edge else labels.node_name(number)
-    return found if found is not None else f"<unknown label {number:03d}>"
-
-
 def _traversal(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
     """The whole walk in one query (the paper's layout), or hop by hop when it is longer
     than the walks the model was trained on (``walk_steps``)."""
@@ -746,14 +741,14 @@ def _traversal_by_hops(runner: _Runner, labels: LabelMap, query: TraversalQuery)
         result = _traversal_whole(hop, labels, TraversalQuery(node, (step,)))
         runner.absorb(hop)
         if result.answer is None:
-            return result
+            if len(nodes) == 1:
+                return result
+            note += f"; stopped at {node} ({result.note})"
+            break
         node = result.answer.nodes[-1]
         nodes.append(node)
         edges.append(result.answer.labels[-1])
         prob *= result.confidence or 0.0
-        if node not in labels.nodes:
-            note += f"; stopped at {node}"
-            break
     return ModelAnswer(Answer("path", tuple(nodes), tuple(edges)), prob, note=note)
 
 
@@ -771,10 +766,20 @@ def _traversal_whole(runner: _Runner, labels: LabelMap, query: TraversalQuery) -
     nodes, edges, prob = [query.start], [], 1.0
     for t in range(n):
         (_, e, dst), p = codec.decode_triple(y[t])
-        nodes.append(_name(labels, dst))
-        edges.append(_name(labels, e, edge=True))
+        node, edge = labels.node_name(dst), labels.edge_name(e)
+        if node is None or edge is None:
+            return _names_nothing(dst if node is None else e, t + 1)
+        nodes.append(node)
+        edges.append(edge)
         prob *= p
     return ModelAnswer(Answer("path", tuple(nodes), tuple(edges)), prob)
+
+
+def _names_nothing(number: int, step: int) -> ModelAnswer:
+    """No answer: the model's output at answer step ``step`` decodes to a label that names
+    nothing in this graph (it is never shown as if it were a name)."""
+    return ModelAnswer(None, note=f"no answer: at step {step} the model's output decodes to "
+                                  f"label {number:03d}, which names nothing in this graph")
 
 
 def _plan(runner: _Runner, query_triple: tuple[codec.Slot, codec.Slot, codec.Slot]) -> None:
@@ -860,7 +865,10 @@ def _infer(runner: _Runner, labels: LabelMap, person: str, relation: str) -> Mod
     y = runner.run(runner.encode([(None, None, None)], phase=[True], answer=[True]),
                    "answer")[0]
     (_, _, dst), p = codec.decode_triple(y)
-    return ModelAnswer(Answer("node", (_name(labels, dst),)), p)
+    node = labels.node_name(dst)
+    if node is None:
+        return _names_nothing(dst, 1)
+    return ModelAnswer(Answer("node", (node,)), p)
 
 
 def _fact(runner: _Runner, labels: LabelMap, query: FactQuery) -> ModelAnswer:

@@ -73,9 +73,12 @@ def test_ingest_untrained_model_end_to_end(ws: Workspace, tube_file: Path, tmp_p
     assert entry.memory_file is not None and entry.trace_file is not None
     result = ask("from Bank take the Central line west for 2 stops", "tube", ws)
     assert isinstance(result.query, TraversalQuery)
-    assert result.answer is not None and result.answer.kind == "path"
-    assert len(result.answer.nodes) == 3 and "untrained" in result.note
-    assert 0.0 <= result.confidence <= 1.0
+    if result.answer is None:  # noise that names no station is no answer, never a label
+        assert "names nothing in this graph" in result.note
+    else:
+        assert result.answer.kind == "path" and len(result.answer.nodes) == 3
+        assert "untrained" in result.note and 0.0 <= result.confidence <= 1.0
+        assert all(n in entry.graph for n in result.answer.nodes)
     assert result.trace["write_weights"].shape[0] == 4  # 2 query + 2 answer steps
     png = plot_memory(result.trace, result.phases, tmp_path / "m.png", "title")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
