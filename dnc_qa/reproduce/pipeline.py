@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.curriculum import load_curriculum
 from dnc_qa.reproduce import scoring, testmaps
 from dnc_qa.reproduce.budgets import MODELS, TASKS, Budget, train_config
+from dnc_qa.tasks.base import Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train.checkpoint import latest_checkpoint, load_checkpoint
 from dnc_qa.train.curriculum import Curriculum
@@ -58,6 +59,9 @@ class ModelRow:
     test_accuracy: float
     test_queries: int
     curve: list[dict[str, float]] = field(default_factory=list)
+    by_length: dict = field(default_factory=dict)
+    """On the lesson it reached: accuracy per walk length / distance / relation length next
+    to the rules that need no memory (:mod:`dnc_qa.train.breakdown`), same episodes."""
 
 
 @dataclass
@@ -149,7 +153,7 @@ def model_row(task: str, kind: str, run_dir: Path, source: str, budget: Budget,
         raise DncQaError(f"{run_dir} holds no checkpoint")
     model, ckpt = load_trained_model(ckpt_path, torch.device("cpu"))
     config, state = ckpt.config, ckpt.trainer
-    lessons = Curriculum(make_task(task), config.curriculum).lessons
+    lessons = Curriculum(make_task(task, **config.task_options()), config.curriculum).lessons
     warm = config.curriculum.warmup if config.curriculum.enabled else 0
     per_lesson: dict[str, float] = {}
     top = min(len(lessons) - 1, state.lesson + 1)
@@ -158,6 +162,8 @@ def model_row(task: str, kind: str, run_dir: Path, source: str, budget: Budget,
         per_lesson[name] = scoring.heldout_accuracy(model, lessons[i], budget.heldout_episodes,
                                                     seed=i)
     current = list(per_lesson)[state.lesson]
+    split = split_by_length(model, lessons[min(state.lesson, len(lessons) - 1)],
+                            budget.heldout_episodes, config.model.num_cells)
     return ModelRow(
         task=task, model=kind, source=source, run_dir=str(run_dir), checkpoint=str(ckpt_path),
         steps=state.step, episodes=state.episodes, wall_s=round(state.elapsed_s, 1),
@@ -166,7 +172,34 @@ def model_row(task: str, kind: str, run_dir: Path, source: str, budget: Budget,
         heldout_accuracy=per_lesson[current], heldout_episodes=budget.heldout_episodes,
         per_lesson=per_lesson, test_accuracy=score_model(model, task, tests),
         test_queries=len(tests.queries(task)), curve=read_curve(run_dir),
+        by_length={"lesson": current, **split},
     )
+
+
+def split_by_length(model: torch.nn.Module, lesson: Task, episodes: int,
+                    num_cells: int) -> dict:
+    """The lesson's held-out accuracy by length beside the no-memory rules (JSON form)."""
+    from dnc_qa.tasks.inference import InferenceTask
+    from dnc_qa.tasks.shortest_path import ShortestPathTask
+    from dnc_qa.tasks.traversal import TraversalTask
+    from dnc_qa.train import breakdown
+
+    if episodes < 1:
+        return {}
+    generator = torch.Generator().manual_seed(20_000_003)
+    cpu = torch.device("cpu")
+    if isinstance(lesson, ShortestPathTask):
+        split = breakdown.shortest_path_breakdown(model, replace(lesson, fit_cells=True),
+                                                  episodes, generator, cpu)
+    elif isinstance(lesson, InferenceTask):
+        split = breakdown.inference_breakdown(model, lesson, episodes, generator, cpu,
+                                              num_cells=num_cells, fit_cells=True)
+    elif isinstance(lesson, TraversalTask):
+        split = breakdown.traversal_breakdown(model, lesson, episodes, generator, cpu,
+                                              num_cells=num_cells, fit_cells=True)
+    else:
+        return {}
+    return split.to_json()
 
 
 def baseline_rows(task: str, budget: Budget, tests: Tests) -> list[BaselineRow]:

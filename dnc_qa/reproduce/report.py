@@ -56,6 +56,23 @@ def markdown(report: Report) -> str:
     for r in report.rows:
         per = ", ".join(f"{k} {pct(v)}" for k, v in r.per_lesson.items())
         lines.append(f"* {TITLES[r.task]} {r.model.upper()}: {per}")
+    split = [r for r in report.rows if r.by_length.get("by_length")]
+    if split:
+        lines += ["", "On the lesson each reached, by length (same fresh episodes; rules that "
+                  "need no memory beside the model; a lesson counts as learned only where the "
+                  "model beats the best rule):", ""]
+    for r in split:
+        b = r.by_length
+        what = {"path": "distance", "query": "relation length", "walk": "walk length"}[b["unit"]]
+        rows = "; ".join(
+            f"{what} {row['length']}: {pct(row['accuracy'])}"
+            + "".join(f", {k} {pct(v)}" for k, v in row["rules"].items())
+            + f" ({row['answers']})" for row in b["by_length"])
+        verdict = ("" if b["beats_rules"] is None else
+                   " - beats the best rule" if b["beats_rules"] else
+                   f" - does NOT beat the best rule ({b['best_rule']} "
+                   f"{pct(b['best_rule_accuracy'])})")
+        lines.append(f"* {TITLES[r.task]} {r.model.upper()}, {b['lesson']}: {rows}{verdict}")
     lines += ["", "Test queries: traversal 7-step walks and shortest path 4-step pairs on the "
               "test map; inference: family-tree relations (lengths 2-5) that are among the "
               "paper's 400 relations under the best edge-digit assignment.", ""]

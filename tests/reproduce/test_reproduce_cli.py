@@ -56,6 +56,14 @@ def test_tiny_reproduction_writes_the_report(tmp_path: Path, capsys) -> None:
         assert r["lessons_passed"] == 0
     trav = next(r for r in report["rows"] if r["task"] == "traversal")
     assert trav["warmup_lessons"] == 2 and trav["episodes"] == 16
+    # the lesson reached, by length, beside the no-memory rules (none for traversal)
+    units = {r["task"]: r["by_length"]["unit"] for r in report["rows"]}
+    assert units == {"traversal": "walk", "shortest_path": "path", "inference": "query"}
+    for r in report["rows"]:
+        split = r["by_length"]
+        assert sum(row["answers"] for row in split["by_length"]) == split["answers"] > 0
+        assert (split["beats_rules"] is None) == (r["task"] == "traversal")
+    assert "On the lesson each reached, by length" in (out / "report.md").read_text()
 
     # reuse the trained traversal DNC without training it again
     again = tmp_path / "again"
