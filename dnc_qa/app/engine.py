@@ -834,23 +834,48 @@ def _relation(runner: _Runner, labels: LabelMap, query: RelationQuery) -> ModelA
 
 
 def _relation_walk(runner: _Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
-    """A traversal model answers a named composition of edge labels ("maternal grandmother"
-    = mother, mother) as that walk; relations without one fixed label sequence
-    ("grandchildren": child of child, any sex) it cannot answer."""
-    from dnc_qa.app.kinship import parse_relation
+    """A traversal model answers a family relation as walks over edge labels: a named
+    composition ("maternal grandmother" = mother, mother) as that one walk; a relation with
+    alternatives ("grandmother": mother or father, then mother) as each walk its steps allow
+    with the graph's labels, each asked in one query, the people found joined (the note
+    lists the walks)."""
+    from dnc_qa.app.kinship import label_walks, parse_relation
 
     relation = parse_relation(query.relation)
-    if relation is None or not relation.labels:
+    walks = [] if relation is None else (
+        [relation.labels] if relation.labels else label_walks(relation, set(labels.edges)))
+    if not walks:
         return ModelAnswer(None, note=(
-            f"a traversal model answers relations that are one fixed walk of edge labels; "
-            f"{query.relation!r} is not"))
-    walk = TraversalQuery(query.person, tuple(Step(label) for label in relation.labels))
-    result = _traversal(runner, labels, walk)
-    if result.answer is not None:
-        steps = " then ".join(relation.labels)
-        result.note = "; ".join(filter(None, [f"answered as the walk {steps}", result.note]))
-        result.answer = Answer("node", result.answer.nodes[-1:])
-    return result
+            f"a traversal model answers relations that are walks over this graph's edge "
+            f"labels; {query.relation!r} is not one"))
+    found: list[str] = []
+    prob, notes = 1.0, []
+    stored = runner.state
+    for walk in walks:
+        one = _Runner(runner.model, stored, runner.edges)
+        result = _traversal(one, labels, TraversalQuery(query.person,
+                                                         tuple(Step(k) for k in walk)))
+        runner.absorb(one)
+        if result.answer is None:
+            if len(walks) == 1:
+                return result
+            notes.append(f"{' then '.join(walk)}: {result.note}")
+            continue
+        end = result.answer.nodes[-1]
+        # simple walks, as the exact answer: a walk that comes back to a node it passed
+        # (the father as his own father's son) names no one
+        if len(result.answer.nodes) == len(walk) + 1 and end not in result.answer.nodes[:-1]:
+            if end not in found:
+                found.append(end)
+            prob = min(prob, result.confidence or 0.0)
+        if result.note:
+            notes.append(result.note)
+    said = "; ".join(" then ".join(w) for w in walks)
+    note = "; ".join([f"answered as the walk{'s' if len(walks) > 1 else ''} {said}", *notes])
+    if not found:
+        return ModelAnswer(Answer("none", ()), prob, note=note)
+    kind = "node" if len(found) == 1 and len(walks) == 1 else "nodes"
+    return ModelAnswer(Answer(kind, tuple(found)), prob, note=note)
 
 
 def _infer(runner: _Runner, labels: LabelMap, person: str, relation: str) -> ModelAnswer:

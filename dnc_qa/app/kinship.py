@@ -184,6 +184,42 @@ def parse_relation(text: str) -> Relation | None:
     return Relation(name, (tuple(KinStep(k, s) for k, s in seq),))  # type: ignore[arg-type]
 
 
+_LABELS_FOR: dict[Kin, dict[Sex, tuple[str, ...]]] = {
+    "parent": {"F": ("mother",), "M": ("father",), None: ("mother", "father", "parent")},
+    "child": {"F": ("daughter",), "M": ("son",), None: ("son", "daughter", "child")},
+    "sibling": {"F": ("sister",), "M": ("brother",), None: ("brother", "sister", "sibling")},
+    "spouse": {"F": ("wife",), "M": ("husband",), None: ("husband", "wife", "spouse")},
+}
+MAX_WALKS = 16
+
+
+def label_walks(relation: Relation, labels: set[str]) -> list[tuple[str, ...]]:
+    """The sequences of edge labels (of those in ``labels``) that spell ``relation``'s
+    paths: "grandmother" -> (mother, mother), (father, mother). A sibling step with no
+    sibling labels becomes a parent then a child step. At most :data:`MAX_WALKS`; an empty
+    list when a step has no label in ``labels``."""
+    walks: list[tuple[str, ...]] = []
+    for path in relation.paths:
+        options: list[tuple[tuple[str, ...], ...]] = []
+        for step in path:
+            direct = tuple(k for k in _LABELS_FOR[step.kin][step.sex] if k in labels)
+            if direct:
+                options.append(tuple((k,) for k in direct))
+                continue
+            if step.kin != "sibling":
+                return []
+            up = [k for k in _LABELS_FOR["parent"][None] if k in labels]
+            down = [k for k in _LABELS_FOR["child"][step.sex] if k in labels]
+            if not up or not down:
+                return []
+            options.append(tuple((a, b) for a in up for b in down))
+        partial: list[tuple[str, ...]] = [()]
+        for choice in options:
+            partial = [w + c for w in partial for c in choice]
+        walks += [w for w in partial if w not in walks]
+    return walks[:MAX_WALKS]
+
+
 @lru_cache(maxsize=1)
 def derived_relations() -> dict[str, Relation]:
     """The project's named compositions, keyed by their normalised names."""

@@ -33,11 +33,30 @@ def test_labelled_relation_runs_as_a_walk(ws: Workspace, backend: str) -> None:
     assert result.exact is not None and result.exact.nodes == ("Rosa",)
 
 
-def test_relation_without_a_fixed_walk_is_not_answered(ws: Workspace) -> None:
+def test_relation_with_alternatives_runs_each_walk(ws: Workspace) -> None:
     result = ask("who are Eli's grandchildren", "family", ws)
-    assert result.answer is None
-    assert "one fixed walk of edge labels" in result.note
     assert set(result.exact.nodes) == {"Cai", "Dov", "Tam", "Tess", "Vik"}
+    walks = ["son then son", "son then daughter", "daughter then son", "daughter then daughter"]
+    assert "answered as the walks " + "; ".join(walks) in result.note
+    answer_steps = [stop - start for kind, start, stop in result.phases if kind == "answer"]
+    assert answer_steps == [2] * 4  # each walk one query of two answer steps
+    if result.answer is not None:
+        graph = ws.load("family").graph
+        assert all(n in graph for n in result.answer.nodes)
+
+
+def test_label_walks() -> None:
+    from dnc_qa.app.kinship import label_walks, parse_relation
+
+    labels = {"son", "daughter", "mother", "father", "wife", "husband"}
+    assert label_walks(parse_relation("grandmother"), labels) == [
+        ("mother", "mother"), ("father", "mother")]
+    assert label_walks(parse_relation("mother in law"), labels) == [
+        ("husband", "mother"), ("wife", "mother")]
+    # a sibling step without sibling labels: a parent, then a child
+    assert ("mother", "mother", "son") in label_walks(parse_relation("uncle"), labels)
+    assert label_walks(parse_relation("grandmother"), {"son", "daughter"}) == []
+    assert label_walks(parse_relation("grandmother"), {"parent"}) == []  # no sex in 'parent'
 
 
 METRO = Path(__file__).resolve().parents[2] / "data" / "transit"
