@@ -158,7 +158,10 @@ def test_ingest_untrained_ask_plot_show_remove(tmp_path: Path, files: Path) -> N
                 "--plot", str(png))
     assert asked.returncode == 0, asked.stderr
     assert "exact:      Bank -[Central W]-> St. Paul's -[Central W]-> Holborn" in asked.stdout
-    assert "untrained model" in asked.stdout and "agrees:" in asked.stdout
+    assert "untrained model" in asked.stdout
+    # noise that names a station is compared with the exact answer; noise that names
+    # nothing is no answer (never printed as a label)
+    assert "agrees:" in asked.stdout or "names nothing in this graph" in asked.stdout
     assert png.read_bytes()[:4] == b"\x89PNG"
     shown = run(tmp_path, "show", "tube", "--json")
     assert json.loads(shown.stdout)["files"]["memory.safetensors"] > 0
