@@ -8,10 +8,11 @@ was scored on.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from dnc_qa.baselines.rules import PATH_RULES, path_success, random_reachable_success
 from dnc_qa.tasks.base import MetricCounts, pad_episodes
@@ -113,6 +114,26 @@ def shortest_path_breakdown(model: nn.Module, task: ShortestPathTask, episodes: 
     return out
 
 
+def _padded_passes(model: nn.Module, task: InferenceTask | TraversalTask, build: Callable,
+                   episodes: int, generator: torch.Generator, device: torch.device,
+                   batch_size: int, num_cells: int | None, fit_cells: bool,
+                   out: Breakdown) -> Iterator[tuple[list, Tensor]]:
+    """Draw ``episodes`` items with ``build(rng)`` (each ending in its encoded episode) in
+    batches, run the model over each padded batch (counts added to ``out``), and yield the
+    batch's items with the model's logits."""
+    left = episodes
+    while left > 0:
+        n = min(batch_size, left)
+        items = [build(episode_rng(generator)) for _ in range(n)]
+        batch = pad_episodes([as_task_episode(item[-1]) for item in items]).to(device)
+        cells = cells_for(model, batch.inputs.shape[1], num_cells) if fit_cells else num_cells
+        state = model.initial_state(n, device=device, num_cells=cells)
+        logits, _ = model(batch.inputs, state)
+        out.counts = out.counts + task.score(logits, batch)
+        yield items, logits
+        left -= n
+
+
 @torch.no_grad()
 def inference_breakdown(model: nn.Module, task: InferenceTask, episodes: int,
                         generator: torch.Generator, device: torch.device,
@@ -122,22 +143,14 @@ def inference_breakdown(model: nn.Module, task: InferenceTask, episodes: int,
     a random node reachable by a walk of the relation's length."""
     out = Breakdown("query")
     with _eval_mode(model):
-        left = episodes
-        while left > 0:
-            n = min(batch_size, left)
-            items = [task.problem(episode_rng(generator)) for _ in range(n)]
-            batch = pad_episodes([as_task_episode(ep) for _, _, ep in items]).to(device)
-            cells = cells_for(model, batch.inputs.shape[1], num_cells) if fit_cells else num_cells
-            state = model.initial_state(n, device=device, num_cells=cells)
-            logits, _ = model(batch.inputs, state)
-            out.counts = out.counts + task.score(logits, batch)
+        for items, logits in _padded_passes(model, task, task.problem, episodes, generator,
+                                            device, batch_size, num_cells, fit_cells, out):
             for b, (graph, queries, episode) in enumerate(items):
                 right = episode.correct(logits[b, : len(episode)].cpu())
                 for query, ok in zip(queries, right, strict=True):
                     length = relation_length(query.relation)
                     rule = random_reachable_success(graph, query.start, length, query.answer)
                     out.row(length).add(ok, {INFERENCE_RULES[0]: rule})
-            left -= n
     return out
 
 
@@ -150,20 +163,13 @@ def traversal_breakdown(model: nn.Module, task: TraversalTask, episodes: int,
     every triple of it is). No rule without memory can answer a walk, so there is none."""
     out = Breakdown("walk")
     with _eval_mode(model):
-        left = episodes
-        while left > 0:
-            n = min(batch_size, left)
-            items = [task.build(episode_rng(generator)) for _ in range(n)]
-            batch = pad_episodes([as_task_episode(ep) for ep in items]).to(device)
-            cells = cells_for(model, batch.inputs.shape[1], num_cells) if fit_cells else num_cells
-            state = model.initial_state(n, device=device, num_cells=cells)
-            logits, _ = model(batch.inputs, state)
-            out.counts = out.counts + task.score(logits, batch)
-            for b, episode in enumerate(items):
+        for items, logits in _padded_passes(model, task, lambda rng: (task.build(rng),),
+                                            episodes, generator, device, batch_size,
+                                            num_cells, fit_cells, out):
+            for b, (episode,) in enumerate(items):
                 right = episode.correct(logits[b, : len(episode)].cpu())
                 for answer, ok in zip(episode.answers, right, strict=True):
                     out.row(len(answer)).add(ok, {})
-            left -= n
     return out
 
 
