@@ -1,7 +1,8 @@
 """Training throughput of the graph-task recipes, end to end, through the real trainer.
 
     python -m benchmarks.train_throughput [--tasks traversal,shortest_path,inference]
-        [--steps 100] [--modes 1t,2t,ddp2] [--baseline-commit REV] [--out benchmarks/results]
+        [--steps 100] [--eval-every 100] [--modes 1t,2t,ddp2] [--baseline-commit REV]
+        [--out benchmarks/results]
 
 Each row trains the recipe of ``docs/reproduction.md`` (feed-forward DNC, hidden 128, W 64,
 R 3, masking, memory sized to each episode, batch 8, an evaluation of 128 episodes every
@@ -122,7 +123,7 @@ def instrument(clock: Clock, trainer: object) -> None:
     MemoryNet.forward = counted_forward
 
 
-def recipe_config(task: str, steps: int) -> object:
+def recipe_config(task: str, steps: int, eval_every: int = 100) -> object:
     """The recipe as a :class:`~dnc_qa.train.config.TrainConfig` (the fields every version
     of the trainer has, so a baseline commit runs the same thing)."""
     from dnc_qa.train.config import CurriculumConfig, ModelConfig, OptimConfig, TrainConfig
@@ -132,7 +133,7 @@ def recipe_config(task: str, steps: int) -> object:
         model=ModelConfig(kind="dnc", controller="feedforward", masking=True, hidden_size=128,
                           num_cells=16, cell_width=64, num_reads=3, fit_cells=True),
         optim=OptimConfig(lr=1e-3),
-        curriculum=CurriculumConfig(enabled=False, eval_every=100, eval_episodes=128),
+        curriculum=CurriculumConfig(enabled=False, eval_every=eval_every, eval_episodes=128),
         batch_size=8, steps=steps, deterministic=False, log_every=50,
         checkpoint_every=100_000, final_eval_episodes=1,
     )
@@ -154,7 +155,8 @@ def child(args: argparse.Namespace) -> None:
         pass
     clock = Clock()
     start = time.perf_counter()
-    trainer = trainer_module.Trainer(recipe_config(args.task, args.steps), out / "run",
+    trainer = trainer_module.Trainer(recipe_config(args.task, args.steps, args.eval_every),
+                                     out / "run",
                                      show_progress=False)
     instrument(clock, trainer)
     try:
@@ -196,14 +198,15 @@ def calibration(seconds: float = 3.0) -> float:
     return n / (time.perf_counter() - start)
 
 
-def run_row(task: str, mode: str, steps: int, pythonpath: str | None) -> dict:
+def run_row(task: str, mode: str, steps: int, eval_every: int, pythonpath: str | None
+            ) -> dict:
     threads, procs = MODES[mode]
     me = str(Path(__file__).resolve())
     head = [sys.executable]
     if procs > 1:
         head += ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(procs)]
     cmd = [*head, me, "--child", "--task", task, "--threads", str(threads), "--steps",
-           str(steps)]
+           str(steps), "--eval-every", str(eval_every)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
@@ -266,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--modes", default="1t,2t,ddp2")
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--eval-every", type=int, default=100,
+                        help="an evaluation of 128 episodes every this many steps")
     parser.add_argument("--baseline-commit", default=None)
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -290,10 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for task in tasks:
             if base_path:
-                rows.append({"code": "baseline", **run_row(task, "1t", args.steps, base_path)})
+                rows.append({"code": "baseline", **run_row(task, "1t", args.steps,
+                                                           args.eval_every, base_path)})
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
             for mode in modes:
-                rows.append({"code": "this", **run_row(task, mode, args.steps, None)})
+                rows.append({"code": "this", **run_row(task, mode, args.steps, args.eval_every,
+                                                       None)})
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
     finally:
         if base_path:
@@ -307,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"commit": head, "baseline_commit": base_commit, "steps": args.steps,
+              "eval_every": args.eval_every,
               "recipe": RECIPE, "machine": platform.platform(), "cpus": os.cpu_count(),
               "calibration_products_per_s": [calib_before, calib_after], "rows": rows}
     (out / "train_throughput.json").write_text(json.dumps(report, indent=1) + "\n")
