@@ -18,6 +18,13 @@ def bench(
     reps: int = typer.Option(5, "--reps", help="Timed rounds (medians are reported)."),
     compile_: bool = typer.Option(False, "--compile", help="Add the torch.compile path."),
     no_peak: bool = typer.Option(False, "--no-peak", help="Skip the peak-memory runs."),
+    training: bool = typer.Option(
+        False, "--training", help="Graph-task training throughput instead (episodes/s)."
+    ),
+    steps: int = typer.Option(100, "--steps", help="--training: steps per row."),
+    baseline: str = typer.Option(
+        None, "--baseline-commit", help="--training: also time the code at this commit."
+    ),
 ) -> None:
     """Time dnc_qa's DNC against pip dnc 1.1.0 (train, inference, peak memory).
 
@@ -26,14 +33,24 @@ def bench(
       dncqa bench --quick
 
       dncqa bench --device cuda --out /tmp/gpu
+
+      dncqa bench --training --steps 60 --baseline-commit HEAD~20
+
+    --training runs python -m benchmarks.train_throughput: the graph-task recipes through the
+    real trainer at the paper's final lesson, on 1 thread, 2 threads and 2 DDP processes.
     """
     try:
-        from benchmarks import speed
+        from benchmarks import speed, train_throughput
     except ImportError as exc:
         raise DncQaError(
             "dncqa bench needs the repository's benchmarks/ folder: run it from the "
             "repository root (or use `python -m benchmarks.speed`)"
         ) from exc
+    if training:
+        argv = ["--steps", str(steps), "--out", out]
+        if baseline:
+            argv += ["--baseline-commit", baseline]
+        raise typer.Exit(train_throughput.main(argv))
     argv = ["--device", device, "--out", out, "--reps", str(reps)]
     if quick:
         argv.append("--quick")
