@@ -20,7 +20,9 @@ from dnc_qa.app.ingest import IngestOptions, ingest
 from dnc_qa.app.workspace import Workspace
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "demo_data"
-"""Copies of the bundled examples, for installs without the repository's ``data/`` folder."""
+"""Bundled examples shipped in the package: the family tree (its only copy; the repository's
+``data/family/`` holds its relation table) and the map as one JSON file, for installs without
+the repository's ``data/`` folder."""
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 
 DEMO_ENTRIES = {"metro": "demo-metro", "family": "demo-family"}
@@ -63,12 +65,13 @@ DEMO_QUESTIONS: tuple[DemoQuestion, ...] = (
 
 
 def demo_sources() -> dict[str, Path]:
-    """The files the demo ingests: the repository's ``data/`` when present, else the copies
-    shipped in the package (the same graphs; a test checks it)."""
-    metro, family = REPO_DATA / "transit", REPO_DATA / "family" / "family-tree.json"
-    if metro.is_dir() and family.is_file():
-        return {"metro": metro, "family": family}
-    return {"metro": PACKAGE_DATA / "meridian.json", "family": PACKAGE_DATA / "family-tree.json"}
+    """The files the demo ingests: the family tree shipped in the package, and the map from the
+    repository's ``data/transit`` when present, else its copy in the package (the same graph;
+    a test checks it)."""
+    metro = REPO_DATA / "transit"
+    if not metro.is_dir():
+        metro = PACKAGE_DATA / "meridian.json"
+    return {"metro": metro, "family": PACKAGE_DATA / "family-tree.json"}
 
 
 @dataclass
@@ -115,13 +118,23 @@ class DemoReport:
     def answered(self) -> int:
         return sum(1 for item in self.items if item.result.agrees is not None)
 
+    @property
+    def chained(self) -> int:
+        """Model answers that needed one-hop queries chained in code (walks longer than the
+        model was trained on): the fallback, not the model answering in one query."""
+        return sum(1 for item in self.items if item.result.answer is not None
+                   and "hop by hop" in (item.result.note or ""))
+
     def summary(self) -> str:
         """``model agreed with the exact answer on K of M questions`` (+ unanswered count)."""
         text = (f"model agreed with the exact answer on {self.agreed} of {len(self.items)} "
                 "questions")
         missing = len(self.items) - self.answered
-        if missing:
-            text += f" ({missing} had no model answer)"
+        parts = [f"{missing} had no model answer"] if missing else []
+        if self.chained:
+            parts.append(f"{self.chained} answered hop by hop, chained in code")
+        if parts:
+            text += f" ({'; '.join(parts)})"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -129,6 +142,7 @@ class DemoReport:
             "questions": [item.to_json() for item in self.items],
             "agreed": self.agreed,
             "answered": self.answered,
+            "chained": self.chained,
             "total": len(self.items),
             "summary": self.summary(),
             "models": self.models,
