@@ -79,7 +79,7 @@ def info(
 
       dncqa graph info data/transit
 
-      dncqa graph info data/family/family-tree.json --json
+      dncqa graph info dnc_qa/app/demo_data/family-tree.json --json
 
       dncqa graph info edges.csv --undirected
 

@@ -51,7 +51,7 @@ def ingest(
 
       dncqa ingest data/transit --name metro
 
-      dncqa ingest data/family/family-tree.json --name family --model untrained
+      dncqa ingest dnc_qa/app/demo_data/family-tree.json --name family --model untrained
 
       dncqa ingest data/kb/facts.txt --name town --json
     """

@@ -15,7 +15,7 @@ from dnc_qa.errors import DncQaError
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSIT = ROOT / "data" / "transit"
-FAMILY = ROOT / "data" / "family" / "family-tree.json"
+FAMILY = ROOT / "dnc_qa" / "app" / "demo_data" / "family-tree.json"
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,8 @@ from dnc_qa.graphs.io import read_graph
 from dnc_qa.graphs.relations import find_relation, follow, paper_relations
 
 DATA = Path(__file__).resolve().parents[2] / "data"
+FAMILY_TREE = Path(__file__).resolve().parents[1] / "app" / "demo_data" / "family-tree.json"
+"""The invented family tree (package data; ``data/family/`` holds its relation table)."""
 TRAVERSAL_STEPS = 7
 PATH_STEPS = 4
 RELATION_STEPS = 4
@@ -147,9 +149,12 @@ def path_tests(graph: nx.MultiDiGraph, count: int, seed: int,
 
 
 def load_family(folder: Path | None = None) -> tuple[FamilyTest, list[tuple[str, tuple[str, ...]]]]:
-    """The family tree with digit edge names, and its relations as digit paths."""
+    """The family tree with digit edge names, and its relations as digit paths (from
+    ``folder``'s ``family-tree.json`` and ``relations.json``; by default the packaged tree and
+    ``data/family/relations.json``)."""
+    tree = Path(folder) / "family-tree.json" if folder is not None else FAMILY_TREE
     folder = Path(folder) if folder is not None else DATA / "family"
-    graph = read_graph(folder / "family-tree.json")
+    graph = read_graph(tree)
     names = sorted({k for *_, k in graph.edges(keys=True)})
     if len(names) > 10:
         raise DncQaError("the family tree has more than 10 edge names")

@@ -1,4 +1,5 @@
-"""Exact answers on the bundled example data (data/transit, data/family), asked in English."""
+"""Exact answers on the bundled example data (data/transit, the packaged family tree), asked in
+English."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dnc_qa.graphs.io import read_graph
 from dnc_qa.graphs.relations import follow
 
 DATA = Path(__file__).resolve().parents[2] / "data"
+PACKAGE_DATA = Path(__file__).resolve().parents[2] / "dnc_qa" / "app" / "demo_data"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def transit() -> nx.MultiDiGraph:
 
 @pytest.fixture(scope="module")
 def tree() -> nx.MultiDiGraph:
-    return read_graph(DATA / "family" / "family-tree.json")
+    return read_graph(PACKAGE_DATA / "family-tree.json")
 
 
 def ask(graph: nx.MultiDiGraph, name: str, question: str) -> tuple[Query, Answer]:

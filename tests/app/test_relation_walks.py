@@ -13,7 +13,7 @@ from dnc_qa.app.ask import ask
 from dnc_qa.app.ingest import IngestOptions, ingest
 from dnc_qa.app.workspace import Workspace
 
-FAMILY = Path(__file__).resolve().parents[2] / "data" / "family" / "family-tree.json"
+FAMILY = Path(__file__).resolve().parents[2] / "dnc_qa" / "app" / "demo_data" / "family-tree.json"
 
 
 @pytest.fixture(scope="module")

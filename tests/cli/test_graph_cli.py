@@ -68,7 +68,8 @@ def test_info_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_info_rich(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["graph", "info", str(DATA / "family" / "family-tree.json")], capsys)
+    tree = REPO / "dnc_qa" / "app" / "demo_data" / "family-tree.json"
+    code, out, _ = run(["graph", "info", str(tree)], capsys)
     assert code == 0 and "nodes" in out and "diameter" in out
 
 

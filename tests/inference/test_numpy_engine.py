@@ -14,7 +14,7 @@ import torch
 
 from dnc_qa.app import engine
 from dnc_qa.app.ask import AskResult, ask
-from dnc_qa.app.demo import DEMO_QUESTIONS
+from dnc_qa.app.demo import DEMO_QUESTIONS, PACKAGE_DATA
 from dnc_qa.app.ingest import IngestOptions, ingest
 from dnc_qa.app.workspace import Workspace
 from dnc_qa.errors import CheckpointError, DncQaError
@@ -57,13 +57,13 @@ CHECKPOINTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
                                   "controller_layers": 2, "clip": 0.5}, {}),
 }
 
-# graph entry: (source, model reference)
+# graph entry: (source under data/, or a path; model reference)
 ENTRIES = {
     "metro": ("transit", "traversal-dnc"),
-    "family": ("family/family-tree.json", "traversal-dnc"),
+    "family": (PACKAGE_DATA / "family-tree.json", "traversal-dnc"),
     "facts": ("kb/facts.txt", "traversal-dnc"),
     "metro-sp": ("transit", "sp-dnc-ff"),
-    "family-inf": ("family/family-tree.json", "inf-ntm"),
+    "family-inf": (PACKAGE_DATA / "family-tree.json", "inf-ntm"),
     "facts-lstm": ("kb/facts.txt", "trav-lstm"),
     "metro-2w": ("transit", "trav-dnc-2w"),
 }
