@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One short GPU check for issue #4 (about 5 minutes on an H100/H200): the CUDA tests and the
+# One short GPU check (about 5 minutes on an H100/H200): the CUDA tests and the
 # speed harness on a CUDA-sized subset. Results go under $OUT (default benchmarks/results/gpu).
 #
 #   OUT=/some/dir bash benchmarks/gpu_check.sh

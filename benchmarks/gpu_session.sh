@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# One prepared GPU-host session for issue #4 (at most 9.5 minutes on an H100/H200 host with 16
-# idle CPU cores): the C++ tests (they build the kernels), the speed harness on that host's
-# quiet CPU with 2 threads (the numbers this 2-core shared machine cannot give cleanly), the
-# CUDA tests, and the harness on CUDA at the reference config. Every stage has its own time
-# limit; everything lands in one archive, $OUT/gpu-session.tgz (the device tool returns at
-# most 8 files). pip `dnc==1.1.0` comes as a wheel in .whl/ (the host has no network).
+# One prepared run on a GPU host (at most 9.5 minutes on an H100/H200 host with 16 idle CPU
+# cores): the C++ tests (they build the kernels), the speed harness on that host's quiet CPU
+# with 2 threads (numbers a busy 2-core machine cannot give cleanly), the CUDA tests, and the
+# harness on CUDA at the reference config. Every stage has its own time limit; everything
+# lands in one archive, $OUT/gpu-session.tgz (one file to copy back). pip `dnc==1.1.0` comes
+# as a wheel in .whl/ (for hosts without network access).
 #
 #   OUT=/some/dir bash benchmarks/gpu_session.sh
 set -u

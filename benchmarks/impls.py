@@ -16,7 +16,7 @@ import torch
 
 @dataclass(frozen=True)
 class Config:
-    """One benchmark configuration (defaults: the reference config of issue #4)."""
+    """One benchmark configuration (defaults: the reference config the speed targets name)."""
 
     name: str = "ref"
     batch: int = 16
@@ -108,8 +108,7 @@ class OursUnfused(Ours):
 
 class OursStepwise(Ours):
     """``dnc_qa`` with the whole-sequence C++ loop switched off (``model.fused_sequence =
-    False``): the time loop in Python, one fused C++ memory step per timestep (the third
-    session's path)."""
+    False``): the time loop in Python, one fused C++ memory step per timestep."""
 
     label = "dnc_qa per-step"
 

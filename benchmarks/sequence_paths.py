@@ -5,9 +5,10 @@
 Per model, one training step (forward, backward, Adam) with ``model.fused_sequence = True``
 and ``False``, alternating, after two warm-up steps each; the median CPU time of this thread
 (``time.thread_time``: robust to other load on a shared machine, with one thread). Prints a
-table and writes ``sequence_paths.json``. The models: the reference config of issue #4 (LSTM
-controller) and the configuration the graph-task reproductions train (feed-forward
-controller, masking; ``dnc_qa/reproduce/budgets.py``) at two sizes.
+table and writes ``sequence_paths.json``. The models: the reference config
+(``benchmarks.impls.Config``, LSTM controller) and the configuration the graph-task
+reproductions train (feed-forward controller, masking; ``dnc_qa/reproduce/budgets.py``) at
+two sizes.
 """
 
 from __future__ import annotations

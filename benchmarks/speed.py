@@ -44,7 +44,7 @@ SPARSE_SCALING = [
 ]
 
 PEER_PEAK_GIB_AT_N512_T64 = 5.3
-"""Measured peak of the peer at N=512, T=64 (issue #4); it scales with N^2 T."""
+"""Measured peak of the peer at N=512, T=64; it scales with N^2 T."""
 
 
 def peer_skip_reason(cfg: Config, device: torch.device, mem_limit_gib: float) -> str | None:

@@ -43,7 +43,7 @@ def ask(
     from dnc_qa.app.ask import ask as run_ask
     from dnc_qa.app.ask import import_spacy_without_torch
 
-    import_spacy_without_torch()  # cold start: spaCy's thinc would import torch (issue #6)
+    import_spacy_without_torch()  # cold start: spaCy's thinc would import torch
 
     if plot is not None:
         from dnc_qa.app.plots import check_plot_path

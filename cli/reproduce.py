@@ -33,7 +33,7 @@ def graph_tasks(
 
       dncqa reproduce graph-tasks --budget ci --out runs/repro-ci
 
-      dncqa reproduce graph-tasks --budget small --london /work/shared/data/london --out r
+      dncqa reproduce graph-tasks --budget small --london PATH/TO/london --out r
 
       dncqa reproduce graph-tasks --from-run runs/traversal-dnc --tasks traversal --out r
     """

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A one-shot grid of traversal diagnosis runs (scripts/diag_traversal.py), one CPU thread each,
-# all in parallel on a many-core host (the device tool's 16-core machine): which recipe makes
+# all in parallel on a many-core host (16 cores were used): which recipe makes
 # the DNC's destination lookup learn fastest. Logs land in $OUT/grid/NAME.log.
 #
 #   OUT=/some/dir SECS=400 bash scripts/device_grid.sh

@@ -1,7 +1,7 @@
 """Memory addressing in NumPy: one small function per mechanism, as in
 :mod:`dnc_qa.memory.addressing` (the torch version the spec is checked against).
 
-Each function follows ``shared/spec/memory-access.md`` with the equation in its docstring.
+Each function follows ``docs/memory.md`` with the equation in its docstring.
 Shapes: ``B`` batch, ``N`` cells, ``W`` cell width, ``R`` read heads, ``Hw`` write heads,
 ``H`` any number of heads. Inference only: no gradients, no in-place tricks.
 """

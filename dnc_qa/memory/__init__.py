@@ -1,4 +1,4 @@
-"""Memory access for the DNC and the NTM (see ``shared/spec/memory-access.md``)."""
+"""Memory access for the DNC and the NTM (see ``docs/memory.md``)."""
 
 from dnc_qa.memory.dnc import DNCInterface, DNCMemory, DNCState
 from dnc_qa.memory.ntm import NTMInterface, NTMMemory, NTMState

@@ -1,6 +1,6 @@
 """Pure tensor functions for memory addressing: one small function per mechanism.
 
-Every function here follows ``shared/spec/memory-access.md`` (the DNC paper's Methods,
+Every function here follows ``docs/memory.md`` (the DNC paper's Methods,
 Graves et al. 2016, and the NTM paper, Graves et al. 2014) exactly, with the equation in its
 docstring. Shapes: ``B`` batch, ``N`` cells, ``W`` cell width, ``R`` read heads,
 ``Hw`` write heads, ``H`` any number of heads.

@@ -1,6 +1,6 @@
 """The DNC's memory access: state, interface and one step, exactly as the spec says.
 
-See ``shared/spec/memory-access.md`` and Graves et al., Nature 538 (2016), Methods. The
+See ``docs/memory.md`` and Graves et al., Nature 538 (2016), Methods. The
 arithmetic lives in :mod:`dnc_qa.memory.addressing`; this module wires it in the spec's order.
 
 Shapes: ``B`` batch, ``N`` cells, ``W`` cell width, ``R`` read heads, ``Hw`` write heads.

@@ -1,6 +1,6 @@
 """The temporal link step as one autograd node with a memory-lean backward.
 
-Spec steps 6 and 8 (``shared/spec/memory-access.md``), per write head ``j``:
+Steps 6 and 8 of ``docs/memory.md``, per write head ``j``:
 
     L_j[a, b] = (1 - w_j[a] - w_j[b]) * L_{t-1, j}[a, b] + w_j[a] * p_{t-1, j}[b],  L_j[a, a] = 0
     f_ij = L_j r_i,   b_ij = L_j^T r_i          (r_i: the previous read weights)

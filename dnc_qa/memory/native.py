@@ -17,7 +17,7 @@ One pass over each ``N x N`` link slice does what the eager path needs several
 * ``link_backward``: recomputes ``L`` row by row from ``L_prev`` and returns the gradients
   with respect to ``L_prev``, ``p``, ``w`` and the read weights.
 
-The arithmetic is the spec's (step 6 and 8 of ``shared/spec/memory-access.md``); only the
+The arithmetic is that of ``docs/memory.md`` (steps 6 and 8, the links); only the
 order of floating-point summation differs from the eager path. Slices (batch x write head)
 run in parallel with ``at::parallel_for``.
 

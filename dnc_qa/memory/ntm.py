@@ -1,7 +1,7 @@
 """The Neural Turing Machine's memory: content + location addressing, several heads.
 
 Graves, Wayne & Danihelka, "Neural Turing Machines" (2014), section 3, as written in
-``shared/spec/memory-access.md``. Write heads address against ``M_{t-1}``, the memory is
+``docs/memory.md``. Write heads address against ``M_{t-1}``, the memory is
 written, then read heads address against the new memory.
 
 Shapes: ``B`` batch, ``N`` cells, ``W`` cell width, ``R`` read heads, ``Hw`` write heads,

@@ -1,4 +1,4 @@
-"""The DNC paper's graph-task results (Graves et al. 2016; /work/shared/spec/paper-setups.md)."""
+"""The DNC paper's graph-task results (Graves et al. 2016, Extended Data Tables 2-5)."""
 
 from __future__ import annotations
 

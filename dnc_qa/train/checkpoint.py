@@ -53,7 +53,7 @@ class TrainerState:
         step: optimizer steps done.
         lesson: index of the current curriculum lesson.
         episodes: training episodes seen (all processes together).
-        elapsed_s: training wall time so far (all sessions).
+        elapsed_s: training wall time so far (resumed runs included).
         rng_states: each process's data-generator state, ``[world_size, S]`` uint8.
         optimizer: ``optimizer.state_dict()``.
         window: metric counts of the current logging window.

@@ -108,9 +108,8 @@ class TrainConfig:
     ``deterministic`` (CPU): before the first matrix product, sets ``MKL_CBWR=COMPATIBLE``
     (MKL's default GEMM kernels may round differently from one process to the next) unless
     it is already set. With it, a run resumed in a new process is bit-identical to an
-    uninterrupted one. (Until the third session it also switched off the native kernels of
-    :mod:`dnc_qa.memory.native`, whose unaligned scratch buffers made them round differently
-    from one process to the next; they are aligned now.)
+    uninterrupted one. The native kernels of :mod:`dnc_qa.memory.native` stay on: their
+    scratch buffers are aligned, so they round the same in every process.
 
     ``steps`` and ``minutes`` bound the run (whichever comes first; at least one is set).
     ``batch_size`` is per process under DDP. ``stop_bit_error``: stop once the final lesson's

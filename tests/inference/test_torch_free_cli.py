@@ -1,5 +1,5 @@
-"""A cold ``dncqa ask`` served by the NumPy path never imports torch (issue #6: torch's
-import alone is most of a cold answer), and the CLI registers its commands without it."""
+"""A cold ``dncqa ask`` served by the NumPy path never imports torch (torch's import
+alone is most of a cold answer), and the CLI registers its commands without it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An independent, deliberately naive transcription of shared/spec/memory-access.md.
+"""An independent, deliberately naive transcription of docs/memory.md.
 
 Plain Python loops over batch, heads and cells (float64 tensors, indexed element by element),
 sharing no code with ``dnc_qa.memory``: the tests compare the vectorised core against it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.relations import paper_relations
 from dnc_qa.reproduce import testmaps
 
-LONDON = Path("/work/shared/data/london")
+LONDON = Path(os.environ.get("DNC_QA_LONDON")
+              or Path(__file__).resolve().parents[3] / "shared" / "data" / "london")
+"""The public London Underground CSVs (transit-CSV folder with a ``zone`` column): the folder
+``DNC_QA_LONDON`` names, else ``shared/data/london`` beside the checkout."""
 
 
 def test_bundled_map_queries_are_well_formed() -> None:
@@ -26,7 +30,7 @@ def test_bundled_map_queries_are_well_formed() -> None:
     assert testmaps.traversal_tests(m.graph, 5, seed=1) == walks[:5]
 
 
-@pytest.mark.skipif(not LONDON.is_dir(), reason="no London data here")
+@pytest.mark.skipif(not LONDON.is_dir(), reason="no London data (set DNC_QA_LONDON)")
 def test_london_zone1() -> None:
     m = testmaps.load_map(LONDON)
     assert m.graph.number_of_nodes() == 59
