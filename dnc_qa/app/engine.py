@@ -778,8 +778,8 @@ def _traversal_whole(runner: _Runner, labels: LabelMap, query: TraversalQuery) -
 def _names_nothing(number: int, step: int) -> ModelAnswer:
     """No answer: the model's output at answer step ``step`` decodes to a label that names
     nothing in this graph (it is never shown as if it were a name)."""
-    return ModelAnswer(None, note=f"no answer: at step {step} the model's output decodes to "
-                                  f"label {number:03d}, which names nothing in this graph")
+    return ModelAnswer(None, note=f"at step {step} the model's output decodes to label "
+                                  f"{number:03d}, which names nothing in this graph")
 
 
 def _plan(runner: _Runner, query_triple: tuple[codec.Slot, codec.Slot, codec.Slot]) -> None:
