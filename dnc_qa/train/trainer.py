@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from dnc_qa.device import resolve_device
-from dnc_qa.errors import DncQaError
+from dnc_qa.errors import CheckpointError, DncQaError
 from dnc_qa.tasks.base import MetricCounts, Metrics, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train import distributed as D
@@ -257,7 +257,8 @@ class Trainer:
                 f"(step {self.state.step}); try a smaller --lr"
             )
         from_step = self.state.step
-        self._restore(load_checkpoint(checkpoint), restore_rng=False)
+        checkpoint, loaded = self._usable_checkpoint(checkpoint)
+        self._restore(loaded, restore_rng=False)
         self.state.rollbacks = rollbacks
         self.state.bad_batches = 0
         self.log.write(
@@ -265,6 +266,21 @@ class Trainer:
             rollbacks=rollbacks,
         )
         self._note(f"non-finite loss: rolled back from step {from_step} to {checkpoint}")
+
+    def _usable_checkpoint(self, latest: Path) -> tuple[Path, Checkpoint]:
+        """The newest kept checkpoint that loads (a damaged or non-finite latest one falls
+        back to the one before it); raises the latest one's error when none does."""
+        kept = sorted((p for p in latest.parent.iterdir()
+                       if p.is_dir() and p.name.startswith("step-") and p.name <= latest.name),
+                      reverse=True)
+        first_error: CheckpointError | None = None
+        for path in [latest, *(p for p in kept if p != latest)]:
+            try:
+                return path, load_checkpoint(path)
+            except CheckpointError as exc:
+                first_error = first_error or exc
+        assert first_error is not None
+        raise first_error
 
     # ------------------------------------------------------------------ evaluation
 
