@@ -25,6 +25,7 @@ from dnc_qa.cli import eval as eval_cmd
 from dnc_qa.cli import graph as graph_cmd
 from dnc_qa.cli import info as info_cmd
 from dnc_qa.cli import ingest as ingest_cmd
+from dnc_qa.cli import models as models_cmd
 from dnc_qa.cli import reproduce as reproduce_cmd
 from dnc_qa.cli import search as search_cmd
 from dnc_qa.cli import train as train_cmd
@@ -61,6 +62,7 @@ app.command("list")(workspace_cmd.list_entries)
 app.command("show")(workspace_cmd.show)
 app.command("remove")(workspace_cmd.remove)
 app.command("demo")(demo_cmd.demo)
+app.command("models")(models_cmd.models)
 # Research: training, evaluation, speed.
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.evaluate)
