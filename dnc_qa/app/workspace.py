@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dnc_qa.app.codec import LabelMap
+from dnc_qa.durable import fsync_path
 from dnc_qa.errors import DncQaError
 
 if TYPE_CHECKING:
@@ -284,7 +285,7 @@ class Workspace:
                 from dnc_qa.jsonout import dumps
 
                 _write_file(version / META, dumps(asdict(meta), indent=1).encode("utf-8"))
-                _fsync(version)
+                fsync_path(version)
                 self._point(final, version)
             except BaseException:
                 shutil.rmtree(version, ignore_errors=True)
@@ -309,7 +310,7 @@ class Workspace:
             if legacy is not None and not link.exists():
                 os.replace(legacy, link)
             raise
-        _fsync(self.graphs)
+        fsync_path(self.graphs)
         if previous is not None and previous != version and self._owned(previous):
             shutil.rmtree(previous, ignore_errors=True)
 
@@ -330,7 +331,7 @@ class Workspace:
             if path.is_symlink():
                 target = _resolve(path)
                 path.unlink()
-                _fsync(self.graphs)
+                fsync_path(self.graphs)
                 if self._owned(target):
                     shutil.rmtree(target, ignore_errors=True)
             else:
@@ -510,19 +511,6 @@ def _environment(home: Path) -> Iterator[None]:
         ) from None
 
 
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_file(path: Path, data: bytes) -> None:
     with open(path, "wb") as fh:
         fh.write(data)
@@ -535,7 +523,7 @@ def _save_tensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, st
     from safetensors.torch import save_file
 
     save_file(_contiguous(tensors), str(path), metadata=metadata)
-    _fsync(path)
+    fsync_path(path)
 
 
 def _contiguous(tensors: dict[str, Tensor]) -> dict[str, Tensor]:

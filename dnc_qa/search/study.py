@@ -19,6 +19,7 @@ same command with the same ``--out`` continues it. ``<out>/trials.csv``, ``table
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -31,6 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dnc_qa.durable import write_text_atomic
 from dnc_qa.errors import DncQaError
 from dnc_qa.search.space import check_fixed, choices_for, train_arguments
 
@@ -274,7 +276,11 @@ def write_tables(study: Any, out: Path) -> None:
     if not rows:
         return
     fields = list(dict.fromkeys(k for r in rows for k in r))
-    _atomic(out / "trials.csv", lambda fh: _write_csv(fh, fields, rows))
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(out / "trials.csv", table.getvalue())
     ranked = sorted(rows, key=lambda r: (r["score"] is None, -(r["score"] or 0)))
     params = [f for f in fields if f not in COLUMNS and f not in ("command", "last_progress")]
     head = ["trial", "state", "score", "reached", "held-out", "best rule", "progress",
@@ -293,7 +299,7 @@ def write_tables(study: Any, out: Path) -> None:
             "sees).\n\n" + "\n".join(lines) + "\n")
     if best is not None:
         text += f"\nBest trial {best['number']}:\n\n```bash\n{best['command']}\n```\n"
-    _atomic(out / "table.md", lambda fh: fh.write(text))
+    write_text_atomic(out / "table.md", text)
     _plot(rows, out / "history.png", study.study_name)
 
 
@@ -303,19 +309,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
-
-
-def _write_csv(fh: Any, fields: list[str], rows: list[dict[str, Any]]) -> None:
-    writer = csv.DictWriter(fh, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-
-
-def _atomic(path: Path, write: Callable[[Any], Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        write(fh)
-    os.replace(tmp, path)
 
 
 def _plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:

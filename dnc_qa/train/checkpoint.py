@@ -34,6 +34,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from dnc_qa.durable import fsync_path, write_text_atomic
 from dnc_qa.errors import CheckpointError, DncQaError
 from dnc_qa.tasks.base import MetricCounts
 from dnc_qa.train.config import TrainConfig
@@ -112,28 +113,6 @@ class Checkpoint(NamedTuple):
     trainer: TrainerState
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def checkpoint_root(out_dir: Path) -> Path:
     return Path(out_dir) / "checkpoints"
 
@@ -164,8 +143,8 @@ def save_checkpoint(
     if final.exists():  # a rollback re-reaches a step: replace the old one
         shutil.rmtree(final)
     os.replace(tmp, final)
-    _fsync_dir(root)
-    _write_text_atomic(root / LATEST, final.name + "\n")
+    fsync_path(root)
+    write_text_atomic(root / LATEST, final.name + "\n")
     _prune(root, keep, final)
     return final
 

@@ -63,7 +63,7 @@ CHILD = textwrap.dedent("""
         return wrapped
 
     w._write_file = step(w._write_file)
-    w._fsync = step(w._fsync)
+    w.fsync_path = step(w.fsync_path)
     w._save_tensors = step(w._save_tensors)
     w.os.replace = step(os.replace)
     w.os.symlink = step(os.symlink)
