@@ -118,31 +118,31 @@ def read_graph(
     return normalise_names(graph, Path(path))
 
 
+def _clean_names(names, what: str, path: Path | None) -> dict[str, str]:
+    """``{clean form: name}`` for distinct ``names``; two names with one clean form, or a
+    name that is empty once cleaned, raise :class:`GraphFormatError` (``what``: "node name",
+    "edge label")."""
+    out: dict[str, str] = {}
+    for name in names:
+        clean = clean_name(name)
+        if clean in out:
+            raise GraphFormatError(
+                f"{what}s {out[clean]!r} and {name!r} are the same {what.split()[-1]} once "
+                "white space and Unicode forms are normalised; rename one of them", path=path)
+        if not clean:
+            raise GraphFormatError(f"{what} {name!r} is empty once white space is removed",
+                                   path=path)
+        out[clean] = name
+    return out
+
+
 def normalise_names(graph: nx.MultiDiGraph, path: Path | None = None) -> nx.MultiDiGraph:
     """``graph`` with every node name and edge label in :func:`clean_name` form (the same
     object when nothing changes); two names that become equal raise :class:`GraphFormatError`
     naming both."""
-    nodes: dict[str, str] = {}
-    for n in graph.nodes:
-        clean = clean_name(n)
-        if clean in nodes:
-            raise GraphFormatError(
-                f"node names {nodes[clean]!r} and {n!r} are the same name once white space "
-                "and Unicode forms are normalised; rename one of them", path=path)
-        if not clean:
-            raise GraphFormatError(f"node name {n!r} is empty once white space is removed",
-                                   path=path)
-        nodes[clean] = n
-    labels: dict[str, str] = {}
-    for _, _, k in graph.edges(keys=True):
-        clean = clean_name(k)
-        if labels.setdefault(clean, k) != k:
-            raise GraphFormatError(
-                f"edge labels {labels[clean]!r} and {k!r} are the same label once white space "
-                "and Unicode forms are normalised; rename one of them", path=path)
-        if not clean:
-            raise GraphFormatError(f"edge label {k!r} is empty once white space is removed",
-                                   path=path)
+    nodes = _clean_names(graph.nodes, "node name", path)
+    labels = _clean_names(dict.fromkeys(k for _, _, k in graph.edges(keys=True)),
+                          "edge label", path)
     if all(c == n for c, n in nodes.items()) and all(c == k for c, k in labels.items()):
         return graph
     rename = {n: c for c, n in nodes.items()}
