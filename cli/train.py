@@ -35,27 +35,33 @@ def result_dict(result: Any) -> dict[str, Any]:
     }
 
 
-def relaunch_with_torchrun(processes: int, threads: int | None) -> None:
+def given_options(ctx: typer.Context, exclude: str) -> list[str]:
+    """The options this command was given on its command line, as command-line words again
+    (from the parsed values, so it holds however the command was called: ``dncqa``,
+    ``main(argv)`` or the Python API), without the parameter named ``exclude``."""
+    words: list[str] = []
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if (param.name == exclude or param.param_type_name != "option"
+                or source is None or source.name != "COMMANDLINE"):
+            continue
+        value = ctx.params[param.name]
+        if param.is_flag:
+            flags = param.opts if value else param.secondary_opts
+            words += flags[:1]
+        else:
+            words += [param.opts[0], str(value)]
+    return words
+
+
+def relaunch_with_torchrun(ctx: typer.Context, processes: int, threads: int | None) -> None:
     """Run this same ``dncqa train`` command as ``processes`` DDP processes through
     ``torch.distributed.run`` (PyTorch's launcher); rank 0 prints what a single process
     would. The exit status is the launcher's."""
     import subprocess
     import sys
 
-    argv = sys.argv[1:]
-    if argv and argv[0] == "train":
-        argv = argv[1:]
-    args, skip = [], False
-    for a in argv:  # drop --processes N (each worker is one process)
-        if skip:
-            skip = False
-            continue
-        if a == "--processes":
-            skip = True
-            continue
-        if a.startswith("--processes="):
-            continue
-        args.append(a)
+    args = given_options(ctx, exclude="processes")  # each worker is one process
     env = dict(os.environ)
     if threads is not None:
         env.setdefault("OMP_NUM_THREADS", str(threads))
@@ -67,6 +73,7 @@ def relaunch_with_torchrun(processes: int, threads: int | None) -> None:
 
 
 def train(
+    ctx: typer.Context,
     task: str = typer.Option("copy", "--task", "-t", help="Task name, e.g. copy, repeat_copy."),
     model: str = typer.Option("dnc", "--model", "-m", help="dnc, ntm or lstm."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (checkpoints, metrics)."),
@@ -187,7 +194,7 @@ def train(
     if processes < 1:
         raise DncQaError("--processes must be >= 1")
     if processes > 1 and "RANK" not in os.environ:  # start the processes, each runs this
-        relaunch_with_torchrun(processes, threads)
+        relaunch_with_torchrun(ctx, processes, threads)
         return
     if threads is not None:
         if threads < 1:
