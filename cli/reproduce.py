@@ -1,4 +1,8 @@
-"""``dncqa reproduce graph-tasks``: the DNC paper's graph tasks, our numbers beside theirs."""
+"""``dncqa reproduce``: the DNC paper's results, our numbers beside theirs.
+
+``graph-tasks`` trains (or reuses) and scores the graph-task runs; ``babi`` re-measures trained
+bAbI runs on the test split (:mod:`dnc_qa.reproduce.babi`).
+"""
 
 from __future__ import annotations
 
@@ -66,3 +70,63 @@ def graph_tasks(
     report = reproduce(chosen, out, london, from_run, task_list, model_list,
                        log=lambda s: typer.echo(s, err=True))
     typer.echo(f"wrote {out / 'report.md'} ({report.wall_s / 60:.1f} min)")
+
+
+@app.command("babi")
+def babi(
+    results: Path = typer.Option(
+        Path("results/babi"), "--results", help="Folder holding the bAbI run folders."),
+    babi_dir: Path | None = typer.Option(
+        None, "--babi-dir", help="bAbI data folder (default: $DNCQA_BABI, else each run's)."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Report folder (default: RESULTS/report)."),
+    as_json: bool = typer.Option(False, "--json", help="Also print the report as one JSON object."),
+    questions: int | None = typer.Option(
+        None, "--questions", help="Score about N test questions per task (default: all)."),
+    device: str = typer.Option("cpu", "--device", help="auto, cpu, cuda or cuda:N."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Stories per forward pass."),
+    threads: int = typer.Option(1, "--threads", help="torch CPU threads for scoring."),
+    run_threads: int | None = typer.Option(
+        None, "--run-threads",
+        help="Threads the runs trained with, for CPU-hours where metrics.jsonl records none."),
+) -> None:
+    """Re-measure trained bAbI runs on the test split; report them in the paper's layout.
+
+    Every run folder under --results (single-task runs and runs on all 20 tasks, DNC and
+    LSTM) is scored from its latest checkpoint on the bAbI test files, task by task, as
+    `dncqa eval RUN --json` scores it. Writes report.md (one row per task beside the
+    published DNC, LSTM, DNC-MD, rsDNC and SDNC numbers; mean error and failed tasks; per
+    run its episodes, CPU-hours and the command that continues it), report.json (the same
+    numbers, strict JSON) and curves.png (validation error against training episodes).
+
+    Examples:
+
+      dncqa reproduce babi --babi-dir ../shared/data/babi
+
+      dncqa reproduce babi --results results/babi --out results/babi/report --run-threads 1
+
+      dncqa reproduce babi --questions 100 --out /tmp/babi-quick --json
+    """
+    if questions is not None and questions < 1:
+        raise DncQaError("--questions must be >= 1")
+    if batch_size < 1 or threads < 1 or (run_threads is not None and run_threads < 1):
+        raise DncQaError("--batch-size, --threads and --run-threads must be >= 1")
+    if not results.is_dir():
+        raise DncQaError(f"--results {results} is not a folder")
+    if babi_dir is not None and not babi_dir.is_dir():
+        raise DncQaError(f"--babi-dir {babi_dir} is not a folder")
+    out = out if out is not None else results / "report"
+    if out.exists() and not out.is_dir():
+        raise DncQaError(f"--out {out} exists and is not a folder")
+    import torch
+
+    from dnc_qa.jsonout import dumps
+    from dnc_qa.reproduce.babi import reproduce_babi
+
+    torch.set_num_threads(threads)
+    report = reproduce_babi(results, out, babi_dir, questions, device, batch_size, run_threads,
+                            log=lambda s: typer.echo(s, err=True))
+    if as_json:
+        typer.echo(dumps(report))
+    else:
+        typer.echo(f"wrote {out / 'report.md'} ({len(report['runs'])} runs)")
