@@ -49,15 +49,27 @@ def _options(
     )
 
 
-LabelKey = typer.Option(None, "--label-key", help="Edge attribute holding the label "
-                        "(repeatable; default: label, line, relation, type).")
-DefaultLabel = typer.Option(None, "--default-label", help="Label for edges that have none.")
-Undirected = typer.Option(False, "--undirected", help="CSV edge lists: rows are undirected.")
-Directions = typer.Option("line", "--directions", help="Transit maps: direction labels per "
-                          "'line' axis (Central E/W) or per 'edge' compass point.")
-MaxMb = typer.Option(50.0, "--max-mb", help="Refuse files larger than this (MB).")
-MaxNodes = typer.Option(100_000, "--max-nodes", help="Refuse graphs with more nodes.")
-MaxEdges = typer.Option(1_000_000, "--max-edges", help="Refuse graphs with more edges.")
+READING = "Reading the file"
+"""The help panel of the readers' options (``graph info``, ``graph convert``, ``ingest``)."""
+LABEL_KEY_HELP = ("Edge attribute holding the label; repeatable (default: label, line, "
+                  "relation, type).")
+DEFAULT_LABEL_HELP = "Label for edges that have none of the label keys."
+UNDIRECTED_HELP = "CSV edge lists: each row is an undirected edge."
+DIRECTIONS_HELP = ("Transit maps with coordinates: one compass axis per 'line' (Red N/S) or "
+                   "a compass point per 'edge'.")
+
+LabelKey = typer.Option(None, "--label-key", help=LABEL_KEY_HELP, metavar="KEY",
+                        rich_help_panel=READING)
+DefaultLabel = typer.Option(None, "--default-label", help=DEFAULT_LABEL_HELP,
+                            rich_help_panel=READING)
+Undirected = typer.Option(False, "--undirected", help=UNDIRECTED_HELP, rich_help_panel=READING)
+Directions = typer.Option("line", "--directions", help=DIRECTIONS_HELP, rich_help_panel=READING)
+MaxMb = typer.Option(50.0, "--max-mb", help="Refuse files larger than this (MB).",
+                     rich_help_panel=READING)
+MaxNodes = typer.Option(100_000, "--max-nodes", help="Refuse graphs with more nodes.",
+                        rich_help_panel=READING)
+MaxEdges = typer.Option(1_000_000, "--max-edges", help="Refuse graphs with more edges.",
+                        rich_help_panel=READING)
 
 
 @app.command("info")

@@ -208,6 +208,9 @@ def ingest(
     max_edges: int | None = None,
     seed: int = 0,
     strict: bool = False,
+    label_keys: str | list[str] | tuple[str, ...] | None = None,
+    default_label: str | None = None,
+    directions: str = "line",
     home: str | Path | None = None,
     verbose: bool = False,
 ) -> Graph:
@@ -228,6 +231,11 @@ def ingest(
         strict: refuse a text knowledge base with any sentence the extractor cannot read.
             Without it such sentences are skipped and listed in :attr:`Graph.unread`; a
             file with no readable sentence is refused either way.
+        label_keys: the edge attribute (or attributes, tried in order) holding each edge's
+            label (default: ``label``, ``line``, ``relation``, ``type``).
+        default_label: the label of edges with none of ``label_keys``.
+        directions: transit maps whose stations have coordinates: ``line`` (one compass
+            axis per line, "Red N") or ``edge`` (each edge's own compass point).
         home: the workspace folder (default: ``$DNCQA_HOME`` or the user data folder).
         verbose: print progress ("writing N triples into memory...") to stderr.
     """
@@ -239,7 +247,10 @@ def ingest(
         name=name, model=model, format=format,
         max_nodes=DEFAULT_MAX_NODES if max_nodes is None else max_nodes,
         max_edges=DEFAULT_MAX_EDGES if max_edges is None else max_edges,
-        seed=seed, strict=strict)
+        seed=seed, strict=strict,
+        label_keys=(label_keys,) if isinstance(label_keys, str) else
+        None if label_keys is None else tuple(label_keys),
+        default_label=default_label, directions=directions)
     ws = _workspace(home)
     report = ingest_report(source, options, ws, log=sys.stderr if verbose else io.StringIO())
     return Graph(report.meta.name, ws.home, report.unread)

@@ -15,6 +15,7 @@ from dnc_qa.errors import DncQaError
 if TYPE_CHECKING:
     import networkx as nx
 
+    from dnc_qa.graphs.io import ReadOptions
     from dnc_qa.kb.extract import UnreadSentence
 
 DEFAULT_MAX_NODES = codec.MAX_LABEL + 1
@@ -36,6 +37,11 @@ class IngestOptions:
             (``--strict``). Without it such sentences are skipped and reported
             (:attr:`IngestReport.unread`); a file with no readable sentence is refused
             either way.
+        label_keys: edge attributes tried, in order, for an edge's label (``--label-key``;
+            ``None``: ``label``, ``line``, ``relation``, ``type``).
+        default_label: the label of edges with none of them (``--default-label``).
+        undirected: CSV edge lists: every row is an undirected edge (``--undirected``).
+        directions: transit maps: ``line`` or ``edge`` compass labels (``--directions``).
     """
 
     name: str | None = None
@@ -45,6 +51,23 @@ class IngestOptions:
     max_edges: int = DEFAULT_MAX_EDGES
     seed: int = 0
     strict: bool = False
+    label_keys: tuple[str, ...] | None = None
+    default_label: str | None = None
+    undirected: bool = False
+    directions: str = "line"
+
+    def read_options(self) -> ReadOptions:
+        """The graph readers' settings for this ingest."""
+        from dnc_qa.graphs.io import ReadOptions
+        from dnc_qa.graphs.limits import Limits
+
+        if self.directions not in ("line", "edge"):
+            raise DncQaError(f"--directions must be 'line' or 'edge', not {self.directions!r}")
+        extra = {} if self.label_keys is None else {"label_keys": tuple(self.label_keys)}
+        return ReadOptions(default_label=self.default_label, undirected=self.undirected,
+                           directions=self.directions,  # type: ignore[arg-type]
+                           limits=Limits(max_nodes=self.max_nodes, max_edges=self.max_edges),
+                           **extra)
 
 
 @dataclass(frozen=True)
@@ -57,23 +80,25 @@ class IngestReport:
 
 
 def read_input(path: Path, fmt: str | None, max_nodes: int, max_edges: int,
-               strict: bool = False
+               strict: bool = False, options: IngestOptions | None = None,
                ) -> tuple[nx.MultiDiGraph, str, tuple[UnreadSentence, ...]]:
     """The graph in ``path``, the format it was read as and (text knowledge bases) the
-    sentences that could not be read."""
-    from dnc_qa.graphs.io import ReadOptions, detect_format, read_graph
-    from dnc_qa.graphs.limits import Limits
+    sentences that could not be read; ``options`` gives the readers' other settings."""
+    from dataclasses import replace
 
-    limits = Limits(max_nodes=max_nodes, max_edges=max_edges)
+    from dnc_qa.graphs.io import detect_format, read_graph
+
+    base = options or IngestOptions()
+    read_options = replace(base, max_nodes=max_nodes, max_edges=max_edges).read_options()
     if fmt is not None and fmt.lower() in ("kb", "text-kb", "txt"):
         fmt = "text"
     fmt = fmt or detect_format(path)
     if fmt == "text":
         from dnc_qa.kb.textkb import read_text_kb
 
-        kb = read_text_kb(path, strict=strict, limits=limits)
+        kb = read_text_kb(path, strict=strict, limits=read_options.limits)
         return kb.graph, fmt, kb.unread
-    return read_graph(path, fmt, ReadOptions(limits=limits)), fmt, ()
+    return read_graph(path, fmt, read_options), fmt, ()
 
 
 def check_limits(graph: nx.MultiDiGraph, max_nodes: int, max_edges: int) -> None:
@@ -113,7 +138,7 @@ def ingest_report(path: str | Path, options: IngestOptions, workspace: Workspace
     if options.max_nodes < 1 or options.max_edges < 1:
         raise DncQaError("--max-nodes and --max-edges must be at least 1")
     graph, fmt, unread = read_input(src, options.format, options.max_nodes, options.max_edges,
-                                    options.strict)
+                                    options.strict, options)
     check_limits(graph, options.max_nodes, options.max_edges)
     if graph.number_of_edges() == 0:
         raise DncQaError(f"{src}: the graph has no edges; there is nothing to ask about")

@@ -17,6 +17,9 @@ terminus* (the first station, in input order, with one neighbour on that line; f
 first station).  Moving to a station farther (in hops along the line) from it is ``out``, nearer
 is ``in``; between two stations at the same distance (odd loops), towards the later station in
 input order is ``out``.
+
+Node-link maps (:mod:`dnc_qa.graphs.formats.linemap`) name a line without coordinates by its
+terminals instead (:func:`terminal_directions`): ``"Red towards Zed"``.
 """
 
 from __future__ import annotations
@@ -86,6 +89,50 @@ def fallback_directions(
             far = key_v > key_u
             out[(u, v)] = "out" if far else "in"
             out[(v, u)] = "in" if far else "out"
+    return out
+
+
+class LineShapeError(ValueError):
+    """A line whose directions cannot be named by its terminals (it branches, or is a loop).
+
+    Attributes:
+        loop: ``True`` for a loop, ``False`` for a branch.
+    """
+
+    def __init__(self, message: str, *, loop: bool) -> None:
+        super().__init__(message)
+        self.loop = loop
+
+
+def terminal_directions(
+    pairs: Sequence[tuple[str, str]], order: Mapping[str, int]
+) -> dict[tuple[str, str], str]:
+    """``{(u, v): terminal, ...}``: the end of the line each move heads towards.
+
+    Each connected stretch of the line (``pairs``) must be a simple path; a move from ``u`` to
+    ``v`` heads towards the terminal that ``v`` is nearer to (in hops).  A stretch that
+    branches or closes into a loop has no two terminals and raises :class:`LineShapeError`
+    naming the first such station in ``order``.
+    """
+    g = nx.Graph()
+    g.add_edges_from(pairs)
+    out: dict[tuple[str, str], str] = {}
+    for comp in nx.connected_components(g):
+        sub = g.subgraph(comp)
+        nodes = sorted(comp, key=order.__getitem__)
+        branch = next((n for n in nodes if sub.degree(n) > 2), None)
+        if branch is not None:
+            raise LineShapeError(f"branches at {branch!r} ({sub.degree(branch)} neighbours on "
+                                 "it)", loop=False)
+        ends = [n for n in nodes if sub.degree(n) == 1]
+        if not ends:
+            raise LineShapeError(f"is a loop (through {nodes[0]!r})", loop=True)
+        first, last = ends
+        hops = nx.single_source_shortest_path_length(sub, last)
+        for u, v in sub.edges():
+            towards_last = hops[v] < hops[u]
+            out[(u, v)] = last if towards_last else first
+            out[(v, u)] = first if towards_last else last
     return out
 
 

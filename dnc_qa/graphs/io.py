@@ -3,7 +3,9 @@
 ==============  =============================  =====================================
 format          recognised by                  notes
 ==============  =============================  =====================================
-``node-link``   ``.json``                      networkx node-link ("links"/"edges")
+``node-link``   ``.json``                      networkx node-link ("links"/"edges");
+                                               an undirected map labelled by ``line``
+                                               gets directions (:mod:`.formats.linemap`)
 ``transit``     a folder; a ``.json`` object   three CSVs stations/lines/connections,
                 with ``stations``/``lines``/   or the same tables as one JSON object
                 ``connections``
@@ -37,6 +39,7 @@ from dnc_qa.graphs.errors import GraphFormatError
 from dnc_qa.graphs.formats.edgelist import edge_csv_text, read_edge_csv
 from dnc_qa.graphs.formats.gml import gml_text, read_gml
 from dnc_qa.graphs.formats.graphml import graphml_text, read_graphml
+from dnc_qa.graphs.formats.linemap import direct_lines, is_line_map
 from dnc_qa.graphs.formats.nodelink import (
     DEFAULT_LABEL_KEYS,
     graph_from_node_link,
@@ -167,7 +170,10 @@ def _read_graph(p: Path, format: str | None, opts: ReadOptions) -> nx.MultiDiGra
         loaded = load_json(p, opts.limits)
         if format is None and is_transit_json(loaded[1]):
             return read_transit(p, directions=opts.directions, limits=opts.limits, loaded=loaded)
-        return graph_from_node_link(loaded[1], path=p, text=loaded[0], **kw)
+        graph = graph_from_node_link(loaded[1], path=p, text=loaded[0], **kw)
+        if is_line_map(loaded[1], opts.label_keys):
+            return direct_lines(graph, path=p, directions=opts.directions, limits=opts.limits)
+        return graph
     if fmt == "graphml":
         return read_graphml(p, **kw)
     if fmt == "transit" and p.is_file():
