@@ -150,8 +150,10 @@ def train(
     threads: int | None = typer.Option(
         None, "--threads", help="torch CPU threads per process (default: all cores)."
     ),
-    processes: int = typer.Option(
-        1, "--processes", help="Data-parallel processes (DDP on gloo/NCCL, via torchrun)."
+    processes: str = typer.Option(
+        "auto", "--processes",
+        help="DDP processes (gloo/NCCL, via torchrun), or auto: 2 on a CPU with 2+ cores for "
+        "runs of --minutes >= 2 or --steps >= 1000 when --threads is not given, else 1.",
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bar."),
 ) -> None:
@@ -174,10 +176,12 @@ def train(
 
       dncqa train --task traversal --processes 2 --threads 1 --steps 500 --out runs/t2
 
-    Both cores: by default one process uses every core as torch threads. For the graph tasks
-    two processes of one thread each (--processes 2 --threads 1, DDP) train about twice as
-    many episodes per second as one process (python -m benchmarks.train_throughput); each
-    process draws --batch-size episodes per step, so a step sees twice the episodes.
+    Both cores: for the graph tasks two processes of one thread each (DDP) train about twice
+    as many episodes per second as one process using both cores as threads
+    (python -m benchmarks.train_throughput), so on a CPU with two cores or more a run of
+    --minutes >= 2 (or --steps >= 1000) starts two processes (--processes auto); --threads N
+    or --processes 1 keeps one process. Each process draws --batch-size episodes per step,
+    so a step of two processes sees twice the episodes.
     """
     from dnc_qa.tasks.registry import check_task_name  # here: it imports torch
     from dnc_qa.train.config import (
@@ -188,13 +192,21 @@ def train(
         OptimConfig,
         TrainConfig,
     )
+    from dnc_qa.train.distributed import auto_processes, parse_processes
     from dnc_qa.train.model_factory import check_model_name
     from dnc_qa.train.trainer import train as run_training
 
-    if processes < 1:
-        raise DncQaError("--processes must be >= 1")
-    if processes > 1 and "RANK" not in os.environ:  # start the processes, each runs this
-        relaunch_with_torchrun(ctx, processes, threads)
+    count = parse_processes(processes)
+    if count is None and "RANK" not in os.environ:
+        import torch
+
+        cuda = device != "cpu" and torch.cuda.is_available()
+        count = auto_processes(cuda=cuda, cpus=os.cpu_count() or 1, threads=threads,
+                               minutes=minutes, steps=steps)
+        if count > 1:
+            threads = 1
+    if (count or 1) > 1 and "RANK" not in os.environ:  # start the processes, each runs this
+        relaunch_with_torchrun(ctx, count or 1, threads)
         return
     if threads is not None:
         if threads < 1:

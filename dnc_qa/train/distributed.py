@@ -37,6 +37,43 @@ class DistInfo(NamedTuple):
 SINGLE = DistInfo(0, 1, 0)
 
 
+AUTO_MIN_MINUTES = 2.0
+AUTO_MIN_STEPS = 1000
+
+
+def auto_processes(
+    *, cuda: bool, cpus: int, threads: int | None, minutes: float | None, steps: int | None
+) -> int:
+    """How many DDP processes ``dncqa train --processes auto`` starts.
+
+    Two one-thread processes train about twice the episodes per second of one process on a
+    two-core CPU for every graph task (``python -m benchmarks.train_throughput``), so a CPU
+    run uses two when the machine has two cores or more, ``--threads`` was not given (it pins
+    one process), and the run is long enough to repay the second process's start-up
+    (``--minutes`` >= 2 or ``--steps`` >= 1000). Otherwise, and on CUDA, one process.
+    """
+    if cuda or cpus < 2 or threads is not None:
+        return 1
+    long_run = (minutes is not None and minutes >= AUTO_MIN_MINUTES) or (
+        steps is not None and steps >= AUTO_MIN_STEPS)
+    return 2 if long_run else 1
+
+
+def parse_processes(text: str) -> int | None:
+    """``--processes`` as given: a count >= 1, or ``None`` for ``auto``."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        from dnc_qa.errors import DncQaError
+
+        raise DncQaError(f"--processes must be 'auto' or a count >= 1, not {text!r}")
+    return value
+
+
 def launched_by_torchrun() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
 
