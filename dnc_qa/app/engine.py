@@ -23,7 +23,10 @@ Episode layout (the paper's, :mod:`dnc_qa.app.codec` encoding):
 * inference (family relations): query ``(person, relation, _)``, ``planning_steps`` blank
   steps, one answer step.
 
-Neighbours and facts are asked of a traversal model as one-hop traversals.
+Neighbours and facts are asked of a traversal model as one-hop traversals, and chains of facts
+("who is the mayor of the capital of X") as one walk over their relation labels, in one query
+up to the walk length the model was trained on. A fact's answer is taken only when the model
+wrote the fact that was asked (its source and relation); otherwise it has none.
 
 Two backends run a model: torch (ingest's description phase, the ``untrained`` model, and any
 model the other cannot run) and NumPy (:mod:`dnc_qa.inference`, the same arithmetic without
@@ -47,6 +50,7 @@ from dnc_qa.app.codec import LabelMap
 from dnc_qa.app.exact import Answer
 from dnc_qa.app.queries import (
     FactQuery,
+    MultiFactQuery,
     NeighboursQuery,
     Query,
     RelationQuery,
@@ -70,6 +74,7 @@ PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 TASKS = ("traversal", "shortest_path", "inference")
 _TASK_ALIASES = {"shortest-path": "shortest_path", "shortestpath": "shortest_path",
+                 "kb_qa": "traversal", "kb-qa": "traversal",
                  "graph-traversal": "traversal", "graph_traversal": "traversal",
                  "graph-inference": "inference", "relations": "inference"}
 UNTRAINED_CONFIG: dict[str, Any] = {
@@ -105,6 +110,8 @@ class ModelSpec:
         node_labels, edge_labels: the inclusive label ranges the model was trained with.
         edge_numbers: fixed numbers for named edge labels (``{"mother": 0, ...}``); the rest
             are drawn from ``edge_labels``.
+        trained_on: the training task's own name (``kb_qa``: a traversal model trained on
+            knowledge-base-shaped graphs, which ``auto`` prefers for text knowledge bases).
     """
 
     kind: str
@@ -118,6 +125,7 @@ class ModelSpec:
     node_labels: tuple[int, int] = (0, codec.MAX_LABEL)
     edge_labels: tuple[int, int] = (0, codec.MAX_LABEL)
     edge_numbers: dict[str, int] = field(default_factory=dict)
+    trained_on: str = ""
 
     @classmethod
     def from_config(cls, data: Any, where: Path) -> ModelSpec:
@@ -135,8 +143,8 @@ class ModelSpec:
         app = data.get("app", {})
         if not isinstance(app, dict):
             raise bad('"app" must be an object')
-        task = str(app.get("task", data.get("task", ""))).lower()
-        task = _TASK_ALIASES.get(task, task)
+        trained_on = str(app.get("task", data.get("task", ""))).lower()
+        task = _TASK_ALIASES.get(trained_on, trained_on)
         if task not in TASKS:
             raise bad(f"task {task or None!r} is not a graph task ({', '.join(TASKS)}); "
                       "this model cannot answer questions about graphs")
@@ -154,6 +162,7 @@ class ModelSpec:
                 node_labels=_pair(app.get("node_labels", (0, codec.MAX_LABEL))),
                 edge_labels=_pair(app.get("edge_labels", (0, codec.MAX_LABEL))),
                 edge_numbers={str(k): int(v) for k, v in app.get("edge_numbers", {}).items()},
+                trained_on=trained_on.replace("-", "_"),
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise bad(f'bad "app" settings: {exc}') from None
@@ -229,17 +238,21 @@ def resolve_model_ref(ref: str, node_kind: str = "node") -> str:
 
     Family trees prefer an inference model and fall back to a traversal model (which still
     answers "who is X's mother" and "start at X and follow mother then father"); other graphs
-    take a traversal model. Without a fitting shipped model the answer is ``none``.
+    take a traversal model: for generic graphs and text knowledge bases (``node``) one trained
+    on knowledge bases (``kb_qa``) first, for transit maps and family trees one trained on
+    the paper's random graphs first. Without a fitting shipped model the answer is ``none``.
     """
     if ref != "auto":
         return ref
-    wanted = ("inference", "traversal") if node_kind == "person" else ("traversal",)
+    wanted = {"person": ("inference", "traversal", "kb_qa"),
+              "node": ("kb_qa", "traversal")}.get(node_kind, ("traversal", "kb_qa"))
     tasks: dict[str, str] = {}
     for name in shipped_models():
         try:
-            tasks[name] = _read_spec(PRETRAINED_DIR / name / CONFIG).task
+            spec = _read_spec(PRETRAINED_DIR / name / CONFIG)
         except CheckpointError:
             continue
+        tasks[name] = "kb_qa" if spec.trained_on == "kb_qa" else spec.task
     for task in wanted:
         for name, got in tasks.items():
             if got == task:
@@ -651,6 +664,8 @@ def _ask_model(
         result = _relation(runner, labels, query)
     elif isinstance(query, NeighboursQuery):
         result = _neighbours(model, state, graph, labels, query)
+    elif isinstance(query, MultiFactQuery):
+        result = _fact_chain(runner, labels, query)
     else:
         result = _fact(runner, labels, query)
     if not model.trained:
@@ -716,7 +731,7 @@ def _task_for(query: Query) -> tuple[str, ...]:
         return ("inference", "traversal")
     if isinstance(query, FactQuery):
         return ("traversal", "inference")
-    return ("traversal",)
+    return ("traversal",)  # traversals, neighbours, chains of facts
 
 
 def _traversal(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
@@ -897,16 +912,108 @@ def _infer(runner: _Runner, labels: LabelMap, person: str, relation: str) -> Mod
 
 
 def _fact(runner: _Runner, labels: LabelMap, query: FactQuery) -> ModelAnswer:
-    """A one-hop traversal (traversal model) or a relation lookup (inference model)."""
+    """A one-hop walk (traversal model) or a relation lookup (inference model)."""
     if query.inverse:
         return ModelAnswer(None, note="the model reads triples forwards only; it cannot answer "
                                       "(?, relation, object) questions")
     if runner.model.spec.task == "inference":
         return _infer(runner, labels, query.subject, query.relation)
-    result = _traversal(runner, labels, TraversalQuery(query.subject, (Step(query.relation),)))
-    if result.answer is not None:
-        result.answer = Answer("node", result.answer.nodes[-1:])
-    return result
+    return _fact_chain(runner, labels, MultiFactQuery(query.subject, (query.relation,)))
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One answer step's completed triple as the model wrote it: each part's name, or
+    ``None`` where its number names nothing in this graph (``numbers`` keeps the numbers)."""
+
+    source: str | None
+    edge: str | None
+    target: str | None
+    numbers: tuple[int, int, int]
+    prob: float
+
+    def text(self) -> str:
+        parts = [name if name is not None else f"label {number:03d}"
+                 for name, number in zip((self.source, self.edge, self.target), self.numbers,
+                                         strict=True)]
+        return f"({', '.join(parts)})"
+
+
+def _read_walk(runner: _Runner, labels: LabelMap, start: str, edges: tuple[str, ...]
+               ) -> list[_Read]:
+    """Ask the walk from ``start`` along ``edges`` in one query (the paper's layout: query
+    ``(start, e1, _), (_, e2, _)...``, then one answer step per hop) and read each answer
+    step's triple. Every label must be stored in ``labels``."""
+    numbers = [labels.edges[e] for e in edges]
+    q = [(labels.nodes[start], numbers[0], None)] + [(None, e, None) for e in numbers[1:]]
+    runner.run(runner.encode(q, phase=[True]), "query")
+    n = len(edges)
+    y = runner.run(runner.encode([(None, None, None)] * n, phase=[True], answer=[True] * n),
+                   "answer")
+    reads = []
+    for t in range(n):
+        (src, e, dst), p = codec.decode_triple(y[t])
+        reads.append(_Read(labels.node_name(src), labels.edge_name(e), labels.node_name(dst),
+                           (src, e, dst), p))
+    return reads
+
+
+def _fact_chain(runner: _Runner, labels: LabelMap, query: MultiFactQuery) -> ModelAnswer:
+    """A chain of facts as one walk over its relation labels: in one query (the paper's
+    layout) up to the walk length the model was trained on (``walk_steps``), else hop by hop,
+    each hop one query from the stored memory (the note says so).
+
+    The answer is the walk's last node, taken only when every answer step wrote the fact
+    that was asked: its source the node reached so far, its edge the hop's relation, its
+    target a node of this graph. Otherwise the model has no answer (``"none"``, its note
+    quoting the triple it wrote): a chain with a missing fact is never answered with a name
+    the model read from some other triple.
+    """
+    if any(query.inverse):
+        hop = query.inverse.index(True)
+        return ModelAnswer(None, note=(
+            f"the model reads triples forwards only; hop {hop + 1} asks "
+            f"(?, {query.relations[hop]}, _) and this graph stores no inverse label for it"))
+    missing = [r for r in query.relations if r not in labels.edges]
+    if missing:
+        return ModelAnswer(None, note=f"edge label {missing[0]!r} was not stored in memory")
+    limit = runner.model.spec.walk_steps
+    if limit is None or query.hops <= limit:
+        reads = _read_walk(runner, labels, query.subject, query.relations)
+        how = ""
+    else:
+        reads = _read_hops(runner, labels, query)
+        how = (f"answered hop by hop: {query.hops} one-hop queries from the stored memory (the "
+               f"model was trained on walks of up to {limit} steps)")
+    node, walk, prob = query.subject, [query.subject], 1.0
+    for i, (read, relation) in enumerate(zip(reads, query.relations, strict=False)):
+        if read.source != node or read.edge != relation or read.target is None:
+            said = f"the model finds no {relation!r} of {node}"
+            detail = (f"at hop {i + 1} the model wrote {read.text()}, not a "
+                      f"({node}, {relation}, _) fact")
+            return ModelAnswer(Answer("none", note=said), None,
+                               note="; ".join(filter(None, [detail, how])))
+        node = read.target
+        walk.append(f"-[{relation}]-> {node}")
+        prob *= read.prob
+    note = f"the model's walk: {' '.join(walk)}" if query.hops > 1 else ""
+    return ModelAnswer(Answer("node", (node,)), prob, note="; ".join(filter(None, [note, how])))
+
+
+def _read_hops(runner: _Runner, labels: LabelMap, query: MultiFactQuery) -> list[_Read]:
+    """The chain as one one-hop query per relation, each from the stored memory, the next
+    starting at the node the model's previous answer named; stops at a hop whose answer
+    names no node (its read is the last)."""
+    stored, node, reads = runner.state, query.subject, []
+    for relation in query.relations:
+        hop = _Runner(runner.model, stored)
+        read = _read_walk(hop, labels, node, (relation,))[0]
+        runner.absorb(hop)
+        reads.append(read)
+        if read.target is None or read.source != node or read.edge != relation:
+            break
+        node = read.target
+    return reads
 
 
 def _neighbours(model: LoadedModel, state: Any, graph: nx.MultiDiGraph, labels: LabelMap,

@@ -13,6 +13,7 @@ import networkx as nx
 from dnc_qa.app.kinship import FamilyView, parse_relation
 from dnc_qa.app.queries import (
     FactQuery,
+    MultiFactQuery,
     NeighboursQuery,
     Query,
     RelationQuery,
@@ -150,6 +151,31 @@ def fact(graph: nx.MultiDiGraph, query: FactQuery) -> Answer:
     return Answer("nodes", tuple(sorted(found)))
 
 
+def follow_hop(graph: nx.MultiDiGraph, nodes: set[str], relation: str, inverse: bool = False
+               ) -> set[str]:
+    """The nodes one ``relation`` edge from any of ``nodes`` (against the edges' direction
+    when ``inverse``)."""
+    if inverse:
+        return {u for n in nodes for u, _, k in graph.in_edges(n, keys=True) if k == relation}
+    return {v for n in nodes for _, v, k in graph.out_edges(n, keys=True) if k == relation}
+
+
+def fact_chain(graph: nx.MultiDiGraph, query: MultiFactQuery) -> Answer:
+    """Every node the chain reaches, following the stored triples hop by hop (all of them
+    when a hop leads to several); ``"none"`` when some hop has no stored edge, the note
+    naming it."""
+    _check_node(graph, query.subject)
+    nodes = {query.subject}
+    for i, (relation, inverse) in enumerate(zip(query.relations, query.inverse, strict=True)):
+        found = follow_hop(graph, nodes, relation, inverse)
+        if not found:
+            where = ", ".join(sorted(nodes))
+            edge = f"{relation!r} edge {'into' if inverse else 'from'} {where}"
+            return Answer("none", note=f"there is no {edge} (hop {i + 1} of {query.hops})")
+        nodes = found
+    return Answer("nodes", tuple(sorted(nodes)))
+
+
 def exact_answer(graph: nx.MultiDiGraph, query: Query) -> Answer:
     """The exact answer to ``query`` in ``graph``."""
     if isinstance(query, ShortestPathQuery):
@@ -162,6 +188,8 @@ def exact_answer(graph: nx.MultiDiGraph, query: Query) -> Answer:
         return relatives(graph, query)
     if isinstance(query, FactQuery):
         return fact(graph, query)
+    if isinstance(query, MultiFactQuery):
+        return fact_chain(graph, query)
     raise TypeError(f"not a query: {query!r}")
 
 
@@ -181,9 +209,11 @@ def agrees(graph: nx.MultiDiGraph, query: Query, model: Answer, exact: Answer) -
     * shortest path: a valid path from source to target no longer than the exact one (any of
       several shortest paths agrees);
     * traversal: the same nodes and labels;
-    * lists: the same set; a single-node model answer agrees if it is one of the exact nodes.
+    * lists: the same set; a single-node model answer agrees if it is one of the exact nodes;
+    * no answer (``"none"``, or an empty list): the model giving none.
     """
-    if exact.kind == "none":
+    if exact.kind == "none" or (exact.kind == "nodes" and not exact.nodes
+                                and model.kind == "none"):
         return model.kind == "none"
     if isinstance(query, ShortestPathQuery):
         return (

@@ -122,4 +122,51 @@ class FactQuery:
         return f"({self.subject}, {self.relation}, ?)"
 
 
-Query = ShortestPathQuery | TraversalQuery | NeighboursQuery | RelationQuery | FactQuery
+@dataclass(frozen=True)
+class MultiFactQuery:
+    """A chain of facts from ``subject``: follow ``relations[0]``, then ``relations[1]``...
+
+    "Who is the mayor of the capital of Eastmarch" is ``MultiFactQuery("Eastmarch",
+    ("capital", "mayor"))``: the innermost relation comes first. ``inverse[i]`` marks a hop
+    read backwards, ``(?, relation, x)`` (a relation with no stored inverse label, such as
+    "the person who likes X"); it defaults to all forward hops.
+    """
+
+    type: ClassVar[str] = "multi_fact"
+    subject: str
+    relations: tuple[str, ...]
+    inverse: tuple[bool, ...] = ()
+
+    def __post_init__(self) -> None:
+        relations = tuple(self.relations)
+        inverse = tuple(bool(i) for i in self.inverse) or (False,) * len(relations)
+        if not relations or len(inverse) != len(relations):
+            raise ValueError("a chain needs one or more relations and one direction for each")
+        object.__setattr__(self, "relations", relations)
+        object.__setattr__(self, "inverse", inverse)
+
+    @property
+    def hops(self) -> int:
+        return len(self.relations)
+
+    def triples(self) -> list[tuple[str, str, str]]:
+        """The chain as triple patterns: ``[("Eastmarch", "capital", "?1"), ("?1", "mayor",
+        "?")]`` (an inverse hop has the unknown first)."""
+        out = []
+        node = self.subject
+        for i, (relation, inverse) in enumerate(zip(self.relations, self.inverse, strict=True)):
+            unknown = "?" if i == self.hops - 1 else f"?{i + 1}"
+            out.append((unknown, relation, node) if inverse else (node, relation, unknown))
+            node = unknown
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "subject": self.subject, "relations": list(self.relations),
+                "inverse": list(self.inverse), "chain": [list(t) for t in self.triples()]}
+
+    def describe(self) -> str:
+        return ", ".join(f"({a}, {r}, {b})" for a, r, b in self.triples())
+
+
+Query = (ShortestPathQuery | TraversalQuery | NeighboursQuery | RelationQuery | FactQuery
+         | MultiFactQuery)

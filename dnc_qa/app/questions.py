@@ -24,6 +24,7 @@ from dnc_qa.app.names import NameIndex, UnknownNameError, normalise
 from dnc_qa.app.queries import (
     DIRECTION_WORDS,
     FactQuery,
+    MultiFactQuery,
     NeighboursQuery,
     Query,
     RelationQuery,
@@ -42,6 +43,8 @@ SUPPORTED_FORMS = (
     "neighbours ('which stations are next to A')",
     "family relation ('who is Alice's maternal great uncle', 'who are Bob's grandchildren')",
     "fact ('what is the capital of France', 'who wrote Hamlet')",
+    "chained facts ('who is the mayor of the capital of France', "
+    "'where was the author of Hamlet born')",
 )
 
 MAX_STEPS = 50
@@ -96,12 +99,7 @@ class Vocabulary:
     ) -> Vocabulary:
         """A vocabulary from names and labels; labels ``"<line> <N|E|S|W|in|out>"`` make lines."""
         labels = list(dict.fromkeys(labels))
-        directions: dict[str, set[str]] = {}
-        suffixes = set(DIRECTION_WORDS.values())
-        for lab in labels:
-            head, _, tail = lab.rpartition(" ")
-            if head and tail in suffixes:
-                directions.setdefault(head, set()).add(tail)
+        directions = transit_directions(labels)
         lines = NameIndex(list(directions), "line", graph) if directions else None
         return cls(
             NameIndex(list(nodes), node_kind, graph),
@@ -119,6 +117,22 @@ class Vocabulary:
         return cls.from_names([str(n) for n in graph.nodes], labels, graph=name, node_kind=kind)
 
 
+def transit_directions(labels: Iterable[str]) -> dict[str, set[str]]:
+    """``{line: {direction, ...}}`` for the labels that read ``"<line> <direction>"``.
+
+    "in" and "out" count as directions only when a line has both (inbound and outbound), so
+    a knowledge base's "born in" and "live in" are relations, not lines.
+    """
+    directions: dict[str, set[str]] = {}
+    suffixes = set(DIRECTION_WORDS.values())
+    for lab in labels:
+        head, _, tail = lab.rpartition(" ")
+        if head and tail in suffixes:
+            directions.setdefault(head, set()).add(tail)
+    return {line: found for line, found in directions.items()
+            if found - {"in", "out"} or found == {"in", "out"}}
+
+
 def guess_node_kind(graph: Any) -> str:
     """"station" for a transit map, "person" for a family tree (declared, or only family
     labels), else "node"."""
@@ -130,8 +144,8 @@ def guess_node_kind(graph: Any) -> str:
     labels = {str(k) for _, _, k in graph.edges(keys=True)}
     if any(d.get("line") for _, _, d in graph.edges(data=True)):
         return "station"
-    suffixes = set(DIRECTION_WORDS.values())
-    if labels and all(lab.rpartition(" ")[2] in suffixes for lab in labels):
+    lines = transit_directions(labels)
+    if labels and all(lab.rpartition(" ")[0] in lines for lab in labels):
         return "station"
     kin = {"mother", "father", "parent", "son", "daughter", "child", "brother", "sister",
            "sibling", "husband", "wife", "spouse"}
@@ -623,6 +637,267 @@ def _known_label(typed: str, ctx: _Ctx) -> str | None:
         return None
 
 
+# ------------------------------------------------------------------ chains of relations
+
+_FUNCTION_WORDS = frozenset({
+    "of", "'s", "that", "which", "who", "whom", "whose", "where", "what", "when", "is", "are",
+    "was", "were", "do", "does", "did", "the", "a", "an", "has", "have", "had", "be", "been",
+})
+_AUX_WORDS = ("is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "been")
+_DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_RELATIVE_PRONOUNS = ("that", "which", "whom", "who")
+MAX_RELATION_WORDS = 3
+"""The most words one relation of a chain is read from ("longest river", "lives in")."""
+MAX_NAME_WORDS = 5
+"""The most words an unmasked name in a chain may have."""
+
+
+@dataclass(frozen=True)
+class _Hop:
+    """One relation of a chain: a stored label (``None`` when the words name none)."""
+
+    label: str | None
+    inverse: bool = False
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """A reading of a noun phrase: the name it starts from, its hops (innermost first) and the
+    errors of the words that named nothing (a reading with errors is only reported)."""
+
+    subject: str | None
+    hops: tuple[_Hop, ...] = ()
+    errors: tuple[DncQaError, ...] = ()
+
+    def then(self, hop: _Hop, error: DncQaError | None = None) -> _Chain:
+        return _Chain(self.subject, (*self.hops, hop), self.errors + ((error,) if error else ()))
+
+
+def _best(readings: Iterable[_Chain | None]) -> _Chain | None:
+    """The reading with the fewest errors (the first of equals)."""
+    found = [r for r in readings if r is not None]
+    return min(found, key=lambda r: len(r.errors)) if found else None
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _chain_name(text: str, ctx: _Ctx) -> _Chain | None:
+    """A known name (a masked one, or one the vocabulary resolves), or a name-like phrase that
+    names nothing (a reading with that error)."""
+    words = _words(text)
+    if not words or any(w.lower() in _FUNCTION_WORDS or w.lower().endswith("'s")
+                        for w in words):
+        return None
+    if _MASK_RE.fullmatch(text.strip()):
+        return _Chain(ctx.names[int(_MASK_RE.fullmatch(text.strip()).group(1))])
+    try:
+        return _Chain(ctx.node(text))
+    except DncQaError as exc:
+        if len(words) > MAX_NAME_WORDS or _MASK_RE.search(text):
+            return None
+        return _Chain(None, errors=(exc,))
+
+
+def _chain_relation(typed: str, ctx: _Ctx, inverse: bool = False,
+                    verb: bool = False) -> tuple[_Hop, DncQaError | None] | None:
+    """The hop ``typed`` names: a stored label, or for a noun with no label of its own the
+    inverse of the label it is the inverse of ("author" when only "write" is stored).
+
+    ``verb``: leading auxiliaries are dropped ("was born" -> "born"). ``None`` when the words
+    cannot be one relation (a name in them, too many words).
+    """
+    words = [w for w in _words(typed)]
+    if verb:
+        while words and words[0].lower() in _AUX_WORDS:
+            words = words[1:]
+    if (not words or len(words) > MAX_RELATION_WORDS or _MASK_RE.search(" ".join(words))
+            or words[0].lower() in _FUNCTION_WORDS or words[-1].lower() == "of"):
+        return None
+    text = " ".join(words)
+    try:
+        return _Hop(ctx.relation_label(text), inverse), None
+    except DncQaError as exc:
+        other = inverse_label(normalise(text))
+        if other is not None and ctx.vocab is not None and other in ctx.vocab.labels:
+            return _Hop(ctx.vocab.labels.resolve(other), not inverse), None
+        return _Hop(None, inverse), exc
+
+
+def inverse_label(label: str) -> str | None:
+    """The label a text knowledge base stores for the inverse of ``label`` ("write" ->
+    "author", "author" -> "write", "wife" -> "husband"; see :mod:`dnc_qa.kb.inverse`), or
+    ``None`` when it stores none."""
+    from dnc_qa.graphs.model import Triple
+    from dnc_qa.kb.inverse import inverse_triples
+
+    found = inverse_triples([Triple("\x00a", label, "\x00b")])
+    return found[0].relation if found else None
+
+
+def _noun_phrase(text: str, ctx: _Ctx, memo: dict[str, _Chain | None]) -> _Chain | None:
+    """The best reading of a noun phrase that names something by relations from a name.
+
+    Readings, tried in this order: "R of NP" (at each "of", left to right: "the mother of
+    Pell's father" is the mother of Pell's father), "NP's R" (at each "'s", right to left),
+    a relative clause ("the book that NP likes", "the country NP lives in", "the city where
+    NP was born", "the person who wrote NP", "the city that is NP"), a name.
+    """
+    text = _DETERMINER.sub("", text.strip()).strip()
+    if text in memo:
+        return memo[text]
+    memo[text] = None  # no reading of a phrase goes through itself
+    words = _words(text)
+    readings: list[_Chain | None] = []
+    for i, word in enumerate(words):
+        if word.lower() == "of" and 0 < i < len(words) - 1:
+            readings.append(_link(" ".join(words[:i]), " ".join(words[i + 1:]), ctx, memo))
+    for i in range(len(words) - 1, 0, -1):
+        if words[i - 1].lower().endswith("'s") and len(words[i - 1]) > 2:
+            inner = " ".join([*words[:i - 1], words[i - 1][:-2]])
+            readings.append(_link(" ".join(words[i:]), inner, ctx, memo))
+    readings.extend(_relative_clauses(words, ctx, memo))
+    readings.append(_chain_name(text, ctx))
+    best = _best(readings)
+    memo[text] = best
+    return best
+
+
+def _link(relation: str, inner: str, ctx: _Ctx, memo: dict[str, _Chain | None],
+          inverse: bool = False, verb: bool = False) -> _Chain | None:
+    """``inner``'s reading followed by one hop along ``relation``."""
+    hop = _chain_relation(relation, ctx, inverse, verb)
+    if hop is None:
+        return None
+    chain = _noun_phrase(inner, ctx, memo)
+    return None if chain is None else chain.then(*hop)
+
+
+def _relative_clauses(words: list[str], ctx: _Ctx, memo: dict[str, _Chain | None]
+                      ) -> list[_Chain | None]:
+    """Readings of ``HEAD [that|which|whom] NP VERB``, ``HEAD where NP VERB`` (the object
+    is missing: NP's VERB), ``HEAD who|that|which VERB NP`` (the subject is missing: VERB
+    read backwards) and ``HEAD that|which|who is NP`` (NP itself). HEAD is one or two plain
+    words ("book", "country", "river town") and says only what kind of thing is meant."""
+    out: list[_Chain | None] = []
+    for h in (1, 2):
+        head, rest = words[:h], words[h:]
+        if len(rest) < 2 or any(not w.isalpha() or w.lower() in _FUNCTION_WORDS for w in head):
+            continue
+        pronoun = rest[0].lower()
+        if pronoun in _RELATIVE_PRONOUNS and rest[1].lower() in ("is", "was", "are", "were"):
+            out.append(_noun_phrase(" ".join(rest[2:]), ctx, memo) if len(rest) > 2 else None)
+            continue
+        clause = rest[1:] if pronoun in (*_RELATIVE_PRONOUNS, "where") else rest
+        for v in range(1, min(MAX_RELATION_WORDS + 1, len(clause))):
+            verb, noun = " ".join(clause[-v:]), " ".join(clause[:-v])
+            out.append(_link(verb, noun, ctx, memo, verb=True))
+        if pronoun in ("who", "that", "which"):
+            for v in range(1, min(MAX_RELATION_WORDS + 1, len(clause))):
+                verb, noun = " ".join(clause[:v]), " ".join(clause[v:])
+                if clause[0].lower() not in _AUX_WORDS:
+                    out.append(_link(verb, noun, ctx, memo, inverse=True, verb=True))
+    return out
+
+
+_CHAIN_WHAT = r"(?:who|what|where|which(?: [a-z]+)?)"
+_CHAIN_NOUN_FORMS = [
+    _full(rf"(?:{_CHAIN_WHAT}(?:'s| is| are| was| were) )?(?P<np>.+)"),
+    _full(r"(?:list|name|find|show|show me|give me|tell me|get)(?: all)?(?: of)? (?P<np>.+)"),
+]
+_CHAIN_BE_VERB = _full(rf"(?:{_CHAIN_WHAT}|when|how) (?:is|was|were|are) (?P<rest>.+)")
+_CHAIN_DO_VERB = _full(rf"(?:{_CHAIN_WHAT}|when|whom) (?:does|did|do) (?P<rest>.+)")
+_CHAIN_SUBJECT_VERB = _full(rf"{_CHAIN_WHAT} (?P<rest>.+)")
+
+
+def _question_chains(text: str, ctx: _Ctx) -> list[_Chain | None]:
+    """Every reading of ``text`` as a question about a chain of relations, in order: "who is
+    NP", "where was NP born" / "what does NP like" (NP, then the verb), "who wrote NP" (the
+    verb read backwards)."""
+    memo: dict[str, _Chain | None] = {}
+    out: list[_Chain | None] = []
+    for form in _CHAIN_NOUN_FORMS:
+        m = form.match(text)
+        if m:
+            out.append(_noun_phrase(m.group("np"), ctx, memo))
+    for form in (_CHAIN_BE_VERB, _CHAIN_DO_VERB):
+        m = form.match(text)
+        if m:
+            rest = _words(m.group("rest"))
+            for v in range(1, min(MAX_RELATION_WORDS + 1, len(rest))):
+                out.append(_link(" ".join(rest[-v:]), " ".join(rest[:-v]), ctx, memo,
+                                 verb=True))
+    m = _CHAIN_SUBJECT_VERB.match(text)
+    if m:
+        rest = _words(m.group("rest"))
+        if rest and rest[0].lower() not in (*_AUX_WORDS, "'s"):
+            for v in range(1, min(MAX_RELATION_WORDS + 1, len(rest))):
+                out.append(_link(" ".join(rest[:v]), " ".join(rest[v:]), ctx, memo,
+                                 inverse=True, verb=True))
+    return out
+
+
+def _chain_query(chain: _Chain, ctx: _Ctx) -> Query:
+    """The query a fully read chain asks: a :class:`FactQuery` for one hop, else a
+    :class:`MultiFactQuery`; inverse hops become the stored inverse label where there is one
+    ("who wrote X" walks X's "author" edge)."""
+    assert chain.subject is not None and all(h.label is not None for h in chain.hops)
+    hops = [_forward(h, ctx) for h in chain.hops]
+    if len(hops) == 1:
+        return FactQuery(chain.subject, hops[0].label or "", hops[0].inverse)
+    return MultiFactQuery(chain.subject, tuple(h.label or "" for h in hops),
+                          tuple(h.inverse for h in hops))
+
+
+def _forward(hop: _Hop, ctx: _Ctx) -> _Hop:
+    if not hop.inverse or hop.label is None or ctx.vocab is None:
+        return hop
+    other = inverse_label(hop.label)
+    if other is not None and other in ctx.vocab.labels:
+        return _Hop(ctx.vocab.labels.resolve(other))
+    return hop
+
+
+def _read_chain(text: str, ctx: _Ctx, min_hops: int) -> Query | None:
+    """The best chain reading of ``text`` as a query, when it has at least ``min_hops`` hops.
+
+    A reading whose words name nothing in one place only (one misspelt relation or name in
+    an otherwise clear chain of two or more) raises that error, with its suggestions.
+    """
+    best = _best(c for c in _question_chains(text, ctx) if c is not None and c.hops)
+    if best is None:
+        return None
+    if not best.errors:
+        return _chain_query(best, ctx) if len(best.hops) >= min_hops else None
+    if len(best.errors) == 1 and len(best.hops) >= 2:
+        raise best.errors[0]
+    return None
+
+
+def _parse_chain(text: str, ctx: _Ctx) -> Query | None:
+    """Questions chaining two or more relations: "who is the mayor of the capital of X",
+    "who is X's father's mother", "where was the author of X born", "who wrote the book
+    that X likes", "what is the capital of the country X lives in".
+
+    A possessive that names a family relation of its own ("Eli's wife's father") stays
+    that relation.
+    """
+    try:
+        relation = _parse_possessive(text, ctx)
+    except DncQaError:
+        relation = None
+    if isinstance(relation, RelationQuery):
+        return relation
+    return _read_chain(text, ctx, min_hops=2)
+
+
+def _parse_clause_fact(text: str, ctx: _Ctx) -> Query | None:
+    """One relation asked through a relative clause ("what is the country X lives in"), when
+    no other form reads the question."""
+    return _read_chain(text, ctx, min_hops=1)
+
+
 def _parse_bare_route(text: str, ctx: _Ctx) -> Query | None:
     m = _SP_RE[-1].match(text)
     if m:
@@ -635,6 +910,8 @@ _PARSERS: list[Callable[[str, _Ctx], Query | None]] = [
     _parse_traversal,
     _parse_bare_route,
     _parse_neighbours,
+    _parse_chain,
     _parse_possessive,
     _parse_verb_fact,
+    _parse_clause_fact,
 ]

@@ -1,0 +1,245 @@
+"""Questions chaining two or three relations over a text knowledge base: parsing (nested,
+possessive and verb forms), exact answers, and the model's answer in one query."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from dnc_qa.app import engine
+from dnc_qa.app.ask import ask
+from dnc_qa.app.exact import Answer, agrees, exact_answer, fact_chain
+from dnc_qa.app.ingest import IngestOptions, ingest
+from dnc_qa.app.names import UnknownNameError
+from dnc_qa.app.queries import FactQuery, MultiFactQuery
+from dnc_qa.app.questions import Vocabulary, inverse_label, parse_question
+from dnc_qa.app.workspace import Workspace
+from dnc_qa.kb.textkb import read_qa, read_text_kb
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "kb"
+
+# What ingesting a text knowledge base stores: names, and relation labels as the extractor
+# writes them (verb lemmas with particles, nouns, the inverse "author" of "write").
+NODES = ["Eastmarch", "Larkhaven", "Orla", "Pell", "Tobin", "Hamlet", "Tom", "Westmarch",
+         "Dunmere", "Silverrun", "Northern Reach", "Glass Harbour", "Bank of England"]
+LABELS = ["capital", "mayor", "river", "father", "mother", "wife", "author", "write",
+          "born in", "live in", "like", "twin town", "longest river", "based in"]
+
+M = MultiFactQuery
+
+CHAINS = [
+    # nested "the R1 of the R2 of X"
+    ("Who is the mayor of the capital of Eastmarch?", M("Eastmarch", ("capital", "mayor"))),
+    ("what is the river of the capital of Eastmarch", M("Eastmarch", ("capital", "river"))),
+    ("What's the longest river of the capital of Eastmarch",
+     M("Eastmarch", ("capital", "longest river"))),
+    ("who is the mother of the father of Pell", M("Pell", ("father", "mother"))),
+    ("the mayor of the capital of the Northern Reach",
+     M("Northern Reach", ("capital", "mayor"))),
+    ("tell me the mayor of the twin town of the capital of Westmarch",
+     M("Westmarch", ("capital", "twin town", "mayor"))),
+    ("what is the mayor of the capital of the Bank of England",  # "of" inside a name
+     M("Bank of England", ("capital", "mayor"))),
+    # possessive chains, and possessives inside "of"
+    ("who is Pell's father's mother", M("Pell", ("father", "mother"))),
+    ("Who's Pell's father's mother's wife?", M("Pell", ("father", "mother", "wife"))),
+    ("who is the mother of Pell's father", M("Pell", ("father", "mother"))),
+    ("what is the river of Eastmarch's capital", M("Eastmarch", ("capital", "river"))),
+    # verbs, with the inverse relation the knowledge base stores ("X wrote W": W's author)
+    ("where was the author of Hamlet born", M("Hamlet", ("author", "born in"))),
+    ("Where does the author of Hamlet live?", M("Hamlet", ("author", "live in"))),
+    ("who wrote the book that Tom likes", M("Tom", ("like", "author"))),
+    ("who wrote the book Tom likes", M("Tom", ("like", "author"))),
+    ("who is the author of the book that Tom likes", M("Tom", ("like", "author"))),
+    ("what is the capital of the country Tom lives in", M("Tom", ("live in", "capital"))),
+    ("what is the capital of the country that Tom lives in",
+     M("Tom", ("live in", "capital"))),
+    ("what is the capital of the country where Tom lives", M("Tom", ("live in", "capital"))),
+    ("who is the mayor of the city where Tom was born", M("Tom", ("born in", "mayor"))),
+    ("what does the author of Hamlet like", M("Hamlet", ("author", "like"))),
+    ("where was the person who wrote Hamlet born", M("Hamlet", ("author", "born in"))),
+    ("who is the mayor of the city that is the capital of Eastmarch",
+     M("Eastmarch", ("capital", "mayor"))),
+    ("who is the mayor of the city where the author of Hamlet lives",
+     M("Hamlet", ("author", "live in", "mayor"))),
+    ("where was the mother of the author of Hamlet born",
+     M("Hamlet", ("author", "mother", "born in"))),
+    # a hop with no stored inverse label stays a backwards hop
+    ("who likes the book that Tom wrote", M("Tom", ("write", "like"), (False, True))),
+]
+
+SINGLE = [
+    ("what is the capital of Eastmarch", FactQuery("Eastmarch", "capital")),
+    ("who wrote Hamlet", FactQuery("Hamlet", "write", inverse=True)),
+    ("where was Tom born", FactQuery("Tom", "born in")),
+    ("who is Pell's father", FactQuery("Pell", "father")),
+    ("what is the country Tom lives in", FactQuery("Tom", "live in")),
+]
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary.from_names(NODES, LABELS, graph="kb")
+
+
+@pytest.mark.parametrize(("question", "query"), CHAINS, ids=[q for q, _ in CHAINS])
+def test_chained_questions_parse(vocab: Vocabulary, question: str, query: MultiFactQuery
+                                 ) -> None:
+    assert parse_question(question, vocab) == query
+
+
+@pytest.mark.parametrize(("question", "query"), SINGLE, ids=[q for q, _ in SINGLE])
+def test_one_relation_questions_stay_facts(vocab: Vocabulary, question: str,
+                                           query: FactQuery) -> None:
+    assert parse_question(question, vocab) == query
+
+
+@pytest.mark.parametrize(("question", "message"), [
+    ("who is the mayr of the capital of Eastmarch",
+     "no relation 'mayr' in 'kb'; did you mean 'mayor'?"),
+    ("who is the mayor of the captal of Eastmarch",
+     "no relation 'captal' in 'kb'; did you mean 'capital'?"),
+    ("who is the mayor of the capital of Eastmrch",
+     "no node 'Eastmrch' in 'kb'; did you mean 'Eastmarch'?"),
+])
+def test_a_misspelt_word_in_a_chain_is_named(vocab: Vocabulary, question: str,
+                                             message: str) -> None:
+    with pytest.raises(UnknownNameError) as info:
+        parse_question(question, vocab)
+    assert str(info.value) == message
+
+
+def test_chain_json_and_description() -> None:
+    q = M("Eastmarch", ("capital", "mayor"))
+    assert q.to_json() == {
+        "type": "multi_fact", "subject": "Eastmarch", "relations": ["capital", "mayor"],
+        "inverse": [False, False],
+        "chain": [["Eastmarch", "capital", "?1"], ["?1", "mayor", "?"]]}
+    assert q.describe() == "(Eastmarch, capital, ?1), (?1, mayor, ?)"
+    back = M("Tom", ("write", "like"), (False, True))
+    assert back.describe() == "(Tom, write, ?1), (?, like, ?1)"
+    with pytest.raises(ValueError):
+        M("Tom", ("write", "like"), (True,))
+
+
+def test_inverse_labels_are_the_ingests() -> None:
+    assert inverse_label("write") == "author" and inverse_label("author") == "write"
+    assert inverse_label("wife") == "husband" and inverse_label("capital") is None
+
+
+def _kb() -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph()
+    for u, k, v in [("Tom", "like", "Hamlet"), ("Tom", "like", "Lear"),
+                    ("Hamlet", "author", "Will"), ("Lear", "author", "Will"),
+                    ("Will", "born in", "Stratford"), ("Ann", "like", "Lear"),
+                    ("Stratford", "in", "England")]:
+        g.add_edge(u, v, key=k)
+    return g
+
+
+def test_exact_chain_follows_every_branch() -> None:
+    g = _kb()
+    assert fact_chain(g, M("Tom", ("like", "author"))) == Answer("nodes", ("Will",))
+    assert fact_chain(g, M("Will", ("author", "like"), (True, True))) == Answer(
+        "nodes", ("Ann", "Tom"))
+    three = exact_answer(g, M("Tom", ("like", "author", "born in")))
+    assert three == Answer("nodes", ("Stratford",))
+
+
+def test_exact_chain_without_an_edge_has_no_answer() -> None:
+    g = _kb()
+    ans = exact_answer(g, M("Tom", ("like", "mayor")))
+    assert ans.kind == "none"
+    assert ans.note == "there is no 'mayor' edge from Hamlet, Lear (hop 2 of 2)"
+    query = M("Tom", ("like", "mayor"))
+    assert agrees(g, query, Answer("none"), ans)
+    assert not agrees(g, query, Answer("node", ("Will",)), ans)
+
+
+def test_bundled_chained_questions_are_answered_exactly() -> None:
+    kb = read_text_kb(DATA / "facts.txt")
+    assert not kb.unread
+    vocab = Vocabulary.from_graph(kb.graph, "facts")
+    pairs = read_qa(DATA / "multihop.tsv")
+    hops = []
+    for pair in pairs:
+        query = parse_question(pair.question, vocab)
+        assert isinstance(query, MultiFactQuery), pair.question
+        hops.append(query.hops)
+        assert set(exact_answer(kb.graph, query).nodes) == set(pair.answers), pair.question
+    assert set(hops) == {2, 3}
+
+
+# ------------------------------------------------------------------ the model's answers
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    ws = Workspace(tmp_path_factory.mktemp("kb-multihop") / "home")
+    ingest(DATA / "facts.txt", IngestOptions(name="facts", model="traversal-dnc"), ws)
+    return ws
+
+
+def _answer_steps(phases: list[tuple[str, int, int]]) -> list[int]:
+    return [stop - start for kind, start, stop in phases if kind == "answer"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_two_relations_in_one_query(ws: Workspace, backend: str) -> None:
+    result = ask("who is Pell's father's mother", "facts", ws, backend=backend)
+    assert result.exact == Answer("nodes", ("Orla",))
+    assert _answer_steps(result.phases) == [2]  # one query, one answer step per hop
+    assert result.answer is not None and result.answer.kind == "node"
+    assert "hop by hop" not in result.note
+    if result.answer.nodes == ("Orla",):
+        assert result.agrees and result.note.startswith("the model's walk: Pell -[father]->")
+    data = result.to_json()
+    assert data["query"]["type"] == "multi_fact"
+    assert data["query"]["relations"] == ["father", "mother"]
+    assert data["query"]["chain"] == [["Pell", "father", "?1"], ["?1", "mother", "?"]]
+
+
+def test_longer_chains_than_the_model_walks_go_hop_by_hop(ws: Workspace) -> None:
+    assert engine.load_model("traversal-dnc").spec.walk_steps == 2
+    result = ask("where was the mother of the author of the Glass Harbour born", "facts", ws)
+    assert result.exact.nodes == ("Harrowgate",)
+    assert "answered hop by hop: 3 one-hop queries" in result.note
+    assert _answer_steps(result.phases) == [1, 1, 1]
+
+
+def test_chains_up_to_the_trained_walk_length_are_one_query(ws: Workspace) -> None:
+    entry = ws.load("facts")
+    model = engine.load_model(entry.meta.model, backend="numpy")
+    longer = dataclasses.replace(model, spec=dataclasses.replace(model.spec, walk_steps=3))
+    state = engine.load_state(longer, entry.memory_file, entry.meta.memory_cells)
+    query = M("Glass Harbour", ("author", "mother", "born in"))
+    out = engine.ask_model(longer, state, entry.graph, entry.labels, query)
+    assert _answer_steps(out.phases) == [3]
+    assert "hop by hop" not in out.note
+
+
+def test_a_missing_fact_is_no_answer_not_a_name(ws: Workspace) -> None:
+    result = ask("who is the mayor of the capital of the Northern Reach", "facts", ws)
+    assert result.exact.kind == "none" and "no 'mayor' edge from Harrowgate" in result.exact.note
+    assert result.answer is not None and result.answer.kind == "none"
+    assert result.confidence is None and result.agrees is True
+    assert "the model finds no 'mayor' of Harrowgate" in result.answer.note
+    assert result.note.startswith("at hop 2 the model wrote (")
+    assert result.to_json()["answer"] is None
+
+
+def test_a_missing_single_fact_is_no_answer(ws: Workspace) -> None:
+    result = ask("who is Tobin's mentor", "facts", ws)
+    assert result.exact == Answer("nodes", ())
+    assert result.answer is not None and result.answer.kind == "none"
+    assert result.agrees is True
+
+
+def test_a_backwards_hop_is_said_not_guessed(ws: Workspace) -> None:
+    result = ask("who likes the book that Quentin wrote", "facts", ws)
+    assert result.query == M("Quentin", ("write", "like"), (False, True))
+    assert result.exact.nodes == ("Pell",)
+    assert result.answer is None and "forwards only" in result.note
