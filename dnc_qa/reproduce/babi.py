@@ -579,7 +579,7 @@ def measure(run: LoadedRun, stories: dict[int, tuple], device: torch.device, bat
     return RunResult(
         folder=str(run.folder), model=run.kind, babi_task=run.babi_task,
         checkpoint=str(run.checkpoint), step=run.step, episodes=run.episodes,
-        elapsed_s=round(run.elapsed_s, 1), threads=threads, threads_source=source,
+        elapsed_s=round(run.elapsed_s, 3), threads=threads, threads_source=source,
         cpu_hours=cpu_hours(parts), task_errors=errors, questions=questions,
         curve=validation_curve(run.records, run.batch_size, run.step),
         continue_command=continue_command(str(run.folder), run.step, run.elapsed_s,
