@@ -526,7 +526,7 @@ def data_folder(babi_dir: Path | None, run: LoadedRun) -> str | None:
     return os.environ.get(ENV_VAR) or run.data_dir
 
 
-def test_stories(run: LoadedRun, babi_dir: Path | None, cap: int | None) -> dict[int, tuple]:
+def stories_to_score(run: LoadedRun, babi_dir: Path | None, cap: int | None) -> dict[int, tuple]:
     """Task -> the test stories to score (all, or the first that reach ``cap`` questions)."""
     from dnc_qa.tasks.babi import BabiTask
 
@@ -623,7 +623,7 @@ def reproduce_babi(results: Path, out: Path, babi_dir: Path | None = None,
     if not runs:
         raise DncQaError(f"no bAbI runs under {results} (a run folder holds checkpoints/ "
                          "from dncqa train --task babi)")
-    plan = [(run, test_stories(run, babi_dir, questions)) for run in runs]
+    plan = [(run, stories_to_score(run, babi_dir, questions)) for run in runs]
     total = sum(len(s) for _, stories in plan for s in stories.values())
     measured = []
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
