@@ -81,7 +81,7 @@ def find_runs(results: Path) -> list[Path]:
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     """The records of a ``metrics.jsonl`` (none when it is missing; a line cut short by a
-    killed writer is skipped)."""
+    killed writer, or one without an integer ``step``, is skipped)."""
     if not Path(path).is_file():
         return []
     records = []
@@ -90,14 +90,14 @@ def read_records(path: Path) -> list[dict[str, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(record, dict):
+        if isinstance(record, dict) and type(record.get("step")) is int:
             records.append(record)
     return records
 
 
 @dataclass(frozen=True)
 class Segment:
-    """One process's share of a run: from a ``start`` or ``resume`` record to the next."""
+    """One stretch of a run's training: from a ``start`` or ``resume`` record to the next."""
 
     begin_s: float
     end_s: float
@@ -163,13 +163,15 @@ def validation_curve(records: Iterable[dict[str, Any]], batch_size: int, end_ste
 
 
 def continue_command(folder: str, step: int, elapsed_s: float, by_minutes: bool,
-                     threads: int | None) -> str:
+                     threads: int | None, processes: int = 1) -> str:
     """The ``dncqa train --resume`` command that continues a run to twice its training so far
-    (``--minutes``/``--steps`` count the whole run, the time already trained included)."""
+    (``--minutes``/``--steps`` count the whole run, the time already trained included), with
+    the threads and processes it last ran with."""
     budget = (f"--minutes {max(1, math.ceil(2 * elapsed_s / 60))}" if by_minutes
               else f"--steps {max(1, 2 * step)}")
-    thread_opt = f" --threads {threads}" if threads else ""
-    return f"dncqa train --out {folder} --resume {budget}{thread_opt} --no-progress"
+    options = f" --processes {processes}" if processes > 1 else ""
+    options += f" --threads {threads}" if threads else ""
+    return f"dncqa train --out {folder} --resume {budget}{options} --no-progress"
 
 
 def stories_for_questions(per_story: Sequence[int], cap: int | None) -> int:
@@ -583,7 +585,8 @@ def measure(run: LoadedRun, stories: dict[int, tuple], device: torch.device, bat
         cpu_hours=cpu_hours(parts), task_errors=errors, questions=questions,
         curve=validation_curve(run.records, run.batch_size, run.step),
         continue_command=continue_command(str(run.folder), run.step, run.elapsed_s,
-                                          run.by_minutes, threads),
+                                          run.by_minutes, parts[-1].threads,
+                                          parts[-1].world_size),
     )
 
 

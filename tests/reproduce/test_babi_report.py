@@ -129,6 +129,8 @@ def test_curve_questions_cap_and_continue_command() -> None:
         "dncqa train --out r/x --resume --minutes 3 --threads 1 --no-progress")
     assert babi.continue_command("r/x", 10, 90.0, False, None) == (
         "dncqa train --out r/x --resume --steps 20 --no-progress")
+    assert babi.continue_command("r/x", 10, 90.0, True, 1, processes=2) == (
+        "dncqa train --out r/x --resume --minutes 3 --processes 2 --threads 1 --no-progress")
     assert [babi.fmt(x) for x in (None, 2, 2.25, 0.0)] == ["", "2", "2.2", "0.0"]
 
 
