@@ -112,6 +112,12 @@ def train(
     fit_cells: bool = typer.Option(
         False, "--fit-cells", help="Memory of max(--num-cells, episode length) cells per batch."
     ),
+    sparse_links: int = typer.Option(
+        0, "--sparse-links", help="DNC: sparse links keeping K entries per row/column (0: dense)."
+    ),
+    backend: str = typer.Option(
+        "auto", "--backend", help="DNC memory: auto, torch, cpp, cpp-sequence, sparse or numpy."
+    ),
     warmup: int = typer.Option(
         0, "--warmup", help="Graph tasks: easier lessons before the paper's first (0-5)."
     ),
@@ -126,6 +132,9 @@ def train(
     ),
     beta: float = typer.Option(
         0.8, "--beta", help="Shortest path: DAgger, chance of feeding back an optimal move."
+    ),
+    ponder_steps: int = typer.Option(
+        0, "--ponder-steps", help="Shortest path: extra steps per move before it is chosen."
     ),
     babi_task: int | None = typer.Option(
         None, "--babi-task", help="bAbI: task 1-20 (default: all 20 jointly, as the paper)."
@@ -239,6 +248,9 @@ def train(
             deallocation=deallocation,
             link_sharpness=link_sharpness,
             fit_cells=fit_cells,
+            link="sparse" if sparse_links else "dense",
+            link_k=sparse_links or 8,
+            backend=backend.strip().lower(),
         ),
         optim=OptimConfig(
             name=optimizer.strip().lower(), lr=lr, clip_norm=clip_norm if clip_norm > 0 else None
@@ -263,7 +275,7 @@ def train(
         final_eval_episodes=final_eval_episodes,
         babi=babi,
         graph=GraphConfig(planning_steps=planning_steps, planning_per_edge=planning_per_edge,
-                          beta=beta, bridge=bridge),
+                          beta=beta, bridge=bridge, ponder_steps=ponder_steps),
     )
     if not resume:  # a resumed run checks the config it saved
         config.validate()

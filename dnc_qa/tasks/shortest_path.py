@@ -210,6 +210,8 @@ class ShortestPathTask(GraphTask):
         planning_steps: blank steps between the query and the answer (the paper's 10) ...
         planning_per_edge: ... plus this many per triple of the graph, rounded up.
         bridge: warm-up lessons also ask for paths of length 1.
+        ponder_steps: extra steps on each answer step's input before the move is read out
+            (the output of the last of the ``1 + ponder_steps`` steps chooses the move).
     """
 
     lesson: Lesson | None = None
@@ -219,6 +221,7 @@ class ShortestPathTask(GraphTask):
     planning_steps: int = DEFAULT_PLANNING_STEPS
     planning_per_edge: float = 0.0
     bridge: bool = False
+    ponder_steps: int = 0
     name: str = "shortest_path"
 
     def with_lesson(self, lesson: Lesson) -> ShortestPathTask:
@@ -305,7 +308,8 @@ class ShortestPathTask(GraphTask):
         cells = None
         if self.fit_cells and memory is not None:
             cells = max([int(memory.num_cells)] + [
-                p.prefix.shape[0] + p.distance[p.source] + self.slack for p in problems])
+                p.prefix.shape[0] + (p.distance[p.source] + self.slack) * (1 + self.ponder_steps)
+                for p in problems])
         # rows grouped by prefix length: one pass of the fast sequence path per group
         by_length: dict[int, list[int]] = {}
         for i, p in enumerate(problems):
@@ -324,8 +328,10 @@ class ShortestPathTask(GraphTask):
         alive = list(range(len(walks)))
         while alive:
             x = torch.stack([walks[i].next_input() for i in alive]).unsqueeze(1).to(device, dtype)
+            if self.ponder_steps:  # the same input again: more steps to think before moving
+                x = x.repeat(1, 1 + self.ponder_steps, 1)
             logits, state = model(x, state)
-            logits = logits[:, 0]
+            logits = logits[:, -1]
             if logits.dtype not in (torch.float32, torch.float64):
                 logits = logits.float()
             moves = [walks[i].moves() for i in alive]

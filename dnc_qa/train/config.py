@@ -38,6 +38,15 @@ class ModelConfig:
     fit_cells: bool = False
     """Size the memory to each batch: ``max(num_cells, episode length)`` cells (the graph
     tasks write about one triple per step, so this is the description plus a margin)."""
+    link: str = "dense"
+    """DNC only: ``"dense"`` temporal links (the paper) or ``"sparse"`` (SDNC: the
+    ``link_k`` largest entries per row and column; ``dncqa train --sparse-links K``)."""
+    link_k: int = 8
+    backend: str = "auto"
+    """DNC only: how the memory is computed (``auto``, ``torch``, ``cpp``, ``cpp-sequence``,
+    ``sparse``, ``numpy``; :func:`dnc_qa.memory.backends.choose_backend`). Every backend
+    computes the same arithmetic, so a model trained with one runs with any other. A config
+    saved without this field reads as ``auto``."""
 
 
 @dataclass
@@ -83,12 +92,16 @@ class GraphConfig:
     (probability of feeding back an optimal move rather than the network's own).
     ``bridge``: the warm-up lessons (``--warmup``) also ask one-hop questions (distance 1,
     relations of one edge), a bridge below the paper's first lesson (not in the paper).
+    ``ponder_steps``: shortest path, extra steps the network runs on each answer step's input
+    before it chooses the move (0, the paper: one step per move); each lets it chain one
+    more memory lookup per decision (not in the paper).
     """
 
     planning_steps: int = 10
     planning_per_edge: float = 0.0
     beta: float = 0.8
     bridge: bool = False
+    ponder_steps: int = 0
 
 
 @dataclass
@@ -150,6 +163,8 @@ class TrainConfig:
                                        "bridge": g.bridge}
             if self.task == "shortest_path":
                 options["beta"] = g.beta
+                if g.ponder_steps:
+                    options["ponder_steps"] = g.ponder_steps
             return options
         return {}
 
@@ -192,8 +207,19 @@ class TrainConfig:
             raise DncQaError(f"unknown controller {m.controller!r}; choose lstm or feedforward")
         dnc_only = [f"--{name.replace('_', '-')}" for name in
                     ("masking", "deallocation", "link_sharpness") if getattr(m, name)]
+        if m.link != "dense":
+            dnc_only.append("--sparse-links")
+        if m.backend not in ("auto", "torch"):
+            dnc_only.append(f"--backend {m.backend}")
         if dnc_only and m.kind != "dnc":
             raise DncQaError(f"{', '.join(dnc_only)}: only for --model dnc, not {m.kind}")
+        if m.link not in ("dense", "sparse"):
+            raise DncQaError(f"unknown link {m.link!r}; choose dense or sparse")
+        from dnc_qa.memory.backends import BACKEND_NAMES  # (imports torch: here, not at the top)
+
+        if m.backend not in BACKEND_NAMES:
+            raise DncQaError(f"unknown backend {m.backend!r}; choose one of "
+                             f"{', '.join(BACKEND_NAMES)}")
         if self.steps is None and self.minutes is None:
             raise DncQaError("give --steps or --minutes")
         checks = [
@@ -219,7 +245,9 @@ class TrainConfig:
             ("--stop-bit-error", self.stop_bit_error is None or self.stop_bit_error >= 0),
             ("--planning-steps", 0 <= self.graph.planning_steps <= 1000),
             ("--planning-per-edge", 0 <= self.graph.planning_per_edge <= 10),
+            ("--sparse-links", m.link_k >= 1),
             ("--beta", 0 <= self.graph.beta <= 1),
+            ("--ponder-steps", 0 <= self.graph.ponder_steps <= 20),
         ]
         for size in ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads",
                      "num_writes"):

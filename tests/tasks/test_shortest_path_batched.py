@@ -86,3 +86,33 @@ def test_rollout_fit_cells_sizes_memory_to_the_longest_episode() -> None:
     task.run(model, problems, rngs, CPU, train=False)
     want = max(p.prefix.shape[0] + p.best + task.slack for p in problems)
     assert seen and all(n == max(want, 12) for n in seen)
+
+
+def test_ponder_steps_repeat_each_answer_input() -> None:
+    """With ``ponder_steps = k`` every move is read out after ``1 + k`` steps on the same
+    input, the last step's output chooses it, and the memory is sized for the extra steps;
+    the batch still equals its episodes run alone."""
+    model = _model("dnc")
+    task = ShortestPathTask(lesson=load_curriculum("shortest_path").lessons[6], fit_cells=True,
+                            ponder_steps=2)
+    calls: list[torch.Tensor] = []
+    original = model.forward
+
+    def spy(x, state=None):
+        calls.append(x)
+        return original(x, state)
+
+    model.forward = spy  # type: ignore[method-assign]
+    problems, rngs = task.problems(4, torch.Generator().manual_seed(5))
+    states = [r.bit_generator.state for r in rngs]
+    total, outcomes = task.run(model, problems, rngs, CPU, train=False)
+    answer_calls = [x for x in calls if x.shape[1] == 3]
+    assert answer_calls and len(answer_calls) == max(o.steps for o in outcomes)
+    for x in answer_calls:  # the same input row three times
+        assert torch.equal(x[:, 0], x[:, 1]) and torch.equal(x[:, 1], x[:, 2])
+    alone = []
+    for problem, state in zip(problems, states, strict=True):
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state
+        alone.append(task.run(model, [problem], [rng], CPU, train=False)[1][0])
+    assert outcomes == alone
