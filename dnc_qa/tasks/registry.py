@@ -12,6 +12,7 @@ from dnc_qa.tasks.babi import BabiTask
 from dnc_qa.tasks.base import Task
 from dnc_qa.tasks.copy import CopyTask
 from dnc_qa.tasks.inference import InferenceTask
+from dnc_qa.tasks.kb_qa import KbQaTask
 from dnc_qa.tasks.priority_sort import PrioritySortTask
 from dnc_qa.tasks.repeat_copy import RepeatCopyTask
 from dnc_qa.tasks.reverse_copy import ReverseCopyTask
@@ -28,6 +29,7 @@ TASKS: dict[str, Callable[..., Task]] = {
     "shortest_path": ShortestPathTask,
     "inference": InferenceTask,
     "babi": BabiTask,
+    "kb_qa": KbQaTask,
 }
 """Every task the trainer knows, by name."""
 
