@@ -68,15 +68,20 @@ METRICS = "metrics.jsonl"
 
 def find_runs(results: Path) -> list[Path]:
     """Every run folder (a folder holding ``checkpoints/``) under ``results``, itself
-    included, sorted; :class:`DncQaError` when ``results`` is not a folder."""
+    included, sorted; linked folders are followed, run folders not searched further.
+    :class:`DncQaError` when ``results`` is not a folder."""
     results = Path(results)
     if not results.is_dir():
         raise DncQaError(f"--results {results} is not a folder")
-    found = {p.parent for p in results.rglob(CHECKPOINTS) if p.is_dir()}
-    if (results / CHECKPOINTS).is_dir():
-        found.add(results)
-    inside = {p for p in found if any(q != p and q in p.parents for q in found)}
-    return sorted(found - inside)
+    found, seen = [], set()
+    for root, dirs, _ in os.walk(results, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen or CHECKPOINTS in dirs:
+            if real not in seen:
+                found.append(Path(root))
+            dirs[:] = []
+        seen.add(real)
+    return sorted(found)
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:

@@ -96,6 +96,17 @@ def test_report_table_from_hand_made_numbers() -> None:
     json.loads(json.dumps(report, allow_nan=False))
 
 
+def test_find_runs_follows_links_and_stops_at_runs(tmp_path: Path) -> None:
+    for name in ("a/run1", "b", "b/checkpoints/step-1/checkpoints", "elsewhere/run2"):
+        (tmp_path / name / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "a" / "linked").symlink_to(tmp_path / "elsewhere" / "run2")
+    (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
+    assert babi.find_runs(tmp_path / "a") == [tmp_path / "a" / "linked", tmp_path / "a" / "run1"]
+    assert babi.find_runs(tmp_path / "b") == [tmp_path / "b"]
+    with pytest.raises(babi.DncQaError, match="is not a folder"):
+        babi.find_runs(tmp_path / "missing")
+
+
 def test_cpu_hours_per_segment() -> None:
     records = [
         {"event": "start", "step": 0, "world_size": 1, "threads": 2},
