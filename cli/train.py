@@ -85,6 +85,11 @@ def train(
         help="Continue the run in --out with its saved config (only --steps, --minutes, "
         "--device, --amp, --stop-bit-error and --deterministic apply).",
     ),
+    init_from: str | None = typer.Option(
+        None, "--init-from",
+        help="Start a new run from the weights of a run folder, a checkpoint folder or a "
+        "shipped model (e.g. traversal-dnc); the model options must build the same network.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for weights and data."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout."),
@@ -185,6 +190,10 @@ def train(
 
       dncqa train --task traversal --processes 2 --threads 1 --steps 500 --out runs/t2
 
+      dncqa train --task kb_qa --init-from traversal-dnc --model dnc --controller feedforward \
+        --masking --hidden-size 128 --num-cells 16 --cell-width 64 --num-reads 3 --fit-cells \
+        --lr 1e-3 --batch-size 8 --minutes 60 --out runs/kbqa
+
     Both cores: for the graph tasks two processes of one thread each (DDP) train about twice
     as many episodes per second as one process using both cores as threads
     (python -m benchmarks.train_throughput), so on a CPU with two cores or more a run of
@@ -281,7 +290,8 @@ def train(
         config.validate()
     if out.exists() and not out.is_dir():
         raise DncQaError(f"--out {out} exists and is not a folder")
-    result = run_training(config, out, resume=resume, show_progress=progress and not as_json)
+    result = run_training(config, out, resume=resume, show_progress=progress and not as_json,
+                          init_from=init_from)
     if int(os.environ.get("RANK", "0")) != 0:
         return
     summary = result_dict(result)

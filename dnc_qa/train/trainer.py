@@ -11,6 +11,11 @@ records (apart from timing fields) as an uninterrupted run with the same config,
 checkpoint holds the weights, the optimizer, the data generator's state, the curriculum lesson
 and the partial logging window; evaluation generators are derived from ``(seed, step)``.
 
+Initial weights: ``init_from`` starts a new run from the weights of a run folder (its latest
+checkpoint), a checkpoint folder or a shipped model (by name or folder), read with
+safetensors; the architecture must be this run's (:func:`check_same_architecture`). The
+``start`` record names the source (``init_from``).
+
 NaN guard: a batch whose loss or gradient norm is not finite is skipped (``skip`` record).
 After ``max_bad_batches`` skips in a row the run rolls back to the last checkpoint
 (``rollback`` record) and goes on with fresh batches; after ``max_rollbacks`` rollbacks it
@@ -38,6 +43,7 @@ from dnc_qa.tasks.base import MetricCounts, Metrics, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train import distributed as D
 from dnc_qa.train.checkpoint import (
+    WEIGHTS,
     Checkpoint,
     TrainerState,
     latest_checkpoint,
@@ -58,6 +64,12 @@ FINAL_EVAL_SEED_OFFSET = 99_991
 
 class TrainingDiverged(DncQaError):
     """The loss stayed non-finite through every allowed rollback."""
+
+
+ARCHITECTURE = ("kind", "hidden_size", "controller_layers", "cell_width", "num_reads",
+                "num_writes", "controller", "masking", "deallocation", "link_sharpness")
+"""The ``ModelConfig`` fields that decide a network's parameters (the memory size, ``clip``
+and ``fit_cells`` do not)."""
 
 
 class TrainResult(NamedTuple):
@@ -84,6 +96,51 @@ def eval_generator(seed: int, step: int, rank: int) -> torch.Generator:
 def data_generator(seed: int, rank: int) -> torch.Generator:
     """The training-data generator of process ``rank``."""
     return torch.Generator().manual_seed(seed * 10_007 + rank)
+
+
+def load_initial_weights(ref: str | Path) -> Checkpoint:
+    """The weights to start a run from: a shipped model's name or folder
+    (:func:`~dnc_qa.train.evaluate.shipped_folder`), a checkpoint folder (or its
+    ``model.safetensors``) or a run folder (its latest checkpoint). Weights are read with
+    safetensors and the trainer state with ``weights_only``; an unreadable or non-finite
+    source is a :class:`~dnc_qa.errors.CheckpointError`."""
+    from dnc_qa.train.evaluate import load_shipped, shipped_folder
+
+    shipped = shipped_folder(ref)
+    if shipped is not None:
+        return load_shipped(shipped)
+    path = Path(ref).expanduser()
+    if not path.exists():
+        from dnc_qa.app.engine import shipped_models
+
+        names = ", ".join(shipped_models()) or "none"
+        raise CheckpointError(f"--init-from {ref}: no such run, checkpoint or shipped model "
+                              f"(shipped models: {names})")
+    return load_checkpoint(path)
+
+
+def architecture_differences(source: TrainConfig, config: TrainConfig) -> list[str]:
+    """``"field: source value (this run: value)"`` for each :data:`ARCHITECTURE` field that
+    differs, then the task's input and output sizes when they differ."""
+    out = [f"{name}: {getattr(source.model, name)!r} (this run: {getattr(config.model, name)!r})"
+           for name in ARCHITECTURE if getattr(source.model, name) != getattr(config.model, name)]
+    if source.task != config.task:
+        theirs = make_task(source.task, **source.task_options())
+        ours = make_task(config.task, **config.task_options())
+        for what in ("input_size", "output_size"):
+            if getattr(theirs, what) != getattr(ours, what):
+                out.append(f"{what}: {getattr(theirs, what)} for {source.task} "
+                           f"(this run: {getattr(ours, what)} for {config.task})")
+    return out
+
+
+def check_same_architecture(source: Checkpoint, config: TrainConfig, ref: str | Path) -> None:
+    """Raise a one-line :class:`~dnc_qa.errors.DncQaError` naming every difference when the
+    network ``source`` holds is not the one ``config`` builds."""
+    differences = architecture_differences(source.config, config)
+    if differences:
+        raise DncQaError(f"--init-from {ref}: its network differs from this run's "
+                         f"({'; '.join(differences)}); give the same model options")
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -125,10 +182,13 @@ class Trainer:
         out_dir: where checkpoints and ``metrics.jsonl`` go.
         resume: continue from ``<out>/checkpoints/latest`` (a fresh start if there is none).
         show_progress: draw the progress bar (main process only).
+        init_from: start a new run from these weights (see :func:`load_initial_weights`);
+            not with a run that is resumed.
     """
 
     def __init__(
-        self, config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True
+        self, config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True,
+        init_from: str | Path | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         checkpoint = latest_checkpoint(self.out_dir)
@@ -138,6 +198,9 @@ class Trainer:
                 "or choose another --out"
             )
         loaded = load_checkpoint(checkpoint) if (resume and checkpoint is not None) else None
+        if loaded is not None and init_from is not None:
+            raise DncQaError(f"--init-from starts a new run, and {self.out_dir} holds one to "
+                             "resume; leave out --init-from or choose another --out")
         if loaded is not None:
             budget_given = config.steps is not None or config.minutes is not None
             config = replace(
@@ -173,6 +236,9 @@ class Trainer:
             os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
         torch.manual_seed(config.seed)
         self.model = build_model(config.model, self.task.input_size, self.task.output_size)
+        self.init_from: dict[str, object] | None = None
+        if init_from is not None and loaded is None:
+            self.init_from = self._load_initial(init_from)
         self.model.to(self.device)
         self.optimizer = make_optimizer(config, self.model)
         self.generator = data_generator(config.seed, self.dist.rank)
@@ -199,6 +265,18 @@ class Trainer:
             self._note("--amp is ignored: mixed precision runs on CUDA only")
 
     # ------------------------------------------------------------------ state
+
+    def _load_initial(self, ref: str | Path) -> dict[str, object]:
+        """Copy the weights ``ref`` names into the fresh model; returns what the ``start``
+        record says of them."""
+        from dnc_qa.app.engine import file_digest
+
+        source = load_initial_weights(ref)
+        check_same_architecture(source, self.config, ref)
+        load_weights(self.model, source)
+        weights = source.path / WEIGHTS
+        return {"ref": str(ref), "path": str(source.path.resolve()), "task": source.config.task,
+                "step": source.trainer.step, "sha256": file_digest(weights)}
 
     def _restore(self, loaded: Checkpoint, restore_rng: bool) -> None:
         load_weights(self.model, loaded)
@@ -351,7 +429,9 @@ class Trainer:
         cfg = self.config
         if self.fresh:
             self.fresh = False
-            self.log.write("start", 0, config=cfg.to_json(), world_size=self.dist.world_size)
+            extra = {} if self.init_from is None else {"init_from": self.init_from}
+            self.log.write("start", 0, config=cfg.to_json(), world_size=self.dist.world_size,
+                           **extra)
             self.save()  # step 0: something to roll back to
         by_time = cfg.steps is None
         total = cfg.minutes * 60 if by_time else float(cfg.steps)
@@ -458,10 +538,13 @@ class Trainer:
 
 
 def train(
-    config: TrainConfig, out_dir: Path | str, resume: bool = False, show_progress: bool = True
+    config: TrainConfig, out_dir: Path | str, resume: bool = False, show_progress: bool = True,
+    init_from: str | Path | None = None,
 ) -> TrainResult:
-    """Run (or resume) one training run; see :class:`Trainer`."""
-    trainer = Trainer(config, Path(out_dir), resume=resume, show_progress=show_progress)
+    """Run (or resume) one training run; see :class:`Trainer` (``init_from``: a new run
+    starts from those weights)."""
+    trainer = Trainer(config, Path(out_dir), resume=resume, show_progress=show_progress,
+                      init_from=init_from)
     try:
         result = trainer.run()
     except BaseException:
