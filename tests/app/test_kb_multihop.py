@@ -243,3 +243,25 @@ def test_a_backwards_hop_is_said_not_guessed(ws: Workspace) -> None:
     assert result.query == M("Quentin", ("write", "like"), (False, True))
     assert result.exact.nodes == ("Pell",)
     assert result.answer is None and "forwards only" in result.note
+
+
+def test_a_kb_qa_model_is_a_traversal_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """A model trained on kb_qa answers as a traversal model; ``auto`` takes it first for
+    text knowledge bases and generic graphs, the paper's traversal model first for maps."""
+    import json
+    import shutil
+
+    spec = engine.ModelSpec.from_config({"task": "kb_qa", "model": {"kind": "dnc"}}, tmp_path)
+    assert (spec.task, spec.trained_on, spec.walk_steps) == ("traversal", "kb_qa", None)
+    root = tmp_path / "pretrained"
+    for name, task in (("a-traversal", "traversal"), ("b-kb", "kb_qa")):
+        shutil.copytree(engine.PRETRAINED_DIR / "traversal-dnc", root / name)
+        config = json.loads((root / name / engine.CONFIG).read_text())
+        config["app"]["task"] = task
+        (root / name / engine.CONFIG).write_text(json.dumps(config))
+    monkeypatch.setattr(engine, "PRETRAINED_DIR", root)
+    assert engine.resolve_model_ref("auto", "node") == "b-kb"
+    assert engine.resolve_model_ref("auto", "station") == "a-traversal"
+    assert engine.resolve_model_ref("auto", "person") == "a-traversal"
+    assert engine.routed_model(engine.load_model("b-kb"), M("X", ("a", "b"))) is None
