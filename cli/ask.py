@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from dnc_qa.app.ask import DEFAULT_MIN_CONFIDENCE
 from dnc_qa.jsonout import dumps
 from dnc_qa.textout import printable
 
@@ -18,30 +19,39 @@ def ask(
     question: str = typer.Argument(..., help="The question, in English (quote it)."),
     graph: str = typer.Option(None, "--graph", "-g", help="Stored graph to ask (default: the "
                               "only one stored)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object: question, "
-                                 "query, answer, confidence, exact, agrees, graph, model."),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the memory's read/write "
-                              "weightings and usage over the episode."),
+    min_confidence: float = typer.Option(
+        None, "--min-confidence", metavar="P", show_default=False,
+        help="Withhold the model's answer when its confidence is below P (0 to 1): it is "
+        "reported as no answer; --json keeps it under 'withheld'. Default: "
+        f"{DEFAULT_MIN_CONFIDENCE:g} for shipped models, 0 for others."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (question, "
+                                 "query, answer, confidence, exact, agrees, ...)."),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the memory's reads, "
+                              "writes and usage while answering."),
     exact_only: bool = typer.Option(False, "--exact-only", help="Skip the model; exact "
                                     "answer only."),
 ) -> None:
     """Ask a stored graph a question; print the model's answer and the exact one.
 
-    Forms: shortest path, traversal, neighbours, family relations and facts. Names are
-    matched ignoring case and punctuation ("St." / "St", "&" / "and").
+    Forms: shortest paths, traversals along a line or over labels,
+    neighbours, family relations and facts. Names are matched ignoring case
+    and punctuation ("St." / "St", "&" / "and").
 
-    Examples:
+    Examples (after dncqa ingest data/transit --name metro and dncqa ingest
+    dnc_qa/app/demo_data/family-tree.json --name family):
 
-      dncqa ask "shortest path from Bank to Oxford Circus" --graph london
+      dncqa ask "shortest path from Kelstead to Marley Square" --graph metro
 
-      dncqa ask "from Bank take the Central line east for 2 stops"
+      dncqa ask "from Kelstead take the Amber line north for 2 stops" -g metro
 
-      dncqa ask "which stations are next to Holborn" --json
+      dncqa ask "which stations are next to Quillgate Hill" -g metro --json
 
-      dncqa ask "who is Freya's maternal great uncle" --graph family --plot memory.png
+      dncqa ask "who is Cai's maternal grandmother" --graph family
+
+      dncqa ask "who are Eli's grandchildren" -g family --min-confidence 0.5
     """
     from dnc_qa.app.ask import ask as run_ask
-    from dnc_qa.app.ask import import_spacy_without_torch
+    from dnc_qa.app.ask import check_min_confidence, import_spacy_without_torch
 
     import_spacy_without_torch()  # cold start: spaCy's thinc would import torch
 
@@ -49,7 +59,8 @@ def ask(
         from dnc_qa.app.plots import check_plot_path
 
         check_plot_path(plot)
-    result = run_ask(question, graph, with_model=not exact_only)
+    result = run_ask(question, graph, with_model=not exact_only,
+                     min_confidence=check_min_confidence(min_confidence))
     if plot is not None:
         _plot(result, plot)
     if as_json:
@@ -57,7 +68,7 @@ def ask(
         return
     _echo(f"graph:      {result.graph} (model: {result.model})")
     _echo(f"query:      {result.query.describe()}")
-    if result.answer is None:
+    if result.answer is None and result.withheld is None:
         _echo(f"model:      unavailable: {result.note}")
     else:
         first, *rest = result.answer_lines()

@@ -67,7 +67,7 @@ def graph_demo(model: str, keep: bool, as_json: bool) -> None:
         r = item.result
         _echo(f"[{i + 1}/{len(DEMO_QUESTIONS)}] {item.question.graph}: {r.question}"
                    f"  ({item.question.shows})")
-        if r.answer is None:
+        if r.answer is None and r.withheld is None:
             _echo(f"    model:  no answer: {r.note}")
         else:
             first, *rest = r.answer_lines()

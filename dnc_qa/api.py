@@ -55,7 +55,8 @@ class Answer:
         answer: the model's answer (a node name, a list of names, a path as
             ``[[source, label, target], ...]``), or ``None`` when the model gave none.
         answer_text: the model's answer as one line for people, or ``None``.
-        confidence: the probability the model gives its answer (``None`` without one).
+        confidence: the probability the model gives its answer, also a withheld one
+            (``None`` without one).
         exact: the exact answer (networkx on the stored graph), same shapes as ``answer``;
             ``None`` when the graph holds no answer.
         exact_text: the exact answer as one line for people.
@@ -64,6 +65,11 @@ class Answer:
         trace: the model's memory activity while answering (``read_weights`` [T, R, N],
             ``write_weights`` [T, W, N], ``usage`` [T, N], ...), for plots.
         phases: ``[(name, first_step, end_step)]`` within ``trace``.
+        withheld: when the model's confidence was below ``min_confidence``, its answer held
+            back (``answer``, ``answer_text``, ``agrees``, ``text``: "no answer (confidence
+            0.12 below 0.30)"); ``answer`` and ``agrees`` are then ``None`` (``confidence``
+            stays the model's). ``None`` otherwise.
+        min_confidence: the threshold the answer was held to (0: never withheld).
     """
 
     question: str
@@ -79,6 +85,8 @@ class Answer:
     note: str = ""
     trace: dict[str, Any] = field(default_factory=dict, repr=False)
     phases: list[tuple[str, int, int]] = field(default_factory=list, repr=False)
+    withheld: dict[str, Any] | None = None
+    min_confidence: float = 0.0
 
     @classmethod
     def from_result(cls, result: AskResult) -> Answer:
@@ -97,6 +105,8 @@ class Answer:
             note=result.note,
             trace=dict(result.trace),
             phases=list(result.phases),
+            withheld=None if result.withheld is None else result.withheld.to_json(),
+            min_confidence=result.min_confidence,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,8 +116,12 @@ class Answer:
 
     def __str__(self) -> str:
         conf = "" if self.confidence is None else f" (confidence {self.confidence:.3g})"
-        model = (f"model: {self.answer_text}{conf}" if self.answer_text is not None
-                 else f"model: unavailable: {self.note}")
+        if self.withheld is not None:
+            model = f"model: {self.withheld['text']}"
+        elif self.answer_text is not None:
+            model = f"model: {self.answer_text}{conf}"
+        else:
+            model = f"model: unavailable: {self.note}"
         lines = [f"query: {self.query}", model, f"exact: {self.exact_text}"]
         if self.agrees is not None:
             lines.append(f"agrees: {'yes' if self.agrees else 'no'}")
@@ -156,7 +170,8 @@ class Graph:
         """The stored graph (edge attribute ``label``)."""
         return _workspace(self.home).load(self.name).graph
 
-    def ask(self, question: str, *, exact_only: bool = False, backend: str = "auto") -> Answer:
+    def ask(self, question: str, *, exact_only: bool = False, backend: str = "auto",
+            min_confidence: float | None = None) -> Answer:
         """Answer ``question`` with the model's memory and exactly.
 
         Args:
@@ -165,11 +180,14 @@ class Graph:
             exact_only: skip the model (only the exact answer).
             backend: how the model runs: ``auto`` (NumPy when it can, else torch),
                 ``numpy`` or ``torch``.
+            min_confidence: withhold a model answer whose confidence is below this (0 to
+                1; :attr:`Answer.withheld`); ``None``: ``dncqa ask``'s default, 0.3 for the
+                shipped models (measured, ``docs/application.md``) and 0 for others.
         """
         from dnc_qa.app.ask import ask
 
         result = ask(question, self.name, _workspace(self.home), with_model=not exact_only,
-                     backend=backend)
+                     backend=backend, min_confidence=min_confidence)
         return Answer.from_result(result)
 
     def plot_memory(self, answer: Answer, path: str | Path) -> Path:

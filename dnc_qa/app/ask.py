@@ -14,6 +14,59 @@ from typing import Any
 from dnc_qa.app.exact import Answer, agrees, exact_answer
 from dnc_qa.app.queries import Query
 from dnc_qa.app.workspace import Entry, Workspace
+from dnc_qa.errors import DncQaError
+
+DEFAULT_MIN_CONFIDENCE = 0.3
+"""The confidence below which a shipped model's answer is withheld unless ``--min-confidence``
+says otherwise: on held-out questions it gives the most right minus wrong answers (measured
+with ``benchmarks/calibration.py``; ``docs/application.md``, Abstention). Other models
+(untrained, your checkpoints) are not measured and default to 0 (never withheld)."""
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A model answer held back because its confidence was below the threshold.
+
+    Attributes:
+        answer: the model's answer as it was.
+        confidence: the model's probability for it.
+        agrees: whether it was right (``None`` when it cannot be compared).
+        min_confidence: the threshold it fell below.
+        note: the model's note on the answer (empty when none).
+    """
+
+    answer: Answer
+    confidence: float
+    agrees: bool | None
+    min_confidence: float
+    note: str = ""
+
+    def text(self) -> str:
+        """``no answer (confidence 0.43 below 0.50)``."""
+        return (f"no answer (confidence {self.confidence:.2f} below "
+                f"{self.min_confidence:.2f})")
+
+    def to_json(self) -> dict[str, Any]:
+        """The withheld answer as ``dncqa ask --json`` prints it under ``withheld`` (its
+        confidence is the result's ``confidence``)."""
+        return {"answer": self.answer.to_json(), "answer_text": self.answer.text(),
+                "agrees": self.agrees, "min_confidence": self.min_confidence,
+                "text": self.text()}
+
+
+def check_min_confidence(value: float | None) -> float | None:
+    """``value`` when it is a probability (0 to 1) or ``None``, else a one-line error."""
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise DncQaError(f"--min-confidence must be between 0 and 1, not {value:g}")
+    return value
+
+
+def default_min_confidence(model_ref: str) -> float:
+    """:data:`DEFAULT_MIN_CONFIDENCE` for a shipped model (the threshold was measured on
+    them), 0 for any other model."""
+    from dnc_qa.app.engine import shipped_models
+
+    return DEFAULT_MIN_CONFIDENCE if model_ref in shipped_models() else 0.0
 
 
 @dataclass
@@ -27,10 +80,14 @@ class AskResult:
         model: the model reference the memory was written by (``none`` without one).
         exact: the exact answer (networkx).
         answer: the model's answer, ``None`` when it is unavailable.
-        confidence: the model's probability for its answer.
+        confidence: the model's probability for its answer (also when it is withheld).
         agrees: whether the model's answer is right (``None`` without one).
         note: why the model answer is missing, or a warning about it.
         trace, phases: memory activity for plots (see :class:`~dnc_qa.app.engine.ModelAnswer`).
+        withheld: the model's answer when its confidence fell below ``min_confidence``
+            (``answer`` and ``agrees`` are then ``None`` and ``note`` starts with ``no answer
+            (confidence 0.12 below 0.30)``).
+        min_confidence: the threshold the answer was held to.
     """
 
     question: str
@@ -44,14 +101,20 @@ class AskResult:
     note: str = ""
     trace: dict[str, Any] = field(default_factory=dict)
     phases: list[tuple[str, int, int]] = field(default_factory=list)
+    withheld: Withheld | None = None
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
 
     def answer_lines(self) -> list[str]:
-        """The model's answer and confidence, then its note, for text output (``ask``,
-        ``demo``); empty without an answer."""
+        """The model's answer and confidence (or ``no answer (confidence ... below ...)``),
+        then its note, for text output (``ask``, ``demo``); empty without an answer."""
+        if self.withheld is not None:
+            said = self.withheld.note
+            return [self.withheld.text()] + ([f"note: {said}"] if said else [])
+        note = [f"note: {self.note}"] if self.note else []
         if self.answer is None:
             return []
         conf = "" if self.confidence is None else f"  (confidence {self.confidence:.3g})"
-        return [self.answer.text() + conf] + ([f"note: {self.note}"] if self.note else [])
+        return [self.answer.text() + conf] + note
 
     def to_json(self) -> dict[str, Any]:
         """The one object ``dncqa ask --json`` prints."""
@@ -65,7 +128,23 @@ class AskResult:
             "graph": self.graph,
             "model": self.model,
             "note": self.note or None,
+            "min_confidence": self.min_confidence,
+            "withheld": None if self.withheld is None else self.withheld.to_json(),
         }
+
+
+def withhold_below(result: AskResult, min_confidence: float) -> AskResult:
+    """``result`` with its model answer moved to :attr:`AskResult.withheld` when its
+    confidence is below ``min_confidence`` (a model answer without a confidence is kept)."""
+    result.min_confidence = min_confidence
+    if result.answer is None or result.confidence is None or \
+            result.confidence >= min_confidence:
+        return result
+    result.withheld = Withheld(result.answer, result.confidence, result.agrees, min_confidence,
+                               result.note)
+    result.note = "; ".join(filter(None, [result.withheld.text(), result.note]))
+    result.answer = result.agrees = None
+    return result
 
 
 def import_spacy_without_torch() -> None:
@@ -100,18 +179,24 @@ def parse_for(entry: Entry, question: str) -> Query:
 
 
 def ask(question: str, graph: str | None = None, workspace: Workspace | None = None,
-        with_model: bool = True, backend: str = "auto") -> AskResult:
+        with_model: bool = True, backend: str = "auto",
+        min_confidence: float | None = None) -> AskResult:
     """Answer ``question`` about the stored graph ``graph`` (the only one, when ``None``).
 
     ``backend``: how the model runs (see :func:`dnc_qa.app.engine.load_model`): ``auto``
     (NumPy when it supports the model, else torch), ``numpy`` or ``torch``.
+    ``min_confidence``: a model answer with a lower confidence is withheld
+    (:attr:`AskResult.withheld`), reported as no answer; ``None``: the default for the
+    model that answered (:func:`default_min_confidence`, what ``dncqa ask`` uses).
     """
+    check_min_confidence(min_confidence)
     ws = workspace or Workspace()
     name = graph or ws.default_name()
     entry = ws.load(name)
     query = parse_for(entry, question)
     exact = exact_answer(entry.graph, query)
-    result = AskResult(question, query, name, entry.meta.model, exact)
+    result = AskResult(question, query, name, entry.meta.model, exact,
+                       min_confidence=min_confidence or 0.0)
     if not with_model:
         result.note = "model not run (--exact-only)"
         return result
@@ -140,4 +225,6 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     result.trace, result.phases = out.trace, out.phases
     if out.answer is not None:
         result.agrees = agrees(entry.graph, query, out.answer, exact)
-    return result
+    threshold = default_min_confidence(result.model) if min_confidence is None \
+        else min_confidence
+    return withhold_below(result, threshold)
