@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from dnc_qa.cli.panels import TRAIN_PANELS, with_panels
 from dnc_qa.errors import DncQaError
 from dnc_qa.jsonout import dumps
 
@@ -72,6 +73,7 @@ def relaunch_with_torchrun(ctx: typer.Context, processes: int, threads: int | No
         raise typer.Exit(2 if code == 2 else code)
 
 
+@with_panels(TRAIN_PANELS)
 def train(
     ctx: typer.Context,
     task: str = typer.Option("copy", "--task", "-t", help="Task name, e.g. copy, repeat_copy."),
@@ -82,8 +84,7 @@ def train(
     resume: bool = typer.Option(
         False,
         "--resume",
-        help="Continue the run in --out with its saved config (only --steps, --minutes, "
-        "--device, --amp, --stop-bit-error and --deterministic apply).",
+        help="Continue the run in --out with its saved config (see below).",
     ),
     init_from: str | None = typer.Option(
         None, "--init-from",
@@ -109,7 +110,7 @@ def train(
         False, "--deallocation", help="DNC: erase cells when freed (Csordas & Schmidhuber 2019)."
     ),
     link_sharpness: bool = typer.Option(
-        False, "--link-sharpness", help="DNC: link sharpness control (Csordas & Schmidhuber)."
+        False, "--link-sharpness", help="DNC: link sharpness control (Csordas & Schmidhuber 2019)."
     ),
     controller: str = typer.Option(
         "lstm", "--controller", help="DNC/NTM controller: lstm or feedforward."
@@ -152,11 +153,13 @@ def train(
     eval_every: int = typer.Option(100, "--eval-every", help="Evaluate every K batches."),
     eval_episodes: int = typer.Option(128, "--eval-episodes", help="Episodes per evaluation."),
     log_every: int = typer.Option(50, "--log-every", help="Log metrics every K steps."),
-    checkpoint_every: int = typer.Option(500, "--checkpoint-every", help="Checkpoint period."),
+    checkpoint_every: int = typer.Option(500, "--checkpoint-every",
+                                         help="Save a checkpoint every K steps."),
     stop_bit_error: float | None = typer.Option(
         None, "--stop-bit-error", help="Stop once the full task's bit error is below this."
     ),
-    final_eval_episodes: int = typer.Option(1000, "--final-eval-episodes", help="Final eval."),
+    final_eval_episodes: int = typer.Option(1000, "--final-eval-episodes",
+                                            help="Episodes of the final evaluation."),
     amp: bool = typer.Option(False, "--amp", help="bfloat16 autocast (CUDA only)."),
     deterministic: bool = typer.Option(
         True, "--deterministic/--no-deterministic", help="Bit-exact CPU runs (MKL_CBWR)."
@@ -166,12 +169,16 @@ def train(
     ),
     processes: str = typer.Option(
         "auto", "--processes",
-        help="DDP processes (gloo/NCCL, via torchrun), or auto: 2 on a CPU with 2+ cores for "
-        "runs of --minutes >= 2 or --steps >= 1000 when --threads is not given, else 1.",
+        help="Data-parallel processes (DDP via torchrun), or auto (see below).",
     ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bar."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Train a model on a task, writing checkpoints and metrics.jsonl to --out.
+
+    Tasks: copy, repeat_copy, reverse_copy, associative_recall, priority_sort,
+    traversal, shortest_path, inference, kb_qa and babi (its data from
+    --babi-dir or $DNCQA_BABI). docs/training.md has the recipes that pass
+    the paper's lessons.
 
     Examples:
 
@@ -181,25 +188,33 @@ def train(
 
       dncqa train --out runs/copy-dnc --resume --steps 4000
 
-      torchrun --nproc-per-node 2 -m dnc_qa.train --task copy --steps 500 --out runs/ddp
+      dncqa train --task traversal --controller feedforward --masking \\
+        --fit-cells --minutes 10 --out runs/traversal-dnc
 
-      dncqa train --task babi --babi-task 1 --babi-dir data/babi --minutes 10 --out runs/b1
+      dncqa train --task shortest_path --controller feedforward --masking \\
+        --fit-cells --warmup 2 --bridge --planning-per-edge 0.5 \\
+        --minutes 10 --out runs/sp
 
-      dncqa train --task shortest_path --model dnc --controller feedforward --masking \
-        --fit-cells --warmup 2 --bridge --planning-per-edge 0.5 --minutes 10 --out runs/sp
+      dncqa train --task kb_qa --init-from traversal-dnc --model dnc \\
+        --controller feedforward --masking --hidden-size 128 --num-cells 16 \\
+        --cell-width 64 --num-reads 3 --fit-cells --lr 1e-3 --batch-size 8 \\
+        --minutes 60 --out runs/kbqa
 
-      dncqa train --task traversal --processes 2 --threads 1 --steps 500 --out runs/t2
+      dncqa train --task babi --babi-task 1 --minutes 10 --out runs/b1
 
-      dncqa train --task kb_qa --init-from traversal-dnc --model dnc --controller feedforward \
-        --masking --hidden-size 128 --num-cells 16 --cell-width 64 --num-reads 3 --fit-cells \
-        --lr 1e-3 --batch-size 8 --minutes 60 --out runs/kbqa
+      torchrun --nproc-per-node 2 -m dnc_qa.train --task copy --steps 500 \\
+        --out runs/ddp
 
-    Both cores: for the graph tasks two processes of one thread each (DDP) train about twice
-    as many episodes per second as one process using both cores as threads
-    (python -m benchmarks.train_throughput), so on a CPU with two cores or more a run of
-    --minutes >= 2 (or --steps >= 1000) starts two processes (--processes auto); --threads N
-    or --processes 1 keeps one process. Each process draws --batch-size episodes per step,
-    so a step of two processes sees twice the episodes.
+    --resume keeps the run's saved config; only --steps, --minutes, --device,
+    --amp, --stop-bit-error and --deterministic may change.
+
+    Both cores: for the graph tasks two processes of one thread each (DDP)
+    train about twice as many episodes per second as one process using both
+    cores as threads (python -m benchmarks.train_throughput). So on a CPU
+    with two cores or more, a run of --minutes >= 2 (or --steps >= 1000)
+    starts two processes (--processes auto); --threads N or --processes 1
+    keeps one process. Each process draws --batch-size episodes per step, so
+    a step of two processes sees twice the episodes.
     """
     from dnc_qa.tasks.registry import check_task_name  # here: it imports torch
     from dnc_qa.train.config import (
