@@ -1,8 +1,9 @@
-"""The DNC's memory step in NumPy: the spec's steps 1-10 in its order, as
-:func:`dnc_qa.memory.dnc.dnc_step` does them with dense links.
+"""The DNC's memory step in NumPy: the spec's steps 1-10 in its order, as the PyTorch step
+(:mod:`dnc_qa.memory.backends.pytorch`) does them with dense links.
 
 State, interface and trace are NamedTuples with the torch versions' field names, so a state
-flattened by the torch model (``memory.link``, ``memory.usage``...) restores into them.
+flattened by the torch model (``memory.link``, ``memory.usage``...) restores into them. The
+flat interface is read by the one layout of :mod:`dnc_qa.memory.layout` (torch-free).
 Shapes: ``B`` batch, ``N`` cells, ``W`` cell width, ``R`` read heads, ``Hw`` write heads.
 """
 
@@ -15,9 +16,25 @@ import numpy as np
 
 from dnc_qa.inference import addressing as A
 from dnc_qa.inference.ops import oneplus, sigmoid, softmax
+from dnc_qa.memory.layout import (
+    IDENTITY,
+    ONEPLUS,
+    SIGMOID,
+    SOFTMAX,
+    InterfaceLayout,
+    interface_layout,
+)
 
 DEFAULT_MEMORY_INIT = 1e-6
 """The constant a fresh memory is filled with (as :mod:`dnc_qa.memory.dnc`)."""
+
+
+_ACTIVATIONS = {
+    IDENTITY: lambda x: x,
+    ONEPLUS: oneplus,
+    SIGMOID: sigmoid,
+    SOFTMAX: lambda x: softmax(x, axis=-1),
+}
 
 
 class DNCState(NamedTuple):
@@ -107,51 +124,26 @@ class DNCMemory:
     link_sharpness: bool = False
     memory_init: float = DEFAULT_MEMORY_INIT
 
-    def _field_sizes(self) -> list[tuple[str, int]]:
-        R, W, Hw = self.num_reads, self.cell_width, self.num_writes
-        sizes = [
-            ("read_keys", R * W), ("read_strengths", R), ("write_keys", Hw * W),
-            ("write_strengths", Hw), ("erase_vectors", Hw * W), ("write_vectors", Hw * W),
-            ("free_gates", R), ("allocation_gates", Hw), ("write_gates", Hw),
-            ("read_modes", R * (2 * Hw + 1)),
-        ]
-        if self.masking:
-            sizes += [("read_masks", R * W), ("write_masks", Hw * W)]
-        if self.link_sharpness:
-            sizes += [("link_sharpness", R)]
-        return sizes
+    @property
+    def layout(self) -> InterfaceLayout:
+        """Where each field sits in the flat controller output (the torch memory's layout)."""
+        return interface_layout(self.num_reads, self.cell_width, self.num_writes, self.masking,
+                                self.link_sharpness)
 
     @property
     def interface_size(self) -> int:
         """Length of the flat controller output :meth:`parse_interface` reads."""
-        return sum(size for _, size in self._field_sizes())
+        return self.layout.size
 
     def parse_interface(self, flat: np.ndarray) -> DNCInterface:
         """``[B, interface_size]`` -> :class:`DNCInterface`: ``oneplus`` for strengths and
         sharpness, sigmoid for gates, erase vectors and masks, softmax for read modes."""
-        B, R, W, Hw = flat.shape[0], self.num_reads, self.cell_width, self.num_writes
-        raw, start = {}, 0
-        for name, size in self._field_sizes():
-            raw[name] = flat[:, start : start + size]
-            start += size
-        fields = {
-            "read_keys": raw["read_keys"].reshape(B, R, W),
-            "read_strengths": oneplus(raw["read_strengths"]),
-            "write_keys": raw["write_keys"].reshape(B, Hw, W),
-            "write_strengths": oneplus(raw["write_strengths"]),
-            "erase_vectors": sigmoid(raw["erase_vectors"]).reshape(B, Hw, W),
-            "write_vectors": raw["write_vectors"].reshape(B, Hw, W),
-            "free_gates": sigmoid(raw["free_gates"]),
-            "allocation_gates": sigmoid(raw["allocation_gates"]),
-            "write_gates": sigmoid(raw["write_gates"]),
-            "read_modes": softmax(raw["read_modes"].reshape(B, R, 2 * Hw + 1), axis=-1),
-        }
-        if self.masking:
-            fields["read_masks"] = sigmoid(raw["read_masks"]).reshape(B, R, W)
-            fields["write_masks"] = sigmoid(raw["write_masks"]).reshape(B, Hw, W)
-        if self.link_sharpness:
-            fields["link_sharpness"] = oneplus(raw["link_sharpness"])
-        return DNCInterface(**fields)
+        B = flat.shape[0]
+        return DNCInterface(**{
+            s.name: _ACTIVATIONS[s.activation](flat[:, s.offset : s.offset + s.size]
+                                               .reshape(B, *s.shape))
+            for s in self.layout.slots
+        })
 
     def initial_state(self, batch_size: int, dtype: np.dtype, num_cells: int | None = None
                       ) -> DNCState:

@@ -50,10 +50,11 @@ agree, since a config may leave any of them out."""
 KNOWN_CONFIG_KEYS = frozenset({
     "kind", "hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads",
     "num_writes", "controller", "clip", "masking", "deallocation", "link_sharpness",
-    "fit_cells",
+    "fit_cells", "link", "link_k", "backend",
 })
 """The ``ModelConfig`` fields this path understands; any other key (a newer option) makes a
-model unsupported, so it runs on torch rather than silently without that option."""
+model unsupported, so it runs on torch rather than silently without that option. (``backend``
+says how torch computes the memory, not what: any value runs here; ``link`` must be dense.)"""
 
 
 class MemoryNetState(NamedTuple):
@@ -172,6 +173,9 @@ def model_settings(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(config) - KNOWN_CONFIG_KEYS)
     if unknown:
         raise UnsupportedModel(f"config keys {', '.join(unknown)} are not understood here")
+    if config.get("link", "dense") != "dense":
+        raise UnsupportedModel(f"link {config['link']!r}: only dense links have a NumPy "
+                               "forward pass")
     settings = {**MODEL_DEFAULTS[kind], **{k: config[k] for k in MODEL_DEFAULTS[kind]
                                            if k in config}}
     if kind != "lstm" and settings["controller"] not in ("lstm", "feedforward"):

@@ -23,7 +23,9 @@ class DNC(MemoryNet):
         controller: ``"lstm"`` or ``"feedforward"``.
         clip: controller outputs are clamped to ``[-clip, clip]`` (``None``: no clipping).
         **memory_options: passed to :class:`~dnc_qa.memory.dnc.DNCMemory` (``masking``,
-            ``deallocation``, ``link_sharpness``, ``memory_init``).
+            ``deallocation``, ``link_sharpness``, ``memory_init``, ``link``, ``link_k``, and
+            ``backend``: how the memory is computed, ``"auto"`` by default; see
+            :func:`dnc_qa.memory.backends.choose_backend` and :meth:`backend_for`).
     """
 
     def __init__(

@@ -9,6 +9,11 @@ Per timestep (Graves et al. 2016, Methods):
 
 ``y`` is computed for all timesteps in one matrix product after the loop.
 
+For a DNC the memory's backend may run the whole pass instead (the C++ sequence,
+:mod:`dnc_qa.memory.backends.cpp_sequence`): :meth:`MemoryNet.forward` describes the pass
+(:class:`~dnc_qa.memory.backends.SequencePass`) and asks the memory which backend runs it
+(:meth:`MemoryNet.backend_for` says which and why).
+
 The layers applied at every step (the controller's recurrent / feedback weights and
 ``W_xi``) get their weight gradients as one matrix product per sequence rather than one per
 step (:mod:`dnc_qa.models.sequence_linear`; :attr:`MemoryNet.deferred_weight_grads`).
@@ -21,10 +26,16 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from dnc_qa.memory.backends import BackendChoice, Call, SequencePass
 from dnc_qa.memory.dnc import DNCMemory, DNCState
 from dnc_qa.memory.ntm import NTMMemory, NTMState
-from dnc_qa.models import fused_sequence
-from dnc_qa.models.controller import ControllerState, make_controller
+from dnc_qa.models.controller import (
+    ControllerState,
+    FeedforwardController,
+    LSTMController,
+    LSTMState,
+    make_controller,
+)
 from dnc_qa.models.sequence_linear import SequenceLinear, deferral_possible
 from dnc_qa.validation import check_positive_ints
 
@@ -78,13 +89,6 @@ class MemoryNet(nn.Module):
     ``y, state, trace = model(x, state, trace=True)`` where ``trace`` holds the memory's
     per-step values stacked to ``[B, T, ...]``.
     """
-
-    fused_sequence: bool = True
-    """Run the whole sequence as one C++ loop where it applies (a DNC with a one-layer LSTM
-    or feed-forward controller on the CPU, no trace; :mod:`~dnc_qa.models.fused_sequence`).
-    Same values up to rounding; set ``False`` (on a model or on the class) for the per-step
-    path. One difference a user can see: a parameter or initial-state tensor that the loss
-    cannot reach gets a zero gradient here, ``None`` on the per-step path."""
 
     deferred_weight_grads: bool = True
     """Compute the per-step layers' weight gradients once per sequence (one matrix product
@@ -180,6 +184,42 @@ class MemoryNet(nn.Module):
         )
         return MemoryNetState(self.controller.initial_state(batch_size, dtype, device), mem, reads)
 
+    def _sequence_pass(self, x: Tensor, state: MemoryNetState, trace: bool) -> SequencePass:
+        """This pass as the memory's backends see it (what the C++ sequence needs to know)."""
+        ctrl = self.controller
+        kind, recurrent = None, None
+        if type(ctrl) is LSTMController and ctrl.num_layers == 1:
+            kind, recurrent = "lstm", ctrl.recurrent[0]
+        elif type(ctrl) is FeedforwardController and len(ctrl.layers) == 0:
+            kind, recurrent = "feedforward", ctrl.extra_proj
+        modules = (self.memory, self.interface) + ((recurrent,) if recurrent is not None else ())
+        return SequencePass(
+            x=x,
+            controller=kind,
+            recurrent=recurrent,
+            interface=self.interface,
+            clip=self.clip,
+            controller_state=tuple(t for layer in state.controller for t in layer),
+            read_vectors=state.read_vectors,
+            trace=trace,
+            hooks=any(_has_call_hooks(m) for m in modules),
+            overridden=(type(self)._control is not MemoryNet._control
+                        or type(self.memory) is not DNCMemory),
+            compiled=self._compiled_control is not None,
+        )
+
+    def backend_for(
+        self, x: Tensor, state: MemoryNetState | None = None, trace: bool = False
+    ) -> BackendChoice:
+        """Which memory backend a pass over ``x`` runs (from ``state``) and why."""
+        if state is None:
+            state = self.initial_state(x.shape[0], dtype=x.dtype, device=x.device)
+        if not isinstance(self.memory, DNCMemory):
+            return BackendChoice("torch", f"the {type(self.memory).__name__} has one step, "
+                                          "in PyTorch")
+        return self.memory.choose_backend(Call(state.memory, sequence=self._sequence_pass(
+            x, state, trace)))
+
     def forward(
         self, x: Tensor, state: MemoryNetState | None = None, trace: bool = False
     ) -> tuple[Tensor, MemoryNetState] | tuple[Tensor, MemoryNetState, Any]:
@@ -194,9 +234,15 @@ class MemoryNet(nn.Module):
             )
         else:
             self.memory.check_state(state.memory)
-        if fused_sequence.applies(self, x, state, trace, _has_call_hooks):
-            hs, rs, new_state = fused_sequence.run(self, self.controller.input_gates(x), state)
-            return self.output(torch.cat([hs, rs], dim=-1)), new_state
+        if isinstance(self.memory, DNCMemory):
+            sequence = self._sequence_pass(x, state, trace)
+            choice = self.memory.choose_backend(Call(state.memory, sequence=sequence))
+            if choice.name == "cpp-sequence":
+                x_gates = self.controller.input_gates(x)
+                r = choice.backend.run_sequence(self.memory, sequence, state.memory, x_gates)
+                ctrl = (LSTMState(*r.controller_state),) if r.controller_state else ()
+                y = self.output(torch.cat([r.controller_outputs, r.read_vectors_all], dim=-1))
+                return y, MemoryNetState(ctrl, r.memory, r.read_vectors)
         # unbind, not x_gates[:, t]: the backward of T selects would zero-fill and add T full
         # [B, T, 4H] gradients; unbind's backward stacks the T step gradients once
         x_gates = self.controller.input_gates(x).unbind(1)

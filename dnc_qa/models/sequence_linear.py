@@ -55,7 +55,7 @@ from torch import Tensor
 _DOUBLE_BACKWARD = (
     "deferred weight gradients (dnc_qa.models.sequence_linear) do not support double "
     "backward (create_graph=True); set `model.deferred_weight_grads = False` (and, for a "
-    "DNC, `model.memory.fused = False`) to use the plain per-step path"
+    "DNC, build it with backend='torch') to use the plain per-step path"
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from dnc_qa.errors import DncQaError
+from dnc_qa.memory.backends import BackendUnavailable
 from dnc_qa.models import DNC, NTM, LSTMBaseline
 from dnc_qa.tasks.registry import suggest
 from dnc_qa.train.config import MODEL_KINDS, ModelConfig
@@ -38,11 +39,17 @@ def build_model(config: ModelConfig, input_size: int, output_size: int) -> nn.Mo
     )
     if kind == "ntm":
         return NTM(input_size, output_size, **shared)
-    return DNC(
-        input_size,
-        output_size,
-        **shared,
-        masking=config.masking,
-        deallocation=config.deallocation,
-        link_sharpness=config.link_sharpness,
-    )
+    try:
+        return DNC(
+            input_size,
+            output_size,
+            **shared,
+            masking=config.masking,
+            deallocation=config.deallocation,
+            link_sharpness=config.link_sharpness,
+            link=config.link,
+            link_k=config.link_k,
+            backend=config.backend,
+        )
+    except BackendUnavailable as exc:  # a backend asked for that cannot compute this model
+        raise DncQaError(str(exc)) from None

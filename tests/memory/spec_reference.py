@@ -1,8 +1,10 @@
 """An independent, deliberately naive transcription of docs/memory.md.
 
 Plain Python loops over batch, heads and cells (float64 tensors, indexed element by element),
-sharing no code with ``dnc_qa.memory``: the tests compare the vectorised core against it
-value by value.
+sharing no code with ``dnc_qa.memory``: the tests compare every backend against it value by
+value. The DNC step includes the options of docs/memory.md ("Choices the paper leaves open"):
+key/memory masking (``read_masks``/``write_masks`` in the interface), de-allocation
+(``deallocation=True``) and link sharpness (``link_sharpness`` in the interface).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ def _cos(k, m):
     return float(dot) / (nk * nm + EPS)
 
 
-def _content(memory_b, key, beta):
+def _content(memory_b, key, beta, mask=None):
+    if mask is not None:  # masking: cos(k * m, M[i] * m)
+        key = [key[w] * mask[w] for w in range(len(key))]
+        memory_b = [[row[w] * mask[w] for w in range(len(row))] for row in memory_b]
     scores = [beta * _cos(key, memory_b[i]) for i in range(len(memory_b))]
     top = max(scores)
     e = [math.exp(s - top) for s in scores]
@@ -30,7 +35,16 @@ def _content(memory_b, key, beta):
     return [v / z for v in e]
 
 
-def dnc_reference_step(iface: dict, state: dict) -> tuple[torch.Tensor, dict]:
+def _sharpen(weights, s, eps=1e-12):
+    """Link sharpness: f^s / sum(f^s) * sum(f), f clamped below at eps before the power."""
+    powered = [max(x, eps) ** s for x in weights]
+    total, mass = sum(powered), sum(weights)
+    return [p / total * mass for p in powered]
+
+
+def dnc_reference_step(
+    iface: dict, state: dict, deallocation: bool = False
+) -> tuple[torch.Tensor, dict]:
     """One DNC step on plain nested lists. ``iface`` and ``state`` hold float64 tensors."""
     f = {k: v.tolist() for k, v in iface.items() if v is not None}
     s = {k: v.tolist() for k, v in state.items()}
@@ -56,8 +70,15 @@ def dnc_reference_step(iface: dict, state: dict) -> tuple[torch.Tensor, dict]:
             wprev.append(1 - p)
         u0 = s["usage"][b]
         usage = [(u0[n] + wprev[n] - u0[n] * wprev[n]) * psi[n] for n in range(N)]
+        if deallocation:  # freed cells are erased in proportion to 1 - psi
+            M = [[M[n][w] * psi[n] for w in range(W)] for n in range(N)]
         # 2. write content weights
-        cw = [_content(M, f["write_keys"][b][j], f["write_strengths"][b][j]) for j in range(Hw)]
+        wmask = f.get("write_masks")
+        cw = [
+            _content(M, f["write_keys"][b][j], f["write_strengths"][b][j],
+                     wmask[b][j] if wmask else None)
+            for j in range(Hw)
+        ]
         # 3. allocation per write head
         u = list(usage)
         alloc = []
@@ -106,17 +127,22 @@ def dnc_reference_step(iface: dict, state: dict) -> tuple[torch.Tensor, dict]:
             precs.append([(1 - sw) * p0[n] + ww[j][n] for n in range(N)])
         # 7.-9. read weights
         rws = []
+        rmask = f.get("read_masks")
+        sharp = f.get("link_sharpness")
         for i in range(R):
-            c = _content(newM, f["read_keys"][b][i], f["read_strengths"][b][i])
+            c = _content(newM, f["read_keys"][b][i], f["read_strengths"][b][i],
+                         rmask[b][i] if rmask else None)
             wr0 = s["read_weights"][b][i]
             modes = f["read_modes"][b][i]
             rw = [modes[Hw] * c[n] for n in range(N)]
             for j in range(Hw):
                 L = links[j]
+                fwd = [sum(L[n][m] * wr0[m] for m in range(N)) for n in range(N)]
+                bwd = [sum(L[m][n] * wr0[m] for m in range(N)) for n in range(N)]
+                if sharp:
+                    fwd, bwd = _sharpen(fwd, sharp[b][i]), _sharpen(bwd, sharp[b][i])
                 for n in range(N):
-                    fwd = sum(L[n][m] * wr0[m] for m in range(N))
-                    bwd = sum(L[m][n] * wr0[m] for m in range(N))
-                    rw[n] += modes[j] * bwd + modes[Hw + 1 + j] * fwd
+                    rw[n] += modes[j] * bwd[n] + modes[Hw + 1 + j] * fwd[n]
             rws.append(rw)
         # 10. read vectors
         reads = [

@@ -1,16 +1,17 @@
-"""The fast paths (fused link Function, native kernels, checkpointing tape) against the spec."""
+"""The PyTorch step's link node (one autograd Function, C++ row loops or PyTorch operations,
+the checkpointing tape, recycled buffers) against the addressing functions; the write-phase
+checkpointing; when the kernels are built. (Whole steps of every backend against the spec:
+test_backends.py.)"""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from memory_helpers import random_dnc_interface, warmed_dnc_state
-from spec_reference import dnc_reference_step
 
 from dnc_qa.memory import addressing as A
-from dnc_qa.memory import fused, native
 from dnc_qa.memory import link_function as LF
-from dnc_qa.memory.dnc import DNCMemory, DNCState
+from dnc_qa.memory import native
+from dnc_qa.memory.dnc import DNCMemory
 from dnc_qa.models import DNC
 
 f64 = torch.float64
@@ -95,23 +96,10 @@ def test_tape_checkpointing_gives_the_same_gradients(kernel_path, segment):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("num_writes", [1, 2])
-def test_memory_step_equals_spec_reference(kernel_path, num_writes):
-    mem = DNCMemory(num_cells=6, cell_width=4, num_reads=3, num_writes=num_writes)
-    mem.fused = False  # the link kernels under test (the fused step: test_fused.py)
-    state = warmed_dnc_state(mem, batch=2, steps=5, seed=7)
-    iface = random_dnc_interface(mem, 2, torch.Generator().manual_seed(8))
-    reads, new = mem(iface, state, tape=mem.begin_sequence(4))
-    ref_reads, ref_state = dnc_reference_step(iface._asdict(), state._asdict())
-    torch.testing.assert_close(reads, ref_reads, rtol=1e-10, atol=1e-12)
-    for name in DNCState._fields:
-        torch.testing.assert_close(getattr(new, name), ref_state[name], rtol=1e-10, atol=1e-12)
-
-
 def test_model_gradients_do_not_depend_on_the_kernel_path(monkeypatch):
     torch.manual_seed(0)
-    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
-    model.memory.fused = False  # these paths are the unfused ones (fused: test_fused.py)
+    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2,
+                backend="torch").double()
     x = torch.randn(2, 9, 5, dtype=f64)
 
     def grads():
@@ -128,8 +116,8 @@ def test_model_gradients_do_not_depend_on_the_kernel_path(monkeypatch):
 
 def test_no_grad_path_matches_and_keeps_no_graph(kernel_path):
     torch.manual_seed(0)
-    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
-    model.memory.fused = False  # these paths are the unfused ones (fused: test_fused.py)
+    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2,
+                backend="torch").double()
     x = torch.randn(2, 4, 5, dtype=f64)
     y = model(x)[0]
     with torch.no_grad():
@@ -155,16 +143,15 @@ def test_recycled_buffers_never_overwrite_links_someone_holds(kernel_path, grad)
         torch.testing.assert_close(got.detach(), ref, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("use_fused", [True, False])
+@pytest.mark.parametrize("backend", ["cpp", "torch"])
 @pytest.mark.parametrize("grad", [True, False])
-def test_forward_recycles_link_buffers(kernel_path, use_fused, grad):
+def test_forward_recycles_link_buffers(kernel_path, backend, grad):
     """A sequence reuses the buffers of links nobody holds any more, instead of allocating an
     ``N x N`` link per step (which, at large ``N``, grew the resident memory by a link per
     step through allocator fragmentation). Checkpointed links are never reused."""
-    if kernel_path == "eager" and not (use_fused and fused.enabled()):
+    if kernel_path == "eager" and backend == "torch":
         pytest.skip("the eager link functions take no out= buffer")
-    mem = DNCMemory(num_cells=6, cell_width=3, num_reads=2)
-    mem.fused = use_fused
+    mem = DNCMemory(num_cells=6, cell_width=3, num_reads=2, backend=backend)
     gen = torch.Generator().manual_seed(0)
     steps = 12
     tape = mem.begin_sequence(steps)
@@ -196,11 +183,11 @@ def test_compiled_step_equals_eager():
 
 
 def test_checkpointed_write_phase_gives_the_same_values_and_gradients(monkeypatch):
-    import dnc_qa.memory.dnc as dnc_module
+    from dnc_qa.memory.backends import pytorch
 
     torch.manual_seed(0)
-    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2).double()
-    model.memory.fused = False  # these paths are the unfused ones (fused: test_fused.py)
+    model = DNC(5, 3, hidden_size=12, num_cells=6, cell_width=4, num_reads=2,
+                backend="torch").double()
     x = torch.randn(2, 7, 5, dtype=f64)
 
     def run():
@@ -208,7 +195,7 @@ def test_checkpointed_write_phase_gives_the_same_values_and_gradients(monkeypatc
         return y, torch.autograd.grad(y.square().sum(), list(model.parameters()))
 
     y0, g0 = run()
-    monkeypatch.setattr(dnc_module, "CHECKPOINT_MIN_CELLS", 1)
+    monkeypatch.setattr(pytorch, "CHECKPOINT_MIN_CELLS", 1)
     y1, g1 = run()
     torch.testing.assert_close(y1, y0, rtol=0, atol=0)
     for a, b in zip(g1, g0, strict=True):
@@ -221,7 +208,6 @@ def test_no_grad_passes_do_not_build_the_kernels(monkeypatch, tmp_path):
     import torch.utils.cpp_extension as cpp
 
     calls = []
-    monkeypatch.delenv("DNC_QA_NATIVE", raising=False)  # (the GPU runs set it to 0)
     monkeypatch.setattr(native, "_module", None)
     monkeypatch.setattr(native, "_failed", False)
     monkeypatch.setattr(native, "_prebuilt", lambda: None)  # as in an install without one
@@ -237,8 +223,8 @@ def test_no_grad_passes_do_not_build_the_kernels(monkeypatch, tmp_path):
 
 def test_a_training_step_on_the_link_path_builds_the_kernels(monkeypatch):
     """LinkStep runs its kernels inside an autograd.Function, where grad mode is off: the
-    build must be asked for before, or configurations off the fused path (two write heads,
-    fused=False) would silently stay on the eager link functions."""
+    build must be asked for before, or the PyTorch step (two write heads, backend="torch")
+    would silently stay on the link's PyTorch operations."""
     asked = []
 
     def fake_kernels(build: bool = True):

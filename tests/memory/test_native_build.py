@@ -26,7 +26,6 @@ RUN_SETUP = ("exec(compile(open('setup.py').read(), 'setup.py', 'exec'), "
 @pytest.fixture
 def fresh(monkeypatch, tmp_path):
     """``native`` as in a new process with nothing built: no module, no marker."""
-    monkeypatch.delenv("DNC_QA_NATIVE", raising=False)
     monkeypatch.setattr(native, "_module", None)
     monkeypatch.setattr(native, "_failed", False)
     monkeypatch.setattr(native, "_looked_for_prebuilt", False)
@@ -60,7 +59,8 @@ def test_prebuilt_name_follows_sources_flags_and_torch(monkeypatch) -> None:
     assert name.startswith("_native_") and name == native.prebuilt_name(True, "2.13.0")
     assert native.prebuilt_name(False, "2.13.0") != name
     assert native.prebuilt_name(True, "2.14.0") != name
-    monkeypatch.setattr(native, "CPP_SOURCE", native.CPP_SOURCE + "\n// edited\n")
+    sources = native._sources()
+    monkeypatch.setattr(native, "_sources", lambda: [*sources[:-1], sources[-1] + "// edited\n"])
     assert native.prebuilt_name(True, "2.13.0") != name
 
 
@@ -104,10 +104,15 @@ def test_the_first_use_build_says_so_once(monkeypatch, fresh, capsys) -> None:
     assert capsys.readouterr().err == ""
 
 
-def test_disabled_kernels_ignore_the_prebuilt_module(monkeypatch, fresh) -> None:
-    monkeypatch.setenv("DNC_QA_NATIVE", "0")
-    monkeypatch.setattr(native, "_prebuilt", lambda: pytest.fail("looked for kernels"))
-    assert native.kernels() is None
+def test_every_source_in_csrc_is_compiled_and_no_kernel_hides_in_python() -> None:
+    """The translation unit is the files of csrc/ (the link kernels included), in order."""
+    sources = sorted(p.name for p in native.CSRC.glob("*.cpp"))
+    assert sorted(native.SOURCES) == sources
+    unit = native.translation_unit()
+    for name in native.SOURCES:
+        assert (native.CSRC / name).read_text() in unit
+    assert "link_forward" in (native.CSRC / "dnc_link.cpp").read_text()
+    assert "template" not in Path(native.__file__).read_text()
 
 
 def test_setup_py_skips_the_build_when_asked() -> None:

@@ -13,6 +13,7 @@ import weakref
 import pytest
 import torch
 
+from dnc_qa.memory import native
 from dnc_qa.memory.dnc import DNCMemory
 from dnc_qa.models import DNC
 
@@ -45,27 +46,26 @@ def test_graph_of_a_step_is_freed(backward, num_cells, monkeypatch):
 
     monkeypatch.setattr(DNCMemory, "begin_sequence", recording_begin)
     model = DNC(6, 4, hidden_size=8, num_cells=num_cells, cell_width=4, num_reads=2)
-    model.fused_sequence = False
+    model.memory.backend = "cpp" if native.kernels() is not None else "torch"
     _assert_freed(model, backward, tapes, "a link tape per sequence")
 
 
 @pytest.mark.parametrize("backward", [True, False])
 def test_graph_of_a_fused_sequence_is_freed(backward, monkeypatch):
-    """The whole-sequence node (dnc_qa.models.fused_sequence) and what it saved."""
-    from dnc_qa.memory import fused
-    from dnc_qa.models import fused_sequence
+    """The whole-sequence node (dnc_qa.memory.backends.cpp_sequence) and what it saved."""
+    from dnc_qa.memory.backends import cpp_sequence
 
-    if not fused.enabled():
-        pytest.skip("fused kernels unavailable")
+    if native.kernels() is None:
+        pytest.skip("C++ kernels unavailable")
 
     nodes = []
-    forward = fused_sequence.DNCSequence.forward
+    forward = cpp_sequence.DNCSequence.forward
 
     def recording_forward(ctx, *args):
         nodes.append(weakref.ref(ctx))
         return forward(ctx, *args)
 
-    monkeypatch.setattr(fused_sequence.DNCSequence, "forward", staticmethod(recording_forward))
+    monkeypatch.setattr(cpp_sequence.DNCSequence, "forward", staticmethod(recording_forward))
     model = DNC(6, 4, hidden_size=8, num_cells=20, cell_width=4, num_reads=2)
     _assert_freed(model, backward, nodes, "the fused-sequence node")
 

@@ -200,7 +200,7 @@ def test_no_grad_and_fallbacks(kernels, monkeypatch):
         out = S.sparse_link_step(*inputs, 3)
     ref = S.sparse_link_step(*inputs, 3, native=False)
     _assert_links_equal(out[0], ref[0], 3)
-    # no kernels (DNC_QA_NATIVE=0, no compiler): the PyTorch path; native=True is an error
+    # no kernels (no compiler): the PyTorch path; native=True is an error
     monkeypatch.setattr(native, "kernels", lambda build=True: None)
     out = S.sparse_link_step(*inputs, 3)
     _assert_links_equal(out[0], ref[0], 3, rtol=0, atol=0)

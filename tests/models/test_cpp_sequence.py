@@ -1,22 +1,22 @@
-"""The whole-sequence C++ loop (dnc_qa.models.fused_sequence): equal to the per-step path in
-values and every gradient, gradcheck, where it applies, and what it must not touch."""
+"""The C++ sequence (dnc_qa.memory.backends.cpp_sequence) beyond what test_backends.py checks
+of every backend: gradcheck, float32, the batch cut into chunks per thread, what it frees,
+hooks, retain_graph and checkpointing, subclasses, and a long sequence with every option."""
 
 from __future__ import annotations
-
-import itertools
 
 import pytest
 import torch
 
-from dnc_qa.memory import fused
+from dnc_qa.memory import native
+from dnc_qa.memory.backends import cpp_sequence
 from dnc_qa.memory.dnc import DNCState
-from dnc_qa.models import DNC, NTM, fused_sequence
+from dnc_qa.models import DNC
 from dnc_qa.models.controller import LSTMState
 from dnc_qa.models.memory_net import MemoryNetState
 
 f64 = torch.float64
 
-pytestmark = pytest.mark.skipif(not fused.enabled(), reason="fused kernels unavailable")
+pytestmark = pytest.mark.skipif(native.kernels() is None, reason="C++ kernels unavailable")
 
 
 def _model(dtype=f64, **kw) -> DNC:
@@ -45,12 +45,13 @@ def _leaves(state: MemoryNetState) -> list[torch.Tensor]:
 
 def _run(model: DNC, use_sequence: bool, steps: int, seed: int = 0):
     """Outputs, final state and the gradients (every parameter, every initial-state field) of
-    a random linear loss of the outputs and of every final-state field."""
-    model.fused_sequence = use_sequence
+    a random linear loss of the outputs and of every final-state field, through the C++
+    sequence or the per-step loop of C++ steps."""
+    model.memory.backend = "cpp-sequence" if use_sequence else "cpp"
     start = _state(model, batch=3, seed=seed)
     gen = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(3, steps, 5, generator=gen, dtype=f64).to(model.output.weight.dtype)
-    assert fused_sequence.applies(model, x, start, False, lambda m: False) == use_sequence
+    assert model.backend_for(x, start).name == model.memory.backend
     y, state = model(x, start)
     ends = [y, *_leaves(state)]
     loss = sum((t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum() for t in ends)
@@ -67,84 +68,31 @@ def _assert_close(a: list, b: list, atol: float) -> None:
         torch.testing.assert_close(x, y, rtol=0, atol=atol)
 
 
-@pytest.mark.parametrize(
-    ("controller", "masking", "deallocation", "clip", "steps"),
-    [
-        ("lstm", m, d, c, s)
-        for (m, d), c, s in itertools.product(
-            itertools.product([False, True], [False, True]), [None, 0.05], [1, 10]
-        )
-    ]
-    + [("lstm", False, False, 20.0, 5), ("lstm", True, True, 0.3, 17)]
-    + [
-        ("feedforward", m, d, c, s)
-        for m, d, c, s in [
-            (False, False, None, 1),
-            (True, False, 0.05, 10),
-            (False, True, 20.0, 7),
-            (True, True, 0.3, 17),
-        ]
-    ],
-)
-def test_equals_the_per_step_path(controller, masking, deallocation, clip, steps):
-    """Values and all gradients equal the per-step path (float64, 1e-10), LSTM and
-    feed-forward controllers: T = 1, T = 10 (link checkpoints every 4 steps, a segment of 2 at
-    the end), a clip that bites (0.05) or not."""
-    model = _model(controller=controller, masking=masking, deallocation=deallocation, clip=clip)
-    out_seq, grads_seq = _run(model, True, steps)
-    out_step, grads_step = _run(model, False, steps)
+def test_a_long_sequence_with_every_option_equals_the_per_step_path():
+    """T = 17: link checkpoints every 5 steps and a last segment of 2."""
+    model = _model(masking=True, deallocation=True, clip=0.3)
+    out_seq, grads_seq = _run(model, True, 17)
+    out_step, grads_step = _run(model, False, 17)
     _assert_close(out_seq, out_step, 1e-10)
     _assert_close(grads_seq, grads_step, 1e-10)
 
 
 def test_the_sequence_path_is_taken(monkeypatch):
     calls = []
-    real = fused_sequence.DNCSequence.forward
+    real = cpp_sequence.DNCSequence.forward
 
     def counted(ctx, *args):
         calls.append(1)
         return real(ctx, *args)
 
-    monkeypatch.setattr(fused_sequence.DNCSequence, "forward", staticmethod(counted))
+    monkeypatch.setattr(cpp_sequence.DNCSequence, "forward", staticmethod(counted))
     model = _model()
     y, _ = model(torch.randn(2, 3, 5, dtype=f64))
     y.sum().backward()
     assert len(calls) == 1
-    model.fused_sequence = False
+    model.memory.backend = "cpp"
     model(torch.randn(2, 3, 5, dtype=f64))
     assert len(calls) == 1
-
-
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda: _model(controller_layers=2),
-        lambda: _model(controller="feedforward", controller_layers=2),
-        lambda: _model(num_writes=2),
-        lambda: _model(link="sparse"),
-        lambda: _model(link_sharpness=True),
-        lambda: NTM(5, 4, hidden_size=6, num_cells=7, cell_width=3).to(f64),
-    ],
-)
-def test_other_configurations_use_the_per_step_path(make):
-    model = make()
-    x = torch.randn(2, 3, 5, dtype=f64)
-    state = model.initial_state(2)
-    assert not fused_sequence.applies(model, x, state, False, lambda m: False)
-
-
-def test_trace_hooks_and_dtype_use_the_per_step_path():
-    model = _model()
-    x = torch.randn(2, 3, 5, dtype=f64)
-    state = model.initial_state(2)
-    assert fused_sequence.applies(model, x, state, False, lambda m: False)
-    assert not fused_sequence.applies(model, x, state, True, lambda m: False)
-    assert not fused_sequence.applies(model, x, state, False, lambda m: m is model.interface)
-    assert not fused_sequence.applies(model, x.float(), state, False, lambda m: False)
-    model.deferred_weight_grads = False  # the plain path (double backward) was asked for
-    assert not fused_sequence.applies(model, x, state, False, lambda m: False)
-    with torch.no_grad():  # no gradients: nothing to defer, the loop still applies
-        assert fused_sequence.applies(model, x, state, False, lambda m: False)
 
 
 def test_hooks_see_every_step():
@@ -189,15 +137,13 @@ def test_gradcheck(controller):
     gen = torch.Generator().manual_seed(7)
     gates = 12 if controller == "lstm" else 3
     x_gates = torch.randn(2, 5, gates, generator=gen, dtype=f64).requires_grad_(True)
-    weights = [
-        fused_sequence._recurrent(model.controller).weight,
-        model.interface.weight,
-        model.interface.bias,
-    ]
-    layout = fused_sequence._layout(model)
+    x = torch.randn(2, 5, 5, dtype=f64)
+    sequence = model._sequence_pass(x, start, trace=False)
+    weights = [sequence.recurrent.weight, model.interface.weight, model.interface.bias]
+    settings = cpp_sequence.settings_for(model.memory, sequence)
 
     def f(*inputs):
-        return fused_sequence.DNCSequence.apply(layout, *inputs)
+        return cpp_sequence.DNCSequence.apply(settings, *inputs)
 
     leaves = _leaves(start)
     if controller == "feedforward":  # no controller state: empty placeholders for h0, c0
@@ -245,8 +191,6 @@ def test_saved_state_is_freed_by_the_backward_pass_not_by_the_outputs():
     """What the backward pass needs is freed with the node's saved tensors: right after a
     backward pass without retain_graph (the outputs, e.g. last step's loss, may live on), or
     when the graph goes without one. Nothing outlives its graph."""
-    from dnc_qa.memory import native
-
     live = native.kernels().dnc_sequence_live
     before = live()
     model = _model()
@@ -269,7 +213,7 @@ def test_non_reentrant_checkpointing_gives_the_same_gradients():
     grads = {}
     for use_sequence, ckpt in [(True, False), (True, True), (False, True)]:
         model = _model(masking=True, clip=0.5)
-        model.fused_sequence = use_sequence
+        model.memory.backend = "cpp-sequence" if use_sequence else "cpp"
         if ckpt:
             y = checkpoint(lambda inp, m=model: m(inp)[0], x, use_reentrant=False)
         else:
@@ -294,7 +238,7 @@ def test_subclasses_that_override_a_step_use_the_per_step_path():
     x = torch.randn(2, 3, 5, dtype=f64)
     model = _model()
     model.controller.__class__ = MyController
-    assert not fused_sequence.applies(model, x, model.initial_state(2), False, lambda m: False)
+    assert "controller is not one" in model.backend_for(x).reason
     torch.manual_seed(0)
     sub = MyDNC(5, 4, hidden_size=6, num_cells=7, cell_width=3, num_reads=2).to(f64)
-    assert not fused_sequence.applies(sub, x, sub.initial_state(2), False, lambda m: False)
+    assert "subclass overrides" in sub.backend_for(x).reason

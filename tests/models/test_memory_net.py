@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from dnc_qa.memory import native
+from dnc_qa.memory.dnc import DNCMemory
 from dnc_qa.models import DNC, NTM
 
 f64 = torch.float64
@@ -23,11 +25,14 @@ CONFIGS = {
 
 
 def _make(name: str, dtype: torch.dtype = f64, device: torch.device | str = "cpu"):
-    """The per-step path (what these tests are about); the whole-sequence C++ loop, which
-    would take "dnc-lstm1" over, has its own tests (test_fused_sequence.py)."""
+    """The per-step path (what these tests are about; the C++ sequence, which would take
+    "dnc-lstm1" over, has its own tests: test_cpp_sequence.py): a DNC's memory steps by
+    the C++ step on the CPU where it can, else by the PyTorch step."""
     torch.manual_seed(0)
     model = CONFIGS[name]().to(device=device, dtype=dtype)
-    model.fused_sequence = False
+    if isinstance(model.memory, DNCMemory):
+        cpu = torch.device(device).type == "cpu" and native.kernels() is not None
+        model.memory.backend = "cpp" if cpu and model.memory.num_writes == 1 else "torch"
     return model
 
 
@@ -109,7 +114,7 @@ def test_gradcheck_through_the_deferred_weights(name):
 def test_gradcheck_every_entry_of_the_deferred_weights_of_a_tiny_model():
     torch.manual_seed(0)
     model = DNC(3, 2, hidden_size=3, num_cells=4, cell_width=2, num_reads=1).double()
-    model.fused_sequence = False
+    model.memory.backend = "torch"
     x = torch.randn(2, 3, 3, dtype=f64)
     names = ["controller.recurrent.0.weight", "interface.weight", "interface.bias"]
     _gradcheck_deferred(model, x, names)

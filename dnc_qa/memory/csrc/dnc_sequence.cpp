@@ -1,9 +1,11 @@
 // A whole DNC sequence on the CPU, forward and backward, as one C++ loop over the timesteps:
 // a one-layer controller (LSTM or feed-forward), its clipping, the interface layer and the
-// fused memory step (dnc_step.cpp, compiled into the same module).
-// dnc_qa.models.fused_sequence wraps the two calls in one torch.autograd.Function.
+// fused memory step (dnc_step.cpp and dnc_link.cpp, compiled into the same module, before
+// this file). dnc_qa.memory.backends.cpp_sequence wraps the two calls in one
+// torch.autograd.Function.
 //
-// Per timestep t (Graves et al. 2016, Methods; dnc_qa.models.memory_net and .controller):
+// Per timestep t (Graves et al. 2016, Methods; dnc_qa.models.memory_net and .controller;
+// activate reads the interface layout passed in from Python):
 //   LSTM:  X_t = [r_{t-1}, h_{t-1}]  [B, RW + H];  gates = xg_t + X_t W_rec^T  [B, 4H]
 //          i, f, o = sigmoid, g = tanh (order i f g o);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
 //   feed-forward:  X_t = r_{t-1}  [B, RW];  h_t = tanh(xg_t + X_t W_rec^T)  [B, H]
@@ -30,10 +32,12 @@ namespace dnc_sequence {
 
 using torch::Tensor;
 
-// The sequence's fixed settings (dnc_qa.models.fused_sequence._layout, then the segment).
+// The sequence's fixed settings (SequenceSettings in dnc_qa.memory.backends.cpp_sequence,
+// then the segment).
 struct Config {
+  std::vector<int64_t> layout;  // the interface layout (dnc_qa.memory.layout.kernel_layout)
   int64_t R, W;  // read heads, cell width
-  bool masking, dealloc;
+  bool dealloc;
   double clip;
   bool has_clip;
   bool lstm;  // else a one-layer feed-forward (tanh) controller
@@ -122,9 +126,10 @@ struct Links {
 };
 
 // Per step, what the backward pass needs from the forward pass (24 tensors): the activated
-// interface (12, dnc_step_forward's order), then the step's state and extras
-// M u p rw ww psi cw alloc order cr f bk (dnc_step_forward's outputs 1-2, 4-13).
-constexpr int64_t kStepSaved = 24;
+// interface (dnc_step::kNumInterface, in the order of dnc_step::Input), then what
+// dnc_step_backward takes as `saved` (dnc_step::SavedIndex: the step's state M u p rw ww and
+// psi cw alloc order cr f bk).
+constexpr int64_t kStepSaved = dnc_step::kNumInterface + dnc_step::kNumSaved;
 
 // What the forward pass over one batch chunk keeps for its backward pass: X [T,B,D],
 // A [T,B,G] (activated gates, or h for feed-forward), C and TC [T,B,H] (c and tanh c; empty
@@ -180,7 +185,7 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
     });
     auto xi = XI[t];
     at::addmm_out(xi, b_if, hc, w_if_t);
-    auto iface = activate(xi, cfg.R, cfg.W, cfg.masking);
+    auto iface = activate(xi, cfg.layout);
     // the incoming link is mem[2]; the new one goes to a fresh checkpoint or to the working
     // buffer: in place, unless it comes from the initial link or a checkpoint
     Tensor dst = work;
@@ -191,17 +196,19 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
     std::vector<Tensor> in(iface.begin(), iface.end());
     in.insert(in.end(), mem.begin(), mem.end());
     auto res = dnc_step_forward(in, cfg.dealloc, dst);
-    RS[t].copy_(res[0].reshape({B, RW}));
+    RS[t].copy_(res[dnc_step::kOutReads].reshape({B, RW}));
     if (keep) {
       steps.insert(steps.end(), iface.begin(), iface.end());
-      for (int k : {1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}) steps.push_back(res[k]);
+      for (int k = 0; k < dnc_step::kNumSaved; ++k)
+        steps.push_back(res[dnc_step::kSavedFromOutput[k]]);
     }
     if (cfg.lstm) {
       h_prev = h;
       c_prev = C[t];
     }
-    r_prev = res[0];
-    mem = {res[1], res[2], res[3], res[4], res[5], res[6]};
+    r_prev = res[dnc_step::kOutReads];
+    mem = std::vector<Tensor>(res.begin() + dnc_step::kOutMemory,
+                              res.begin() + dnc_step::kOutWriteWeights + 1);
   }
   // the final state: copies of what the backward pass keeps (an output held by the autograd
   // node that made it would be a reference cycle); the link is the working buffer
@@ -231,10 +238,11 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
   auto step = [&](int64_t s, int64_t k) -> const Tensor& {  // step s = 0..T-1, entry k
     return sv[kSequenceSaved + n_ckpt + s * kStepSaved + k];
   };
-  // the memory state after step s (s = -1: the initial state), k: M u p rw ww
+  // the memory state after step s (s = -1: the initial state), k: dnc_step::kSavedMemory
+  // (M), ...Usage (u), ...Precedence (p), ...ReadWeights (rw), ...WriteWeights (ww)
   auto state_after = [&](int64_t s, int k) -> const Tensor& {
-    static const int in_state0[] = {3, 4, 6, 7, 8};
-    return s < 0 ? state0[in_state0[k]] : step(s, 12 + k);
+    static const int in_state0[] = {3, 4, 6, 7, 8};  // state0: h0 c0 r0 M0 u0 L0 p0 rw0 ww0
+    return s < 0 ? state0[in_state0[k]] : step(s, dnc_step::kNumInterface + k);
   };
   auto defined = [](const Tensor& g) { return g.numel() > 0; };
   auto opt = X.options();
@@ -257,28 +265,33 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
     const int64_t end = std::min(start + segment, T);  // this segment: steps start .. end-1
     const Tensor& base = start == 0 ? state0[5] : checkpoint(start / segment);
     for (int64_t m = 1; m < end - start; ++m)  // step start+m-1 from its incoming link
-      link_forward(m == 1 ? base : segment_links[m - 2], state_after(start + m - 2, 2),
-                   step(start + m - 1, 16), no_reads, segment_links[m - 1]);
+      link_forward(m == 1 ? base : segment_links[m - 2],
+                   state_after(start + m - 2, dnc_step::kSavedPrecedence),
+                   state_after(start + m - 1, dnc_step::kSavedWriteWeights), no_reads,
+                   segment_links[m - 1]);
     for (int64_t t = end - 1; t >= start; --t) {
-      std::vector<Tensor> in(12);
-      for (int k = 0; k < 12; ++k) in[k] = step(t, k);
+      // the step's inputs (dnc_step::Input): its interface, then the incoming state
+      std::vector<Tensor> in(dnc_step::kNumInterface);
+      for (int k = 0; k < dnc_step::kNumInterface; ++k) in[k] = step(t, k);
       const Tensor& link_in = t == start ? base : segment_links[t - start - 1];
-      for (const Tensor* x : {&state_after(t - 1, 0), &state_after(t - 1, 1), &link_in,
-                              &state_after(t - 1, 2), &state_after(t - 1, 3),
-                              &state_after(t - 1, 4)})
+      for (const Tensor* x :
+           {&state_after(t - 1, dnc_step::kSavedMemory), &state_after(t - 1, dnc_step::kSavedUsage),
+            &link_in, &state_after(t - 1, dnc_step::kSavedPrecedence),
+            &state_after(t - 1, dnc_step::kSavedReadWeights),
+            &state_after(t - 1, dnc_step::kSavedWriteWeights)})
         in.push_back(*x);
       std::vector<Tensor> step_saved;
-      for (int k = 12; k < kStepSaved; ++k) step_saved.push_back(step(t, k));
+      for (int k = dnc_step::kNumInterface; k < kStepSaved; ++k) step_saved.push_back(step(t, k));
       auto g_read = defined(grads[1]) ? g_r + grads[1][t] : g_r;
       std::vector<Tensor> g_out = {g_read.view({B, cfg.R, cfg.W}), gmem[0], gmem[1], gmem[2],
                                    gmem[3], gmem[4], gmem[5]};
       // the link's gradient is updated in place (gmem[2] is both its input and output)
       auto out = dnc_step_backward(in, cfg.dealloc, step_saved, g_out, gmem[2]);
-      gmem = {out[12], out[13], out[14], out[15], out[16], out[17]};
-      std::vector<Tensor> g_iface(out.begin(), out.begin() + 12);
-      std::vector<Tensor> iface(in.begin(), in.begin() + 12);
+      gmem = std::vector<Tensor>(out.begin() + dnc_step::kMemory, out.end());
+      std::vector<Tensor> g_iface(out.begin(), out.begin() + dnc_step::kNumInterface);
+      std::vector<Tensor> iface(in.begin(), in.begin() + dnc_step::kNumInterface);
       auto g_xi = GXI[t];
-      g_xi.copy_(activate_backward(XI[t], iface, g_iface, cfg.R, cfg.W, cfg.masking));
+      g_xi.copy_(activate_backward(XI[t], iface, g_iface, cfg.layout));
       if (defined(grads[0])) {
         at::addmm_out(g_hc, grads[0][t], g_xi, w_if);
       } else {
@@ -371,8 +384,8 @@ const SequenceSaved& from_handle(const Tensor& handle) {
   const void* p = handle.storage().data_ptr().get();
   std::lock_guard<std::mutex> lock(registry_mutex);
   TORCH_CHECK(registry.count(p) == 1,
-              "dnc_qa fused sequence: its saved state was replaced (a saved-tensor hook that "
-              "copies tensors?); set `model.fused_sequence = False` for such hooks");
+              "dnc_qa C++ sequence: its saved state was replaced (a saved-tensor hook that "
+              "copies tensors?); build the model with backend='cpp' for such hooks");
   return *static_cast<const SequenceSaved*>(p);
 }
 
@@ -413,20 +426,20 @@ std::vector<Tensor> merge_outputs(const std::vector<std::vector<Tensor>>& outs, 
 }
 
 // Python entry points: the loops run without the GIL. The settings come as
-// (R, W, masking, deallocation, clip, has_clip, lstm, segment).
+// (layout, R, W, deallocation, clip, has_clip, lstm, segment).
 
-Config make_config(int64_t R, int64_t W, bool masking, bool dealloc, double clip, bool has_clip,
-                   bool lstm, int64_t segment) {
-  return Config{R, W, masking, dealloc, clip, has_clip, lstm, segment};
+Config make_config(std::vector<int64_t> layout, int64_t R, int64_t W, bool dealloc,
+                   double clip, bool has_clip, bool lstm, int64_t segment) {
+  return Config{std::move(layout), R, W, dealloc, clip, has_clip, lstm, segment};
 }
 
 // Returns (outputs, saved): see sequence_forward; saved is the handle tensor (see
 // saved_handle; an empty tensor without `keep`).
 std::tuple<std::vector<Tensor>, Tensor> dnc_sequence_forward(
-    Tensor xg, Tensor w_rec, Tensor w_if, Tensor b_if, std::vector<Tensor> state0, int64_t R,
-    int64_t W, bool masking, bool dealloc, double clip, bool has_clip, bool lstm,
-    int64_t segment, bool keep) {
-  const Config cfg = make_config(R, W, masking, dealloc, clip, has_clip, lstm, segment);
+    Tensor xg, Tensor w_rec, Tensor w_if, Tensor b_if, std::vector<Tensor> state0,
+    std::vector<int64_t> layout, int64_t R, int64_t W, bool dealloc, double clip, bool has_clip,
+    bool lstm, int64_t segment, bool keep) {
+  const Config cfg = make_config(layout, R, W, dealloc, clip, has_clip, lstm, segment);
   auto saved = std::make_unique<SequenceSaved>();
   saved->chunks = batch_chunks(xg.size(0));
   auto& chunks = saved->chunks;
@@ -449,10 +462,10 @@ std::tuple<std::vector<Tensor>, Tensor> dnc_sequence_forward(
 // Returns the gradients of xg, w_rec, w_if, b_if, then of state0 (see sequence_backward).
 std::vector<Tensor> dnc_sequence_backward(std::vector<Tensor> grads, Tensor w_rec, Tensor w_if,
                                           std::vector<Tensor> state0, Tensor saved,
-                                          int64_t R, int64_t W, bool masking, bool dealloc,
-                                          double clip, bool has_clip, bool lstm,
+                                          std::vector<int64_t> layout, int64_t R, int64_t W,
+                                          bool dealloc, double clip, bool has_clip, bool lstm,
                                           int64_t segment) {
-  const Config cfg = make_config(R, W, masking, dealloc, clip, has_clip, lstm, segment);
+  const Config cfg = make_config(layout, R, W, dealloc, clip, has_clip, lstm, segment);
   const SequenceSaved& s = from_handle(saved);
   py::gil_scoped_release no_gil;
   const auto& chunks = s.chunks;

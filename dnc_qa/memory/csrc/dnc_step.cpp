@@ -2,7 +2,9 @@
 //
 // dnc_step_forward / dnc_step_backward take the activated interface; activate /
 // activate_backward (at the end) apply the interface's activations to the controller's raw
-// output and take their gradient. dnc_qa.memory.fused wraps them in torch.autograd.Functions.
+// output and take their gradient, with the layout passed in from Python
+// (dnc_qa.memory.layout.kernel_layout). dnc_qa.memory.backends.cpp wraps them in
+// torch.autograd.Functions and names every input and output (StepInputs, StepOutputs, ...).
 // The step functions run over the batch in parallel (at::parallel_for) and, per batch
 // element, do the spec's arithmetic in plain loops: no ATen call per operation, no [B, N, N]
 // temporaries beyond the link itself. The backward pass is the hand-derived reverse of the forward pass; its
@@ -13,7 +15,8 @@
 //              gw [B,1] pi [B,R,3] (backward, content, forward); rmask [B,R,W] and
 //              wmask [B,1,W], or empty tensors (no masking)
 //   state      M0 [B,N,W] u0 [B,N] L0 [B,1,N,N] p0 [B,1,N] rw0 [B,R,N] ww0 [B,1,N]
-// All contiguous and of one floating dtype; sizes are read from M0 and rw0.
+// All contiguous and of one floating dtype; sizes are read from M0 and rw0. The kernels read
+// raw memory, so only the element counts of the interface tensors matter, not their shapes.
 
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
@@ -28,6 +31,40 @@
 #include <vector>
 
 namespace dnc_step {
+
+// The step's inputs, in the order of StepInputs (dnc_qa/memory/backends/cpp.py): the
+// interface fields of dnc_qa.memory.layout.INTERFACE_FIELDS the step reads, then the state.
+enum Input : int {
+  kReadKeys, kReadStrengths, kWriteKeys, kWriteStrengths, kEraseVectors, kWriteVectors,
+  kFreeGates, kAllocationGates, kWriteGates, kReadModes, kReadMasks, kWriteMasks,
+  kMemory, kUsage, kLink, kPrecedence, kReadWeights, kWriteWeights, kNumInputs
+};
+constexpr int kNumInterface = kMemory;  // the interface inputs come first
+
+// dnc_step_forward's outputs: StepOutputs (the reads and the new state), then StepSaved
+// (what the backward pass needs besides).
+enum Output : int {
+  kOutReads, kOutMemory, kOutUsage, kOutLink, kOutPrecedence, kOutReadWeights,
+  kOutWriteWeights, kOutPsi, kOutWriteContent, kOutAllocation, kOutOrder, kOutReadContent,
+  kOutForward, kOutBackward, kNumOutputs
+};
+
+// dnc_step_backward's `saved` (SavedForBackward): the forward outputs it needs, in order.
+enum SavedIndex : int {
+  kSavedMemory, kSavedUsage, kSavedPrecedence, kSavedReadWeights, kSavedWriteWeights,
+  kSavedPsi, kSavedWriteContent, kSavedAllocation, kSavedOrder, kSavedReadContent,
+  kSavedForward, kSavedBackward, kNumSaved
+};
+// Which forward output each saved entry is.
+constexpr int kSavedFromOutput[kNumSaved] = {
+    kOutMemory, kOutUsage, kOutPrecedence, kOutReadWeights, kOutWriteWeights, kOutPsi,
+    kOutWriteContent, kOutAllocation, kOutOrder, kOutReadContent, kOutForward, kOutBackward};
+
+// dnc_step_backward's `grads` (gradients of StepOutputs, any may be empty: zero).
+enum GradIndex : int {
+  kGradReads, kGradMemory, kGradUsage, kGradLink, kGradPrecedence, kGradReadWeights,
+  kGradWriteWeights, kNumGrads
+};
 
 constexpr double kContentEps = 1e-6;     // cosine denominator
 constexpr double kAllocationEps = 1e-6;  // u_hat = eps + (1 - eps) u
@@ -275,15 +312,19 @@ const T* ptr_or_null(const torch::Tensor& t) {
 
 template <typename T>
 Step<T> make_step(const std::vector<torch::Tensor>& in, bool dealloc) {
-  // in: rk rs wk ws e v fg ga gw pi rmask wmask M0 u0 L0 p0 rw0 ww0
+  TORCH_CHECK(in.size() == kNumInputs, "dnc_step: expected ", int(kNumInputs), " inputs");
   Step<T> s;
-  s.rk = in[0].data_ptr<T>(); s.rs = in[1].data_ptr<T>(); s.wk = in[2].data_ptr<T>();
-  s.ws = in[3].data_ptr<T>(); s.e = in[4].data_ptr<T>(); s.v = in[5].data_ptr<T>();
-  s.fg = in[6].data_ptr<T>(); s.ga = in[7].data_ptr<T>(); s.gw = in[8].data_ptr<T>();
-  s.pi = in[9].data_ptr<T>(); s.rmask = ptr_or_null<T>(in[10]); s.wmask = ptr_or_null<T>(in[11]);
-  s.M0 = in[12].data_ptr<T>(); s.u0 = in[13].data_ptr<T>(); s.L0 = in[14].data_ptr<T>();
-  s.p0 = in[15].data_ptr<T>(); s.rw0 = in[16].data_ptr<T>(); s.ww0 = in[17].data_ptr<T>();
-  s.B = in[12].size(0); s.N = in[12].size(1); s.W = in[12].size(2); s.R = in[16].size(1);
+  s.rk = in[kReadKeys].data_ptr<T>(); s.rs = in[kReadStrengths].data_ptr<T>();
+  s.wk = in[kWriteKeys].data_ptr<T>(); s.ws = in[kWriteStrengths].data_ptr<T>();
+  s.e = in[kEraseVectors].data_ptr<T>(); s.v = in[kWriteVectors].data_ptr<T>();
+  s.fg = in[kFreeGates].data_ptr<T>(); s.ga = in[kAllocationGates].data_ptr<T>();
+  s.gw = in[kWriteGates].data_ptr<T>(); s.pi = in[kReadModes].data_ptr<T>();
+  s.rmask = ptr_or_null<T>(in[kReadMasks]); s.wmask = ptr_or_null<T>(in[kWriteMasks]);
+  s.M0 = in[kMemory].data_ptr<T>(); s.u0 = in[kUsage].data_ptr<T>();
+  s.L0 = in[kLink].data_ptr<T>(); s.p0 = in[kPrecedence].data_ptr<T>();
+  s.rw0 = in[kReadWeights].data_ptr<T>(); s.ww0 = in[kWriteWeights].data_ptr<T>();
+  s.B = in[kMemory].size(0); s.N = in[kMemory].size(1); s.W = in[kMemory].size(2);
+  s.R = in[kReadWeights].size(1);
   s.dealloc = dealloc;
   return s;
 }
@@ -403,8 +444,8 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
 
 std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool dealloc,
                                             torch::Tensor link_out) {
-  const auto& M0 = in[12];
-  const int64_t B = M0.size(0), N = M0.size(1), W = M0.size(2), R = in[16].size(1);
+  const auto& M0 = in[kMemory];
+  const int64_t B = M0.size(0), N = M0.size(1), W = M0.size(2), R = in[kReadWeights].size(1);
   auto opt = M0.options();
   auto r = torch::empty({B, R, W}, opt);
   auto M = torch::empty({B, N, W}, opt);
@@ -445,42 +486,46 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
                      const std::vector<torch::Tensor>& grads,
                      const std::vector<torch::Tensor>& out) {
   const int64_t N = s.N, W = s.W, R = s.R;
-  const T* M = saved[0].data_ptr<T>();
-  const T* ww = saved[4].data_ptr<T>();
-  const T* psi = saved[5].data_ptr<T>();
-  const T* cw = saved[6].data_ptr<T>();
-  const T* alloc = saved[7].data_ptr<T>();
-  const int64_t* order = saved[8].data_ptr<int64_t>();
-  const T* cr = saved[9].data_ptr<T>();
-  const T* f = saved[10].data_ptr<T>();
-  const T* bk = saved[11].data_ptr<T>();
-  const T* rw = saved[3].data_ptr<T>();
-  const T* u = saved[1].data_ptr<T>();
-  const T* g_r = ptr_or_null<T>(grads[0]);
-  const T* g_M = ptr_or_null<T>(grads[1]);
-  const T* g_u = ptr_or_null<T>(grads[2]);
-  const T* g_L = ptr_or_null<T>(grads[3]);
-  const T* g_p = ptr_or_null<T>(grads[4]);
-  const T* g_rw = ptr_or_null<T>(grads[5]);
-  const T* g_ww = ptr_or_null<T>(grads[6]);
-  T* grk = out[0].data_ptr<T>();
-  T* grs = out[1].data_ptr<T>();
-  T* gwk = out[2].data_ptr<T>();
-  T* gws = out[3].data_ptr<T>();
-  T* ge = out[4].data_ptr<T>();
-  T* gv = out[5].data_ptr<T>();
-  T* gfg = out[6].data_ptr<T>();
-  T* gga = out[7].data_ptr<T>();
-  T* ggw = out[8].data_ptr<T>();
-  T* gpi = out[9].data_ptr<T>();
-  T* grmask = out[10].numel() > 0 ? out[10].data_ptr<T>() : nullptr;
-  T* gwmask = out[11].numel() > 0 ? out[11].data_ptr<T>() : nullptr;
-  T* gM0 = out[12].data_ptr<T>();
-  T* gu0 = out[13].data_ptr<T>();
-  T* gL0 = out[14].data_ptr<T>();
-  T* gp0 = out[15].data_ptr<T>();
-  T* grw0 = out[16].data_ptr<T>();
-  T* gww0 = out[17].data_ptr<T>();
+  TORCH_CHECK(saved.size() == kNumSaved && grads.size() == kNumGrads,
+              "dnc_step_backward: expected ", int(kNumSaved), " saved tensors and ",
+              int(kNumGrads), " gradients");
+  const T* M = saved[kSavedMemory].data_ptr<T>();
+  const T* ww = saved[kSavedWriteWeights].data_ptr<T>();
+  const T* psi = saved[kSavedPsi].data_ptr<T>();
+  const T* cw = saved[kSavedWriteContent].data_ptr<T>();
+  const T* alloc = saved[kSavedAllocation].data_ptr<T>();
+  const int64_t* order = saved[kSavedOrder].data_ptr<int64_t>();
+  const T* cr = saved[kSavedReadContent].data_ptr<T>();
+  const T* f = saved[kSavedForward].data_ptr<T>();
+  const T* bk = saved[kSavedBackward].data_ptr<T>();
+  const T* rw = saved[kSavedReadWeights].data_ptr<T>();
+  const T* u = saved[kSavedUsage].data_ptr<T>();
+  const T* g_r = ptr_or_null<T>(grads[kGradReads]);
+  const T* g_M = ptr_or_null<T>(grads[kGradMemory]);
+  const T* g_u = ptr_or_null<T>(grads[kGradUsage]);
+  const T* g_L = ptr_or_null<T>(grads[kGradLink]);
+  const T* g_p = ptr_or_null<T>(grads[kGradPrecedence]);
+  const T* g_rw = ptr_or_null<T>(grads[kGradReadWeights]);
+  const T* g_ww = ptr_or_null<T>(grads[kGradWriteWeights]);
+  // out: the gradient of each input, in the order of the inputs
+  T* grk = out[kReadKeys].data_ptr<T>();
+  T* grs = out[kReadStrengths].data_ptr<T>();
+  T* gwk = out[kWriteKeys].data_ptr<T>();
+  T* gws = out[kWriteStrengths].data_ptr<T>();
+  T* ge = out[kEraseVectors].data_ptr<T>();
+  T* gv = out[kWriteVectors].data_ptr<T>();
+  T* gfg = out[kFreeGates].data_ptr<T>();
+  T* gga = out[kAllocationGates].data_ptr<T>();
+  T* ggw = out[kWriteGates].data_ptr<T>();
+  T* gpi = out[kReadModes].data_ptr<T>();
+  T* grmask = out[kReadMasks].numel() > 0 ? out[kReadMasks].data_ptr<T>() : nullptr;
+  T* gwmask = out[kWriteMasks].numel() > 0 ? out[kWriteMasks].data_ptr<T>() : nullptr;
+  T* gM0 = out[kMemory].data_ptr<T>();
+  T* gu0 = out[kUsage].data_ptr<T>();
+  T* gL0 = out[kLink].data_ptr<T>();
+  T* gp0 = out[kPrecedence].data_ptr<T>();
+  T* grw0 = out[kReadWeights].data_ptr<T>();
+  T* gww0 = out[kWriteWeights].data_ptr<T>();
 
   at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
     Vec<T> gMt(N * W), grwt(R * N), gcr(N), gw_(N), gMd(N * W), Md_buf(s.dealloc ? N * W : 0),
@@ -703,16 +748,16 @@ std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool
                                              std::vector<torch::Tensor> saved,
                                              std::vector<torch::Tensor> grads,
                                              torch::Tensor link_grad_out) {
-  const int64_t B = in[12].size(0), N = in[12].size(1);
+  const int64_t B = in[kMemory].size(0), N = in[kMemory].size(1);
   std::vector<torch::Tensor> out;
-  for (int64_t k = 0; k < 18; ++k) {
-    if (k == 14 && link_grad_out.numel() == B * N * N) {
+  for (int k = 0; k < kNumInputs; ++k) {
+    if (k == kLink && link_grad_out.numel() == B * N * N) {
       out.push_back(link_grad_out);
     } else {
       out.push_back(torch::empty_like(in[k]));
     }
   }
-  AT_DISPATCH_FLOATING_TYPES(in[12].scalar_type(), "dnc_step_backward", [&] {
+  AT_DISPATCH_FLOATING_TYPES(in[kMemory].scalar_type(), "dnc_step_backward", [&] {
     auto s = make_step<scalar_t>(in, dealloc);
     backward_kernel<scalar_t>(s, saved, grads, out);
   });
@@ -728,28 +773,32 @@ using dnc_step::dnc_step_forward;
 
 namespace dnc_step {
 
-// Where each field of the flat controller output [B, I] starts (one write head; the layout of
-// DNCMemory._field_sizes): keys and write vectors as they are, strengths oneplus, erase
-// vectors, gates and masks sigmoid, read modes a softmax over each head's 3 entries.
-struct Layout {
-  int64_t R, W;
-  bool masking;
-  int64_t rk() const { return 0; }
-  int64_t rs() const { return R * W; }
-  int64_t wk() const { return rs() + R; }
-  int64_t ws() const { return wk() + W; }
-  int64_t e() const { return ws() + 1; }
-  int64_t v() const { return e() + W; }
-  int64_t fg() const { return v() + W; }
-  int64_t ga() const { return fg() + R; }
-  int64_t gw() const { return ga() + 1; }
-  int64_t pi() const { return gw() + 1; }
-  int64_t rmask() const { return pi() + 3 * R; }
-  int64_t wmask() const { return rmask() + R * W; }
-  int64_t size() const { return masking ? wmask() + W : rmask(); }
+// The flat controller output [B, I] holds the interface fields at the offsets of
+// dnc_qa.memory.layout (passed in by Python as kernel_layout: per interface input, in the
+// order of Input, `offset, size, activation, group`, then I). A field of size 0 is absent
+// (no masking): its tensor is empty.
+enum class Act : int64_t { Identity = 0, Oneplus = 1, Sigmoid = 2, Softmax = 3 };
+
+struct Field {
+  int64_t offset, size;
+  Act act;
+  int64_t group;  // a softmax runs over each `group` consecutive entries (a head's read modes)
 };
 
-enum class Act { Identity, Oneplus, Sigmoid };
+struct Layout {
+  std::vector<Field> fields;  // kNumInterface of them
+  int64_t size;               // I
+};
+
+Layout parse_layout(const std::vector<int64_t>& v) {
+  TORCH_CHECK(v.size() == size_t(4 * kNumInterface + 1), "interface layout: expected ",
+              4 * kNumInterface + 1, " numbers, got ", v.size());
+  Layout l;
+  for (int k = 0; k < kNumInterface; ++k)
+    l.fields.push_back({v[4 * k], v[4 * k + 1], static_cast<Act>(v[4 * k + 2]), v[4 * k + 3]});
+  l.size = v.back();
+  return l;
+}
 
 // torch.nn.functional.softplus (beta 1, threshold 20) and its derivative
 template <typename T>
@@ -757,112 +806,97 @@ T softplus(T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }
 template <typename T>
 T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
 
+// One field for every batch row: x (stride: the flat vector's length) -> y [B, n].
 template <typename T>
-void act_forward(const T* x, int64_t stride, int64_t B, int64_t n, Act act, T* y) {
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t k = 0; k < n; ++k) {
-      const T v = x[b * stride + k];
-      y[b * n + k] = act == Act::Identity ? v : act == Act::Oneplus ? T(1) + softplus(v)
-                                                                     : sigmoid(v);
+void act_forward(const T* x, int64_t stride, int64_t B, const Field& f, T* y) {
+  const int64_t n = f.size;
+  for (int64_t b = 0; b < B; ++b) {
+    const T* xb = x + b * stride + f.offset;
+    T* yb = y + b * n;
+    if (f.act == Act::Softmax) {
+      for (int64_t h = 0; h < n; h += f.group) {
+        const T* xh = xb + h;
+        T* yh = yb + h;
+        T mx = xh[0];
+        for (int64_t j = 1; j < f.group; ++j) mx = std::max(mx, xh[j]);
+        T total = 0;
+        for (int64_t j = 0; j < f.group; ++j) total += (yh[j] = std::exp(xh[j] - mx));
+        for (int64_t j = 0; j < f.group; ++j) yh[j] /= total;
+      }
+      continue;
     }
-}
-
-template <typename T>
-void act_backward(const T* x, int64_t stride, const T* y, const T* g, int64_t B, int64_t n,
-                  Act act, T* gx) {
-  for (int64_t b = 0; b < B; ++b)
     for (int64_t k = 0; k < n; ++k) {
-      const T gv = g[b * n + k], yv = y[b * n + k], xv = x[b * stride + k];
-      gx[b * stride + k] = act == Act::Identity ? gv
-                           : act == Act::Oneplus ? (xv > T(20) ? gv : gv * sigmoid(xv))
-                                                 : gv * yv * (T(1) - yv);
+      const T v = xb[k];
+      yb[k] = f.act == Act::Identity ? v : f.act == Act::Oneplus ? T(1) + softplus(v)
+                                                                  : sigmoid(v);
     }
-}
-
-struct Field {
-  int64_t offset, size;
-  Act act;
-};
-
-std::vector<Field> fields(const Layout& l) {
-  const int64_t R = l.R, W = l.W;
-  std::vector<Field> f = {{l.rk(), R * W, Act::Identity}, {l.rs(), R, Act::Oneplus},
-                          {l.wk(), W, Act::Identity},     {l.ws(), 1, Act::Oneplus},
-                          {l.e(), W, Act::Sigmoid},       {l.v(), W, Act::Identity},
-                          {l.fg(), R, Act::Sigmoid},      {l.ga(), 1, Act::Sigmoid},
-                          {l.gw(), 1, Act::Sigmoid},      {l.pi(), 3 * R, Act::Identity}};
-  if (l.masking) {
-    f.push_back({l.rmask(), R * W, Act::Sigmoid});
-    f.push_back({l.wmask(), W, Act::Sigmoid});
   }
-  return f;
 }
 
-// flat [B, I] -> the 12 activated interface tensors in dnc_step_forward's order and shapes
-// (masks are empty tensors without masking).
-std::vector<torch::Tensor> activate(torch::Tensor flat, int64_t R, int64_t W, bool masking) {
-  const Layout l{R, W, masking};
-  TORCH_CHECK(flat.dim() == 2 && flat.size(1) == l.size(), "flat interface has the wrong size");
+// Its reverse: the gradient g [B, n] of y (the activated field) -> gx (in the flat layout).
+template <typename T>
+void act_backward(const T* x, int64_t stride, const T* y, const T* g, int64_t B,
+                  const Field& f, T* gx) {
+  const int64_t n = f.size;
+  for (int64_t b = 0; b < B; ++b) {
+    const T* xb = x + b * stride + f.offset;
+    const T* yb = y + b * n;
+    const T* gb = g + b * n;
+    T* gxb = gx + b * stride + f.offset;
+    if (f.act == Act::Softmax) {  // g_x = y (g - <g, y>) per group
+      for (int64_t h = 0; h < n; h += f.group) {
+        T s = 0;
+        for (int64_t j = 0; j < f.group; ++j) s += gb[h + j] * yb[h + j];
+        for (int64_t j = 0; j < f.group; ++j) gxb[h + j] = yb[h + j] * (gb[h + j] - s);
+      }
+      continue;
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      const T gv = gb[k], yv = yb[k], xv = xb[k];
+      gxb[k] = f.act == Act::Identity ? gv
+               : f.act == Act::Oneplus ? (xv > T(20) ? gv : gv * sigmoid(xv))
+                                       : gv * yv * (T(1) - yv);
+    }
+  }
+}
+
+// flat [B, I] -> the kNumInterface activated interface fields, in the order of Input, each
+// [B, size] (an absent field: an empty tensor). `layout`: see above.
+std::vector<torch::Tensor> activate(torch::Tensor flat, std::vector<int64_t> layout) {
+  const Layout l = parse_layout(layout);
+  TORCH_CHECK(flat.dim() == 2 && flat.size(1) == l.size, "flat interface has the wrong size");
   flat = flat.contiguous();
   const int64_t B = flat.size(0);
   auto opt = flat.options();
-  std::vector<std::vector<int64_t>> shapes = {{B, R, W}, {B, R},    {B, 1, W}, {B, 1},
-                                              {B, 1, W}, {B, 1, W}, {B, R},    {B, 1},
-                                              {B, 1},    {B, R, 3}, {B, R, W}, {B, 1, W}};
   std::vector<torch::Tensor> out;
-  for (int k = 0; k < 12; ++k)
-    out.push_back(k < 10 || masking ? torch::empty(shapes[k], opt) : torch::empty({0}, opt));
-  const auto fs = fields(l);
+  for (const auto& f : l.fields)
+    out.push_back(f.size > 0 ? torch::empty({B, f.size}, opt) : torch::empty({0}, opt));
   AT_DISPATCH_FLOATING_TYPES(flat.scalar_type(), "activate", [&] {
     const scalar_t* x = flat.data_ptr<scalar_t>();
-    for (size_t k = 0; k < fs.size(); ++k) {
-      act_forward<scalar_t>(x + fs[k].offset, l.size(), B, fs[k].size, fs[k].act,
-                            out[k].data_ptr<scalar_t>());
-    }
-    // read modes: softmax over each head's (backward, content, forward)
-    scalar_t* pi = out[9].data_ptr<scalar_t>();
-    for (int64_t h = 0; h < B * R; ++h) {
-      scalar_t* p = pi + h * 3;
-      const scalar_t mx = std::max(p[0], std::max(p[1], p[2]));
-      scalar_t total = 0;
-      for (int j = 0; j < 3; ++j) total += (p[j] = std::exp(p[j] - mx));
-      for (int j = 0; j < 3; ++j) p[j] /= total;
-    }
+    for (int k = 0; k < kNumInterface; ++k)
+      if (l.fields[k].size > 0)
+        act_forward<scalar_t>(x, l.size, B, l.fields[k], out[k].data_ptr<scalar_t>());
   });
   return out;
 }
 
-// The gradient of the flat interface from the activated fields' gradients (empty: zero).
+// The gradient of the flat interface from the activated fields (`iface`, activate's output)
+// and their gradients (`grads`; empty: zero).
 torch::Tensor activate_backward(torch::Tensor flat, std::vector<torch::Tensor> iface,
-                                std::vector<torch::Tensor> grads, int64_t R, int64_t W,
-                                bool masking) {
-  const Layout l{R, W, masking};
+                                std::vector<torch::Tensor> grads, std::vector<int64_t> layout) {
+  const Layout l = parse_layout(layout);
   flat = flat.contiguous();
   const int64_t B = flat.size(0);
   auto gflat = torch::zeros_like(flat);
-  const auto fs = fields(l);
   AT_DISPATCH_FLOATING_TYPES(flat.scalar_type(), "activate_backward", [&] {
     const scalar_t* x = flat.data_ptr<scalar_t>();
     scalar_t* gx = gflat.data_ptr<scalar_t>();
-    for (size_t k = 0; k < fs.size(); ++k) {
-      if (grads[k].numel() == 0) continue;
+    for (int k = 0; k < kNumInterface; ++k) {
+      if (l.fields[k].size == 0 || grads[k].numel() == 0) continue;
       auto g = grads[k].contiguous();
-      if (k == 9) {  // softmax: g_x = y (g - <g, y>)
-        const scalar_t* y = iface[9].data_ptr<scalar_t>();
-        const scalar_t* gy = g.data_ptr<scalar_t>();
-        for (int64_t b = 0; b < B; ++b)
-          for (int64_t i = 0; i < R; ++i) {
-            const scalar_t* yi = y + (b * R + i) * 3;
-            const scalar_t* gi = gy + (b * R + i) * 3;
-            const scalar_t s = gi[0] * yi[0] + gi[1] * yi[1] + gi[2] * yi[2];
-            scalar_t* gxi = gx + b * l.size() + fs[k].offset + i * 3;
-            for (int j = 0; j < 3; ++j) gxi[j] = yi[j] * (gi[j] - s);
-          }
-        continue;
-      }
-      act_backward<scalar_t>(x + fs[k].offset, l.size(), iface[k].data_ptr<scalar_t>(),
-                             g.data_ptr<scalar_t>(), B, fs[k].size, fs[k].act,
-                             gx + fs[k].offset);
+      auto y = iface[k].contiguous();
+      act_backward<scalar_t>(x, l.size, y.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), B,
+                             l.fields[k], gx);
     }
   });
   return gflat;

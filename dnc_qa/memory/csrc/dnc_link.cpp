@@ -1,0 +1,162 @@
+// The temporal link alone (spec steps 6 and 8), forward and backward, on the CPU, for every
+// configuration the whole fused step (dnc_step.cpp) does not take: several write heads, link
+// sharpness, the PyTorch step's link node (dnc_qa.memory.link_function.LinkStep), and the
+// link recomputation of the C++ sequence's backward pass (dnc_sequence.cpp).
+//
+// One pass over each N x N link slice does what the eager path needs several B x Hw x N x N
+// temporaries for, with the row loops of dnc_step.cpp (compiled before this file):
+//   link_forward:  L = (1 - w_a - w_b) Lp + w_a p_b (zero diagonal), f_i = L r_i, b_i = L^T r_i
+//   link_backward: recomputes L row by row from Lp and returns the gradients with respect to
+//                  Lp, p, w and the read weights r.
+// Slices (batch x write head) run in parallel with at::parallel_for.
+//
+// Shapes: Lp, L [B, H, N, N]; p, w [B, H, N]; r [B, R, N]; f, b [B, H, R, N]. Slice s = (batch
+// s / H, write head s % H). `out`: a buffer shaped like Lp to write into (an empty tensor:
+// allocate) so that callers can recycle N x N buffers; it must not be Lp itself.
+
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+#include "aligned.h"
+
+#include <vector>
+
+namespace dnc_link {
+
+template <typename T>
+using Vec = dnc_qa_native::AlignedVector<T>;
+
+template <typename T>
+void forward_slices(const T* Lp, const T* p, const T* w, const T* r, T* L, T* f, T* b,
+                    int64_t S, int64_t H, int64_t N, int64_t R) {
+  at::parallel_for(0, S, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const T* lp = Lp + s * N * N;
+      T* l = L + s * N * N;
+      const T* ps = p + s * N;
+      const T* ws = w + s * N;
+      const T* rs = r + (s / H) * R * N;
+      T* fs = f + s * R * N;
+      T* bs = b + s * R * N;
+      std::fill(bs, bs + R * N, T(0));
+      for (int64_t a = 0; a < N; ++a) {
+        T* row = l + a * N;
+        dnc_step::link_row<T>(lp + a * N, ws, ps, ws[a], a, N, row);
+        int64_t i = 0;
+        for (; i + 1 < R; i += 2) {  // two heads per pass over the row
+          const T *r0 = rs + i * N, *r1 = r0 + N;
+          dnc_step::heads2_forward<T>(row, r0, r1, r0[a], r1[a], N, bs + i * N,
+                                      bs + (i + 1) * N, &fs[i * N + a], &fs[(i + 1) * N + a]);
+        }
+        for (; i < R; ++i) {
+          const T* ri = rs + i * N;
+          fs[i * N + a] = dnc_step::dot<T>(row, ri, N);
+          dnc_step::axpy<T>(ri[a], row, bs + i * N, N);
+        }
+      }
+    }
+  });
+}
+
+// G (may be null: no incoming gradient of L), gf, gb [B, H, R, N] -> dLp, dp, dw, and
+// dr [B, H, R, N] (the caller sums it over the write heads).
+template <typename T>
+void backward_slices(const T* Lp, const T* p, const T* w, const T* r, const T* G, const T* gf,
+                     const T* gb, T* dLp, T* dp, T* dw, T* dr, int64_t S, int64_t H, int64_t N,
+                     int64_t R) {
+  at::parallel_for(0, S, 1, [&](int64_t s0, int64_t s1) {
+    Vec<T> row(N), g(N);
+    for (int64_t s = s0; s < s1; ++s) {
+      const T* lp = Lp + s * N * N;
+      const T* gs = G ? G + s * N * N : nullptr;
+      T* dl = dLp + s * N * N;
+      const T* ps = p + s * N;
+      const T* ws = w + s * N;
+      const T* rs = r + (s / H) * R * N;
+      const T* gfs = gf + s * R * N;
+      const T* gbs = gb + s * R * N;
+      T* dps = dp + s * N;
+      T* dws = dw + s * N;
+      T* drs = dr + s * R * N;
+      std::fill(dps, dps + N, T(0));
+      std::fill(dws, dws + N, T(0));
+      std::fill(drs, drs + R * N, T(0));
+      for (int64_t a = 0; a < N; ++a) {
+        const T wa = ws[a];
+        const T* lrow = lp + a * N;
+        // the link row as the forward pass computed it
+        dnc_step::link_row<T>(lrow, ws, ps, wa, a, N, row.data());
+        // total gradient of this row of L: incoming + from f_i = L r_i and b_i = L^T r_i
+        if (gs) {
+          std::copy(gs + a * N, gs + (a + 1) * N, g.begin());
+        } else {
+          std::fill(g.begin(), g.end(), T(0));
+        }
+        int64_t i = 0;
+        for (; i + 1 < R; i += 2) {  // two heads per pass over the row
+          const T *r0 = rs + i * N, *r1 = r0 + N;
+          T *d0 = drs + i * N, *d1 = d0 + N;
+          T acc0, acc1;
+          dnc_step::heads2_grads<T>(r0, r1, gbs + i * N, gbs + (i + 1) * N, row.data(),
+                                    gfs[i * N + a], gfs[(i + 1) * N + a], r0[a], r1[a], N,
+                                    g.data(), d0, d1, &acc0, &acc1);
+          d0[a] += acc0;
+          d1[a] += acc1;
+        }
+        for (; i < R; ++i) {
+          const T* ri = rs + i * N;
+          T* dri = drs + i * N;
+          const T acc = dnc_step::link_row_grads<T>(ri, gbs + i * N, row.data(),
+                                                    gfs[i * N + a], ri[a], N, g.data(), dri);
+          dri[a] += acc;
+        }
+        g[a] = 0;  // the diagonal is overwritten with 0 in the forward pass
+        const T dwa = dnc_step::link_row_backward<T>(g.data(), lrow, ps, ws, wa, N, dl + a * N,
+                                                     dws, dps);
+        dws[a] += dwa;
+      }
+    }
+  });
+}
+
+}  // namespace dnc_link
+
+// Returns (L, f, b); see the top of this file.
+std::vector<torch::Tensor> link_forward(torch::Tensor Lp, torch::Tensor p, torch::Tensor w,
+                                        torch::Tensor r, torch::Tensor out) {
+  const int64_t B = r.size(0), R = r.size(1), N = r.size(2);
+  const int64_t H = Lp.size(1), S = B * H;
+  auto L = out.numel() == Lp.numel() ? out : torch::empty_like(Lp);
+  TORCH_CHECK(L.data_ptr() != Lp.data_ptr(),
+              "link_forward: `out` must not be the incoming link");
+  auto f = torch::empty({B, H, R, N}, Lp.options());
+  auto b = torch::empty({B, H, R, N}, Lp.options());
+  AT_DISPATCH_FLOATING_TYPES(Lp.scalar_type(), "link_forward", [&] {
+    dnc_link::forward_slices<scalar_t>(Lp.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(),
+                                       w.data_ptr<scalar_t>(), r.data_ptr<scalar_t>(),
+                                       L.data_ptr<scalar_t>(), f.data_ptr<scalar_t>(),
+                                       b.data_ptr<scalar_t>(), S, H, N, R);
+  });
+  return {L, f, b};
+}
+
+// Returns (dLp, dp, dw, dr [B, H, R, N]); G may be empty (no gradient of L).
+std::vector<torch::Tensor> link_backward(torch::Tensor Lp, torch::Tensor p, torch::Tensor w,
+                                         torch::Tensor r, torch::Tensor G, torch::Tensor gf,
+                                         torch::Tensor gb, torch::Tensor out) {
+  const int64_t B = r.size(0), R = r.size(1), N = r.size(2);
+  const int64_t H = Lp.size(1), S = B * H;
+  auto dLp = out.numel() == Lp.numel() ? out : torch::empty_like(Lp);
+  auto dp = torch::empty_like(p);
+  auto dw = torch::empty_like(w);
+  auto dr = torch::empty({B, H, R, N}, Lp.options());
+  const bool has_g = G.defined() && G.numel() > 0;
+  AT_DISPATCH_FLOATING_TYPES(Lp.scalar_type(), "link_backward", [&] {
+    dnc_link::backward_slices<scalar_t>(
+        Lp.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
+        r.data_ptr<scalar_t>(), has_g ? G.data_ptr<scalar_t>() : nullptr,
+        gf.data_ptr<scalar_t>(), gb.data_ptr<scalar_t>(), dLp.data_ptr<scalar_t>(),
+        dp.data_ptr<scalar_t>(), dw.data_ptr<scalar_t>(), dr.data_ptr<scalar_t>(), S, H, N, R);
+  });
+  return {dLp, dp, dw, dr};
+}
