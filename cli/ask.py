@@ -37,8 +37,11 @@ def ask(
     neighbours, family relations and facts. Names are matched ignoring case
     and punctuation ("St." / "St", "&" / "and").
 
-    Examples (after dncqa ingest data/transit --name metro and dncqa ingest
-    dnc_qa/app/demo_data/family-tree.json --name family):
+    The examples ask the bundled map and family tree, stored first with
+    dncqa ingest data/transit --name metro and dncqa ingest
+    dnc_qa/app/demo_data/family-tree.json --name family.
+
+    Examples:
 
       dncqa ask "shortest path from Kelstead to Marley Square" --graph metro
 

@@ -28,16 +28,18 @@ def bench(
 ) -> None:
     """Time dnc_qa's DNC against pip dnc 1.1.0 (train, inference, peak memory).
 
+    Run it from the repository root (it runs python -m benchmarks.speed).
+    --training times the graph-task recipes through the real trainer at the
+    paper's final lesson instead (python -m benchmarks.train_throughput), on
+    1 thread, 2 threads and 2 DDP processes.
+
     Examples:
 
       dncqa bench --quick
 
-      dncqa bench --device cuda --out /tmp/gpu
+      dncqa bench --device cuda --out runs/bench-gpu
 
       dncqa bench --training --steps 60 --baseline-commit HEAD~20
-
-    --training runs python -m benchmarks.train_throughput: the graph-task recipes through the
-    real trainer at the paper's final lesson, on 1 thread, 2 threads and 2 DDP processes.
     """
     try:
         from benchmarks import speed, train_throughput

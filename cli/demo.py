@@ -22,16 +22,17 @@ def demo(
                               "demo-metro and demo-family (default: a temporary workspace)."),
     copy: bool = typer.Option(False, "--copy", help="Run the copy-task training demo instead."),
     seconds: float = typer.Option(None, help="--copy: training time budget in seconds "
-                                  "[default: 30]."),
+                                  "(default 30)."),
     seed: int = typer.Option(0, help="--copy: seed for weights and data."),
     device: str = typer.Option("auto", help="--copy: auto, cpu, cuda or cuda:N."),
 ) -> None:
-    """Ask the bundled metro map and family tree fixed questions; model vs exact answers.
+    """Ask the bundled map and family tree fixed questions; model vs exact.
 
-    Ingests the London-style map (45 stations, 7 lines) and the 35-person family tree with a
-    model shipped in the package, asks 12 questions decided in advance (shortest paths,
-    traversals along a line, neighbours, family facts and derived relations), and prints for
-    each the model's answer and confidence, the exact answer and whether they agree. Your
+    Ingests the London-style map (45 stations, 7 lines) and the 35-person
+    family tree with the models shipped in the package, asks 12 questions
+    decided in advance (shortest paths, traversals along a line, neighbours,
+    family facts and derived relations) and prints for each the model's
+    answer and confidence, the exact answer and whether they agree. Your
     workspace is left alone unless --keep.
 
     Examples:
@@ -40,7 +41,9 @@ def demo(
 
       dncqa demo --json
 
-      dncqa demo --keep; dncqa ask "which stations are next to Kelstead" --graph demo-metro
+      dncqa demo --keep
+
+      dncqa ask "which stations are next to Kelstead" --graph demo-metro
 
       dncqa demo --copy --seconds 30
     """

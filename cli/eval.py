@@ -7,13 +7,16 @@ from typing import Any
 
 import typer
 
+from dnc_qa.cli.panels import EVAL_PANELS, with_panels
 from dnc_qa.errors import DncQaError
 from dnc_qa.jsonout import dumps
 
 
+@with_panels(EVAL_PANELS)
 def evaluate(
     checkpoint: Path = typer.Argument(
-        ..., help="Checkpoint folder, its model.safetensors, or a run's --out folder."
+        ..., help="A run's --out folder, a checkpoint folder, its model.safetensors, or "
+        "a shipped model's name."
     ),
     task: str | None = typer.Option(None, "--task", "-t", help="Task (default: the trained one)."),
     episodes: int = typer.Option(1000, "--episodes", help="Episodes to score."),
@@ -37,38 +40,40 @@ def evaluate(
         None, "--babi-split", help="bAbI: test (default), valid or train."
     ),
 ) -> None:
-    """Evaluate a trained model: episode accuracy, per-step accuracy, bit error per sequence.
+    """Score a trained model on fresh episodes of its task (or another one).
 
-    "Length" means the sequence length for copy tasks, the number of items for associative
-    recall and priority sort. A memory network's weights do not depend on N, so --num-cells
-    can give it a larger memory for longer sequences.
+    Reports the episode accuracy, per-step accuracy and bit error per
+    sequence. "Length" is the sequence length for copy tasks and the number
+    of items for associative recall and priority sort. A memory network's
+    weights do not depend on N, so --num-cells can give it a larger memory
+    for longer sequences; a run trained with --fit-cells is scored the same
+    way (memory sized to each batch) unless --num-cells is given.
 
     Examples:
 
       dncqa eval runs/copy-dnc --task copy
 
-      dncqa eval runs/copy-dnc --task copy --min-length 80 --max-length 80 --num-cells 200 --json
+      dncqa eval runs/copy-dnc --min-length 80 --max-length 80 --num-cells 200
 
-      dncqa eval runs/traversal-dnc --lesson 2 --episodes 200
+      dncqa eval traversal-dnc --lesson 2 --episodes 200
 
-      dncqa eval runs/babi-dnc --babi-task 19 --json
+      dncqa eval results/shortest-path-dnc --lesson 1 --episodes 500 --json
 
-      dncqa eval results/shortest-path-dnc --lesson 1 --episodes 500
+      dncqa eval runs/b1 --babi-task 1
 
-    Shortest path is scored on the network's own moves (an episode is right when its path is
-    a shortest one); the output adds the accuracy per distance and, on the same episodes, the
-    exact success rates of three rules that need no memory or planning (random legal move,
-    never step back, goal when adjacent), and whether the model beats the best of them.
-    Inference adds the accuracy per query by relation length, next to naming a random node
-    that a walk of that length reaches; traversal the accuracy per walk by walk length.
-    A shipped model is named by its folder or its name (dncqa eval traversal-dnc).
+    A shipped model is named by its name (traversal-dnc) or folder.
 
-    bAbI is scored on every story of the test files (at most --episodes per task, in file
-    order), task by task: the output adds each task's error rate (a question is wrong when any
-    of its answer words is), their mean and the number of failed tasks (error above 5%).
+    Graph tasks add accuracy splits beside rules that need no memory:
+    shortest path is scored on the network's own moves (right when its path
+    is a shortest one), per distance, beside three rules (random legal move,
+    never step back, goal when adjacent); inference per relation length,
+    beside naming a random node such a walk reaches; traversal per walk
+    length.
 
-    A run trained with --fit-cells is scored the same way (memory sized to each batch) unless
-    --num-cells is given.
+    bAbI is scored on every story of the test files (at most --episodes per
+    task, in file order), task by task: each task's error rate (a question
+    is wrong when any of its answer words is), their mean and the number of
+    failed tasks (error above 5%).
     """
     from dnc_qa.device import resolve_device
     from dnc_qa.tasks.base import MetricCounts

@@ -21,12 +21,13 @@ from dnc_qa.textout import printable
 
 app = typer.Typer(
     help=(
-        "Inspect and convert graph files (node-link JSON, GraphML, GML, edge-list CSV, "
-        "transit folders).\n\n"
+        "Inspect and convert graph files (node-link, GraphML, GML, CSV, transit).\n\n"
+        "Every reader checks its input and names the place of the first problem.\n\n"
         "Examples:\n\n"
         "  dncqa graph info data/transit\n\n"
-        "  dncqa graph info graph.json --json\n\n"
         "  dncqa graph convert data/transit transit.json\n\n"
+        "  dncqa graph info transit.json --json\n\n"
+        "Formats and options: docs/data.md."
     ),
     no_args_is_help=True,
 )
@@ -85,7 +86,11 @@ def info(
     max_nodes: int = MaxNodes,
     max_edges: int = MaxEdges,
 ) -> None:
-    """Nodes, edges, label set, connectivity, diameter and degree range of a graph.
+    """Print a graph's size, labels, connectivity, diameter and degrees.
+
+    Reads any supported file the way dncqa ingest does: an undirected
+    node-link map whose edges are named by "line" gets directions of travel
+    (Red N, or Red towards Zed without coordinates).
 
     Examples:
 
@@ -93,9 +98,7 @@ def info(
 
       dncqa graph info dnc_qa/app/demo_data/family-tree.json --json
 
-      dncqa graph info edges.csv --undirected
-
-      dncqa graph info graph.json --label-key relation
+      dncqa graph info dnc_qa/app/demo_data/meridian.json --directions edge
     """
     opts = _options(label_key, default_label, undirected, directions, max_mb, max_nodes,
                     max_edges)
@@ -148,13 +151,16 @@ def convert(
 ) -> None:
     """Read any supported graph and write it out (node-link JSON is lossless).
 
+    The output format comes from TARGET's extension (.json, .graphml, .gml,
+    .csv) or --to. CSV keeps no isolated nodes and no node attributes.
+
     Examples:
 
       dncqa graph convert data/transit transit.json
 
-      dncqa graph convert graph.graphml graph.json --force
+      dncqa graph convert transit.json transit.graphml --force
 
-      dncqa graph convert graph.json edges.csv
+      dncqa graph convert dnc_qa/app/demo_data/family-tree.json family.csv
     """
     opts = _options(label_key, default_label, undirected, directions, max_mb, max_nodes,
                     max_edges)

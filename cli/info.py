@@ -32,6 +32,8 @@ def info(
 ) -> None:
     """Show versions, the device `--device auto` picks, and torch's thread count.
 
+    What a bug report needs: dnc_qa, Python, platform, torch and CUDA.
+
     Examples:
 
       dncqa info

@@ -43,10 +43,11 @@ app = typer.Typer(
     name="dncqa",
     help=(
         "Differentiable Neural Computers on graphs and knowledge bases.\n\n"
+        "Each command's --help has examples on the bundled data.\n\n"
         "Examples:\n\n"
         "  dncqa demo\n\n"
         "  dncqa ingest data/transit --name metro\n\n"
-        '  dncqa ask "shortest path from A to B" --graph metro\n\n'
+        '  dncqa ask "shortest path from Kelstead to Larkton" --graph metro\n\n'
         "  dncqa train --task copy --model dnc --minutes 5 --out runs/copy\n\n"
         "Add --debug anywhere to see a traceback instead of a one-line error."
     ),
@@ -55,23 +56,26 @@ app = typer.Typer(
     add_completion=False,
 )
 
+ASK, RESEARCH, DATA = "Ask graphs", "Train and measure", "Data and installation"
+"""The panels of ``dncqa --help``."""
+
 # The application: a graph or text knowledge base in DNC memory, questions against it.
-app.command("ingest")(ingest_cmd.ingest)
-app.command("ask")(ask_cmd.ask)
-app.command("list")(workspace_cmd.list_entries)
-app.command("show")(workspace_cmd.show)
-app.command("remove")(workspace_cmd.remove)
-app.command("demo")(demo_cmd.demo)
-app.command("models")(models_cmd.models)
+app.command("ingest", rich_help_panel=ASK)(ingest_cmd.ingest)
+app.command("ask", rich_help_panel=ASK)(ask_cmd.ask)
+app.command("list", rich_help_panel=ASK)(workspace_cmd.list_entries)
+app.command("show", rich_help_panel=ASK)(workspace_cmd.show)
+app.command("remove", rich_help_panel=ASK)(workspace_cmd.remove)
+app.command("demo", rich_help_panel=ASK)(demo_cmd.demo)
+app.command("models", rich_help_panel=ASK)(models_cmd.models)
 # Research: training, evaluation, speed.
-app.command("train")(train_cmd.train)
-app.command("eval")(eval_cmd.evaluate)
-app.command("search")(search_cmd.search)
-app.command("bench")(bench_cmd.bench)
-app.add_typer(reproduce_cmd.app, name="reproduce")
+app.command("train", rich_help_panel=RESEARCH)(train_cmd.train)
+app.command("eval", rich_help_panel=RESEARCH)(eval_cmd.evaluate)
+app.command("search", rich_help_panel=RESEARCH)(search_cmd.search)
+app.command("bench", rich_help_panel=RESEARCH)(bench_cmd.bench)
+app.add_typer(reproduce_cmd.app, name="reproduce", rich_help_panel=RESEARCH)
 # Data and the installation.
-app.add_typer(graph_cmd.app, name="graph")
-app.command("info")(info_cmd.info)
+app.add_typer(graph_cmd.app, name="graph", rich_help_panel=DATA)
+app.command("info", rich_help_panel=DATA)(info_cmd.info)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -54,8 +54,11 @@ def models(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """List the shipped models (task, lesson reached, held-out accuracy, training) and, with
-    --runs, the training runs below a folder (task, model, step, paper lesson).
+    """List the shipped models and, with --runs, the training runs in a folder.
+
+    A shipped model shows its task, the lesson it reached, its held-out
+    accuracy and training time (from its MODEL_CARD.md); a run shows its
+    task, model, step and paper lesson. Nothing here imports torch.
 
     Examples:
 

@@ -36,7 +36,7 @@ def search(
         None, "--out", "-o", help="Study folder (default results/search/TASK-MODEL)."
     ),
     fix: list[str] = typer.Option(
-        [], "--fix", help="Pin a searched option, NAME=VALUE (repeatable)."
+        [], "--fix", metavar="NAME=VALUE", help="Pin a searched option (repeatable)."
     ),
     eval_episodes: int = typer.Option(
         300, "--eval-episodes", help="Fresh episodes that score a finished trial."
@@ -44,21 +44,24 @@ def search(
     seed: int = typer.Option(0, "--seed", help="Sampler seed; trial k trains with seed+k."),
     as_json: bool = typer.Option(False, "--json", help="Print the best trial as JSON."),
 ) -> None:
-    """Search training recipes with Optuna: each trial a real `dncqa train` run, pruned early
-    when it falls behind, scored on fresh episodes against rules that need no memory.
+    """Search training recipes for the graph tasks with Optuna.
 
-    The study is kept in OUT/study.db: the same command with the same --out continues it.
-    OUT/table.md, trials.csv and history.png list every trial (best first) with the command
-    that reproduces it; each trial's run (checkpoint, metrics.jsonl) is OUT/trial-NNNN and
-    can be continued with `dncqa train --out OUT/trial-NNNN --resume --minutes M`.
+    Each trial is a real `dncqa train` run, pruned early when it falls
+    behind, and scored on fresh episodes against rules that need no memory.
+    The study is kept in OUT/study.db: the same command with the same --out
+    continues it. OUT/table.md, trials.csv and history.png list every trial
+    (best first) with the command that reproduces it; each trial's run is
+    OUT/trial-NNNN and continues with dncqa train --out OUT/trial-NNNN
+    --resume --minutes M.
 
     Examples:
 
       dncqa search --task shortest_path --trials 12 --minutes 6
 
-      dncqa search --task inference --trials 8 --fix controller=feedforward --fix bridge=true
+      dncqa search --task inference --trials 8 \\
+        --fix controller=feedforward --fix bridge=true
 
-      dncqa search --task shortest_path --model ntm --trials 4 --minutes 3 --workers 1
+      dncqa search -t shortest_path -m ntm --trials 4 --minutes 3 --workers 1
     """
     from dnc_qa.search.study import SearchConfig, run_search
     from dnc_qa.tasks.registry import check_task_name

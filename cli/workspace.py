@@ -15,8 +15,8 @@ def list_entries(
 ) -> None:
     """List the graphs stored in the workspace ($DNCQA_HOME).
 
-    An entry whose files are damaged is listed as damaged, with the reason (the others are
-    listed as usual).
+    An entry whose files are damaged is listed as damaged, with the reason;
+    the others are listed as usual.
 
     Examples:
 
@@ -63,11 +63,13 @@ def show(
 ) -> None:
     """Show one stored graph: source, sizes, model, labels and files.
 
+    NAME is the name given at ingest (see dncqa list).
+
     Examples:
 
-      dncqa show london
+      dncqa show metro
 
-      dncqa show london --json
+      dncqa show metro --json
     """
     from dnc_qa.app.codec import describe_json
     from dnc_qa.app.workspace import Workspace
@@ -91,9 +93,11 @@ def remove(
 ) -> None:
     """Delete a stored graph and its memory.
 
+    The file it was read from is left alone.
+
     Examples:
 
-      dncqa remove london
+      dncqa remove metro
     """
     from dnc_qa.app.workspace import Workspace
 
