@@ -57,6 +57,7 @@ from dnc_qa.app.queries import (
     ShortestPathQuery,
     Step,
     TraversalQuery,
+    inverse_label,
 )
 from dnc_qa.errors import CheckpointError
 
@@ -912,13 +913,27 @@ def _infer(runner: _Runner, labels: LabelMap, person: str, relation: str) -> Mod
 
 
 def _fact(runner: _Runner, labels: LabelMap, query: FactQuery) -> ModelAnswer:
-    """A one-hop walk (traversal model) or a relation lookup (inference model)."""
-    if query.inverse:
+    """A one-hop walk (traversal model) or a relation lookup (inference model); an inverse
+    fact ("who wrote Hamlet") walks the inverse label the graph stores (Hamlet's
+    ``author``)."""
+    if runner.model.spec.task == "inference" and not query.inverse:
+        return _infer(runner, labels, query.subject, query.relation)
+    if query.inverse and runner.model.spec.task == "inference":
         return ModelAnswer(None, note="the model reads triples forwards only; it cannot answer "
                                       "(?, relation, object) questions")
-    if runner.model.spec.task == "inference":
-        return _infer(runner, labels, query.subject, query.relation)
-    return _fact_chain(runner, labels, MultiFactQuery(query.subject, (query.relation,)))
+    chain = MultiFactQuery(query.subject, (query.relation,), (query.inverse,))
+    return _fact_chain(runner, labels, chain)
+
+
+def forward_chain(query: MultiFactQuery, labels: LabelMap) -> MultiFactQuery:
+    """``query`` with each backwards hop replaced by the inverse label the graph stores
+    ("(?, write, Hamlet)" -> "(Hamlet, author, ?)"); hops without one stay backwards."""
+    relations, inverse = list(query.relations), list(query.inverse)
+    for i, (relation, backwards) in enumerate(zip(query.relations, query.inverse, strict=True)):
+        other = inverse_label(relation) if backwards else None
+        if other is not None and other in labels.edges:
+            relations[i], inverse[i] = other, False
+    return MultiFactQuery(query.subject, tuple(relations), tuple(inverse))
 
 
 @dataclass(frozen=True)
@@ -969,6 +984,8 @@ def _fact_chain(runner: _Runner, labels: LabelMap, query: MultiFactQuery) -> Mod
     quoting the triple it wrote): a chain with a missing fact is never answered with a name
     the model read from some other triple.
     """
+    asked = query
+    query = forward_chain(query, labels)
     if any(query.inverse):
         hop = query.inverse.index(True)
         return ModelAnswer(None, note=(
@@ -996,7 +1013,7 @@ def _fact_chain(runner: _Runner, labels: LabelMap, query: MultiFactQuery) -> Mod
         node = read.target
         walk.append(f"-[{relation}]-> {node}")
         prob *= read.prob
-    note = f"the model's walk: {' '.join(walk)}" if query.hops > 1 else ""
+    note = f"the model's walk: {' '.join(walk)}" if query.hops > 1 or asked != query else ""
     return ModelAnswer(Answer("node", (node,)), prob, note="; ".join(filter(None, [note, how])))
 
 

@@ -168,5 +168,16 @@ class MultiFactQuery:
         return ", ".join(f"({a}, {r}, {b})" for a, r, b in self.triples())
 
 
+def inverse_label(label: str) -> str | None:
+    """The label a text knowledge base stores for the inverse of ``label`` ("write" ->
+    "author", "author" -> "write", "wife" -> "husband"; see :mod:`dnc_qa.kb.inverse`), or
+    ``None`` when it stores none."""
+    from dnc_qa.graphs.model import Triple
+    from dnc_qa.kb.inverse import inverse_triples
+
+    found = inverse_triples([Triple("\x00a", label, "\x00b")])
+    return found[0].relation if found else None
+
+
 Query = (ShortestPathQuery | TraversalQuery | NeighboursQuery | RelationQuery | FactQuery
          | MultiFactQuery)

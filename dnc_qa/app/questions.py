@@ -14,6 +14,7 @@ relation and fact.  Without a :class:`Vocabulary` the parser returns the names a
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,6 +32,7 @@ from dnc_qa.app.queries import (
     ShortestPathQuery,
     Step,
     TraversalQuery,
+    inverse_label,
 )
 from dnc_qa.errors import DncQaError
 from dnc_qa.kb.lemmas import verb_lemma
@@ -643,6 +645,8 @@ _FUNCTION_WORDS = frozenset({
     "of", "'s", "that", "which", "who", "whom", "whose", "where", "what", "when", "is", "are",
     "was", "were", "do", "does", "did", "the", "a", "an", "has", "have", "had", "be", "been",
 })
+_PREPOSITIONS = frozenset({"in", "at", "on", "for", "to", "with", "from", "by", "into", "about",
+                           "near", "under", "over", "after", "before"})
 _AUX_WORDS = ("is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "been")
 _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _RELATIVE_PRONOUNS = ("that", "which", "whom", "who")
@@ -713,27 +717,21 @@ def _chain_relation(typed: str, ctx: _Ctx, inverse: bool = False,
         while words and words[0].lower() in _AUX_WORDS:
             words = words[1:]
     if (not words or len(words) > MAX_RELATION_WORDS or _MASK_RE.search(" ".join(words))
-            or words[0].lower() in _FUNCTION_WORDS or words[-1].lower() == "of"):
+            or words[0].lower() in _FUNCTION_WORDS
+            or any(w.lower() in ("the", "a", "an", "of") for w in words)):
         return None
     text = " ".join(words)
     try:
-        return _Hop(ctx.relation_label(text), inverse), None
+        label = ctx.relation_label(text)
     except DncQaError as exc:
         other = inverse_label(normalise(text))
         if other is not None and ctx.vocab is not None and other in ctx.vocab.labels:
             return _Hop(ctx.vocab.labels.resolve(other), not inverse), None
         return _Hop(None, inverse), exc
-
-
-def inverse_label(label: str) -> str | None:
-    """The label a text knowledge base stores for the inverse of ``label`` ("write" ->
-    "author", "author" -> "write", "wife" -> "husband"; see :mod:`dnc_qa.kb.inverse`), or
-    ``None`` when it stores none."""
-    from dnc_qa.graphs.model import Triple
-    from dnc_qa.kb.inverse import inverse_triples
-
-    found = inverse_triples([Triple("\x00a", label, "\x00b")])
-    return found[0].relation if found else None
+    extra = Counter(w.lower() for w in words if w.lower() in _PREPOSITIONS)
+    if extra - Counter(normalise(label).split()):
+        return None  # "capital in" is the capital, then "in": not one relation
+    return _Hop(label, inverse), None
 
 
 def _noun_phrase(text: str, ctx: _Ctx, memo: dict[str, _Chain | None]) -> _Chain | None:
@@ -754,7 +752,8 @@ def _noun_phrase(text: str, ctx: _Ctx, memo: dict[str, _Chain | None]) -> _Chain
         if word.lower() == "of" and 0 < i < len(words) - 1:
             readings.append(_link(" ".join(words[:i]), " ".join(words[i + 1:]), ctx, memo))
     for i in range(len(words) - 1, 0, -1):
-        if words[i - 1].lower().endswith("'s") and len(words[i - 1]) > 2:
+        if (words[i - 1].lower().endswith("'s") and len(words[i - 1]) > 2
+                and all(_possessor_word(w) for w in words[:i - 1])):
             inner = " ".join([*words[:i - 1], words[i - 1][:-2]])
             readings.append(_link(" ".join(words[i:]), inner, ctx, memo))
     readings.extend(_relative_clauses(words, ctx, memo))
@@ -762,6 +761,12 @@ def _noun_phrase(text: str, ctx: _Ctx, memo: dict[str, _Chain | None]) -> _Chain
     best = _best(readings)
     memo[text] = best
     return best
+
+
+def _possessor_word(word: str) -> bool:
+    """Whether ``word`` can be part of what a "'s" applies to: a name or a possessive ("'s"
+    binds to the nearest name: "the book written by X's father" is written by X's father)."""
+    return bool(_MASK_RE.match(word)) or word[:1].isupper() or word.lower().endswith("'s")
 
 
 def _link(relation: str, inner: str, ctx: _Ctx, memo: dict[str, _Chain | None],
@@ -777,19 +782,24 @@ def _link(relation: str, inner: str, ctx: _Ctx, memo: dict[str, _Chain | None],
 def _relative_clauses(words: list[str], ctx: _Ctx, memo: dict[str, _Chain | None]
                       ) -> list[_Chain | None]:
     """Readings of ``HEAD [that|which|whom] NP VERB``, ``HEAD where NP VERB`` (the object
-    is missing: NP's VERB), ``HEAD who|that|which VERB NP`` (the subject is missing: VERB
-    read backwards) and ``HEAD that|which|who is NP`` (NP itself). HEAD is one or two plain
-    words ("book", "country", "river town") and says only what kind of thing is meant."""
+    is missing: NP's VERB), ``HEAD [that was] VERBed by NP`` (NP's VERB too), ``HEAD
+    who|that|which VERB NP`` (the subject is missing: VERB read backwards) and ``HEAD
+    that|which|who is NP`` (NP itself). HEAD is one or two plain words ("book", "country",
+    "river town") and says only what kind of thing is meant."""
     out: list[_Chain | None] = []
     for h in (1, 2):
         head, rest = words[:h], words[h:]
-        if len(rest) < 2 or any(not w.isalpha() or w.lower() in _FUNCTION_WORDS for w in head):
+        if len(rest) < 2 or any(not w.isalpha() or w.lower() in _FUNCTION_WORDS
+                                or w.lower() in _PREPOSITIONS for w in head):
             continue
+        out.extend(_passive_clause(rest, ctx, memo))
         pronoun = rest[0].lower()
         if pronoun in _RELATIVE_PRONOUNS and rest[1].lower() in ("is", "was", "are", "were"):
             out.append(_noun_phrase(" ".join(rest[2:]), ctx, memo) if len(rest) > 2 else None)
             continue
         clause = rest[1:] if pronoun in (*_RELATIVE_PRONOUNS, "where") else rest
+        if pronoun == "where" and clause[-1].lower() in _PREPOSITIONS:
+            continue  # "where" is the place already: "the city where X was born in"
         for v in range(1, min(MAX_RELATION_WORDS + 1, len(clause))):
             verb, noun = " ".join(clause[-v:]), " ".join(clause[:-v])
             out.append(_link(verb, noun, ctx, memo, verb=True))
@@ -801,7 +811,23 @@ def _relative_clauses(words: list[str], ctx: _Ctx, memo: dict[str, _Chain | None
     return out
 
 
-_CHAIN_WHAT = r"(?:who|what|where|which(?: [a-z]+)?)"
+def _passive_clause(rest: list[str], ctx: _Ctx, memo: dict[str, _Chain | None]
+                    ) -> list[_Chain | None]:
+    """``[that|which] [was|is] VERBed by NP`` ("founded by X", "that was written by X"):
+    NP's VERB."""
+    words = list(rest)
+    if words and words[0].lower() in ("that", "which"):
+        words = words[1:]
+    if words and words[0].lower() in ("is", "was", "are", "were"):
+        words = words[1:]
+    if "by" not in words[1:MAX_RELATION_WORDS + 1]:
+        return []
+    i = words.index("by")
+    return [_link(" ".join(words[:i]), " ".join(words[i + 1:]), ctx, memo, verb=True)]
+
+
+_CHAIN_WHAT = r"(?:who|whom|where|(?:what|which)(?: [a-z]+)?)"
+_FRONT_PREPOSITION = _full(r"(?P<prep>in|at|for|from|on|to|with) (?P<rest>(?:which|what|whom)\b.+)")
 _CHAIN_NOUN_FORMS = [
     _full(rf"(?:{_CHAIN_WHAT}(?:'s| is| are| was| were) )?(?P<np>.+)"),
     _full(r"(?:list|name|find|show|show me|give me|tell me|get)(?: all)?(?: of)? (?P<np>.+)"),
@@ -814,22 +840,29 @@ _CHAIN_SUBJECT_VERB = _full(rf"{_CHAIN_WHAT} (?P<rest>.+)")
 def _question_chains(text: str, ctx: _Ctx) -> list[_Chain | None]:
     """Every reading of ``text`` as a question about a chain of relations, in order: "who is
     NP", "where was NP born" / "what does NP like" (NP, then the verb), "who wrote NP" (the
-    verb read backwards)."""
+    verb read backwards). A question led by a preposition ("in which city was NP born")
+    reads as the question without it, the preposition after its verb ("born in")."""
     memo: dict[str, _Chain | None] = {}
     out: list[_Chain | None] = []
+    front = _FRONT_PREPOSITION.match(text)
+    particle = ""
+    if front:
+        text, particle = front.group("rest"), " " + front.group("prep").lower()
     for form in _CHAIN_NOUN_FORMS:
         m = form.match(text)
-        if m:
+        if m and not particle:
             out.append(_noun_phrase(m.group("np"), ctx, memo))
     for form in (_CHAIN_BE_VERB, _CHAIN_DO_VERB):
         m = form.match(text)
+        if m and particle and form is _CHAIN_BE_VERB:  # "in which country is NP": NP's "in"
+            out.append(_link(particle.strip(), m.group("rest"), ctx, memo, verb=True))
         if m:
             rest = _words(m.group("rest"))
             for v in range(1, min(MAX_RELATION_WORDS + 1, len(rest))):
-                out.append(_link(" ".join(rest[-v:]), " ".join(rest[:-v]), ctx, memo,
-                                 verb=True))
+                out.append(_link(" ".join(rest[-v:]) + particle, " ".join(rest[:-v]), ctx,
+                                 memo, verb=True))
     m = _CHAIN_SUBJECT_VERB.match(text)
-    if m:
+    if m and not particle:
         rest = _words(m.group("rest"))
         if rest and rest[0].lower() not in (*_AUX_WORDS, "'s"):
             for v in range(1, min(MAX_RELATION_WORDS + 1, len(rest))):

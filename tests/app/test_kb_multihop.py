@@ -4,9 +4,11 @@ possessive and verb forms), exact answers, and the model's answer in one query."
 from __future__ import annotations
 
 import dataclasses
+import random
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from dnc_qa.app import engine
@@ -14,8 +16,8 @@ from dnc_qa.app.ask import ask
 from dnc_qa.app.exact import Answer, agrees, exact_answer, fact_chain
 from dnc_qa.app.ingest import IngestOptions, ingest
 from dnc_qa.app.names import UnknownNameError
-from dnc_qa.app.queries import FactQuery, MultiFactQuery
-from dnc_qa.app.questions import Vocabulary, inverse_label, parse_question
+from dnc_qa.app.queries import FactQuery, MultiFactQuery, inverse_label
+from dnc_qa.app.questions import Vocabulary, parse_question
 from dnc_qa.app.workspace import Workspace
 from dnc_qa.kb.textkb import read_qa, read_text_kb
 
@@ -110,6 +112,73 @@ def test_a_misspelt_word_in_a_chain_is_named(vocab: Vocabulary, question: str,
     with pytest.raises(UnknownNameError) as info:
         parse_question(question, vocab)
     assert str(info.value) == message
+
+
+# Phrasings of each relation, to write generated chains as questions: a noun ("the R of
+# NP", "NP's R"), a relative clause around NP, and the verb a question ends with.
+NOUN = {"mother", "father", "wife", "husband", "author", "capital", "mayor", "founder",
+        "director", "son", "daughter", "child", "parent"}
+CLAUSE = {
+    "born in": ["the city where {np} was born", "the place {np} was born in"],
+    "live in": ["the place {np} lives in", "the place where {np} lives",
+                "the place that {np} lives in"],
+    "like": ["the book {np} likes", "the work that {np} likes"],
+    "work for": ["the company {np} works for", "the organisation that {np} works for"],
+    "set in": ["the place where {np} is set", "the place {np} is set in"],
+    "in": ["the country {np} is in"],
+    "based in": ["the city where {np} is based", "the city {np} is based in"],
+    "write": ["the book {np} wrote", "the book written by {np}",
+              "the book that was written by {np}"],
+    "found": ["the company {np} founded", "the company founded by {np}"],
+    "direct": ["the company {np} directs"],
+}
+LAST = {
+    "born in": ["where was {np} born", "in which city was {np} born"],
+    "live in": ["where does {np} live", "in which place does {np} live"],
+    "like": ["what does {np} like"], "work for": ["who does {np} work for",
+                                                 "which company does {np} work for"],
+    "set in": ["where is {np} set"], "in": ["which country is {np} in"],
+    "based in": ["where is {np} based"], "write": ["what did {np} write"],
+    "found": ["what did {np} found"], "direct": ["what does {np} direct"],
+}
+
+
+def _phrase(subject: str, relations: tuple[str, ...], rnd: random.Random) -> str:
+    """An English question for the chain ``relations`` from ``subject``."""
+    np_ = subject
+    *inner, last = relations
+    for relation in inner:
+        if relation in NOUN:
+            forms = [f"the {relation} of {np_}"]
+            if all(w[:1].isupper() or w.endswith("'s") for w in np_.split()):
+                forms.append(f"{np_}'s {relation}")  # "'s" only after a name
+            np_ = rnd.choice(forms)
+        else:
+            np_ = rnd.choice(CLAUSE[relation]).format(np=np_)
+    if last in NOUN:
+        return f"who is the {last} of {np_}"
+    return rnd.choice(LAST[last]).format(np=np_)
+
+
+def test_generated_chains_parse_back() -> None:
+    """Chains drawn from random knowledge bases, written in the phrasings above, parse to
+    the same chain."""
+    from dnc_qa.tasks.kb_qa import chain_from, random_kb
+
+    rnd, asked = random.Random(0), 0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        kb = random_kb(40, rng)
+        vocab = Vocabulary.from_graph(kb.graph, "kb")
+        for start in sorted(kb.graph.nodes)[:10]:
+            for length in (2, 3):
+                relations = chain_from(kb.graph, start, length, rng)
+                if relations is None:
+                    continue
+                question = _phrase(start, relations, rnd)
+                assert parse_question(question, vocab) == M(start, relations), question
+                asked += 1
+    assert asked >= 50
 
 
 def test_chain_json_and_description() -> None:
