@@ -23,9 +23,7 @@ stage() {  # stage NAME SECONDS CMD...
 (nvidia-smi; python -c "import torch; print(torch.__version__, torch.cuda.is_available())") \
   > "$OUT/device.txt" 2>&1
 # CPU and CUDA variants of every memory/model test (the conftest adds CUDA when present).
-# DNC_QA_NATIVE=0: skip building the CPU-only C++ kernels (CUDA never uses them; their tests
-# are skipped here and run on the CPU machines).
-stage tests 170 env DNC_QA_NATIVE=0 python -m pytest -q -x -p no:cacheprovider tests/memory tests/models
+stage tests 170 python -m pytest -q -x -p no:cacheprovider tests/memory tests/models
 # The harness on CUDA: reference config, N=512 and N=2048 at T=64; 5 timed rounds after one
 # warm-up round; peak memory from torch.cuda.max_memory_allocated.
 stage speed 150 python -m benchmarks.speed --device cuda --configs ref,N512,N2048 \

@@ -23,11 +23,11 @@ stage() {  # stage NAME SECONDS CMD...  (the archive is rewritten after every st
 (nvidia-smi; lscpu | head -20; python -c "import torch; print(torch.__version__)"; git log -1 --oneline) \
   > "$RES/device.txt" 2>&1
 stage setup 30 python -m pip install -q --no-deps .whl/dnc-1.1.0-py3-none-any.whl
-stage cpu-tests 150 python -m pytest -q -x -p no:cacheprovider tests/models/test_fused_sequence.py \
-  tests/memory/test_fused.py
+stage cpu-tests 150 python -m pytest -q -x -p no:cacheprovider tests/models/test_cpp_sequence.py \
+  tests/memory/test_cpp_step.py tests/memory/test_backends.py
 stage cpu-speed 190 python -m benchmarks.speed --device cpu --threads 2 --configs ref,N512 \
   --reps 5 --warmup 1 --unfused --out "$RES/cpu"
-stage cuda-tests 110 env DNC_QA_NATIVE=0 python -m pytest -q -x -p no:cacheprovider tests/memory tests/models
+stage cuda-tests 110 python -m pytest -q -x -p no:cacheprovider tests/memory tests/models
 stage cuda-speed 60 python -m benchmarks.speed --device cuda --configs ref --reps 5 --warmup 1 \
   --no-sparse --out "$RES/cuda"
 echo "done"

@@ -73,10 +73,15 @@ class Adapter:
 
 
 class Ours(Adapter):
-    """``dnc_qa.models.DNC``: LSTM controller that sees its reads, one write head."""
+    """``dnc_qa.models.DNC``: LSTM controller that sees its reads, one write head; the memory
+    backend ``"auto"`` chooses (:meth:`backend` says which and why)."""
 
     label = "dnc_qa"
     memory_options: dict = {}
+
+    def backend(self):
+        """The :class:`~dnc_qa.memory.backends.BackendChoice` of a training pass."""
+        return self.model.backend_for(self.x)
 
     def build(self) -> torch.nn.Module:
         from dnc_qa.models import DNC
@@ -95,27 +100,19 @@ class Ours(Adapter):
 
 
 class OursUnfused(Ours):
-    """``dnc_qa`` with the fused C++ memory step switched off (``model.memory.fused = False``):
-    the same arithmetic as ~150 small tensor operations per step (the pre-fusion path)."""
+    """``dnc_qa`` with ``backend="torch"``: the PyTorch step, the same arithmetic as ~150
+    small tensor operations per step."""
 
     label = "dnc_qa unfused"
-
-    def build(self) -> torch.nn.Module:
-        model = super().build()
-        model.memory.fused = False
-        return model
+    memory_options = {"backend": "torch"}
 
 
 class OursStepwise(Ours):
-    """``dnc_qa`` with the whole-sequence C++ loop switched off (``model.fused_sequence =
-    False``): the time loop in Python, one fused C++ memory step per timestep."""
+    """``dnc_qa`` with ``backend="cpp"``: the time loop in Python, one C++ memory step per
+    timestep (not the whole pass in C++)."""
 
     label = "dnc_qa per-step"
-
-    def build(self) -> torch.nn.Module:
-        model = super().build()
-        model.fused_sequence = False
-        return model
+    memory_options = {"backend": "cpp"}
 
 
 class OursSparse(Ours):

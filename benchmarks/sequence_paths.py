@@ -2,8 +2,9 @@
 
     python -m benchmarks.sequence_paths [--threads 1] [--reps 9] [--out benchmarks/results]
 
-Per model, one training step (forward, backward, Adam) with ``model.fused_sequence = True``
-and ``False``, alternating, after two warm-up steps each; the median CPU time of this thread
+Per model, one training step (forward, backward, Adam) with the memory backend
+``cpp-sequence`` and ``cpp``, alternating, after two warm-up steps each (each run first prints
+the backend ``choose_backend`` reports and why); the median CPU time of this thread
 (``time.thread_time``: robust to other load on a shared machine, with one thread). Prints a
 table and writes ``sequence_paths.json``. The models: the reference config
 (``benchmarks.impls.Config``, LSTM controller) and the configuration the graph-task
@@ -68,7 +69,7 @@ def time_model(kwargs: dict, batch: int, length: int, inputs: int, reps: int) ->
     opt = torch.optim.Adam(model.parameters())
 
     def step(sequence: bool) -> float:
-        model.fused_sequence = sequence
+        model.memory.backend = "cpp-sequence" if sequence else "cpp"
         start = time.thread_time()
         y, _ = model(x)
         y.pow(2).mean().backward()
@@ -76,6 +77,9 @@ def time_model(kwargs: dict, batch: int, length: int, inputs: int, reps: int) ->
         opt.zero_grad()
         return (time.thread_time() - start) * 1e3
 
+    for sequence in (True, False):
+        model.memory.backend = "cpp-sequence" if sequence else "cpp"
+        print(f"  memory backend {model.backend_for(x)}", flush=True)
     for sequence in (True, False, True, False):
         step(sequence)
     times: dict[bool, list[float]] = {True: [], False: []}

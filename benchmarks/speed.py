@@ -115,6 +115,9 @@ def time_config(
             continue
         setup[name] = adapter.setup_seconds or (time.perf_counter() - start)
         adapters[name] = adapter
+        if hasattr(adapter, "backend"):
+            choice = adapter.backend()
+            print(f"  {adapter.label:>16}: memory backend {choice}", flush=True)
     names = list(adapters)
     for _ in range(args.warmup):
         for adapter in adapters.values():

@@ -88,7 +88,10 @@ def instrument(clock: Clock, trainer: object) -> None:
     import dnc_qa.tasks.inference as inference
     import dnc_qa.tasks.shortest_path as shortest_path
     import dnc_qa.tasks.traversal as traversal
-    from dnc_qa.models import fused_sequence
+    try:  # the C++ sequence (its module moved; a baseline commit may have the old one)
+        from dnc_qa.memory.backends import cpp_sequence as fused_sequence
+    except ImportError:
+        from dnc_qa.models import fused_sequence
     from dnc_qa.models.memory_net import MemoryNet
     from dnc_qa.train import trainer as trainer_module
     from dnc_qa.train.curriculum import Curriculum

@@ -6,7 +6,7 @@
 #   OUT=/some/dir SECS=400 bash scripts/device_grid.sh
 set -u
 cd "$(dirname "$0")/.."
-export PYTHONPATH="$PWD" OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 DNC_QA_NATIVE=0
+export PYTHONPATH="$PWD" OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 S=${SECS:-400}
 D="${OUT:-runs}/grid"
 mkdir -p "$D"

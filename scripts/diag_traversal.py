@@ -22,12 +22,9 @@ def priors(model: torch.nn.Module) -> None:
     """Optional initial interface biases (environment): DIAG_WRITE_BIAS (write and allocation
     gates), DIAG_CONTENT_BIAS (content read mode), DIAG_FREE_BIAS (free gates)."""
     memory = getattr(model, "memory", None)
-    if memory is None or not hasattr(memory, "_field_sizes"):
+    if memory is None or not hasattr(memory, "layout"):
         return
-    offsets, at = {}, 0
-    for name, size in memory._field_sizes():
-        offsets[name] = (at, at + size)
-        at += size
+    offsets = {s.name: (s.offset, s.offset + s.size) for s in memory.layout.slots}
     bias = model.interface.bias
     hw = memory.num_writes
     with torch.no_grad():

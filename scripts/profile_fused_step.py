@@ -5,7 +5,7 @@ kernel call, per train step, at the reference config (B=16, T=64, N=128, W=32, R
 
 By default the model runs the whole-sequence C++ loop (two calls per train step: the rest of
 the step is the input and output layers, the loss and Adam); ``--per-step`` switches it off
-(``model.fused_sequence = False``) and shows the fused memory step's kernels one by one.
+(``model.memory.backend = "cpp"``) and shows the fused memory step's kernels one by one.
 
 Wraps the kernel module's functions with timers (the kernels themselves are unchanged) and
 prints ms per train step for each, beside the whole step (forward + backward + Adam).
@@ -59,7 +59,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     model = DNC(64, 64, hidden_size=256, num_cells=args.cells, cell_width=32, num_reads=4)
-    model.fused_sequence = not args.per_step
+    model.memory.backend = "cpp" if args.per_step else "auto"
     x = torch.randn(16, 64, 64)
     opt = torch.optim.Adam(model.parameters())
 
