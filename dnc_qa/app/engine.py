@@ -87,7 +87,7 @@ MEMORY_SLACK = 32
 BACKENDS = ("torch", "numpy", "auto")
 """``load_model`` backends: ``auto`` is NumPy when :mod:`dnc_qa.inference` supports the model,
 else torch."""
-DNC_OPTIONS = ("masking", "deallocation", "link_sharpness")
+DNC_OPTIONS = ("masking", "deallocation", "link_sharpness", "link", "link_k")
 """``ModelConfig`` fields that only the DNC takes (DNC-MDS options)."""
 
 
