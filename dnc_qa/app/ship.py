@@ -86,7 +86,7 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ckpt_dir / WEIGHTS, dest / WEIGHTS)
     cfg["app"] = {"task": task_name, "encoding": codec.ENCODING}
-    if task_name == "traversal":
+    if task_name in ("traversal", "kb_qa"):  # kb_qa: traversals of knowledge bases
         cfg["app"]["walk_steps"] = walk_steps(lessons, lesson)
     else:  # the planning budget it was trained with
         cfg["app"]["planning_steps"] = ckpt.config.graph.planning_steps

@@ -334,3 +334,24 @@ def test_a_kb_qa_model_is_a_traversal_model(tmp_path: Path, monkeypatch: pytest.
     assert engine.resolve_model_ref("auto", "station") == "a-traversal"
     assert engine.resolve_model_ref("auto", "person") == "a-traversal"
     assert engine.routed_model(engine.load_model("b-kb"), M("X", ("a", "b"))) is None
+
+
+def test_a_shipped_kb_qa_run_walks_what_it_passed(tmp_path: Path) -> None:
+    """Shipping a kb_qa run records the longest chain of the lessons it passed (one hop
+    before any), as for traversal, and the app answers longer chains hop by hop."""
+    from dnc_qa.app.ship import ship
+    from dnc_qa.train.config import CurriculumConfig, ModelConfig, TrainConfig
+    from dnc_qa.train.trainer import train
+
+    run = tmp_path / "run"
+    config = TrainConfig(task="kb_qa", steps=1, batch_size=2, final_eval_episodes=2,
+                         device="cpu", model=ModelConfig(
+                             kind="dnc", controller="feedforward", hidden_size=16,
+                             num_cells=8, cell_width=8, fit_cells=True),
+                         curriculum=CurriculumConfig(eval_every=100))
+    train(config, run, show_progress=False)
+    card = ship(run, "kb-test", 2, "test", "test", dest_root=tmp_path / "pretrained")
+    assert card.task == "kb_qa"
+    model = engine.load_model(str(tmp_path / "pretrained" / "kb-test"))
+    assert (model.spec.task, model.spec.trained_on, model.spec.walk_steps) == (
+        "traversal", "kb_qa", 1)
