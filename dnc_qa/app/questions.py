@@ -8,7 +8,9 @@ resolved with :class:`~dnc_qa.app.names.NameIndex` (case-insensitive, punctuatio
 fuzzy), which reports unknown and ambiguous names.
 
 Supported forms (:data:`SUPPORTED_FORMS`): shortest path, traversal, neighbours, family
-relation and fact.  Without a :class:`Vocabulary` the parser returns the names as typed.
+relation, fact, and chains of two or more facts ("who is the mayor of the capital of X",
+"where was the author of X born"), read as noun phrases built from relations around a name.
+Without a :class:`Vocabulary` the parser returns the names as typed.
 """
 
 from __future__ import annotations
@@ -694,8 +696,9 @@ def _chain_name(text: str, ctx: _Ctx) -> _Chain | None:
     if not words or any(w.lower() in _FUNCTION_WORDS or w.lower().endswith("'s")
                         for w in words):
         return None
-    if _MASK_RE.fullmatch(text.strip()):
-        return _Chain(ctx.names[int(_MASK_RE.fullmatch(text.strip()).group(1))])
+    masked = _MASK_RE.fullmatch(text.strip())
+    if masked:
+        return _Chain(ctx.names[int(masked.group(1))])
     try:
         return _Chain(ctx.node(text))
     except DncQaError as exc:
@@ -712,7 +715,7 @@ def _chain_relation(typed: str, ctx: _Ctx, inverse: bool = False,
     ``verb``: leading auxiliaries are dropped ("was born" -> "born"). ``None`` when the words
     cannot be one relation (a name in them, too many words).
     """
-    words = [w for w in _words(typed)]
+    words = _words(typed)
     if verb:
         while words and words[0].lower() in _AUX_WORDS:
             words = words[1:]
