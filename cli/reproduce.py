@@ -26,20 +26,28 @@ def graph_tasks(
         [], "--from-run", "--checkpoints",
         help="Reuse a trained run folder for its task and model (repeatable).",
     ),
-    tasks: str = typer.Option("traversal,shortest_path,inference", "--tasks", help="Tasks."),
+    tasks: str = typer.Option(
+        "traversal,shortest_path,inference", "--tasks", show_default=False,
+        help="Comma-separated tasks (default: all three)."),
     models: str = typer.Option("dnc,ntm,lstm", "--models", help="Models."),
     steps: int | None = typer.Option(None, "--steps", hidden=True, help="Steps per run."),
     threads: int = typer.Option(1, "--threads", help="torch CPU threads."),
 ) -> None:
-    """Train DNC, NTM and LSTM on traversal, shortest path and inference; report.
+    """Train DNC, NTM and LSTM on the paper's graph tasks and report them.
+
+    Each task and model is trained for the budget's time (or a trained run
+    is reused with --from-run), then scored on held-out episodes, by paper
+    lesson and by length, beside the paper's numbers, an exact solver and a
+    GNN. Writes report.md, report.json and one learning-curve PNG per task.
+    Without --london the bundled data/transit map stands in for the London
+    Underground.
 
     Examples:
 
       dncqa reproduce graph-tasks --budget ci --out runs/repro-ci
 
-      dncqa reproduce graph-tasks --budget small --london PATH/TO/london --out r
-
-      dncqa reproduce graph-tasks --from-run runs/traversal-dnc --tasks traversal --out r
+      dncqa reproduce graph-tasks --from-run results/traversal-dnc \\
+        --tasks traversal --models dnc --out runs/repro-traversal
     """
     from dnc_qa.reproduce.budgets import MODELS, TASKS, get_budget, with_steps
 
@@ -90,22 +98,22 @@ def babi(
         None, "--run-threads",
         help="Threads the runs trained with, for CPU-hours where metrics.jsonl records none."),
 ) -> None:
-    """Re-measure trained bAbI runs on the test split; report them in the paper's layout.
+    """Re-measure trained bAbI runs on the test split, in the paper's layout.
 
-    Every run folder under --results (single-task runs and runs on all 20 tasks, DNC and
-    LSTM) is scored from its latest checkpoint on the bAbI test files, task by task, as
-    `dncqa eval RUN --json` scores it. Writes report.md (one row per task beside the
-    published DNC, LSTM, DNC-MD, rsDNC and SDNC numbers; mean error and failed tasks; per
-    run its episodes, CPU-hours and the command that continues it), report.json (the same
-    numbers, strict JSON) and curves.png (validation error against training episodes).
+    Every run folder under --results (single-task and joint runs, DNC and
+    LSTM) is scored from its latest checkpoint on the bAbI test files, as
+    `dncqa eval RUN --json` scores it. Writes report.md (one row per task
+    beside the published LSTM, DNC, DNC-MD, rsDNC and SDNC numbers; mean
+    error and failed tasks; per run its episodes, CPU-hours and the command
+    that continues it), report.json (the same numbers) and curves.png.
+    The data folder is --babi-dir, else $DNCQA_BABI, else the run's own.
 
     Examples:
 
-      dncqa reproduce babi --babi-dir ../shared/data/babi
+      dncqa reproduce babi --results results/babi --run-threads 1 \\
+        --out runs/babi-report
 
-      dncqa reproduce babi --results results/babi --out results/babi/report --run-threads 1
-
-      dncqa reproduce babi --questions 100 --out /tmp/babi-quick --json
+      dncqa reproduce babi --questions 100 --out runs/babi-quick --json
     """
     if questions is not None and questions < 1:
         raise DncQaError("--questions must be >= 1")
