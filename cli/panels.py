@@ -17,7 +17,8 @@ F = TypeVar("F", bound=Callable[..., object])
 TRAIN_PANELS: dict[str, tuple[str, ...]] = {
     "Task": ("--task", "--babi-task", "--babi-dir", "--planning-steps", "--planning-per-edge",
              "--beta", "--ponder-steps"),
-    "Model": ("--model", "--controller", "--hidden-size", "--controller-layers", "--init-from"),
+    "Model": ("--model", "--controller", "--hidden-size", "--controller-layers", "--init-from",
+              "--init-partial"),
     "Memory": ("--num-cells", "--cell-width", "--num-reads", "--masking", "--deallocation",
                "--link-sharpness", "--fit-cells", "--sparse-links", "--backend"),
     "Optimiser": ("--batch-size", "--optimizer", "--lr", "--clip-norm"),

@@ -91,6 +91,10 @@ def train(
         help="Start a new run from the weights of a run folder, a checkpoint folder or a "
         "shipped model (e.g. traversal-dnc); the model options must build the same network.",
     ),
+    init_partial: bool = typer.Option(
+        False, "--init-partial",
+        help="With --init-from: copy only the weights of the same name and shape.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for weights and data."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout."),
@@ -301,12 +305,14 @@ def train(
         graph=GraphConfig(planning_steps=planning_steps, planning_per_edge=planning_per_edge,
                           beta=beta, bridge=bridge, ponder_steps=ponder_steps),
     )
+    if init_partial and init_from is None:
+        raise DncQaError("--init-partial needs --init-from")
     if not resume:  # a resumed run checks the config it saved
         config.validate()
     if out.exists() and not out.is_dir():
         raise DncQaError(f"--out {out} exists and is not a folder")
     result = run_training(config, out, resume=resume, show_progress=progress and not as_json,
-                          init_from=init_from)
+                          init_from=init_from, init_partial=init_partial)
     if int(os.environ.get("RANK", "0")) != 0:
         return
     summary = result_dict(result)

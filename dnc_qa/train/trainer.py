@@ -134,6 +134,24 @@ def architecture_differences(source: TrainConfig, config: TrainConfig) -> list[s
     return out
 
 
+def copy_matching_weights(model: nn.Module, weights: dict[str, torch.Tensor],
+                          ref: str | Path) -> list[str]:
+    """Copy into ``model`` every tensor of ``weights`` whose name and shape it shares (e.g. a
+    feed-forward DNC's memory interface and output layer into an LSTM-controller DNC of the
+    same width); the rest keeps its fresh initialisation. Returns the copied names; none in
+    common is a :class:`~dnc_qa.errors.DncQaError`."""
+    own = model.state_dict()
+    copied = sorted(name for name, t in weights.items()
+                    if name in own and tuple(own[name].shape) == tuple(t.shape))
+    if not copied:
+        raise DncQaError(f"--init-from {ref} --init-partial: no weight of the same name and "
+                         "shape in this model")
+    with torch.no_grad():
+        for name in copied:
+            own[name].copy_(weights[name])
+    return copied
+
+
 def check_same_architecture(source: Checkpoint, config: TrainConfig, ref: str | Path) -> None:
     """Raise a one-line :class:`~dnc_qa.errors.DncQaError` naming every difference when the
     network ``source`` holds is not the one ``config`` builds."""
@@ -184,11 +202,14 @@ class Trainer:
         show_progress: draw the progress bar (main process only).
         init_from: start a new run from these weights (see :func:`load_initial_weights`);
             not with a run that is resumed.
+        init_partial: copy only the tensors of ``init_from`` whose name and shape this model
+            shares (:func:`copy_matching_weights`) instead of requiring the same network.
     """
 
     def __init__(
         self, config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True,
         init_from: str | Path | None = None,
+        init_partial: bool = False,
     ) -> None:
         self.out_dir = Path(out_dir)
         checkpoint = latest_checkpoint(self.out_dir)
@@ -237,6 +258,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = build_model(config.model, self.task.input_size, self.task.output_size)
         self.init_from: dict[str, object] | None = None
+        self.init_partial = init_partial
         if init_from is not None and loaded is None:
             self.init_from = self._load_initial(init_from)
         self.model.to(self.device)
@@ -272,11 +294,19 @@ class Trainer:
         from dnc_qa.app.engine import file_digest
 
         source = load_initial_weights(ref)
-        check_same_architecture(source, self.config, ref)
-        load_weights(self.model, source)
+        copied: list[str] | None = None
+        if self.init_partial:
+            copied = copy_matching_weights(self.model, source.weights, ref)
+        else:
+            check_same_architecture(source, self.config, ref)
+            load_weights(self.model, source)
         weights = source.path / WEIGHTS
-        return {"ref": str(ref), "path": str(source.path.resolve()), "task": source.config.task,
-                "step": source.trainer.step, "sha256": file_digest(weights)}
+        record: dict[str, object] = {
+            "ref": str(ref), "path": str(source.path.resolve()), "task": source.config.task,
+            "step": source.trainer.step, "sha256": file_digest(weights)}
+        if copied is not None:
+            record["copied"] = copied
+        return record
 
     def _restore(self, loaded: Checkpoint, restore_rng: bool) -> None:
         load_weights(self.model, loaded)
@@ -539,12 +569,12 @@ class Trainer:
 
 def train(
     config: TrainConfig, out_dir: Path | str, resume: bool = False, show_progress: bool = True,
-    init_from: str | Path | None = None,
+    init_from: str | Path | None = None, init_partial: bool = False,
 ) -> TrainResult:
     """Run (or resume) one training run; see :class:`Trainer` (``init_from``: a new run
-    starts from those weights)."""
+    starts from those weights; ``init_partial``: only those of the same name and shape)."""
     trainer = Trainer(config, Path(out_dir), resume=resume, show_progress=show_progress,
-                      init_from=init_from)
+                      init_from=init_from, init_partial=init_partial)
     try:
         result = trainer.run()
     except BaseException:

@@ -113,3 +113,35 @@ def test_cli_starts_from_the_shipped_model(tmp_path: Path, capsys) -> None:
     assert code == 0, err
     start = read_metrics(out / METRICS_FILE)[0]
     assert start["init_from"]["ref"] == "traversal-dnc"
+
+
+def test_partial_copies_only_what_fits(tmp_path: Path) -> None:
+    """--init-partial: an LSTM-controller DNC of the shipped model's width takes its memory
+    interface and output layer from the feed-forward model; the controller stays fresh; the
+    start record lists what was copied."""
+    source = load_file(str(SHIPPED / "model.safetensors"))
+    lstm = TrainConfig(task="kb_qa", model=ModelConfig(
+        kind="dnc", hidden_size=128, num_cells=16, cell_width=64, num_reads=3,
+        controller="lstm", masking=True, fit_cells=True), batch_size=2, steps=1, device="cpu",
+        final_eval_episodes=2, log_every=1,
+        curriculum=CurriculumConfig(eval_every=100, eval_episodes=2))
+    with pytest.raises(DncQaError, match="controller"):
+        Trainer(lstm, tmp_path / "strict", show_progress=False, init_from="traversal-dnc")
+    trainer = Trainer(lstm, tmp_path / "run", show_progress=False, init_from="traversal-dnc",
+                      init_partial=True)
+    state = trainer.model.state_dict()
+    copied = trainer.init_from["copied"]
+    assert copied and all(torch.equal(state[k], source[k]) for k in copied)
+    fresh = [k for k in state if k not in copied]
+    assert fresh and all(k not in source or state[k].shape != source[k].shape
+                         or not torch.equal(state[k], source[k]) for k in fresh)
+    trainer.run()
+    start = next(r for r in read_metrics(tmp_path / "run" / METRICS_FILE)
+                 if r["event"] == "start")
+    assert start["init_from"]["copied"] == copied
+
+
+def test_partial_needs_init_from(tmp_path: Path, capsys) -> None:
+    code, _, err = run_main(["train", "--task", "copy", "--steps", "1", "--init-partial",
+                             "--out", str(tmp_path / "r"), *TINY], capsys)
+    assert_user_error(code, err, "--init-partial needs --init-from")
