@@ -168,12 +168,12 @@ class DNCMemory(nn.Module):
     def backend(self, name: str) -> None:
         check_backend_name(name)
         if name != "auto":
-            choose_backend(name, self)  # raises when it cannot compute this configuration
+            choose_backend(name, memory=self)  # raises if it cannot compute this configuration
         self._backend = name
 
     def choose_backend(self, call: Call) -> BackendChoice:
         """Which backend computes ``call`` (a step or a whole pass) and why."""
-        return choose_backend(self._backend, self, call)
+        return choose_backend(self._backend, memory=self, call=call)
 
     # ------------------------------------------------------------------ interface layout
 
@@ -270,7 +270,7 @@ class DNCMemory(nn.Module):
         ``tape``: from :meth:`begin_sequence`, shared by the steps of one sequence so that the
         backward pass keeps few links (the values do not depend on it).
         """
-        choice = choose_backend(self._backend, self, Call(state, interface=interface))
+        choice = choose_backend(self._backend, memory=self, call=Call(state, interface=interface))
         return choice.backend.step(self, interface, state, tape)
 
     def step_flat(
@@ -280,7 +280,7 @@ class DNCMemory(nn.Module):
         ``self(self.parse_interface(flat), state, tape)`` (the C++ step applies the
         activations in C++ too); what a model uses when it needs no trace."""
         self._check_flat(flat)
-        choice = choose_backend(self._backend, self, Call(state, flat=flat))
+        choice = choose_backend(self._backend, memory=self, call=Call(state, flat=flat))
         return choice.backend.step_flat(self, flat, state, tape)
 
     def compile_step(self, **compile_kwargs) -> None:

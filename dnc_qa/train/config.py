@@ -42,6 +42,7 @@ class ModelConfig:
     """DNC only: ``"dense"`` temporal links (the paper) or ``"sparse"`` (SDNC: the
     ``link_k`` largest entries per row and column; ``dncqa train --sparse-links K``)."""
     link_k: int = 8
+    """``K`` of sparse links."""
     backend: str = "auto"
     """DNC only: how the memory is computed (``auto``, ``torch``, ``cpp``, ``cpp-sequence``,
     ``sparse``, ``numpy``; :func:`dnc_qa.memory.backends.choose_backend`). Every backend

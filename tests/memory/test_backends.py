@@ -438,9 +438,9 @@ def test_a_backend_asked_for_runs_or_says_why_not():
 
 def test_choose_backend_on_the_configuration_alone():
     mem = DNCMemory(N, 3, 2, num_writes=2)
-    assert choose_backend("auto", mem).name == "torch"
+    assert choose_backend("auto", memory=mem).name == "torch"
     with pytest.raises(BackendUnavailable, match="2 write heads"):
-        choose_backend("cpp", mem)
+        choose_backend("cpp", memory=mem)
 
 
 def test_the_backend_can_be_changed_and_the_ntm_has_one():

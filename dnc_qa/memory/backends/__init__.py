@@ -80,7 +80,7 @@ def check_backend_name(name: object) -> str:
 
 
 def choose_backend(
-    requested: str = "auto", memory: DNCMemory | None = None, call: Call | None = None
+    requested: str = "auto", *, memory: DNCMemory, call: Call | None = None
 ) -> BackendChoice:
     """Which backend computes ``memory``'s step (or whole pass) for ``call``, and why.
 
