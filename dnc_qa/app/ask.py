@@ -117,13 +117,16 @@ class AskResult:
         return [self.answer.text() + conf] + note
 
     def to_json(self) -> dict[str, Any]:
-        """The one object ``dncqa ask --json`` prints."""
+        """The one object ``dncqa ask --json`` prints; ``exact_note`` says why the exact
+        answer is none ("there is no 'mayor' edge from Harrowgate (hop 2 of 2)"), else
+        ``None``."""
         return {
             "question": self.question,
             "query": self.query.to_json(),
             "answer": None if self.answer is None else self.answer.to_json(),
             "confidence": self.confidence,
             "exact": self.exact.to_json(),
+            "exact_note": self.exact.note or None,
             "agrees": self.agrees,
             "graph": self.graph,
             "model": self.model,

@@ -10,14 +10,21 @@ fuzzy), which reports unknown and ambiguous names.
 Supported forms (:data:`SUPPORTED_FORMS`): shortest path, traversal, neighbours, family
 relation, fact, and chains of two or more facts ("who is the mayor of the capital of X",
 "where was the author of X born"), read as noun phrases built from relations around a name.
+A transit line's direction may be named by a station it heads towards ("take the Red line
+towards Cedar"); the stored graph says which direction leads there.
 Without a :class:`Vocabulary` the parser returns the names as typed.
+
+The work is bounded: a question longer than :data:`MAX_QUESTION_CHARS` is refused, a traversal
+may have :data:`MAX_STEPS` steps and a chain as many relations, the chain reader gives no
+reading to a phrase of more than :data:`MAX_CHAIN_WORDS` words and drops readings with two
+unknown words, and the traversal reader reads each rest of its legs once.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -52,7 +59,10 @@ SUPPORTED_FORMS = (
 )
 
 MAX_STEPS = 50
-"""The most hops a traversal question may ask for."""
+"""The most hops a traversal question, or a chain of relations, may ask for."""
+
+MAX_QUESTION_CHARS = 2000
+"""The longest question read; a longer one is refused before parsing."""
 
 _NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -84,13 +94,19 @@ class Vocabulary:
         labels: the edge labels ("Central E", "mother", "capital").
         lines: transit line names ("Central"), the labels' first part when labels carry a
             direction; empty for other graphs.
-        directions: ``{line: {direction, ...}}`` for transit graphs.
+        directions: ``{line: {direction, ...}}`` for transit graphs: compass points or
+            ``"in"``/``"out"`` (``"Central E"``), or ``"towards <terminal>"`` (``"Red towards
+            Cedar"``, a map without coordinates).
+        moves: ``{label: {station: (next station, ...)}}`` along each line label, from a
+            graph (:meth:`from_graph`); empty otherwise. It says which way leads to a
+            station ("take the Red line towards Birch").
     """
 
     nodes: NameIndex
     labels: NameIndex
     lines: NameIndex | None = None
     directions: dict[str, set[str]] = field(default_factory=dict)
+    moves: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def from_names(
@@ -101,12 +117,14 @@ class Vocabulary:
         graph: str | None = None,
         node_kind: str = "node",
     ) -> Vocabulary:
-        """A vocabulary from names and labels; labels ``"<line> <N|E|S|W|in|out>"`` make lines."""
+        """A vocabulary from names and labels; labels ``"<line> <N|E|S|W|in|out>"`` and
+        ``"<line> towards <station>"`` make lines."""
         labels = list(dict.fromkeys(labels))
-        directions = transit_directions(labels)
+        nodes = list(nodes)
+        directions = transit_directions(labels, stations=set(nodes))
         lines = NameIndex(list(directions), "line", graph) if directions else None
         return cls(
-            NameIndex(list(nodes), node_kind, graph),
+            NameIndex(nodes, node_kind, graph),
             NameIndex(labels, "relation" if not directions else "edge label", graph),
             lines,
             directions,
@@ -118,23 +136,53 @@ class Vocabulary:
         """The vocabulary of a :class:`networkx.MultiDiGraph` (keys are the labels)."""
         labels = [str(k) for _, _, k in graph.edges(keys=True)]
         kind = node_kind or guess_node_kind(graph)
-        return cls.from_names([str(n) for n in graph.nodes], labels, graph=name, node_kind=kind)
+        vocab = cls.from_names([str(n) for n in graph.nodes], labels, graph=name,
+                               node_kind=kind)
+        vocab.moves = line_moves(graph, label_parts(vocab.directions))
+        return vocab
 
 
-def transit_directions(labels: Iterable[str]) -> dict[str, set[str]]:
+_TOWARDS_LABEL = re.compile(r"(?P<line>.+?) (?P<dir>towards (?P<end>.+))")
+
+
+def transit_directions(labels: Iterable[str], stations: Container[str] = ()
+                       ) -> dict[str, set[str]]:
     """``{line: {direction, ...}}`` for the labels that read ``"<line> <direction>"``.
 
     "in" and "out" count as directions only when a line has both (inbound and outbound), so
-    a knowledge base's "born in" and "live in" are relations, not lines.
+    a knowledge base's "born in" and "live in" are relations, not lines. A label ``"<line>
+    towards <station>"`` (a map whose line directions are named by their terminals) has the
+    direction ``"towards <station>"`` when the station is one of ``stations``.
     """
     directions: dict[str, set[str]] = {}
     suffixes = set(DIRECTION_WORDS.values())
     for lab in labels:
+        towards = _TOWARDS_LABEL.fullmatch(lab)
+        if towards and towards.group("end") in stations:
+            directions.setdefault(towards.group("line"), set()).add(towards.group("dir"))
+            continue
         head, _, tail = lab.rpartition(" ")
         if head and tail in suffixes:
             directions.setdefault(head, set()).add(tail)
     return {line: found for line, found in directions.items()
             if found - {"in", "out"} or found == {"in", "out"}}
+
+
+def label_parts(directions: dict[str, set[str]]) -> dict[str, tuple[str, str]]:
+    """``{label: (line, direction)}`` for the labels ``directions`` makes
+    (``"Red towards Cedar"`` -> ``("Red", "towards Cedar")``)."""
+    return {f"{line} {d}": (line, d) for line, found in directions.items() for d in found}
+
+
+def line_moves(graph: Any, parts: dict[str, tuple[str, str]]
+               ) -> dict[str, dict[str, tuple[str, ...]]]:
+    """``{label: {station: (next station, ...)}}`` for the edges of ``graph`` whose label is
+    one of ``parts`` (a line's)."""
+    moves: dict[str, dict[str, list[str]]] = {}
+    for u, v, k in graph.edges(keys=True):
+        if str(k) in parts:
+            moves.setdefault(str(k), {}).setdefault(str(u), []).append(str(v))
+    return {lab: {u: tuple(vs) for u, vs in out.items()} for lab, out in moves.items()}
 
 
 def guess_node_kind(graph: Any) -> str:
@@ -148,8 +196,9 @@ def guess_node_kind(graph: Any) -> str:
     labels = {str(k) for _, _, k in graph.edges(keys=True)}
     if any(d.get("line") for _, _, d in graph.edges(data=True)):
         return "station"
-    lines = transit_directions(labels)
-    if labels and all(lab.rpartition(" ")[0] in lines for lab in labels):
+    lines = transit_directions(labels, stations={str(n) for n in graph.nodes})
+    parts = label_parts(lines)
+    if labels and all(lab in parts or lab.rpartition(" ")[0] in lines for lab in labels):
         return "station"
     kin = {"mother", "father", "parent", "son", "daughter", "child", "brother", "sister",
            "sibling", "husband", "wife", "spouse"}
@@ -287,12 +336,20 @@ _UNIT = r"(?:stops?|stations?|steps?|hops?|times?)"
 _LINE = r"(?P<line>.+?)(?: line)?"
 _VERB = (r"(?:take|ride|follow|go|travel|catch|board|get on|head|hop on|change to|switch to|"
          r"then take|and take|go along|travel along|ride along)")
+_TOWARD = r"(?:towards|toward|in the direction of) (?P<to>.+?)"
+_ON = r"(?:on|along|via|using|with)"
 _LEGS: list[str] = [
     rf"(?:the )?{_LINE},? (?:for )?{_NUM} {_UNIT},? {_DIR}",
     rf"(?:the )?{_LINE},? {_DIR}(?:,? (?:for )?{_NUM} {_UNIT})?",
-    rf"{_NUM} {_UNIT} {_DIR} (?:on|along|via|using|with) (?:the )?{_LINE}",
+    rf"{_NUM} {_UNIT} {_DIR} {_ON} (?:the )?{_LINE}",
     rf"{_DIR} (?:on|along|via|using) (?:the )?{_LINE}(?:,? (?:for )?{_NUM} {_UNIT})?",
     rf"{_DIR} (?:for )?{_NUM} {_UNIT} (?:on|along|via|using) (?:the )?{_LINE}",
+    # "towards <station>": a terminal, or any station the line leads to
+    rf"{_NUM} {_UNIT} {_TOWARD} {_ON} (?:the )?{_LINE}",
+    rf"{_NUM} {_UNIT} {_ON} (?:the )?{_LINE},? {_TOWARD}",
+    rf"{_TOWARD} {_ON} (?:the )?{_LINE}(?:,? (?:for )?{_NUM} {_UNIT})?",
+    rf"(?:the )?{_LINE},? (?:for )?{_NUM} {_UNIT},? {_TOWARD}",
+    rf"(?:the )?{_LINE},? {_TOWARD}(?:,? (?:for )?{_NUM} {_UNIT})?",
     rf"(?:the )?(?P<label>.+?)(?: edge| link| relation)?(?:,? (?:for )?{_NUM} {_UNIT})?",
 ]
 _STRONG_SPLIT = re.compile(r",? (?:and then|then|after that|followed by)\s+|, ")
@@ -345,9 +402,17 @@ class _Ctx:
 
     def __init__(self, vocab: Vocabulary | None, names: list[str]):
         self.vocab, self.names = vocab, names
+        self._longest: int | None = None
 
     def unmask(self, text: str) -> str:
         return _MASK_RE.sub(lambda m: self.names[int(m.group(1))], text)
+
+    def longest_name(self) -> int:
+        """The most words a node name of the vocabulary has (0 without a vocabulary)."""
+        if self._longest is None:
+            names = self.vocab.nodes.names if self.vocab is not None else []
+            self._longest = max((len(n.split()) for n in names), default=0)
+        return self._longest
 
     def node(self, slot: str) -> str:
         text = slot.strip()
@@ -422,6 +487,10 @@ def parse_question(question: str, vocab: Vocabulary | None = None) -> Query:
     text = clean_question(question)
     if not text:
         raise UnparsedQuestionError(question, "empty question")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UnparsedQuestionError(
+            question, f"{len(text):,} characters; a question may have at most "
+            f"{MAX_QUESTION_CHARS:,}")
     masked, names = mask_names(text, vocab) if vocab is not None else (text, [])
     ctx = _Ctx(vocab, names)
     for parser in _PARSERS:
@@ -441,10 +510,24 @@ def _parse_traversal(text: str, ctx: _Ctx) -> Query | None:
         if steps is None:
             continue
         if len(steps) > MAX_STEPS:
-            raise DncQaError(f"a traversal question may have at most {MAX_STEPS} steps, "
-                             f"this one has {len(steps)}")
-        return TraversalQuery(start, tuple(steps))
+            raise TooManyStepsError(len(steps))
+        return TraversalQuery(start, tuple(resolve_towards(start, steps, ctx.vocab)))
     return None
+
+
+class TooManyStepsError(DncQaError):
+    """A traversal asks for more than :data:`MAX_STEPS` hops (``steps`` is ``None`` when the
+    count was not finished: more legs than ``MAX_STEPS``)."""
+
+    def __init__(self, steps: int | None) -> None:
+        self.steps = steps
+        counted = f"this one has {steps:,}" if steps is not None else "this one has more"
+        super().__init__(f"a traversal question may have at most {MAX_STEPS} steps, {counted}")
+
+
+MAX_LEG_SEPARATORS = 3
+"""The most separators of one kind ("then" / ", ", or "and") one leg may contain ("the
+Hammersmith and City line east, for 2 stops"); splits past them are not tried."""
 
 
 def _parse_legs(text: str, ctx: _Ctx) -> list[Step] | None:
@@ -453,35 +536,56 @@ def _parse_legs(text: str, ctx: _Ctx) -> list[Step] | None:
     Tried in order: the whole text as one line-and-direction leg; splits at strong separators
     ("then", ", "), then at "and" (a line may be called "Hammersmith and City"); the whole text
     as one edge label.  If every attempt fails and one raised a name error, that error is raised.
+    Each rest of the text is read once, and a reading of more than :data:`MAX_STEPS` legs
+    stops with :class:`TooManyStepsError`, so the work is bounded.
     """
-    text = re.sub(rf"^{_VERB} ", "", text.strip(), flags=re.IGNORECASE)
+    return _legs(re.sub(rf"^{_VERB} ", "", text.strip(), flags=re.IGNORECASE), ctx, {}, 1)
+
+
+def _legs(text: str, ctx: _Ctx, memo: dict[str, list[Step] | DncQaError | None],
+          depth: int) -> list[Step] | None:
+    """:func:`_parse_legs` for the rest ``text`` of the legs, read as leg number ``depth``
+    onwards; ``memo`` holds the rests already read (their steps, ``None`` or their error)."""
+    if depth > MAX_STEPS:
+        raise TooManyStepsError(None)
+    if text in memo:
+        known = memo[text]
+        if isinstance(known, DncQaError):
+            raise known
+        return known
     errors: list[DncQaError] = []
 
     def attempt(fn: Callable[[], list[Step] | None]) -> list[Step] | None:
         try:
             return fn()
+        except TooManyStepsError:
+            raise
         except DncQaError as exc:
             errors.append(exc)
             return None
 
-    found = attempt(lambda: _parse_leg(text, ctx, labels=False))
-    if found is not None:
-        return found
-    for sep in (_STRONG_SPLIT, _WEAK_SPLIT):
-        for m in sep.finditer(text):
-            left_text, right_text = text[: m.start()], text[m.end():]
-            left = attempt(lambda lt=left_text: _parse_leg(lt, ctx, labels=True))
-            if left is None:
-                continue
-            right = attempt(lambda rt=right_text: _parse_legs(rt, ctx))
-            if right is not None:
-                return left + right
-    found = attempt(lambda: _parse_leg(text, ctx, labels=True))
-    if found is not None:
-        return found
-    if errors:
+    def read() -> list[Step] | None:
+        found = attempt(lambda: _parse_leg(text, ctx, labels=False))
+        if found is not None:
+            return found
+        for sep in (_STRONG_SPLIT, _WEAK_SPLIT):
+            for i, m in enumerate(sep.finditer(text)):
+                if i > MAX_LEG_SEPARATORS:
+                    break
+                left_text, right_text = text[: m.start()], text[m.end():]
+                left = attempt(lambda lt=left_text: _parse_leg(lt, ctx, labels=True))
+                if left is None:
+                    continue
+                right = attempt(lambda rt=right_text: _legs(rt, ctx, memo, depth + 1))
+                if right is not None:
+                    return left + right
+        return attempt(lambda: _parse_leg(text, ctx, labels=True))
+
+    found = read()
+    memo[text] = found if found is not None or not errors else errors[0]
+    if found is None and errors:
         raise errors[0]
-    return None
+    return found
 
 
 def _parse_leg(text: str, ctx: _Ctx, labels: bool) -> list[Step] | None:
@@ -503,6 +607,11 @@ def _parse_leg(text: str, ctx: _Ctx, labels: bool) -> list[Step] | None:
         line = ctx.unmask(groups["line"]).strip()
         if not line or _STRONG_SPLIT.search(line) or _DIR_AND.search(line):
             continue
+        if groups.get("to") is not None:
+            step = _towards_step(line, groups["to"], ctx)
+            if step is None:
+                continue
+            return [step] * n
         direction = DIRECTION_WORDS[groups["dir"].lower()]
         return [_line_step(line, direction, ctx)] * n
     return None
@@ -515,11 +624,14 @@ def _looks_like_label(label: str) -> bool:
 
 
 def _number(text: str | None) -> int:
+    """The number of stops a leg names (1 when it names none)."""
     if text is None:
         return 1
     n = int(text) if text.isdigit() else _NUMBERS[text.lower()]
     if n < 1:
         raise DncQaError("a traversal needs at least 1 stop")
+    if n > MAX_STEPS:
+        raise TooManyStepsError(n)
     return n
 
 
@@ -540,6 +652,137 @@ def _line_step(line: str, direction: str, ctx: _Ctx) -> Step:
     return Step(name, direction)
 
 
+def _towards_step(line: str, towards: str, ctx: _Ctx) -> Step | None:
+    """The step "the ``line`` line towards ``towards``" (a station): ``Step(line, "towards
+    <station>")``, ``None`` when the graph has no transit lines (the words may be a label).
+
+    When the station is not a terminal of the line the step's direction is not one of the
+    line's yet; :func:`resolve_towards` picks the direction that leads there.
+    """
+    vocab = ctx.vocab
+    if vocab is None:
+        return Step(line, f"towards {ctx.unmask(towards).strip()}")
+    if vocab.lines is None:
+        return None
+    name = vocab.lines.resolve(line)
+    return Step(name, f"towards {ctx.node(towards)}")
+
+
+def resolve_towards(start: str, steps: list[Step], vocab: Vocabulary | None) -> list[Step]:
+    """``steps`` with each "towards <station>" that is not a direction of its line replaced
+    by the line's direction that leads from where the walk is to that station.
+
+    A leg of several stops ("towards Birch for 3 stops") keeps the direction chosen at its
+    first stop. Without the graph's moves (a vocabulary made from names), or where an earlier
+    step cannot be followed, the rest is left as it is (the exact answer names the step that
+    fails).
+
+    Raises:
+        DncQaError: the station is not on the line (the message names the line's
+            terminals), or no direction of the line leads there from the walk's station.
+    """
+    if vocab is None or not vocab.moves:
+        return steps
+    out: list[Step] = []
+    node: str | None = start
+    asked: Step | None = None  # the pending step of the leg being walked
+    resolved = asked
+    for step in steps:
+        if _pending(step, vocab):
+            if step != asked:
+                if node is None:
+                    return out + steps[len(out):]
+                asked, resolved = step, _towards_direction(node, step, vocab)
+            step = resolved or step
+        else:
+            asked = None
+        out.append(step)
+        node = _move(node, step.label, vocab) if node is not None else None
+    return out
+
+
+def _pending(step: Step, vocab: Vocabulary) -> bool:
+    """Whether ``step`` is "towards <station>" on a line that has no such direction."""
+    return (step.direction is not None and step.direction.startswith("towards ")
+            and step.direction not in vocab.directions.get(step.line, ()))
+
+
+def _move(node: str, label: str, vocab: Vocabulary) -> str | None:
+    """The station one ``label`` edge from ``node`` (``None`` when there is not exactly one)."""
+    nexts = vocab.moves.get(label, {}).get(node, ())
+    return nexts[0] if len(nexts) == 1 else None
+
+
+def _stops_along(node: str, label: str, vocab: Vocabulary) -> dict[str, int]:
+    """``{station: stops}`` for the stations reached from ``node`` along ``label`` alone."""
+    moves = vocab.moves.get(label, {})
+    seen, frontier = {node: 0}, [node]
+    while frontier:
+        nxt = []
+        for here in frontier:
+            for there in moves.get(here, ()):
+                if there not in seen:
+                    seen[there] = seen[here] + 1
+                    nxt.append(there)
+        frontier = nxt
+    return seen
+
+
+def line_terminals(line: str, vocab: Vocabulary) -> list[str]:
+    """The terminals of ``line``: the stations of its "towards" directions, else the stations
+    with one neighbour on the line (from :attr:`Vocabulary.moves`)."""
+    named = sorted(d.removeprefix("towards ") for d in vocab.directions.get(line, ())
+                   if d.startswith("towards "))
+    if named:
+        return named
+    near: dict[str, set[str]] = {}
+    for d in vocab.directions.get(line, ()):
+        for u, vs in vocab.moves.get(f"{line} {d}", {}).items():
+            for v in vs:
+                near.setdefault(u, set()).add(v)
+                near.setdefault(v, set()).add(u)
+    return sorted(s for s, others in near.items() if len(others) == 1)
+
+
+def _line_stations(line: str, vocab: Vocabulary) -> set[str]:
+    out: set[str] = set()
+    for d in vocab.directions.get(line, ()):
+        for u, vs in vocab.moves.get(f"{line} {d}", {}).items():
+            out.add(u)
+            out.update(vs)
+    return out
+
+
+def _towards_direction(node: str, step: Step, vocab: Vocabulary) -> Step:
+    """The step along ``step.line`` from ``node`` whose direction leads to the station of
+    ``step`` ("towards Birch"), the nearest when several do."""
+    target = (step.direction or "").removeprefix("towards ")
+    line = step.line
+    stations = _line_stations(line, vocab)
+    for station in (target, node):
+        if station not in stations:
+            ends = line_terminals(line, vocab)
+            runs = f" (it runs between {_names(ends)})" if ends else ""
+            raise DncQaError(f"{station!r} is not on the {line} line{runs}")
+    if node == target:
+        raise DncQaError(f"the walk is at {target!r} already when it takes the {line} line "
+                         f"towards it")
+    found = []
+    for d in sorted(vocab.directions.get(line, ())):
+        stops = _stops_along(node, f"{line} {d}", vocab).get(target)
+        if stops is not None:
+            found.append((stops, d))
+    if not found:
+        raise DncQaError(f"no direction of the {line} line leads from {node!r} to {target!r}")
+    return Step(line, min(found)[1])
+
+
+def _names(names: list[str]) -> str:
+    """``'A'``, ``'A' and 'B'``, ``'A', 'B' and 'C'``."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
 def _label_step(label: str, ctx: _Ctx) -> Step:
     vocab = ctx.vocab
     if vocab is None:
@@ -558,9 +801,9 @@ def _label_step(label: str, ctx: _Ctx) -> Step:
                 + " or ".join(sorted(vocab.directions.get(name, ())))
             ) from None
         raise
-    head, _, tail = found.rpartition(" ")
-    if vocab.lines is not None and head in vocab.directions:
-        return Step(head, tail)
+    parts = label_parts(vocab.directions).get(found)
+    if parts is not None:
+        return Step(*parts)
     return Step(found)
 
 
@@ -656,6 +899,8 @@ MAX_RELATION_WORDS = 3
 """The most words one relation of a chain is read from ("longest river", "lives in")."""
 MAX_NAME_WORDS = 5
 """The most words an unmasked name in a chain may have."""
+MAX_CHAIN_WORDS = 3 * MAX_STEPS + MAX_NAME_WORDS
+"""The most words the noun phrase of a chain may have (``MAX_STEPS`` hops of "the R of")."""
 
 
 @dataclass(frozen=True)
@@ -679,6 +924,10 @@ class _Chain:
         return _Chain(self.subject, (*self.hops, hop), self.errors + ((error,) if error else ()))
 
 
+_Memo = dict[tuple[str, bool], _Chain | None]
+"""Readings of noun phrases already made, by ``(phrase, strict)``."""
+
+
 def _best(readings: Iterable[_Chain | None]) -> _Chain | None:
     """The reading with the fewest errors (the first of equals)."""
     found = [r for r in readings if r is not None]
@@ -689,9 +938,9 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
-def _chain_name(text: str, ctx: _Ctx) -> _Chain | None:
+def _chain_name(text: str, ctx: _Ctx, strict: bool = False) -> _Chain | None:
     """A known name (a masked one, or one the vocabulary resolves), or a name-like phrase that
-    names nothing (a reading with that error)."""
+    names nothing (a reading with that error; none when ``strict``)."""
     words = _words(text)
     if not words or any(w.lower() in _FUNCTION_WORDS or w.lower().endswith("'s")
                         for w in words):
@@ -699,10 +948,12 @@ def _chain_name(text: str, ctx: _Ctx) -> _Chain | None:
     masked = _MASK_RE.fullmatch(text.strip())
     if masked:
         return _Chain(ctx.names[int(masked.group(1))])
+    if ctx.vocab is not None and len(words) > max(MAX_NAME_WORDS, ctx.longest_name() + 3):
+        return None  # longer than any name, even with "the ... station" around it
     try:
         return _Chain(ctx.node(text))
     except DncQaError as exc:
-        if len(words) > MAX_NAME_WORDS or _MASK_RE.search(text):
+        if strict or len(words) > MAX_NAME_WORDS or _MASK_RE.search(text):
             return None
         return _Chain(None, errors=(exc,))
 
@@ -737,32 +988,40 @@ def _chain_relation(typed: str, ctx: _Ctx, inverse: bool = False,
     return _Hop(label, inverse), None
 
 
-def _noun_phrase(text: str, ctx: _Ctx, memo: dict[str, _Chain | None]) -> _Chain | None:
+def _noun_phrase(text: str, ctx: _Ctx, memo: _Memo, strict: bool = False) -> _Chain | None:
     """The best reading of a noun phrase that names something by relations from a name.
 
     Readings, tried in this order: "R of NP" (at each "of", left to right: "the mother of
     Pell's father" is the mother of Pell's father), "NP's R" (at each "'s", right to left),
     a relative clause ("the book that NP likes", "the country NP lives in", "the city where
     NP was born", "the person who wrote NP", "the city that is NP"), a name.
+
+    ``strict``: only readings without errors (the caller's reading has one already; a
+    reading with two is never used). A phrase of more than :data:`MAX_CHAIN_WORDS` words
+    has no reading, which bounds the work and the depth of the search.
     """
     text = _DETERMINER.sub("", text.strip()).strip()
-    if text in memo:
-        return memo[text]
-    memo[text] = None  # no reading of a phrase goes through itself
+    key = (text, strict)
+    if key in memo:
+        return memo[key]
+    memo[key] = None  # no reading of a phrase goes through itself
     words = _words(text)
+    if len(words) > MAX_CHAIN_WORDS:
+        return None
     readings: list[_Chain | None] = []
-    for i, word in enumerate(words):
-        if word.lower() == "of" and 0 < i < len(words) - 1:
-            readings.append(_link(" ".join(words[:i]), " ".join(words[i + 1:]), ctx, memo))
-    for i in range(len(words) - 1, 0, -1):
+    for i in range(1, min(MAX_RELATION_WORDS + 1, len(words) - 1)):  # "R of NP", R short
+        if words[i].lower() == "of":
+            readings.append(_link(" ".join(words[:i]), " ".join(words[i + 1:]), ctx, memo,
+                                  strict=strict))
+    for i in range(len(words) - 1, max(0, len(words) - MAX_RELATION_WORDS - 1), -1):
         if (words[i - 1].lower().endswith("'s") and len(words[i - 1]) > 2
                 and all(_possessor_word(w) for w in words[:i - 1])):
             inner = " ".join([*words[:i - 1], words[i - 1][:-2]])
-            readings.append(_link(" ".join(words[i:]), inner, ctx, memo))
-    readings.extend(_relative_clauses(words, ctx, memo))
-    readings.append(_chain_name(text, ctx))
+            readings.append(_link(" ".join(words[i:]), inner, ctx, memo, strict=strict))
+    readings.extend(_relative_clauses(words, ctx, memo, strict))
+    readings.append(_chain_name(text, ctx, strict))
     best = _best(readings)
-    memo[text] = best
+    memo[key] = best
     return best
 
 
@@ -772,17 +1031,18 @@ def _possessor_word(word: str) -> bool:
     return bool(_MASK_RE.match(word)) or word[:1].isupper() or word.lower().endswith("'s")
 
 
-def _link(relation: str, inner: str, ctx: _Ctx, memo: dict[str, _Chain | None],
-          inverse: bool = False, verb: bool = False) -> _Chain | None:
-    """``inner``'s reading followed by one hop along ``relation``."""
+def _link(relation: str, inner: str, ctx: _Ctx, memo: _Memo, inverse: bool = False,
+          verb: bool = False, strict: bool = False) -> _Chain | None:
+    """``inner``'s reading followed by one hop along ``relation`` (with ``strict``, only a
+    reading without errors)."""
     hop = _chain_relation(relation, ctx, inverse, verb)
-    if hop is None:
+    if hop is None or (strict and hop[1] is not None):
         return None
-    chain = _noun_phrase(inner, ctx, memo)
+    chain = _noun_phrase(inner, ctx, memo, strict or hop[1] is not None)
     return None if chain is None else chain.then(*hop)
 
 
-def _relative_clauses(words: list[str], ctx: _Ctx, memo: dict[str, _Chain | None]
+def _relative_clauses(words: list[str], ctx: _Ctx, memo: _Memo, strict: bool = False
                       ) -> list[_Chain | None]:
     """Readings of ``HEAD [that|which|whom] NP VERB``, ``HEAD where NP VERB`` (the object
     is missing: NP's VERB), ``HEAD [that was] VERBed by NP`` (NP's VERB too), ``HEAD
@@ -795,26 +1055,28 @@ def _relative_clauses(words: list[str], ctx: _Ctx, memo: dict[str, _Chain | None
         if len(rest) < 2 or any(not w.isalpha() or w.lower() in _FUNCTION_WORDS
                                 or w.lower() in _PREPOSITIONS for w in head):
             continue
-        out.extend(_passive_clause(rest, ctx, memo))
+        out.extend(_passive_clause(rest, ctx, memo, strict))
         pronoun = rest[0].lower()
         if pronoun in _RELATIVE_PRONOUNS and rest[1].lower() in ("is", "was", "are", "were"):
-            out.append(_noun_phrase(" ".join(rest[2:]), ctx, memo) if len(rest) > 2 else None)
+            out.append(_noun_phrase(" ".join(rest[2:]), ctx, memo, strict)
+                       if len(rest) > 2 else None)
             continue
         clause = rest[1:] if pronoun in (*_RELATIVE_PRONOUNS, "where") else rest
         if pronoun == "where" and clause[-1].lower() in _PREPOSITIONS:
             continue  # "where" is the place already: "the city where X was born in"
         for v in range(1, min(MAX_RELATION_WORDS + 1, len(clause))):
             verb, noun = " ".join(clause[-v:]), " ".join(clause[:-v])
-            out.append(_link(verb, noun, ctx, memo, verb=True))
+            out.append(_link(verb, noun, ctx, memo, verb=True, strict=strict))
         if pronoun in ("who", "that", "which"):
             for v in range(1, min(MAX_RELATION_WORDS + 1, len(clause))):
                 verb, noun = " ".join(clause[:v]), " ".join(clause[v:])
                 if clause[0].lower() not in _AUX_WORDS:
-                    out.append(_link(verb, noun, ctx, memo, inverse=True, verb=True))
+                    out.append(_link(verb, noun, ctx, memo, inverse=True, verb=True,
+                                     strict=strict))
     return out
 
 
-def _passive_clause(rest: list[str], ctx: _Ctx, memo: dict[str, _Chain | None]
+def _passive_clause(rest: list[str], ctx: _Ctx, memo: _Memo, strict: bool = False
                     ) -> list[_Chain | None]:
     """``[that|which] [was|is] VERBed by NP`` ("founded by X", "that was written by X"):
     NP's VERB."""
@@ -826,7 +1088,8 @@ def _passive_clause(rest: list[str], ctx: _Ctx, memo: dict[str, _Chain | None]
     if "by" not in words[1:MAX_RELATION_WORDS + 1]:
         return []
     i = words.index("by")
-    return [_link(" ".join(words[:i]), " ".join(words[i + 1:]), ctx, memo, verb=True)]
+    return [_link(" ".join(words[:i]), " ".join(words[i + 1:]), ctx, memo, verb=True,
+                  strict=strict)]
 
 
 _CHAIN_WHAT = r"(?:who|whom|where|(?:what|which)(?: [a-z]+)?)"
@@ -845,7 +1108,7 @@ def _question_chains(text: str, ctx: _Ctx) -> list[_Chain | None]:
     NP", "where was NP born" / "what does NP like" (NP, then the verb), "who wrote NP" (the
     verb read backwards). A question led by a preposition ("in which city was NP born")
     reads as the question without it, the preposition after its verb ("born in")."""
-    memo: dict[str, _Chain | None] = {}
+    memo: _Memo = {}
     out: list[_Chain | None] = []
     front = _FRONT_PREPOSITION.match(text)
     particle = ""
@@ -904,6 +1167,9 @@ def _read_chain(text: str, ctx: _Ctx, min_hops: int) -> Query | None:
     best = _best(c for c in _question_chains(text, ctx) if c is not None and c.hops)
     if best is None:
         return None
+    if len(best.hops) > MAX_STEPS:
+        raise DncQaError(f"a chain of relations may have at most {MAX_STEPS} relations, "
+                         f"this one has {len(best.hops)}")
     if not best.errors:
         return _chain_query(best, ctx) if len(best.hops) >= min_hops else None
     if len(best.errors) == 1 and len(best.hops) >= 2:
