@@ -68,7 +68,7 @@ def evaluate(
     is a shortest one), per distance, beside three rules (random legal move,
     never step back, goal when adjacent); inference per relation length,
     beside naming a random node such a walk reaches; traversal per walk
-    length.
+    length; kb_qa per chain length (relations per question).
 
     bAbI is scored on every story of the test files (at most --episodes per
     task, in file order), task by task: each task's error rate (a question
@@ -142,10 +142,11 @@ def evaluate(
     babi: dict[str, Any] = {}
     breakdown: dict[str, Any] = {}
     from dnc_qa.tasks.inference import InferenceTask
+    from dnc_qa.tasks.kb_qa import KbQaTask
     from dnc_qa.tasks.shortest_path import ShortestPathTask
     from dnc_qa.tasks.traversal import TraversalTask
 
-    if isinstance(the_task, ShortestPathTask | InferenceTask | TraversalTask):
+    if isinstance(the_task, ShortestPathTask | InferenceTask | TraversalTask | KbQaTask):
         from dnc_qa.train.breakdown import (
             inference_breakdown,
             shortest_path_breakdown,
@@ -159,9 +160,11 @@ def evaluate(
         elif isinstance(the_task, InferenceTask):
             split = inference_breakdown(model, the_task, episodes, generator, dev, batch_size,
                                         cells, fit_cells=fit)
-        else:
+        else:  # traversal walks, or kb_qa's chains of relations (the same episode layout)
             split = traversal_breakdown(model, the_task, episodes, generator, dev, batch_size,
-                                        cells, fit_cells=fit)
+                                        cells, fit_cells=fit,
+                                        unit="chain" if isinstance(the_task, KbQaTask)
+                                        else "walk")
         breakdown = split.to_json()
         counts = split.counts
     elif task_name == "babi":
@@ -205,7 +208,8 @@ def evaluate(
         if breakdown:
             what, plural = {"path": ("distance", "paths"),
                             "query": ("relation length", "queries"),
-                            "walk": ("walk length", "walks")}[breakdown["unit"]]
+                            "walk": ("walk length", "walks"),
+                            "chain": ("relations", "questions")}[breakdown["unit"]]
             print(f"{what}  {plural}  model  " + "  ".join(breakdown["rules"]))
             for row in breakdown["by_length"]:
                 rules = "  ".join(f"{v:>{len(k)}.3f}" for k, v in row["rules"].items())

@@ -3,7 +3,8 @@ on the same fresh episodes.
 
 ``dncqa eval`` uses this for shortest path and inference: a lesson counts as learned only
 where the model beats the best rule of :mod:`dnc_qa.baselines.rules` on the very episodes it
-was scored on.
+was scored on. Traversal is split by walk length and ``kb_qa`` (the same episode layout) by
+the number of relations a question chains, with no rule beside them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dnc_qa.baselines.rules import PATH_RULES, path_success, random_reachable_su
 from dnc_qa.tasks.base import MetricCounts, pad_episodes
 from dnc_qa.tasks.graph_base import as_task_episode, episode_rng
 from dnc_qa.tasks.inference import InferenceTask, relation_length
+from dnc_qa.tasks.kb_qa import KbQaTask
 from dnc_qa.tasks.shortest_path import ShortestPathTask
 from dnc_qa.tasks.traversal import TraversalTask
 from dnc_qa.train.evaluate import cells_for
@@ -50,7 +52,8 @@ class LengthRow:
 @dataclass
 class Breakdown:
     """An evaluation split by length. ``unit`` says what one answer is (``"path"``:
-    one shortest-path episode; ``"query"``: one inference query)."""
+    one shortest-path episode; ``"query"``: one inference query; ``"walk"``: one traversal
+    walk; ``"chain"``: one ``kb_qa`` question, its length the relations it chains)."""
 
     unit: str
     rows: dict[int, LengthRow] = field(default_factory=dict)
@@ -114,7 +117,8 @@ def shortest_path_breakdown(model: nn.Module, task: ShortestPathTask, episodes: 
     return out
 
 
-def _padded_passes(model: nn.Module, task: InferenceTask | TraversalTask, build: Callable,
+def _padded_passes(model: nn.Module, task: InferenceTask | TraversalTask | KbQaTask,
+                   build: Callable,
                    episodes: int, generator: torch.Generator, device: torch.device,
                    batch_size: int, num_cells: int | None, fit_cells: bool,
                    out: Breakdown) -> Iterator[tuple[list, Tensor]]:
@@ -155,13 +159,16 @@ def inference_breakdown(model: nn.Module, task: InferenceTask, episodes: int,
 
 
 @torch.no_grad()
-def traversal_breakdown(model: nn.Module, task: TraversalTask, episodes: int,
+def traversal_breakdown(model: nn.Module, task: TraversalTask | KbQaTask, episodes: int,
                         generator: torch.Generator, device: torch.device,
                         batch_size: int = 64, num_cells: int | None = None,
-                        fit_cells: bool = False) -> Breakdown:
+                        fit_cells: bool = False, unit: str = "walk") -> Breakdown:
     """Score ``episodes`` fresh episodes walk by walk, by walk length (a walk is right when
-    every triple of it is). No rule without memory can answer a walk, so there is none."""
-    out = Breakdown("walk")
+    every triple of it is). No rule without memory can answer a walk, so there is none.
+
+    A ``kb_qa`` episode is laid out as a traversal (a question is a walk over relations), so
+    it is scored the same way; ``unit`` names what a walk is (``"chain"`` for ``kb_qa``)."""
+    out = Breakdown(unit)
     with _eval_mode(model):
         for items, logits in _padded_passes(model, task, lambda rng: (task.build(rng),),
                                             episodes, generator, device, batch_size,
