@@ -57,7 +57,7 @@ def ingest(
                                 "that cannot be read."),
     allow_unread: bool = typer.Option(False, "--allow-unread", rich_help_panel=READING,
                                       help="Text knowledge bases: skip sentences that cannot "
-                                      "be read (the default)."),
+                                      "be read. The default; kept for scripts."),
 ) -> None:
     """Read a graph, write it into a model's memory and store it.
 
