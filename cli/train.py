@@ -1,16 +1,33 @@
-"""``dncqa train``: train a DNC, NTM or LSTM on a task (also ``python -m dnc_qa.train``)."""
+"""``dncqa train``: train a DNC, NTM or LSTM on a task (also ``python -m dnc_qa.train``).
+
+The model, optimiser, curriculum and graph-task options are declared once, on their fields
+of ``ModelConfig``, ``OptimConfig``, ``CurriculumConfig`` and ``GraphConfig``
+(:mod:`dnc_qa.train.config`); :func:`~dnc_qa.cli.options.config_options` adds them to the
+command and :func:`~dnc_qa.cli.options.configs_from` builds the configs from their values.
+The options declared here are the run's own (task, budget, output, processes, ...).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from typer import Option
 
-from dnc_qa.cli.panels import TRAIN_PANELS, with_panels
+from dnc_qa.cli.options import config_options, configs_from
+from dnc_qa.cli.panels import EVALUATION, MODEL, OPTIMISER, RUN, TASK, TRAIN_PANELS
 from dnc_qa.errors import DncQaError
 from dnc_qa.jsonout import dumps
+from dnc_qa.train.config import (
+    BabiConfig,
+    CurriculumConfig,
+    GraphConfig,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+)
 
 
 def result_dict(result: Any) -> dict[str, Any]:
@@ -73,109 +90,68 @@ def relaunch_with_torchrun(ctx: typer.Context, processes: int, threads: int | No
         raise typer.Exit(2 if code == 2 else code)
 
 
-@with_panels(TRAIN_PANELS)
+@config_options(ModelConfig, OptimConfig, CurriculumConfig, GraphConfig, panels=TRAIN_PANELS)
 def train(
     ctx: typer.Context,
-    task: str = typer.Option("copy", "--task", "-t", help="Task name, e.g. copy, repeat_copy."),
-    model: str = typer.Option("dnc", "--model", "-m", help="dnc, ntm or lstm."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (checkpoints, metrics)."),
-    steps: int | None = typer.Option(None, "--steps", help="Optimizer steps to train for."),
-    minutes: float | None = typer.Option(None, "--minutes", help="Wall-time budget in minutes."),
-    resume: bool = typer.Option(
-        False,
-        "--resume",
-        help="Continue the run in --out with its saved config (see below).",
-    ),
-    init_from: str | None = typer.Option(
-        None, "--init-from",
+    *,
+    task: Annotated[str, Option("--task", "-t", help="Task name, e.g. copy, repeat_copy.",
+                                rich_help_panel=TASK)] = "copy",
+    babi_task: Annotated[int | None, Option(
+        "--babi-task", help="bAbI: task 1-20 (default: all 20 jointly, as the paper).",
+        rich_help_panel=TASK)] = None,
+    babi_dir: Annotated[Path | None, Option(
+        "--babi-dir", help="bAbI: data folder holding en-10k/ (default: $DNCQA_BABI).",
+        rich_help_panel=TASK)] = None,
+    init_from: Annotated[str | None, Option(
+        "--init-from",
         help="Start a new run from the weights of a run folder, a checkpoint folder or a "
         "shipped model (e.g. traversal-dnc); the model options must build the same network.",
-    ),
-    init_partial: bool = typer.Option(
-        False, "--init-partial",
-        help="With --init-from: copy only the weights of the same name and shape.",
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed for weights and data."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout."),
-    batch_size: int = typer.Option(16, "--batch-size", help="Episodes per batch (per process)."),
-    optimizer: str = typer.Option("adam", "--optimizer", help="adam or rmsprop."),
-    lr: float = typer.Option(3e-3, "--lr", help="Learning rate."),
-    clip_norm: float = typer.Option(10.0, "--clip-norm", help="Gradient-norm clip (0: off)."),
-    hidden_size: int = typer.Option(64, "--hidden-size", help="Controller width."),
-    controller_layers: int = typer.Option(1, "--controller-layers", help="Controller layers."),
-    num_cells: int = typer.Option(32, "--num-cells", help="Memory cells N (training)."),
-    cell_width: int = typer.Option(16, "--cell-width", help="Memory cell width W."),
-    num_reads: int = typer.Option(1, "--num-reads", help="Read heads R."),
-    masking: bool = typer.Option(
-        False, "--masking", help="DNC: content-lookup masks (Csordas & Schmidhuber 2019)."
-    ),
-    deallocation: bool = typer.Option(
-        False, "--deallocation", help="DNC: erase cells when freed (Csordas & Schmidhuber 2019)."
-    ),
-    link_sharpness: bool = typer.Option(
-        False, "--link-sharpness", help="DNC: link sharpness control (Csordas & Schmidhuber 2019)."
-    ),
-    controller: str = typer.Option(
-        "lstm", "--controller", help="DNC/NTM controller: lstm or feedforward."
-    ),
-    fit_cells: bool = typer.Option(
-        False, "--fit-cells", help="Memory of max(--num-cells, episode length) cells per batch."
-    ),
-    sparse_links: int = typer.Option(
-        0, "--sparse-links", help="DNC: sparse links keeping K entries per row/column (0: dense)."
-    ),
-    backend: str = typer.Option(
-        "auto", "--backend", help="DNC memory: auto, torch, cpp, cpp-sequence, sparse or numpy."
-    ),
-    warmup: int = typer.Option(
-        0, "--warmup", help="Graph tasks: easier lessons before the paper's first (0-5)."
-    ),
-    bridge: bool = typer.Option(
-        False, "--bridge", help="Shortest path, inference: warm-ups ask one-hop questions too."
-    ),
-    planning_steps: int = typer.Option(
-        10, "--planning-steps", help="Shortest path, inference: blank steps after the query."
-    ),
-    planning_per_edge: float = typer.Option(
-        0.0, "--planning-per-edge", help="... plus this many per graph triple (rounded up)."
-    ),
-    beta: float = typer.Option(
-        0.8, "--beta", help="Shortest path: DAgger, chance of feeding back an optimal move."
-    ),
-    ponder_steps: int = typer.Option(
-        0, "--ponder-steps", help="Shortest path: extra steps per move before it is chosen."
-    ),
-    babi_task: int | None = typer.Option(
-        None, "--babi-task", help="bAbI: task 1-20 (default: all 20 jointly, as the paper)."
-    ),
-    babi_dir: Path | None = typer.Option(
-        None, "--babi-dir", help="bAbI: data folder holding en-10k/ (default: $DNCQA_BABI)."
-    ),
-    curriculum: bool = typer.Option(True, "--curriculum/--no-curriculum", help="Use lessons."),
-    threshold: float = typer.Option(0.9, "--threshold", help="Lesson pass accuracy."),
-    eval_every: int = typer.Option(100, "--eval-every", help="Evaluate every K batches."),
-    eval_episodes: int = typer.Option(128, "--eval-episodes", help="Episodes per evaluation."),
-    log_every: int = typer.Option(50, "--log-every", help="Log metrics every K steps."),
-    checkpoint_every: int = typer.Option(500, "--checkpoint-every",
-                                         help="Save a checkpoint every K steps."),
-    stop_bit_error: float | None = typer.Option(
-        None, "--stop-bit-error", help="Stop once the full task's bit error is below this."
-    ),
-    final_eval_episodes: int = typer.Option(1000, "--final-eval-episodes",
-                                            help="Episodes of the final evaluation."),
-    amp: bool = typer.Option(False, "--amp", help="bfloat16 autocast (CUDA only)."),
-    deterministic: bool = typer.Option(
-        True, "--deterministic/--no-deterministic", help="Bit-exact CPU runs (MKL_CBWR)."
-    ),
-    threads: int | None = typer.Option(
-        None, "--threads", help="torch CPU threads per process (default: all cores)."
-    ),
-    processes: str = typer.Option(
-        "auto", "--processes",
-        help="Data-parallel processes (DDP via torchrun), or auto (see below).",
-    ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+        rich_help_panel=MODEL)] = None,
+    init_partial: Annotated[bool, Option(
+        "--init-partial", help="With --init-from: copy only the weights of the same name and "
+        "shape.", rich_help_panel=MODEL)] = False,
+    batch_size: Annotated[int, Option("--batch-size", help="Episodes per batch (per process).",
+                                      rich_help_panel=OPTIMISER)] = 16,
+    final_eval_episodes: Annotated[int, Option("--final-eval-episodes",
+                                               help="Episodes of the final evaluation.",
+                                               rich_help_panel=EVALUATION)] = 1000,
+    stop_bit_error: Annotated[float | None, Option(
+        "--stop-bit-error", help="Stop once the full task's bit error is below this.",
+        rich_help_panel=EVALUATION)] = None,
+    log_every: Annotated[int, Option("--log-every", help="Log metrics every K steps.",
+                                     rich_help_panel=EVALUATION)] = 50,
+    checkpoint_every: Annotated[int, Option("--checkpoint-every",
+                                            help="Save a checkpoint every K steps.",
+                                            rich_help_panel=EVALUATION)] = 500,
+    out: Annotated[Path, Option("--out", "-o", help="Output folder (checkpoints, metrics).",
+                                rich_help_panel=RUN)],
+    steps: Annotated[int | None, Option("--steps", help="Optimizer steps to train for.",
+                                        rich_help_panel=RUN)] = None,
+    minutes: Annotated[float | None, Option("--minutes", help="Wall-time budget in minutes.",
+                                            rich_help_panel=RUN)] = None,
+    resume: Annotated[bool, Option(
+        "--resume", help="Continue the run in --out with its saved config (see below).",
+        rich_help_panel=RUN)] = False,
+    seed: Annotated[int, Option("--seed", help="Seed for weights and data.",
+                                rich_help_panel=RUN)] = 0,
+    device: Annotated[str, Option("--device", help="auto, cpu, cuda or cuda:N.",
+                                  rich_help_panel=RUN)] = "auto",
+    threads: Annotated[int | None, Option(
+        "--threads", help="torch CPU threads per process (default: all cores).",
+        rich_help_panel=RUN)] = None,
+    processes: Annotated[str, Option(
+        "--processes", help="Data-parallel processes (DDP via torchrun), or auto (see below).",
+        rich_help_panel=RUN)] = "auto",
+    amp: Annotated[bool, Option("--amp", help="bfloat16 autocast (CUDA only).",
+                                rich_help_panel=RUN)] = False,
+    deterministic: Annotated[bool, Option("--deterministic/--no-deterministic",
+                                          help="Bit-exact CPU runs (MKL_CBWR).",
+                                          rich_help_panel=RUN)] = True,
+    progress: Annotated[bool, Option("--progress/--no-progress", help="Show a progress bar.",
+                                     rich_help_panel=RUN)] = True,
+    as_json: Annotated[bool, Option("--json", help="Print one JSON summary on stdout.",
+                                    rich_help_panel=RUN)] = False,
+    **config: Any,
 ) -> None:
     """Train a model on a task, writing checkpoints and metrics.jsonl to --out.
 
@@ -221,16 +197,7 @@ def train(
     a step of two processes sees twice the episodes.
     """
     from dnc_qa.tasks.registry import check_task_name  # here: it imports torch
-    from dnc_qa.train.config import (
-        BabiConfig,
-        CurriculumConfig,
-        GraphConfig,
-        ModelConfig,
-        OptimConfig,
-        TrainConfig,
-    )
     from dnc_qa.train.distributed import auto_processes, parse_processes
-    from dnc_qa.train.model_factory import check_model_name
     from dnc_qa.train.trainer import train as run_training
 
     count = parse_processes(processes)
@@ -262,34 +229,13 @@ def train(
         babi = BabiConfig(task=babi_task or 0, data_dir=str(babi_root))
     elif not resume and task_name != "babi" and (babi_task is not None or babi_dir is not None):
         raise DncQaError("--babi-task and --babi-dir apply to --task babi only")
-    config = TrainConfig(
+    model, optim, curriculum, graph = configs_from(
+        config, ModelConfig, OptimConfig, CurriculumConfig, GraphConfig)
+    run = TrainConfig(
         task=task_name,
-        model=ModelConfig(
-            kind=check_model_name(model),
-            hidden_size=hidden_size,
-            controller_layers=controller_layers,
-            num_cells=num_cells,
-            cell_width=cell_width,
-            num_reads=num_reads,
-            controller=controller.strip().lower(),
-            masking=masking,
-            deallocation=deallocation,
-            link_sharpness=link_sharpness,
-            fit_cells=fit_cells,
-            link="sparse" if sparse_links else "dense",
-            link_k=sparse_links or 8,
-            backend=backend.strip().lower(),
-        ),
-        optim=OptimConfig(
-            name=optimizer.strip().lower(), lr=lr, clip_norm=clip_norm if clip_norm > 0 else None
-        ),
-        curriculum=CurriculumConfig(
-            enabled=curriculum,
-            threshold=threshold,
-            eval_every=eval_every,
-            eval_episodes=eval_episodes,
-            warmup=warmup,
-        ),
+        model=model,
+        optim=optim,
+        curriculum=curriculum,
         batch_size=batch_size,
         steps=steps,
         minutes=minutes,
@@ -302,16 +248,15 @@ def train(
         stop_bit_error=stop_bit_error,
         final_eval_episodes=final_eval_episodes,
         babi=babi,
-        graph=GraphConfig(planning_steps=planning_steps, planning_per_edge=planning_per_edge,
-                          beta=beta, bridge=bridge, ponder_steps=ponder_steps),
+        graph=graph,
     )
     if init_partial and init_from is None:
         raise DncQaError("--init-partial needs --init-from")
     if not resume:  # a resumed run checks the config it saved
-        config.validate()
+        run.validate()
     if out.exists() and not out.is_dir():
         raise DncQaError(f"--out {out} exists and is not a folder")
-    result = run_training(config, out, resume=resume, show_progress=progress and not as_json,
+    result = run_training(run, out, resume=resume, show_progress=progress and not as_json,
                           init_from=init_from, init_partial=init_partial)
     if int(os.environ.get("RANK", "0")) != 0:
         return

@@ -1,16 +1,117 @@
-"""Training configuration: typed dataclasses, saved as JSON beside every checkpoint."""
+"""Training configuration: typed dataclasses, saved as JSON beside every checkpoint.
+
+The fields that ``dncqa train`` sets carry their command-line option in their annotation, once:
+``hidden_size: Annotated[int, Opt("--hidden-size", help="Controller width.", panel=MODEL)]``.
+``dnc_qa/cli/options.py`` turns these into the command's Typer options and the parsed values
+back into these dataclasses, so a new option is one annotated field. A field that no option
+sets is marked :class:`NoOption` with the reason; the run options (``--steps``, ``--out``,
+``--resume``, ...) are declared in ``cli/train.py``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from dnc_qa.errors import DncQaError
 
 MODEL_KINDS = ("dnc", "ntm", "lstm")
 OPTIMIZERS = ("adam", "rmsprop")
+
+GRAPH_TASKS, MODEL, MEMORY, OPTIMISER = "Graph tasks", "Model", "Memory", "Optimiser"
+CURRICULUM, EVALUATION = "Curriculum", "Evaluation and logs"
+"""The ``dncqa train --help`` panels of the options below (their order: ``cli/panels.py``)."""
+
+
+@dataclass(frozen=True, init=False)
+class Opt:
+    """The ``dncqa train`` option that sets a config field, in the field's annotation.
+
+    ``decls``: the option's names, the long one first (``"--model", "-m"``; a flag with an
+    off switch: ``"--curriculum/--no-curriculum"``); the Typer parameter is the long name
+    with underscores (``model``). ``help``: one line; ``panel``: its ``--help`` panel.
+    ``type`` / ``default``: the option's own type and default where they differ from the
+    field's (``--clip-norm 0`` is ``clip_norm=None``). ``convert``: option value -> field
+    value (default: as given).
+    """
+
+    decls: tuple[str, ...]
+    help: str
+    panel: str
+    type: Any = None
+    default: Any = dataclasses.MISSING
+    convert: Callable[[Any], Any] | None = None
+
+    def __init__(self, *decls: str, help: str, panel: str, type: Any = None,
+                 default: Any = dataclasses.MISSING,
+                 convert: Callable[[Any], Any] | None = None) -> None:
+        for name, value in (("decls", decls), ("help", help), ("panel", panel), ("type", type),
+                            ("default", default), ("convert", convert)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def name(self) -> str:
+        """The long option name (``"--curriculum/--no-curriculum"`` -> ``"--curriculum"``)."""
+        return self.decls[0].split("/")[0].strip()
+
+
+@dataclass(frozen=True)
+class FromOption:
+    """A field set by another field's option (``link_k`` by ``--sparse-links``):
+    ``convert`` maps that option's value to this field's."""
+
+    option: str
+    convert: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class NoOption:
+    """A field that no ``dncqa train`` option sets (config files and the Python API do):
+    ``reason`` says why."""
+
+    reason: str
+
+
+def cli_fields(cls: type) -> dict[str, tuple[Any, Opt | FromOption | NoOption | None]]:
+    """``{field: (type, command-line metadata or None)}`` of a config dataclass, in field
+    order (the type without its metadata)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out: dict[str, tuple[Any, Opt | FromOption | NoOption | None]] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        meta = None
+        if typing.get_origin(hint) is Annotated:
+            hint, *extras = typing.get_args(hint)
+            found = [x for x in extras if isinstance(x, Opt | FromOption | NoOption)]
+            meta = found[0] if found else None
+        out[f.name] = (hint, meta)
+    return out
+
+
+def _lowered(value: str) -> str:
+    return value.strip().lower()
+
+
+def _model_name(name: str) -> str:
+    from dnc_qa.train.model_factory import check_model_name  # imports torch: not at the top
+
+    return check_model_name(name)
+
+
+def _link(k: int) -> str:
+    return "sparse" if k else "dense"
+
+
+def _link_k(k: int) -> int:
+    return k or ModelConfig.link_k
+
+
+def _clip_norm(value: float) -> float | None:
+    return value if value > 0 else None
 
 
 @dataclass
@@ -21,29 +122,46 @@ class ModelConfig:
     papers' sizes). ``num_cells`` is the training memory size; no weight depends on it.
     """
 
-    kind: str = "dnc"
-    hidden_size: int = 64
-    controller_layers: int = 1
-    num_cells: int = 32
-    cell_width: int = 16
-    num_reads: int = 1
-    num_writes: int = 1
-    controller: str = "lstm"
-    clip: float | None = 20.0
-    masking: bool = False
-    deallocation: bool = False
-    link_sharpness: bool = False
+    kind: Annotated[str, Opt("--model", "-m", help="dnc, ntm or lstm.", panel=MODEL,
+                             convert=_model_name)] = "dnc"
+    hidden_size: Annotated[int, Opt("--hidden-size", help="Controller width.",
+                                    panel=MODEL)] = 64
+    controller_layers: Annotated[int, Opt("--controller-layers", help="Controller layers.",
+                                          panel=MODEL)] = 1
+    num_cells: Annotated[int, Opt("--num-cells", help="Memory cells N (training).",
+                                  panel=MEMORY)] = 32
+    cell_width: Annotated[int, Opt("--cell-width", help="Memory cell width W.",
+                                   panel=MEMORY)] = 16
+    num_reads: Annotated[int, Opt("--num-reads", help="Read heads R.", panel=MEMORY)] = 1
+    num_writes: Annotated[int, Opt("--num-writes", help="Write heads (DNC, NTM).",
+                                   panel=MEMORY)] = 1
+    controller: Annotated[str, Opt("--controller", help="DNC/NTM controller: lstm or "
+                                   "feedforward.", panel=MODEL, convert=_lowered)] = "lstm"
+    clip: Annotated[float | None, NoOption(
+        "a safeguard on the controller's output, not a tuning option; a config file or "
+        "dncqa reproduce's budgets set it")] = 20.0
+    """DNC, NTM: the controller's output is clipped to ``[-clip, clip]`` (``None``: not)."""
+    masking: Annotated[bool, Opt("--masking", help="DNC: content-lookup masks (Csordas & "
+                                 "Schmidhuber 2019).", panel=MEMORY)] = False
+    deallocation: Annotated[bool, Opt("--deallocation", help="DNC: erase cells when freed "
+                                      "(Csordas & Schmidhuber 2019).", panel=MEMORY)] = False
+    link_sharpness: Annotated[bool, Opt("--link-sharpness", help="DNC: link sharpness control "
+                                        "(Csordas & Schmidhuber 2019).", panel=MEMORY)] = False
     """DNC only: the improvements of Csordas & Schmidhuber (2019), off by default (the paper's
     DNC): content-lookup masks, erasing freed cells, link sharpness control."""
-    fit_cells: bool = False
+    fit_cells: Annotated[bool, Opt("--fit-cells", help="Memory of max(--num-cells, episode "
+                                   "length) cells per batch.", panel=MEMORY)] = False
     """Size the memory to each batch: ``max(num_cells, episode length)`` cells (the graph
     tasks write about one triple per step, so this is the description plus a margin)."""
-    link: str = "dense"
+    link: Annotated[str, Opt("--sparse-links", help="DNC: sparse links keeping K entries per "
+                             "row/column (0: dense).", panel=MEMORY, type=int, default=0,
+                             convert=_link)] = "dense"
     """DNC only: ``"dense"`` temporal links (the paper) or ``"sparse"`` (SDNC: the
     ``link_k`` largest entries per row and column; ``dncqa train --sparse-links K``)."""
-    link_k: int = 8
+    link_k: Annotated[int, FromOption("--sparse-links", _link_k)] = 8
     """``K`` of sparse links."""
-    backend: str = "auto"
+    backend: Annotated[str, Opt("--backend", help="DNC memory: auto, torch, cpp, cpp-sequence, "
+                                "sparse or numpy.", panel=MEMORY, convert=_lowered)] = "auto"
     """DNC only: how the memory is computed (``auto``, ``torch``, ``cpp``, ``cpp-sequence``,
     ``sparse``, ``numpy``; :func:`dnc_qa.memory.backends.choose_backend`). Every backend
     computes the same arithmetic, so a model trained with one runs with any other. A config
@@ -58,10 +176,13 @@ class OptimConfig:
     by RMSProp only.
     """
 
-    name: str = "adam"
-    lr: float = 3e-3
-    momentum: float = 0.9
-    clip_norm: float | None = 10.0
+    name: Annotated[str, Opt("--optimizer", help="adam or rmsprop.", panel=OPTIMISER,
+                             convert=_lowered)] = "adam"
+    lr: Annotated[float, Opt("--lr", help="Learning rate.", panel=OPTIMISER)] = 3e-3
+    momentum: Annotated[float, NoOption("RMSProp only; the DNC paper's 0.9")] = 0.9
+    clip_norm: Annotated[float | None, Opt("--clip-norm", help="Gradient-norm clip (0: off).",
+                                           panel=OPTIMISER, type=float,
+                                           convert=_clip_norm)] = 10.0
 
 
 @dataclass
@@ -74,12 +195,18 @@ class CurriculumConfig:
     ``enabled=False`` trains on the full task from the start.
     """
 
-    enabled: bool = True
-    threshold: float = 0.9
-    eval_every: int = 100
-    eval_episodes: int = 128
-    earlier_fraction: float = 0.1
-    warmup: int = 0
+    enabled: Annotated[bool, Opt("--curriculum/--no-curriculum", help="Use lessons.",
+                                 panel=CURRICULUM)] = True
+    threshold: Annotated[float, Opt("--threshold", help="Lesson pass accuracy.",
+                                    panel=CURRICULUM)] = 0.9
+    eval_every: Annotated[int, Opt("--eval-every", help="Evaluate every K batches.",
+                                   panel=EVALUATION)] = 100
+    eval_episodes: Annotated[int, Opt("--eval-episodes", help="Episodes per evaluation.",
+                                      panel=EVALUATION)] = 128
+    earlier_fraction: Annotated[float, NoOption("the DNC paper's share of earlier lessons "
+                                                "in each batch")] = 0.1
+    warmup: Annotated[int, Opt("--warmup", help="Graph tasks: easier lessons before the "
+                               "paper's first (0-5).", panel=CURRICULUM)] = 0
     """Lessons easier than the paper's first, prepended (graph tasks only; not in the paper)."""
 
 
@@ -98,11 +225,18 @@ class GraphConfig:
     more memory lookup per decision (not in the paper).
     """
 
-    planning_steps: int = 10
-    planning_per_edge: float = 0.0
-    beta: float = 0.8
-    bridge: bool = False
-    ponder_steps: int = 0
+    planning_steps: Annotated[int, Opt("--planning-steps", help="Shortest path, inference: "
+                                       "blank steps after the query.",
+                                       panel=GRAPH_TASKS)] = 10
+    planning_per_edge: Annotated[float, Opt("--planning-per-edge", help="... plus this many "
+                                            "per graph triple (rounded up).",
+                                            panel=GRAPH_TASKS)] = 0.0
+    beta: Annotated[float, Opt("--beta", help="Shortest path: DAgger, chance of feeding back "
+                               "an optimal move.", panel=GRAPH_TASKS)] = 0.8
+    bridge: Annotated[bool, Opt("--bridge", help="Shortest path, inference: warm-ups ask "
+                                "one-hop questions too.", panel=CURRICULUM)] = False
+    ponder_steps: Annotated[int, Opt("--ponder-steps", help="Shortest path: extra steps per "
+                                     "move before it is chosen.", panel=GRAPH_TASKS)] = 0
 
 
 @dataclass
@@ -178,14 +312,14 @@ class TrainConfig:
         for where, part in (("", self), ("model.", self.model), ("optim.", self.optim),
                             ("curriculum.", self.curriculum), ("babi.", self.babi),
                             ("graph.", self.graph)):
-            hints = {f.name: f.type for f in dataclasses.fields(part)}
-            for name, hint in hints.items():
+            for name, (hint, _) in cli_fields(type(part)).items():
                 value = getattr(part, name)
                 if where == "" and name in ("model", "optim", "curriculum", "babi", "graph"):
                     if not dataclasses.is_dataclass(value):
                         raise DncQaError(f"{name!r} must be an object, not {value!r}")
                     continue
-                allowed = [t.strip() for t in str(hint).split("|")]
+                allowed = ["None" if t is type(None) else t.__name__
+                           for t in (typing.get_args(hint) or (hint,))]
                 kinds = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,),
                          "None": (type(None),)}
                 ok = any(
