@@ -6,7 +6,7 @@ what a ``--min-confidence`` threshold would keep, on questions none of them was 
 
 Fresh graphs are drawn from the project's generators with seeds the shipped models never saw
 (their training used the paper's random graphs, not maps, trees or knowledge bases): transit
-maps (:func:`dnc_qa.graphs.transit.transit_map`), family trees
+maps (:func:`dnc_qa.graphs.transit_generator.transit_map`), family trees
 (:func:`dnc_qa.graphs.family.family_tree`) and invented text knowledge bases (sentences "The
 mayor of Ashford is Ada."), plus the bundled ``data/kb/facts.txt`` with its questions. Each is
 ingested with the shipped model ``dncqa ingest`` picks, and asked questions of every type the
@@ -14,7 +14,7 @@ application answers: traversals along a line (some running off the line's end, w
 right answer is none), neighbours, shortest paths, family facts (some with no answer, such as
 the mother of someone who married into the family), derived relations, walks over relations
 and knowledge-base facts. The model's answer is compared with the exact one
-(:func:`dnc_qa.app.exact.agrees`).
+(:func:`dnc_qa.app.exact_answers.agrees`).
 
 Printed and written to ``--out`` (``calibration.json``, ``calibration.png``): accuracy per
 confidence bin (a reliability table), accuracy and mean confidence per question type, and for
@@ -193,7 +193,7 @@ def collect(args: argparse.Namespace, workspace, folder: Path) -> list[Record]:
     from dnc_qa.app.ingest import IngestOptions, ingest
     from dnc_qa.graphs.family import family_tree
     from dnc_qa.graphs.io import write_graph
-    from dnc_qa.graphs.transit import transit_map
+    from dnc_qa.graphs.transit_generator import transit_map
 
     records: list[Record] = []
     log = open(folder / "ingest.log", "w")  # noqa: SIM115 - kept open for every ingest

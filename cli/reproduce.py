@@ -1,7 +1,7 @@
 """``dncqa reproduce``: the DNC paper's results, our numbers beside theirs.
 
 ``graph-tasks`` trains (or reuses) and scores the graph-task runs; ``babi`` re-measures trained
-bAbI runs on the test split (:mod:`dnc_qa.reproduce.babi`).
+bAbI runs on the test split (:mod:`dnc_qa.reproduce.babi_report`).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def babi(
     import torch
 
     from dnc_qa.jsonout import dumps
-    from dnc_qa.reproduce.babi import reproduce_babi
+    from dnc_qa.reproduce.babi_report import reproduce_babi
 
     torch.set_num_threads(threads)
     report = reproduce_babi(results, out, babi_dir, questions, device, batch_size, run_threads,

@@ -21,7 +21,7 @@ from pathlib import Path
 from dnc_qa.graphs.family import DERIVED_RELATIONS, FamilySpec, family_tree
 from dnc_qa.graphs.formats.nodelink import write_node_link
 from dnc_qa.graphs.formats.transit import write_transit
-from dnc_qa.graphs.transit import TransitSpec, transit_map
+from dnc_qa.graphs.transit_generator import TransitSpec, transit_map
 
 HERE = Path(__file__).resolve().parent
 TREE_FOLDER = HERE.parent / "dnc_qa" / "app" / "demo_data"

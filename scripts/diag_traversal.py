@@ -50,7 +50,7 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(int(os.environ.get("DIAG_SEED", "0")))
     if lesson_i < 0:
-        from dnc_qa.graphs.curriculum import Lesson
+        from dnc_qa.graphs.lesson_tables import Lesson
 
         task = TraversalTask(lesson=Lesson(0, (2, 4), (1, 2), (1, 1)))
     else:

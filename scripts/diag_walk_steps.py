@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from dnc_qa.encoding.labels import digit_targets, digit_view
-from dnc_qa.graphs.curriculum import Lesson
+from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.tasks.traversal import TraversalTask
 from dnc_qa.train.checkpoint import latest_checkpoint
 from dnc_qa.train.evaluate import load_trained_model

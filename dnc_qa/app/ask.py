@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from dnc_qa.app.exact import Answer, agrees, exact_answer
+from dnc_qa.app.exact_answers import Answer, agrees, exact_answer
 from dnc_qa.app.queries import Query
 from dnc_qa.app.workspace import Entry, Workspace
 from dnc_qa.errors import DncQaError

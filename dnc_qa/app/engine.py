@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from dnc_qa.app import codec
 from dnc_qa.app.codec import LabelMap
-from dnc_qa.app.exact import Answer
+from dnc_qa.app.exact_answers import Answer
 from dnc_qa.app.queries import (
     FactQuery,
     MultiFactQuery,

@@ -4,7 +4,7 @@ The graph's node names are found first with a spaCy ``PhraseMatcher`` (a blank E
 pipeline, no model download) over every spelling variant of every name, and masked, so a name
 that contains "and", "to" or "from" ("Elephant and Castle") cannot confuse the patterns.  Then
 the masked text is matched against the question forms below; each slot that was not masked is
-resolved with :class:`~dnc_qa.app.names.NameIndex` (case-insensitive, punctuation variants,
+resolved with :class:`~dnc_qa.app.name_lookup.NameIndex` (case-insensitive, punctuation variants,
 fuzzy), which reports unknown and ambiguous names.
 
 Supported forms (:data:`SUPPORTED_FORMS`): shortest path, traversal, neighbours, family
@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from dnc_qa.app.kinship import parse_relation
-from dnc_qa.app.names import NameIndex, UnknownNameError, normalise
+from dnc_qa.app.name_lookup import NameIndex, UnknownNameError, normalise
 from dnc_qa.app.queries import (
     DIRECTION_WORDS,
     FactQuery,

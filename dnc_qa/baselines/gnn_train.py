@@ -22,7 +22,7 @@ from dnc_qa.baselines.gnn import (
     path_hop,
     traversal_hop,
 )
-from dnc_qa.graphs.curriculum import Lesson, load_curriculum
+from dnc_qa.graphs.lesson_tables import Lesson, load_curriculum
 from dnc_qa.graphs.random_graphs import lesson_graph
 from dnc_qa.graphs.relations import EDGE_LABELS
 from dnc_qa.reproduce.testmaps import InferenceTest, PathTest, TraversalTest

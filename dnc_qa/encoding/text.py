@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from dnc_qa.errors import DncQaError
-from dnc_qa.kb.babi import Question, Story
+from dnc_qa.kb.babi_reader import Question, Story
 
 ANSWER_TOKEN = "-"
 SPECIAL_TOKENS = (".", "?", ANSWER_TOKEN)

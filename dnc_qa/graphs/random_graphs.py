@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 
 from dnc_qa.errors import DncQaError
-from dnc_qa.graphs.curriculum import Lesson
+from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.model import add_triple
 from dnc_qa.graphs.rng import Seed, as_rng
 

@@ -21,7 +21,7 @@ from dnc_qa.graphs.errors import line_col
 from dnc_qa.graphs.limits import DEFAULT_LIMITS, Limits, read_text
 from dnc_qa.graphs.model import GraphBuilder, Triple
 from dnc_qa.graphs.relations import follow
-from dnc_qa.kb.babi import KbFormatError
+from dnc_qa.kb.babi_reader import KbFormatError
 from dnc_qa.kb.extract import ExtractedTriple, Query, TripleExtractor, UnreadSentence
 from dnc_qa.kb.inverse import inverse_triples
 

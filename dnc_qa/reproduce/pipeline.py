@@ -22,7 +22,7 @@ import torch
 from dnc_qa.baselines import exact
 from dnc_qa.baselines.gnn_train import GraphQuery, accuracy, generated_query, train_gnn
 from dnc_qa.errors import DncQaError
-from dnc_qa.graphs.curriculum import load_curriculum
+from dnc_qa.graphs.lesson_tables import load_curriculum
 from dnc_qa.reproduce import scoring, testmaps
 from dnc_qa.reproduce.budgets import MODELS, TASKS, Budget, train_config
 from dnc_qa.tasks.base import Task

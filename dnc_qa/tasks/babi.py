@@ -43,7 +43,7 @@ from torch import Tensor, nn
 
 from dnc_qa.encoding.text import SPECIAL_TOKENS, TextEpisode, Vocabulary, story_episode
 from dnc_qa.errors import DncQaError
-from dnc_qa.kb.babi import babi_files, read_babi
+from dnc_qa.kb.babi_reader import babi_files, read_babi
 from dnc_qa.tasks.base import Batch, Episode, MetricCounts, pad_episodes
 
 ENV_VAR = "DNCQA_BABI"

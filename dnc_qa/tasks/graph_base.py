@@ -2,7 +2,7 @@
 
 Episodes come from :mod:`dnc_qa.encoding` (92-wide inputs, 90-wide outputs read as nine
 ten-way softmaxes) on random graphs from :mod:`dnc_qa.graphs.random_graphs`, with the lesson
-tables of :mod:`dnc_qa.graphs.curriculum`. The torch generator the trainer passes draws one
+tables of :mod:`dnc_qa.graphs.lesson_tables`. The torch generator the trainer passes draws one
 integer seed per episode for the graph layer's numpy generator, so batches are reproducible
 and a checkpointed generator state resumes them exactly.
 
@@ -23,7 +23,7 @@ from torch import Tensor
 from dnc_qa.encoding import INPUT_SIZE, OUTPUT_SIZE, masked_digit_nll
 from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding.labels import digit_targets, digit_view
-from dnc_qa.graphs.curriculum import Lesson, load_curriculum
+from dnc_qa.graphs.lesson_tables import Lesson, load_curriculum
 from dnc_qa.tasks.base import Batch, Episode, MetricCounts, pad_episodes
 
 MAX_TRIES = 200

@@ -18,7 +18,7 @@ import numpy as np
 from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding import InferenceQuery, inference_episode
 from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
-from dnc_qa.graphs.curriculum import Lesson
+from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.random_graphs import lesson_graph
 from dnc_qa.graphs.relations import EDGE_LABELS, Relation, follow, paper_relations
 from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, planning_budget

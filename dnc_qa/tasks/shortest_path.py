@@ -45,7 +45,7 @@ from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
 from dnc_qa.encoding.readout import digit_log_probs
 from dnc_qa.encoding.relabel import Relabelling
-from dnc_qa.graphs.curriculum import Lesson
+from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.model import Triple
 from dnc_qa.graphs.random_graphs import lesson_graph
 from dnc_qa.models.state import cat_rows, index_rows

@@ -13,7 +13,7 @@ import numpy as np
 
 from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding import TraversalQuery, traversal_episode
-from dnc_qa.graphs.curriculum import Lesson
+from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.random_graphs import lesson_graph
 from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask
 

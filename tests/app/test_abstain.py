@@ -17,7 +17,7 @@ from dnc_qa.app.ask import (
     withhold_below,
 )
 from dnc_qa.app.demo import PACKAGE_DATA
-from dnc_qa.app.exact import Answer
+from dnc_qa.app.exact_answers import Answer
 from dnc_qa.app.queries import RelationQuery
 from dnc_qa.cli.main import main
 from dnc_qa.errors import DncQaError

@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from dnc_qa.app.exact import Answer, exact_answer, is_valid_path
+from dnc_qa.app.exact_answers import Answer, exact_answer, is_valid_path
 from dnc_qa.app.kinship import derived_relations
 from dnc_qa.app.queries import NeighboursQuery, Query, RelationQuery, ShortestPathQuery
 from dnc_qa.app.questions import Vocabulary, parse_question

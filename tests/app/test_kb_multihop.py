@@ -13,9 +13,9 @@ import pytest
 
 from dnc_qa.app import engine
 from dnc_qa.app.ask import ask
-from dnc_qa.app.exact import Answer, agrees, exact_answer, fact_chain
+from dnc_qa.app.exact_answers import Answer, agrees, exact_answer, fact_chain
 from dnc_qa.app.ingest import IngestOptions, ingest
-from dnc_qa.app.names import UnknownNameError
+from dnc_qa.app.name_lookup import UnknownNameError
 from dnc_qa.app.queries import FactQuery, MultiFactQuery, inverse_label
 from dnc_qa.app.questions import Vocabulary, parse_question
 from dnc_qa.app.workspace import Workspace

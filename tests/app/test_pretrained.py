@@ -107,7 +107,7 @@ def test_app_path_matches_the_cards_accuracy(name: str) -> None:
     import torch
 
     from dnc_qa.app import codec
-    from dnc_qa.app.exact import agrees, exact_answer
+    from dnc_qa.app.exact_answers import agrees, exact_answer
     from dnc_qa.app.queries import Step, TraversalQuery
     from dnc_qa.graphs.random_graphs import lesson_graph
     from dnc_qa.tasks.registry import make_task

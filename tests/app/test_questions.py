@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dnc_qa.app.names import AmbiguousNameError, UnknownNameError
+from dnc_qa.app.name_lookup import AmbiguousNameError, UnknownNameError
 from dnc_qa.app.queries import (
     FactQuery,
     NeighboursQuery,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dnc_qa.app.names import UnknownNameError
+from dnc_qa.app.name_lookup import UnknownNameError
 from dnc_qa.app.queries import FactQuery
 from dnc_qa.app.questions import Vocabulary, parse_question, resolve_label
 

@@ -16,7 +16,7 @@ from dnc_qa.baselines.rules import (
     random_reachable_success,
     reachable_in,
 )
-from dnc_qa.graphs.curriculum import load_curriculum
+from dnc_qa.graphs.lesson_tables import load_curriculum
 from dnc_qa.models import DNC
 from dnc_qa.tasks.shortest_path import ShortestPathTask
 from dnc_qa.train.breakdown import shortest_path_breakdown

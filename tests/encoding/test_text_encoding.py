@@ -9,7 +9,7 @@ import torch
 
 from dnc_qa.encoding import Vocabulary, story_episode, tokenize
 from dnc_qa.errors import DncQaError
-from dnc_qa.kb.babi import parse_babi, read_babi
+from dnc_qa.kb.babi_reader import parse_babi, read_babi
 
 BABI = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "babi" / "en"
 

@@ -18,7 +18,7 @@ from dnc_qa.graphs.family import (
 from dnc_qa.graphs.formats.transit import write_transit
 from dnc_qa.graphs.pyg import from_pyg, to_pyg
 from dnc_qa.graphs.stats import graph_stats
-from dnc_qa.graphs.transit import TransitSpec, transit_map
+from dnc_qa.graphs.transit_generator import TransitSpec, transit_map
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dnc_qa.graphs import load_curriculum
-from dnc_qa.graphs.curriculum import TASKS
+from dnc_qa.graphs.lesson_tables import TASKS
 from dnc_qa.graphs.random_graphs import lesson_graph, random_graph
 from dnc_qa.graphs.relations import RELATION_LENGTHS, follow, paper_relations
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dnc_qa.kb.babi import KbFormatError, Question, babi_files, parse_babi, read_babi
+from dnc_qa.kb.babi_reader import KbFormatError, Question, babi_files, parse_babi, read_babi
 
 BABI = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "babi"
 

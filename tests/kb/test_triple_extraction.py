@@ -9,7 +9,7 @@ import pytest
 from dnc_qa.errors import DncQaError
 from dnc_qa.graphs import GraphFormatError, read_graph
 from dnc_qa.graphs.model import Triple
-from dnc_qa.kb.babi import KbFormatError
+from dnc_qa.kb.babi_reader import KbFormatError
 from dnc_qa.kb.extract import TripleExtractor, UnreadSentence
 from dnc_qa.kb.patterns import SentencePattern
 from dnc_qa.kb.textkb import answer, describe_unread, read_qa, read_text_kb, unread_message

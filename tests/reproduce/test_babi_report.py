@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from dnc_qa.cli.main import main
-from dnc_qa.reproduce import babi
-from dnc_qa.reproduce.babi import RunResult, Segment
+from dnc_qa.reproduce import babi_report
+from dnc_qa.reproduce.babi_report import RunResult, Segment
 from dnc_qa.reproduce.paper import BABI_PAPER
 from dnc_qa.tasks.babi import ENV_VAR
 
@@ -37,9 +37,9 @@ def result(folder: str, model: str, task: int, errors: dict[int, float],
 
 
 def test_summarize_counts_failures_above_five_percent() -> None:
-    assert babi.summarize({1: 0.0, 2: 10.0, 3: 5.0}) == {"mean_error": 5.0, "failed": 1,
+    assert babi_report.summarize({1: 0.0, 2: 10.0, 3: 5.0}) == {"mean_error": 5.0, "failed": 1,
                                                          "tasks": 3}
-    assert babi.summarize({}) == {"mean_error": None, "failed": None, "tasks": 0}
+    assert babi_report.summarize({}) == {"mean_error": None, "failed": None, "tasks": 0}
 
 
 def test_columns_and_which_run_fills_a_cell() -> None:
@@ -47,12 +47,12 @@ def test_columns_and_which_run_fills_a_cell() -> None:
             result("b", "dnc", 1, {1: 10.0}, episodes=500),
             result("c", "lstm", 2, {2: 50.0}),
             result("j", "dnc", 0, {t: float(t) for t in range(1, 21)})]
-    assert [k for k, _ in babi.our_columns(runs)] == [
+    assert [k for k, _ in babi_report.our_columns(runs)] == [
         "dnc-single", "lstm-single", "dnc-joint", "lstm-joint"]
-    with_ntm = babi.our_columns([*runs, result("n", "ntm", 3, {3: 1.0})])
+    with_ntm = babi_report.our_columns([*runs, result("n", "ntm", 3, {3: 1.0})])
     assert [k for k, _ in with_ntm] == ["dnc-single", "ntm-single", "lstm-single",
                                         "dnc-joint", "ntm-joint", "lstm-joint"]
-    chosen = babi.choose_runs(runs)
+    chosen = babi_report.choose_runs(runs)
     assert chosen["dnc-single"][1].folder == "b"  # more episodes wins
     assert chosen["lstm-single"][2].folder == "c"
     assert {t: r.folder for t, r in chosen["dnc-joint"].items()} == dict.fromkeys(
@@ -63,7 +63,7 @@ def test_report_table_from_hand_made_numbers() -> None:
     runs = [result("r/dnc-task1", "dnc", 1, {1: 2.0}), result("r/dnc-task3", "dnc", 3, {3: 40.0}),
             result("r/lstm-task1", "lstm", 1, {1: 60.0}),
             result("r/dnc-joint", "dnc", 0, {t: 4.0 if t % 2 else 8.0 for t in range(1, 21)})]
-    report = babi.build_report(runs, None, ["a note"])
+    report = babi_report.build_report(runs, None, ["a note"])
     assert [r["task"] for r in report["rows"]] == list(range(1, 21))
     row1, row2, row3 = (report["rows"][i]["errors"] for i in range(3))
     assert row1["dnc-single"] == 2.0 and row1["lstm-single"] == 60.0
@@ -77,11 +77,11 @@ def test_report_table_from_hand_made_numbers() -> None:
     assert s["lstm-joint"] == {"mean_error": None, "failed": None, "tasks": 0}
     assert s["paper-dnc-mean"]["mean_error"] == 16.7 and s["paper-dnc-best"]["failed"] == 2
 
-    lines = babi.table_lines(report)
+    lines = babi_report.table_lines(report)
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header[:5] == ["task", "DNC single-task", "LSTM single-task", "DNC joint",
                           "LSTM joint"]
-    assert len(header) == 1 + 4 + len(babi.PAPER_COLUMNS) and len(lines) == 2 + 20 + 3
+    assert len(header) == 1 + 4 + len(babi_report.PAPER_COLUMNS) and len(lines) == 2 + 20 + 3
     first = [c.strip() for c in lines[2].strip("|").split("|")]
     assert first[:6] == ["1. single supporting fact", "2.0", "60.0", "4.0", "", ""]
     mean = [c.strip() for c in lines[22].strip("|").split("|")]
@@ -90,7 +90,7 @@ def test_report_table_from_hand_made_numbers() -> None:
     failed = [c.strip() for c in lines[23].strip("|").split("|")]
     assert failed[1:] == ["1", "1", "10", "", "17.1 ± 1.0", "11.2 ± 5.4", "2", "", "1.4", "1"]
 
-    md = babi.markdown(report)
+    md = babi_report.markdown(report)
     assert "* a note" in md and "dncqa train --out r/dnc-joint --resume --steps 50" in md
     assert [r["in_table"] for r in report["runs"]] == [True, True, True, True]
     json.loads(json.dumps(report, allow_nan=False))
@@ -101,10 +101,11 @@ def test_find_runs_follows_links_and_stops_at_runs(tmp_path: Path) -> None:
         (tmp_path / name / "checkpoints").mkdir(parents=True, exist_ok=True)
     (tmp_path / "a" / "linked").symlink_to(tmp_path / "elsewhere" / "run2")
     (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
-    assert babi.find_runs(tmp_path / "a") == [tmp_path / "a" / "linked", tmp_path / "a" / "run1"]
-    assert babi.find_runs(tmp_path / "b") == [tmp_path / "b"]
-    with pytest.raises(babi.DncQaError, match="is not a folder"):
-        babi.find_runs(tmp_path / "missing")
+    assert babi_report.find_runs(tmp_path / "a") == [tmp_path / "a" / "linked",
+                                                     tmp_path / "a" / "run1"]
+    assert babi_report.find_runs(tmp_path / "b") == [tmp_path / "b"]
+    with pytest.raises(babi_report.DncQaError, match="is not a folder"):
+        babi_report.find_runs(tmp_path / "missing")
 
 
 def test_cpu_hours_per_segment() -> None:
@@ -116,14 +117,15 @@ def test_cpu_hours_per_segment() -> None:
         {"event": "train", "step": 150, "elapsed_s": 5400.0},
         {"event": "train", "step": 300, "elapsed_s": 9999.0},  # after the checkpoint
     ]
-    parts = babi.segments(records, end_step=200, end_s=7200.0)
+    parts = babi_report.segments(records, end_step=200, end_s=7200.0)
     assert parts == [Segment(0.0, 3600.0, 2, 1), Segment(3600.0, 7200.0, 1, 1)]
-    assert babi.cpu_hours(parts) == pytest.approx(3.0)
-    unknown = babi.segments([{"event": "start", "step": 0, "world_size": 2}], 10, 1800.0)
-    assert babi.cpu_hours(unknown) is None
-    assert babi.cpu_hours(babi.segments([{"event": "start", "step": 0, "world_size": 2}], 10,
-                                        1800.0, default_threads=3)) == pytest.approx(3.0)
-    assert babi.segments([], 5, 60.0, 1) == [Segment(0.0, 60.0, 1, 1)]
+    assert babi_report.cpu_hours(parts) == pytest.approx(3.0)
+    unknown = babi_report.segments([{"event": "start", "step": 0, "world_size": 2}], 10, 1800.0)
+    assert babi_report.cpu_hours(unknown) is None
+    assert babi_report.cpu_hours(babi_report.segments(
+        [{"event": "start", "step": 0, "world_size": 2}], 10, 1800.0, default_threads=3)
+    ) == pytest.approx(3.0)
+    assert babi_report.segments([], 5, 60.0, 1) == [Segment(0.0, 60.0, 1, 1)]
 
 
 def test_curve_questions_cap_and_continue_command() -> None:
@@ -132,17 +134,18 @@ def test_curve_questions_cap_and_continue_command() -> None:
                {"event": "train", "step": 10, "per_step_accuracy": 0.9},
                {"event": "eval", "step": 20, "per_step_accuracy": 1.0},
                {"event": "eval", "step": 30, "per_step_accuracy": 1.0}]
-    assert babi.validation_curve(records, batch_size=4, end_step=20) == [(80, 75.0), (160, 0.0)]
-    assert babi.stories_for_questions([5, 5, 5], None) == 3
-    assert babi.stories_for_questions([5, 5, 5], 6) == 2
-    assert babi.stories_for_questions([5, 5, 5], 100) == 3
-    assert babi.continue_command("r/x", 10, 90.0, True, 1) == (
+    assert babi_report.validation_curve(records, batch_size=4, end_step=20) == [(80, 75.0),
+                                                                                (160, 0.0)]
+    assert babi_report.stories_for_questions([5, 5, 5], None) == 3
+    assert babi_report.stories_for_questions([5, 5, 5], 6) == 2
+    assert babi_report.stories_for_questions([5, 5, 5], 100) == 3
+    assert babi_report.continue_command("r/x", 10, 90.0, True, 1) == (
         "dncqa train --out r/x --resume --minutes 3 --threads 1 --no-progress")
-    assert babi.continue_command("r/x", 10, 90.0, False, None) == (
+    assert babi_report.continue_command("r/x", 10, 90.0, False, None) == (
         "dncqa train --out r/x --resume --steps 20 --no-progress")
-    assert babi.continue_command("r/x", 10, 90.0, True, 1, processes=2) == (
+    assert babi_report.continue_command("r/x", 10, 90.0, True, 1, processes=2) == (
         "dncqa train --out r/x --resume --minutes 3 --processes 2 --threads 1 --no-progress")
-    assert [babi.fmt(x) for x in (None, 2, 2.25, 0.0)] == ["", "2", "2.2", "0.0"]
+    assert [babi_report.fmt(x) for x in (None, 2, 2.25, 0.0)] == ["", "2", "2.2", "0.0"]
 
 
 EXPECTED_PAPER = {  # shared/spec/paper-setups.md, sections 1 (bAbI) and 3
@@ -286,9 +289,9 @@ def test_reproduce_babi_end_to_end(runs: tuple[Path, Path], tmp_path: Path, caps
     for t in range(1, 21):
         row = cells(next(x for x in table if x.startswith(f"| {t}. ")))
         values = report["rows"][t - 1]["errors"]
-        assert row[1:] == [babi.fmt(values[k]) for k in keys]
+        assert row[1:] == [babi_report.fmt(values[k]) for k in keys]
     mean = cells(next(x for x in table if x.startswith("| **mean error")))
-    assert mean[1:] == [babi.fmt(report["summary"][k]["mean_error"],
+    assert mean[1:] == [babi_report.fmt(report["summary"][k]["mean_error"],
                                  report["summary"][k].get("mean_error_sd")) for k in keys]
     assert report["rows"][0]["errors"]["dnc-single"] == by_folder["dnc-task1"]["task_errors"]["1"]
     assert report["rows"][1]["errors"]["lstm-single"] == (
@@ -296,7 +299,7 @@ def test_reproduce_babi_end_to_end(runs: tuple[Path, Path], tmp_path: Path, caps
     assert report["rows"][2]["errors"]["dnc-single"] is None
 
     # the paper columns are the spec's
-    for key, _, model, statistic in babi.PAPER_COLUMNS:
+    for key, _, model, statistic in babi_report.PAPER_COLUMNS:
         s, p = report["summary"][key], BABI_PAPER[model]
         assert s["mean_error"] == (p.best_error if statistic == "best" else p.mean_error)
         assert s["failed"] == (p.best_failed if statistic == "best" else p.mean_failed)
@@ -319,7 +322,7 @@ def test_bad_input_is_one_line_exit_2(runs: tuple[Path, Path], tmp_path: Path, c
     (empty / "something").mkdir(parents=True)
     corrupt = tmp_path / "corrupt"
     shutil.copytree(results / "dnc-task1", corrupt / "dnc-task1")
-    latest = babi.find_runs(corrupt)[0] / "checkpoints"
+    latest = babi_report.find_runs(corrupt)[0] / "checkpoints"
     name = (latest / "latest").read_text().strip()
     (latest / name / "model.safetensors").write_bytes(b"not a safetensors file")
     nodata = tmp_path / "nodata"

@@ -14,7 +14,7 @@ import torch
 from dnc_qa.cli.main import main
 from dnc_qa.encoding import Vocabulary
 from dnc_qa.errors import DncQaError
-from dnc_qa.kb.babi import babi_files, read_babi
+from dnc_qa.kb.babi_reader import babi_files, read_babi
 from dnc_qa.tasks.babi import ENV_VAR, VOCABULARY, BabiTask, question_counts
 from dnc_qa.tasks.base import MetricCounts
 from dnc_qa.tasks.registry import make_task

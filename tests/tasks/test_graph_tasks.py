@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dnc_qa.graphs.curriculum import load_curriculum
+from dnc_qa.graphs.lesson_tables import load_curriculum
 from dnc_qa.models import DNC
 from dnc_qa.tasks import make_task
 from dnc_qa.tasks.graph_base import episode_rng, score_digits

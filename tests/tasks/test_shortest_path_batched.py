@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dnc_qa.encoding.labels import encode_triple, encode_triples
-from dnc_qa.graphs.curriculum import load_curriculum
+from dnc_qa.graphs.lesson_tables import load_curriculum
 from dnc_qa.models import DNC, NTM, LSTMBaseline
 from dnc_qa.tasks.shortest_path import ShortestPathTask
 

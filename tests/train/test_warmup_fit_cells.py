@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dnc_qa.errors import DncQaError
-from dnc_qa.graphs.curriculum import load_curriculum
+from dnc_qa.graphs.lesson_tables import load_curriculum
 from dnc_qa.tasks.copy import CopyTask
 from dnc_qa.tasks.traversal import TraversalTask
 from dnc_qa.train.config import CurriculumConfig, ModelConfig, TrainConfig

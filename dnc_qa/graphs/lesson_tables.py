@@ -38,7 +38,7 @@ class Lesson:
 
 
 @dataclass(frozen=True)
-class Curriculum:
+class LessonTable:
     """A task's ordered lessons."""
 
     task: str
@@ -63,7 +63,7 @@ def _pair(value: object) -> Range:
     return (int(lo), int(hi))
 
 
-def load_curriculum(task: str) -> Curriculum:
+def load_curriculum(task: str) -> LessonTable:
     """Load the lesson table for ``task`` (one of :data:`TASKS`)."""
     if task not in TASKS:
         raise DncQaError(f"unknown curriculum {task!r}; known: {', '.join(TASKS)}")
@@ -75,7 +75,7 @@ def load_curriculum(task: str) -> Curriculum:
                int(d.get("queries", 1)))
         for i, d in enumerate(data["lessons"])
     )
-    return Curriculum(data["task"], lessons, data.get("source", ""))
+    return LessonTable(data["task"], lessons, data.get("source", ""))
 
 
 def interpolate(first: Lesson, last: Lesson, count: int) -> list[Lesson]:

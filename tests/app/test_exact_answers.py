@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from dnc_qa.app.exact import (
+from dnc_qa.app.exact_answers import (
     Answer,
     NoAnswerError,
     agrees,
