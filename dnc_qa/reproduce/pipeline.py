@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +24,8 @@ from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.lesson_tables import load_curriculum
 from dnc_qa.reproduce import scoring, testmaps
 from dnc_qa.reproduce.budgets import MODELS, TASKS, Budget, train_config
+from dnc_qa.reproduce.report import write_report
+from dnc_qa.reproduce.report_data import BaselineRow, ModelRow, Report
 from dnc_qa.tasks.base import Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train.checkpoint import latest_checkpoint, load_checkpoint
@@ -32,59 +33,6 @@ from dnc_qa.train.curriculum import Curriculum
 from dnc_qa.train.evaluate import load_trained_model
 
 TEST_SEED = 20161012
-
-
-@dataclass
-class ModelRow:
-    """One trained network's numbers."""
-
-    task: str
-    model: str
-    source: str
-    """``trained`` here, or the reused run folder."""
-    run_dir: str
-    checkpoint: str
-    steps: int
-    episodes: int
-    wall_s: float
-    warmup_lessons: int
-    lessons_total: int
-    lessons_passed: int
-    """Paper lessons passed (warm-up lessons not counted)."""
-    last_lesson: int
-    """The paper lesson it was training on at the end (1-based; 0: still in warm-up)."""
-    heldout_accuracy: float
-    heldout_episodes: int
-    per_lesson: dict[str, float]
-    test_accuracy: float
-    test_queries: int
-    curve: list[dict[str, float]] = field(default_factory=list)
-    by_length: dict = field(default_factory=dict)
-    """On the lesson it reached: accuracy per walk length / distance / relation length next
-    to the rules that need no memory (:mod:`dnc_qa.train.breakdown`), same episodes."""
-
-
-@dataclass
-class BaselineRow:
-    task: str
-    model: str
-    heldout_accuracy: float | None
-    test_accuracy: float
-    test_queries: int
-    steps: int = 0
-    wall_s: float = 0.0
-    curve: list[list[float]] = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    budget: dict[str, Any]
-    test_map: str
-    family: str
-    rows: list[ModelRow]
-    baselines: list[BaselineRow]
-    wall_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 def read_curve(run_dir: Path) -> list[dict[str, float]]:
@@ -224,7 +172,6 @@ def reproduce(budget: Budget, out: Path, london: Path | None = None,
               models: Sequence[str] = MODELS,
               log: Callable[[str], None] = lambda s: None) -> Report:
     """Train or reuse every (task, model), score everything, write the report to ``out``."""
-    from dnc_qa.reproduce.report import write_report
     from dnc_qa.train.trainer import train
 
     start = time.monotonic()

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dnc_qa.reproduce.paper import PAPER
-
-if TYPE_CHECKING:
-    from dnc_qa.reproduce.pipeline import Report
+from dnc_qa.reproduce.report_data import Report
 
 TITLES = {"traversal": "Traversal", "shortest_path": "Shortest path", "inference": "Inference"}
 
