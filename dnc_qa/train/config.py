@@ -1,11 +1,11 @@
 """Training configuration: typed dataclasses, saved as JSON beside every checkpoint.
 
-The fields that ``dncqa train`` sets carry their command-line option in their annotation, once:
-``hidden_size: Annotated[int, Opt("--hidden-size", help="Controller width.", panel=MODEL)]``.
-``dnc_qa/cli/options.py`` turns these into the command's Typer options and the parsed values
-back into these dataclasses, so a new option is one annotated field. A field that no option
-sets is marked :class:`NoOption` with the reason; the run options (``--steps``, ``--out``,
-``--resume``, ...) are declared in ``cli/train.py``.
+The fields that ``dncqa train`` sets carry their command-line option in their annotation,
+once: ``hidden_size: Annotated[int, Opt("--hidden-size", help=..., panel=MODEL)] = 64``.
+``cli/options.py`` (:mod:`dnc_qa.cli.options`) turns these into the command's Typer options
+and the parsed values back into these dataclasses, so a new option is one annotated field.
+A field that no option sets is marked :class:`NoOption` with the reason; the run options
+(``--steps``, ``--out``, ``--resume``, ...) are declared in ``cli/train.py``.
 """
 
 from __future__ import annotations
@@ -138,8 +138,8 @@ class ModelConfig:
     controller: Annotated[str, Opt("--controller", help="DNC/NTM controller: lstm or "
                                    "feedforward.", panel=MODEL, convert=_lowered)] = "lstm"
     clip: Annotated[float | None, NoOption(
-        "a safeguard on the controller's output, not a tuning option; a config file or "
-        "dncqa reproduce's budgets set it")] = 20.0
+        "the controller output's clip, 20 as in the shipped models; config files and dncqa "
+        "reproduce's budgets set others")] = 20.0
     """DNC, NTM: the controller's output is clipped to ``[-clip, clip]`` (``None``: not)."""
     masking: Annotated[bool, Opt("--masking", help="DNC: content-lookup masks (Csordas & "
                                  "Schmidhuber 2019).", panel=MEMORY)] = False

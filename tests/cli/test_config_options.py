@@ -38,7 +38,7 @@ CONFIGS = (ModelConfig, OptimConfig, CurriculumConfig, GraphConfig)
 """The configs ``dncqa train`` builds from its options."""
 
 INTERNAL = {
-    "ModelConfig.clip": "a safeguard on the controller's output, not a tuning option",
+    "ModelConfig.clip": "the controller output's clip, 20 as in the shipped models",
     "OptimConfig.momentum": "RMSProp only",
     "CurriculumConfig.earlier_fraction": "the DNC paper's share of earlier lessons",
 }
