@@ -83,7 +83,7 @@ class AskResult:
         confidence: the model's probability for its answer (also when it is withheld).
         agrees: whether the model's answer is right (``None`` without one).
         note: why the model answer is missing, or a warning about it.
-        trace, phases: memory activity for plots (see :class:`~dnc_qa.app.engine.ModelAnswer`).
+        trace, phases: memory activity for plots (see :class:`~dnc_qa.app.answer.ModelAnswer`).
         withheld: the model's answer when its confidence fell below ``min_confidence``
             (``answer`` and ``agrees`` are then ``None`` and ``note`` starts with ``no answer
             (confidence 0.12 below 0.30)``).
@@ -208,6 +208,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
                        "(ingest it with --model untrained or a checkpoint)")
         return result
     from dnc_qa.app import engine
+    from dnc_qa.app.answer import ask_model
 
     model = engine.load_model(entry.meta.model, backend=backend)
     routed = engine.routed_model(model, query)
@@ -216,14 +217,14 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         # the question is for another task: the shipped model trained for it reads the
         # graph now (its memory is not stored with the entry)
         state = engine.describe_now(other, entry.graph, entry.labels)
-        out = engine.ask_model(other, state, entry.graph, entry.labels, query)
+        out = ask_model(other, state, entry.graph, entry.labels, query)
         out.note = "; ".join(filter(None, [
             f"answered by {other.ref!r} (trained for {other.spec.task.replace('_', ' ')}), "
             f"which wrote the graph into its memory for this question", out.note]))
         result.model = other.ref
     else:
         state = engine.load_state(model, entry.memory_file, entry.meta.memory_cells)
-        out = engine.ask_model(model, state, entry.graph, entry.labels, query)
+        out = ask_model(model, state, entry.graph, entry.labels, query)
     result.answer, result.confidence, result.note = out.answer, out.confidence, out.note
     result.trace, result.phases = out.trace, out.phases
     if out.answer is not None:

@@ -1,4 +1,6 @@
-"""Run a model over a stored graph: the description phase at ingest, query phases at ask time.
+"""The app's models: loading them, the description phase at ingest, the stored memory state,
+and which model answers which question. How each question type is asked at ask time is in
+:mod:`dnc_qa.app.answer` (its :func:`~dnc_qa.app.answer.ask_model` is the entry).
 
 Model references (``--model``):
 
@@ -12,21 +14,9 @@ Model references (``--model``):
 A checkpoint's ``config.json`` is the trainer's (``{"task": ..., "model": {...}}``) with an
 optional ``"app"`` object for what the engine needs beyond the network (see :class:`ModelSpec`).
 
-Episode layout (the paper's, :mod:`dnc_qa.app.codec` encoding):
-
-* description: every triple once, in a seeded random order, no channels set;
-* traversal: query ``(start, e1, _)``, ``(_, e2, _)``...; then one answer step per hop (blank
-  input, answer channel on), each output a completed triple;
-* shortest path: query ``(source, _, target)``, ``planning_steps`` blank steps, then answer
-  steps whose input is the previous chosen triple; each step's output is renormalised over the
-  current node's outgoing triples;
-* inference (family relations): query ``(person, relation, _)``, ``planning_steps`` blank
-  steps, one answer step.
-
-Neighbours and facts are asked of a traversal model as one-hop traversals, and chains of facts
-("who is the mayor of the capital of X") as one walk over their relation labels, in one query
-up to the walk length the model was trained on. A fact's answer is taken only when the model
-wrote the fact that was asked (its source and relation); otherwise it has none.
+The description phase (:func:`describe_graph`, the paper's layout in the
+:mod:`dnc_qa.app.codec` encoding) writes every triple once, in a seeded random order, no
+channels set, into a fresh memory of one cell per triple plus :data:`MEMORY_SLACK`.
 
 Two backends run a model: torch (ingest's description phase, the ``untrained`` model, and any
 model the other cannot run) and NumPy (:mod:`dnc_qa.inference`, the same arithmetic without
@@ -37,28 +27,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dnc_qa.app import codec
 from dnc_qa.app.codec import LabelMap
-from dnc_qa.app.exact_answers import Answer
-from dnc_qa.app.queries import (
-    FactQuery,
-    MultiFactQuery,
-    NeighboursQuery,
-    Query,
-    RelationQuery,
-    ShortestPathQuery,
-    Step,
-    TraversalQuery,
-    inverse_label,
-)
+from dnc_qa.app.queries import FactQuery, Query, RelationQuery, ShortestPathQuery
 from dnc_qa.errors import CheckpointError
 
 if TYPE_CHECKING:
@@ -202,26 +180,6 @@ class LoadedModel:
     @property
     def trained(self) -> bool:
         return self.spec.task != "untrained"
-
-
-@dataclass
-class ModelAnswer:
-    """The model's side of an answer.
-
-    Attributes:
-        answer: the decoded answer, ``None`` when the model could not be asked.
-        confidence: the probability the model gives its answer (product over answer steps).
-        note: why there is no answer, or a warning ("untrained model: answers are noise").
-        trace: per-step memory activity for ``--plot`` (``read_weights`` [T, R, N], ...):
-            float32 tensors (torch backend) or arrays (NumPy backend).
-        phases: ``[(name, first_step, end_step)]`` within ``trace``.
-    """
-
-    answer: Answer | None
-    confidence: float | None = None
-    note: str = ""
-    trace: dict[str, Array] = field(default_factory=dict)
-    phases: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -509,10 +467,10 @@ def describe_graph(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
     x = codec.encode_triples(triples)[None]
     with torch.no_grad(), threads_for(num_cells):
         _, state, trace = model.net(x, state, trace=True)
-    return Description(flatten_state(state), _trace_dict(trace), num_cells)
+    return Description(flatten_state(state), trace_dict(trace), num_cells)
 
 
-def _trace_dict(trace: Any) -> dict[str, Array]:
+def trace_dict(trace: Any) -> dict[str, Array]:
     """Batch item 0 of the fields plots use, as float32 (tensors or NumPy arrays)."""
     if trace is None:
         return {}
@@ -561,120 +519,7 @@ def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         raise WorkspaceError(f"corrupt workspace file {path}: {reason}") from None
 
 
-# ------------------------------------------------------------------------------ asking
-
-
-def _concat(parts: list[Any]) -> Any:
-    """Join arrays (NumPy) or tensors (torch) along time."""
-    if type(parts[0]).__module__ == "numpy":
-        import numpy as np
-
-        return np.concatenate(parts)
-    import torch
-
-    return torch.cat(parts)
-
-
-def _join(traces: list[dict[str, Array]]) -> dict[str, Array]:
-    keys = set.intersection(*(set(t) for t in traces)) if traces else set()
-    return {k: _concat([t[k] for t in traces]) for k in sorted(keys)}
-
-
-class _Runner:
-    """Steps the network from a state, recording outputs and memory activity."""
-
-    def __init__(self, model: LoadedModel, state: Any, edges: int = 0):
-        self.model, self.state = model, state
-        self.edges = edges  # triples in the graph (the planning budget may grow with it)
-        self.traces: list[dict[str, Array]] = []
-        self.phases: list[tuple[str, int, int]] = []
-        self.steps = 0
-
-    def encode(self, triples: list[tuple[codec.Slot, codec.Slot, codec.Slot]],
-               phase: Iterable[bool] = (), answer: Iterable[bool] = ()) -> Array:
-        """:func:`codec.encode_triples` for this model's backend."""
-        return codec.encode_triples(triples, phase, answer, backend=self.model.backend)
-
-    def run(self, x: Array, phase: str) -> Array:
-        if self.model.backend == "numpy":
-            y, self.state, trace = self.model.net(x[None], self.state, trace=True)
-        else:
-            import torch
-
-            with torch.no_grad():
-                y, self.state, trace = self.model.net(x[None], self.state, trace=True)
-        self.traces.append(_trace_dict(trace))
-        start = self.steps
-        self.steps += x.shape[0]
-        if self.phases and self.phases[-1][0] == phase:
-            self.phases[-1] = (phase, self.phases[-1][1], self.steps)
-        else:
-            self.phases.append((phase, start, self.steps))
-        return y[0]
-
-    def trace(self) -> dict[str, Array]:
-        return _join(self.traces)
-
-    def absorb(self, other: _Runner, suffix: str = "") -> None:
-        """Append ``other``'s recorded steps after this runner's (its phases shifted, named
-        with ``suffix``); this runner's own state is untouched."""
-        self.traces += other.traces
-        self.phases += [(kind + suffix, a + self.steps, b + self.steps)
-                        for kind, a, b in other.phases]
-        self.steps += other.steps
-
-
-def ask_model(
-    model: LoadedModel | None,
-    state: Any,
-    graph: nx.MultiDiGraph,
-    labels: LabelMap,
-    query: Query,
-) -> ModelAnswer:
-    """Run ``query`` through ``model`` from the stored ``state`` and decode its answer."""
-    if model is None:
-        return ModelAnswer(None, note="no model: this graph was ingested with --model none")
-    cells = graph.number_of_edges() + MEMORY_SLACK
-    with threads_for(cells) if model.backend == "torch" else nullcontext():
-        return _ask_model(model, state, graph, labels, query)
-
-
-def _ask_model(
-    model: LoadedModel | None,
-    state: Any,
-    graph: nx.MultiDiGraph,
-    labels: LabelMap,
-    query: Query,
-) -> ModelAnswer:
-    if model is None:
-        return ModelAnswer(None, note="no model: this graph was ingested with --model none")
-    task = model.spec.task
-    runner = _Runner(model, state, graph.number_of_edges())
-    wants = _task_for(query)
-    if task != "untrained" and task not in wants:
-        return ModelAnswer(None, note=(
-            f"model {model.ref!r} was trained for {task.replace('_', ' ')}, "
-            f"not for {query.type.replace('_', ' ')} questions"))
-    if isinstance(query, TraversalQuery):
-        result = _traversal(runner, labels, query)
-    elif isinstance(query, ShortestPathQuery):
-        result = _shortest(runner, graph, labels, query)
-    elif isinstance(query, RelationQuery) and task == "traversal":
-        result = _relation_walk(runner, labels, query)
-    elif isinstance(query, RelationQuery):
-        result = _relation(runner, labels, query)
-    elif isinstance(query, NeighboursQuery):
-        result = _neighbours(model, state, graph, labels, query)
-    elif isinstance(query, MultiFactQuery):
-        result = _fact_chain(runner, labels, query)
-    else:
-        result = _fact(runner, labels, query)
-    if not model.trained:
-        result.note = "; ".join(filter(None, ["untrained model: its answer is noise",
-                                              result.note]))
-    if not result.trace:
-        result.trace, result.phases = runner.trace(), runner.phases
-    return result
+# ------------------------------------------------------------ which model answers
 
 
 def model_for_task(tasks: tuple[str, ...], exclude: str = "") -> str | None:
@@ -694,9 +539,9 @@ def model_for_task(tasks: tuple[str, ...], exclude: str = "") -> str | None:
 def routed_model(current: LoadedModel | None, query: Query) -> str | None:
     """A shipped model trained for ``query``'s type when ``current`` (the model the graph
     was ingested with) was not; ``None`` when ``current`` fits or nothing else does."""
-    if current is None or current.spec.task in ("untrained", *_task_for(query)[:1]):
+    if current is None or current.spec.task in ("untrained", *tasks_for(query)[:1]):
         return None
-    return model_for_task(_task_for(query)[:1], exclude=current.ref)
+    return model_for_task(tasks_for(query)[:1], exclude=current.ref)
 
 
 def fits_labels(model: LoadedModel, labels: LabelMap) -> bool:
@@ -725,7 +570,8 @@ def describe_now(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
                          Path(f"<memory of {model.ref}>"))
 
 
-def _task_for(query: Query) -> tuple[str, ...]:
+def tasks_for(query: Query) -> tuple[str, ...]:
+    """The tasks whose models answer ``query``, the preferred first."""
     if isinstance(query, ShortestPathQuery):
         return ("shortest_path",)
     if isinstance(query, RelationQuery):
@@ -733,323 +579,6 @@ def _task_for(query: Query) -> tuple[str, ...]:
     if isinstance(query, FactQuery):
         return ("traversal", "inference")
     return ("traversal",)  # traversals, neighbours, chains of facts
-
-
-def _traversal(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
-    """The whole walk in one query (the paper's layout), or hop by hop when it is longer
-    than the walks the model was trained on (``walk_steps``)."""
-    limit = runner.model.spec.walk_steps
-    if limit is not None and len(query.steps) > limit:
-        return _traversal_by_hops(runner, labels, query)
-    return _traversal_whole(runner, labels, query)
-
-
-def _traversal_by_hops(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
-    """One one-hop query per step, each from the stored memory, the next starting where the
-    model's previous answer ended."""
-    stored = runner.state
-    node, nodes, edges, prob = query.start, [query.start], [], 1.0
-    n = len(query.steps)
-    note = (f"answered hop by hop: {n} one-hop queries from the stored memory (the model was "
-            f"trained on walks of up to {runner.model.spec.walk_steps} steps)")
-    for step in query.steps:
-        hop = _Runner(runner.model, stored)
-        result = _traversal_whole(hop, labels, TraversalQuery(node, (step,)))
-        runner.absorb(hop)
-        if result.answer is None:
-            if len(nodes) == 1:
-                return result
-            note += f"; stopped at {node} ({result.note})"
-            break
-        node = result.answer.nodes[-1]
-        nodes.append(node)
-        edges.append(result.answer.labels[-1])
-        prob *= result.confidence or 0.0
-    return ModelAnswer(Answer("path", tuple(nodes), tuple(edges)), prob, note=note)
-
-
-def _traversal_whole(runner: _Runner, labels: LabelMap, query: TraversalQuery) -> ModelAnswer:
-    try:
-        edge_numbers = [labels.edges[s.label] for s in query.steps]
-    except KeyError as exc:
-        return ModelAnswer(None, note=f"edge label {exc.args[0]!r} was not stored in memory")
-    q = [(labels.nodes[query.start], edge_numbers[0], None)]
-    q += [(None, e, None) for e in edge_numbers[1:]]
-    runner.run(runner.encode(q, phase=[True]), "query")
-    n = len(query.steps)
-    y = runner.run(runner.encode([(None, None, None)] * n, phase=[True], answer=[True] * n),
-                   "answer")
-    nodes, edges, prob = [query.start], [], 1.0
-    for t in range(n):
-        (_, e, dst), p = codec.decode_triple(y[t])
-        node, edge = labels.node_name(dst), labels.edge_name(e)
-        if node is None or edge is None:
-            return _names_nothing(dst if node is None else e, t + 1)
-        nodes.append(node)
-        edges.append(edge)
-        prob *= p
-    return ModelAnswer(Answer("path", tuple(nodes), tuple(edges)), prob)
-
-
-def _names_nothing(number: int, step: int) -> ModelAnswer:
-    """No answer: the model's output at answer step ``step`` decodes to a label that names
-    nothing in this graph (it is never shown as if it were a name)."""
-    return ModelAnswer(None, note=f"at step {step} the model's output decodes to label "
-                                  f"{number:03d}, which names nothing in this graph")
-
-
-def _plan(runner: _Runner, query_triple: tuple[codec.Slot, codec.Slot, codec.Slot]) -> None:
-    """The query step, then the planning budget the model was trained with for a graph of
-    ``runner.edges`` triples."""
-    runner.run(runner.encode([query_triple], phase=[True]), "query")
-    spec = runner.model.spec
-    steps = spec.planning_steps + math.ceil(spec.planning_per_edge * runner.edges)
-    if steps:
-        runner.run(runner.encode([(None, None, None)] * steps, phase=[True]), "planning")
-
-
-def _shortest(runner: _Runner, graph: nx.MultiDiGraph, labels: LabelMap,
-              query: ShortestPathQuery) -> ModelAnswer:
-    """Answer steps until the target is reached, a node repeats, or a dead end.
-
-    Each step's output is renormalised over the current node's outgoing triples and the best
-    one is taken; its triple is the next step's input.
-    """
-    _plan(runner, (labels.nodes[query.source], None, labels.nodes[query.target]))
-    node, nodes, edges, log_conf = query.source, [query.source], [], 0.0
-    previous: tuple[codec.Slot, codec.Slot, codec.Slot] = (None, None, None)
-    note = ""
-    while node != query.target:
-        y = runner.run(runner.encode([previous], phase=[not edges], answer=[True]),
-                       "answer")[0]
-        options = sorted(graph.out_edges(node, keys=True), key=lambda e: (e[2], e[1]))
-        if not options:
-            note = f"the model's path reaches {node}, which has no way out"
-            break
-        scores = [codec.triple_log_prob(y, (labels.nodes[u], labels.edges[k], labels.nodes[v]))
-                  for u, v, k in options]
-        top = max(scores)
-        norm = top + math.log(sum(math.exp(s - top) for s in scores))
-        best = scores.index(top)
-        u, v, k = options[best]
-        log_conf += scores[best] - norm
-        previous = (labels.nodes[u], labels.edges[k], labels.nodes[v])
-        node = v
-        edges.append(k)
-        if v in nodes:
-            nodes.append(v)
-            note = f"the model's path returns to {v}; stopped there"
-            break
-        nodes.append(v)
-    return ModelAnswer(Answer("path", tuple(nodes), tuple(edges), note=note), math.exp(log_conf),
-                       note=note)
-
-
-def _relation(runner: _Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
-    return _infer(runner, labels, query.person, query.relation)
-
-
-def _relation_walk(runner: _Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
-    """A traversal model answers a family relation as walks over edge labels: a named
-    composition ("maternal grandmother" = mother, mother) as that one walk; a relation with
-    alternatives ("grandmother": mother or father, then mother) as each walk its steps allow
-    with the graph's labels, each asked in one query, the people found joined (the note
-    lists the walks)."""
-    from dnc_qa.app.kinship import label_walks, parse_relation
-
-    relation = parse_relation(query.relation)
-    walks = [] if relation is None else (
-        [relation.labels] if relation.labels else label_walks(relation, set(labels.edges)))
-    if not walks:
-        return ModelAnswer(None, note=(
-            f"a traversal model answers relations that are walks over this graph's edge "
-            f"labels; {query.relation!r} is not one"))
-    found: list[str] = []
-    prob, notes = 1.0, []
-    stored = runner.state
-    for walk in walks:
-        one = _Runner(runner.model, stored, runner.edges)
-        result = _traversal(one, labels, TraversalQuery(query.person,
-                                                         tuple(Step(k) for k in walk)))
-        runner.absorb(one)
-        if result.answer is None:
-            if len(walks) == 1:
-                return result
-            notes.append(f"{' then '.join(walk)}: {result.note}")
-            continue
-        end = result.answer.nodes[-1]
-        # simple walks, as the exact answer: a walk that comes back to a node it passed
-        # (the father as his own father's son) names no one
-        if len(result.answer.nodes) == len(walk) + 1 and end not in result.answer.nodes[:-1]:
-            if end not in found:
-                found.append(end)
-            prob = min(prob, result.confidence or 0.0)
-        if result.note:
-            notes.append(result.note)
-    said = "; ".join(" then ".join(w) for w in walks)
-    note = "; ".join([f"answered as the walk{'s' if len(walks) > 1 else ''} {said}", *notes])
-    if not found:
-        return ModelAnswer(Answer("none", ()), prob, note=note)
-    kind = "node" if len(found) == 1 and len(walks) == 1 else "nodes"
-    return ModelAnswer(Answer(kind, tuple(found)), prob, note=note)
-
-
-def _infer(runner: _Runner, labels: LabelMap, person: str, relation: str) -> ModelAnswer:
-    """Query ``(person, relation, _)``, plan, and read one completed triple."""
-    number = runner.model.spec.relations.get(relation)
-    if number is None:
-        if runner.model.trained:
-            return ModelAnswer(None, note=f"model {runner.model.ref!r} does not know the "
-                                          f"relation {relation!r}")
-        number = int(hashlib.sha256(relation.encode()).hexdigest(), 16) % 1000
-    _plan(runner, (labels.nodes[person], number, None))
-    y = runner.run(runner.encode([(None, None, None)], phase=[True], answer=[True]),
-                   "answer")[0]
-    (_, _, dst), p = codec.decode_triple(y)
-    node = labels.node_name(dst)
-    if node is None:
-        return _names_nothing(dst, 1)
-    return ModelAnswer(Answer("node", (node,)), p)
-
-
-def _fact(runner: _Runner, labels: LabelMap, query: FactQuery) -> ModelAnswer:
-    """A one-hop walk (traversal model) or a relation lookup (inference model); an inverse
-    fact ("who wrote Hamlet") walks the inverse label the graph stores (Hamlet's
-    ``author``)."""
-    if runner.model.spec.task == "inference" and not query.inverse:
-        return _infer(runner, labels, query.subject, query.relation)
-    if query.inverse and runner.model.spec.task == "inference":
-        return ModelAnswer(None, note="the model reads triples forwards only; it cannot answer "
-                                      "(?, relation, object) questions")
-    chain = MultiFactQuery(query.subject, (query.relation,), (query.inverse,))
-    return _fact_chain(runner, labels, chain)
-
-
-def forward_chain(query: MultiFactQuery, labels: LabelMap) -> MultiFactQuery:
-    """``query`` with each backwards hop replaced by the inverse label the graph stores
-    ("(?, write, Hamlet)" -> "(Hamlet, author, ?)"); hops without one stay backwards."""
-    relations, inverse = list(query.relations), list(query.inverse)
-    for i, (relation, backwards) in enumerate(zip(query.relations, query.inverse, strict=True)):
-        other = inverse_label(relation) if backwards else None
-        if other is not None and other in labels.edges:
-            relations[i], inverse[i] = other, False
-    return MultiFactQuery(query.subject, tuple(relations), tuple(inverse))
-
-
-@dataclass(frozen=True)
-class _Read:
-    """One answer step's completed triple as the model wrote it: each part's name, or
-    ``None`` where its number names nothing in this graph (``numbers`` keeps the numbers)."""
-
-    source: str | None
-    edge: str | None
-    target: str | None
-    numbers: tuple[int, int, int]
-    prob: float
-
-    def text(self) -> str:
-        parts = [name if name is not None else f"label {number:03d}"
-                 for name, number in zip((self.source, self.edge, self.target), self.numbers,
-                                         strict=True)]
-        return f"({', '.join(parts)})"
-
-
-def _read_walk(runner: _Runner, labels: LabelMap, start: str, edges: tuple[str, ...]
-               ) -> list[_Read]:
-    """Ask the walk from ``start`` along ``edges`` in one query (the paper's layout: query
-    ``(start, e1, _), (_, e2, _)...``, then one answer step per hop) and read each answer
-    step's triple. Every label must be stored in ``labels``."""
-    numbers = [labels.edges[e] for e in edges]
-    q = [(labels.nodes[start], numbers[0], None)] + [(None, e, None) for e in numbers[1:]]
-    runner.run(runner.encode(q, phase=[True]), "query")
-    n = len(edges)
-    y = runner.run(runner.encode([(None, None, None)] * n, phase=[True], answer=[True] * n),
-                   "answer")
-    reads = []
-    for t in range(n):
-        (src, e, dst), p = codec.decode_triple(y[t])
-        reads.append(_Read(labels.node_name(src), labels.edge_name(e), labels.node_name(dst),
-                           (src, e, dst), p))
-    return reads
-
-
-def _fact_chain(runner: _Runner, labels: LabelMap, query: MultiFactQuery) -> ModelAnswer:
-    """A chain of facts as one walk over its relation labels: in one query (the paper's
-    layout) up to the walk length the model was trained on (``walk_steps``), else hop by hop,
-    each hop one query from the stored memory (the note says so).
-
-    The answer is the walk's last node, taken only when every answer step wrote the fact
-    that was asked: its source the node reached so far, its edge the hop's relation, its
-    target a node of this graph. Otherwise the model has no answer (``"none"``, its note
-    quoting the triple it wrote): a chain with a missing fact is never answered with a name
-    the model read from some other triple.
-    """
-    asked = query
-    query = forward_chain(query, labels)
-    if any(query.inverse):
-        hop = query.inverse.index(True)
-        return ModelAnswer(None, note=(
-            f"the model reads triples forwards only; hop {hop + 1} asks "
-            f"(?, {query.relations[hop]}, _) and this graph stores no inverse label for it"))
-    missing = [r for r in query.relations if r not in labels.edges]
-    if missing:
-        return ModelAnswer(None, note=f"edge label {missing[0]!r} was not stored in memory")
-    limit = runner.model.spec.walk_steps
-    if limit is None or query.hops <= limit:
-        reads = _read_walk(runner, labels, query.subject, query.relations)
-        how = ""
-    else:
-        reads = _read_hops(runner, labels, query)
-        how = (f"answered hop by hop: {query.hops} one-hop queries from the stored memory (the "
-               f"model was trained on walks of up to {limit} steps)")
-    node, walk, prob = query.subject, [query.subject], 1.0
-    for i, (read, relation) in enumerate(zip(reads, query.relations, strict=False)):
-        if read.source != node or read.edge != relation or read.target is None:
-            said = f"the model finds no {relation!r} of {node}"
-            detail = (f"at hop {i + 1} the model wrote {read.text()}, not a "
-                      f"({node}, {relation}, _) fact")
-            return ModelAnswer(Answer("none", note=said), None,
-                               note="; ".join(filter(None, [detail, how])))
-        node = read.target
-        walk.append(f"-[{relation}]-> {node}")
-        prob *= read.prob
-    note = f"the model's walk: {' '.join(walk)}" if query.hops > 1 or asked != query else ""
-    return ModelAnswer(Answer("node", (node,)), prob, note="; ".join(filter(None, [note, how])))
-
-
-def _read_hops(runner: _Runner, labels: LabelMap, query: MultiFactQuery) -> list[_Read]:
-    """The chain as one one-hop query per relation, each from the stored memory, the next
-    starting at the node the model's previous answer named; stops at a hop whose answer
-    names no node (its read is the last)."""
-    stored, node, reads = runner.state, query.subject, []
-    for relation in query.relations:
-        hop = _Runner(runner.model, stored)
-        read = _read_walk(hop, labels, node, (relation,))[0]
-        runner.absorb(hop)
-        reads.append(read)
-        if read.target is None or read.source != node or read.edge != relation:
-            break
-        node = read.target
-    return reads
-
-
-def _neighbours(model: LoadedModel, state: Any, graph: nx.MultiDiGraph, labels: LabelMap,
-                query: NeighboursQuery) -> ModelAnswer:
-    """One one-hop traversal per label leaving the node, each from the stored state."""
-    out_labels = sorted({k for _, _, k in graph.out_edges(query.node, keys=True)})
-    found: list[str] = []
-    prob = 1.0
-    record = _Runner(model, state)
-    for label in out_labels:
-        runner = _Runner(model, state)
-        result = _traversal(runner, labels, TraversalQuery(query.node, (Step(label),)))
-        if result.answer is not None:
-            found.extend(result.answer.nodes[1:])
-            prob *= result.confidence or 0.0
-        record.absorb(runner, suffix=f" {label}")
-    answer = Answer("nodes", tuple(sorted(set(found))))
-    return ModelAnswer(answer, prob if out_labels else None, trace=record.trace(),
-                       phases=record.phases)
 
 
 def describe_model(model: LoadedModel | None) -> dict[str, Any]:

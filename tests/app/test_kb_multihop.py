@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from dnc_qa.app import engine
+from dnc_qa.app.answer import ask_model
 from dnc_qa.app.ask import ask
 from dnc_qa.app.exact_answers import Answer, agrees, exact_answer, fact_chain
 from dnc_qa.app.ingest import IngestOptions, ingest
@@ -285,7 +286,7 @@ def test_chains_up_to_the_trained_walk_length_are_one_query(ws: Workspace) -> No
     longer = dataclasses.replace(model, spec=dataclasses.replace(model.spec, walk_steps=3))
     state = engine.load_state(longer, entry.memory_file, entry.meta.memory_cells)
     query = M("Glass Harbour", ("author", "mother", "born in"))
-    out = engine.ask_model(longer, state, entry.graph, entry.labels, query)
+    out = ask_model(longer, state, entry.graph, entry.labels, query)
     assert _answer_steps(out.phases) == [3]
     assert "hop by hop" not in out.note
 

@@ -9,6 +9,7 @@ import pytest
 from safetensors.torch import load_file
 
 from dnc_qa.app import engine
+from dnc_qa.app.answer import ask_model
 from dnc_qa.app.cards import CARD_JSON, CARD_MD, ModelCard, read_card
 from dnc_qa.errors import CheckpointError
 
@@ -141,7 +142,7 @@ def test_app_path_matches_the_cards_accuracy(name: str) -> None:
         state = engine.restore_state(engine.initial_state(model, desc.num_cells), desc.state,
                                      Path("memory"))
         query = TraversalQuery(start, tuple(Step(str(e)) for e in walk))
-        out = engine.ask_model(model, state, graph, labels, query)
+        out = ask_model(model, state, graph, labels, query)
         total += 1
         right += bool(agrees(graph, query, out.answer, exact_answer(graph, query)))
     assert abs(right / total - expected) <= 0.2, (right, total, expected)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dnc_qa.app import engine
+from dnc_qa.app.answer.runner import Runner, plan
 from dnc_qa.app.ask import ask
 from dnc_qa.app.ingest import IngestOptions, ingest
 from dnc_qa.app.ship import ship
@@ -58,8 +59,8 @@ def test_planning_budget_follows_the_graph(pretrained: Path, monkeypatch: pytest
                                            ) -> None:
     monkeypatch.setattr(engine, "PRETRAINED_DIR", pretrained)
     model = engine.load_model("shortest-path-test", backend="torch")
-    runner = engine._Runner(model, engine.initial_state(model, 40), edges=9)
-    engine._plan(runner, (1, None, 2))
+    runner = Runner(model, engine.initial_state(model, 40), edges=9)
+    plan(runner, (1, None, 2))
     assert runner.phases == [("query", 0, 1), ("planning", 1, 1 + 3 + 5)]  # 3 + ceil(4.5)
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from dnc_qa.app import engine
+from dnc_qa.app.answer import ask_model
 from dnc_qa.app.ask import ask
 from dnc_qa.app.codec import assign_labels, decode_triple, encode_triples
 from dnc_qa.app.ingest import IngestOptions, ingest
@@ -205,13 +206,13 @@ def test_traversal_model_answers_neighbours_and_facts(mini_tube: nx.MultiDiGraph
     desc = engine.describe_graph(model, mini_tube, labels)
     state = engine.restore_state(engine.initial_state(model, desc.num_cells), desc.state,
                                  tmp_path / "x")
-    out = engine.ask_model(model, state, mini_tube, labels, NeighboursQuery("Bank"))
+    out = ask_model(model, state, mini_tube, labels, NeighboursQuery("Bank"))
     assert out.answer is not None and out.answer.kind == "nodes"
     assert [p[0] for p in out.phases] == ["query Central E", "answer Central E",
                                           "query Central W", "answer Central W",
                                           "query Northern N", "answer Northern N"]
     tq = TraversalQuery("Bank", (Step("Central", "W"),))
-    assert engine.ask_model(None, None, mini_tube, labels, tq).answer is None
+    assert ask_model(None, None, mini_tube, labels, tq).answer is None
 
 
 def test_fixed_edge_numbers(mini_tube: nx.MultiDiGraph) -> None:
