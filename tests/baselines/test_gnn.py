@@ -1,15 +1,13 @@
-"""The exact solver and the GNN baseline on tiny hand-made graphs."""
+"""The GNN baseline on tiny hand-made graphs."""
 
 from __future__ import annotations
 
 import networkx as nx
 import torch
 
-from dnc_qa.baselines import exact
 from dnc_qa.baselines.gnn import SPECS, HopGNN, Indexed, batch_of, hop_loss, traversal_hop
 from dnc_qa.baselines.gnn_train import GraphQuery, accuracy, answer_right, training_hops
-from dnc_qa.graphs.relations import paper_relations
-from dnc_qa.reproduce.testmaps import InferenceTest, PathTest, TraversalTest
+from dnc_qa.reproduce.testmaps import TraversalTest
 
 
 def ring() -> nx.MultiDiGraph:
@@ -19,33 +17,6 @@ def ring() -> nx.MultiDiGraph:
                     ("c", "y", "b")]:
         g.add_edge(u, v, key=k)
     return g
-
-
-def test_exact_traversal_right_and_wrong() -> None:
-    g = ring()
-    good = TraversalTest("a", ("x", "x", "y"), ("b", "c", "b"))
-    bad = TraversalTest("a", ("x", "x", "y"), ("b", "c", "a"))
-    missing = TraversalTest("b", ("y",), ("a",))
-    assert exact.solve_traversal(g, [good]).accuracy == 1.0
-    assert exact.solve_traversal(g, [good, bad, missing]).correct == 1
-    assert exact.traverse(g, "b", ("y",)) is None
-
-
-def test_exact_paths_need_the_minimal_length() -> None:
-    g = ring()
-    assert exact.solve_paths(g, [PathTest("a", "c", 1)]).accuracy == 1.0
-    assert exact.solve_paths(g, [PathTest("a", "c", 2)]).accuracy == 0.0
-    assert exact.solve_paths(g, [PathTest("b", "a", 2)]).accuracy == 1.0
-
-
-def test_exact_inference_follows_the_paper_relation() -> None:
-    rel = paper_relations()[0]  # a length-2 path over digits
-    first, second = rel.path
-    g = nx.MultiDiGraph()
-    g.add_edge("p", "q", key=first)
-    g.add_edge("q", "r", key=second)
-    assert exact.solve_inference(g, [InferenceTest("p", str(rel.label), "r", "x")]).accuracy == 1
-    assert exact.solve_inference(g, [InferenceTest("p", str(rel.label), "q", "x")]).accuracy == 0
 
 
 def test_gnn_hop_shapes_and_loss() -> None:
