@@ -524,16 +524,23 @@ def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
 
 def model_for_task(tasks: tuple[str, ...], exclude: str = "") -> str | None:
     """The first shipped model trained for one of ``tasks`` (in that order of preference),
-    other than ``exclude``; ``None`` when there is none."""
-    found: dict[str, str] = {}
+    other than ``exclude``; ``None`` when there is none. For a task, a model trained on the
+    paper's graphs for it comes before one that answers it after training on something else
+    (a ``kb_qa`` model answers traversal questions, but was trained on knowledge bases)."""
+    specs: list[tuple[str, ModelSpec]] = []
     for name in shipped_models():
         if name == exclude:
             continue
         try:
-            found.setdefault(_read_spec(PRETRAINED_DIR / name / CONFIG).task, name)
+            specs.append((name, _read_spec(PRETRAINED_DIR / name / CONFIG)))
         except CheckpointError:
             continue
-    return next((found[t] for t in tasks if t in found), None)
+    for task in tasks:
+        native = [n for n, spec in specs if spec.task == task and spec.trained_on in ("", task)]
+        other = [n for n, spec in specs if spec.task == task]
+        if native or other:
+            return (native or other)[0]
+    return None
 
 
 def routed_model(current: LoadedModel | None, query: Query) -> str | None:

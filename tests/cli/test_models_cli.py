@@ -19,7 +19,7 @@ def test_models_lists_shipped_cards_and_runs(tmp_path: Path, capsys) -> None:
     report = json.loads(out, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     assert [m["name"] for m in report["shipped"]] == shipped_models()
     for m in report["shipped"]:
-        assert m["task"] in ("traversal", "shortest_path", "inference")
+        assert m["task"] in ("traversal", "shortest_path", "inference", "kb_qa")
         assert 0 <= m["heldout_lesson_accuracy"] <= 1 and Path(m["card"]).is_file()
     assert [r["run"] for r in report["runs"]] == [str(run)]
     assert report["runs"][0]["task"] == "copy" and report["runs"][0]["step"] == 2

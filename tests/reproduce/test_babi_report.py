@@ -268,7 +268,8 @@ def test_reproduce_babi_end_to_end(runs: tuple[Path, Path], tmp_path: Path, caps
     assert by_folder["dnc-joint"]["questions"] == {str(t): 6 for t in range(1, 21)}
     joint = by_folder["dnc-joint"]
     assert (joint["step"], joint["episodes"], joint["threads"]) == (3, 6, 1)
-    assert joint["cpu_hours"] == pytest.approx(joint["elapsed_s"] / 3600, rel=0.01, abs=1e-9)
+    # elapsed_s is rounded to the millisecond: allow that much on a run of a few ms
+    assert joint["cpu_hours"] == pytest.approx(joint["elapsed_s"] / 3600, rel=0.01, abs=2e-7)
     assert joint["curve"] and joint["curve"][0][0] == 2  # an eval at step 1, batch 2
     assert "--resume" in joint["continue_command"]
 
