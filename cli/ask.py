@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from dnc_qa.app.ask import DEFAULT_MIN_CONFIDENCE
+from dnc_qa.errors import DncQaError
 from dnc_qa.jsonout import dumps
 from dnc_qa.textout import printable
 
@@ -16,7 +18,10 @@ def _echo(text: str) -> None:
 
 
 def ask(
-    question: str = typer.Argument(..., help="The question, in English (quote it)."),
+    question: str = typer.Argument(None, help="The question, in English (quote it).",
+                                   show_default=False),
+    file: Path = typer.Option(None, "--file", help="Ask each line of this file (blank "
+                              "lines and # comments skipped); --json: JSON lines."),
     graph: str = typer.Option(None, "--graph", "-g", help="Stored graph to ask (default: the "
                               "only one stored)."),
     min_confidence: float = typer.Option(
@@ -52,12 +57,23 @@ def ask(
       dncqa ask "who is Cai's maternal grandmother" --graph family
 
       dncqa ask "who are Eli's grandchildren" -g family --min-confidence 0.5
+
+    With --file, a question that cannot be answered prints its error and the
+    rest are asked; the exit status is then 2.
     """
     from dnc_qa.app.ask import ask as run_ask
     from dnc_qa.app.ask import check_min_confidence, import_spacy_without_torch
 
     import_spacy_without_torch()  # cold start: spaCy's thinc would import torch
 
+    if file is not None:
+        if question is not None or plot is not None:
+            raise DncQaError("--file asks the questions in the file: give no QUESTION "
+                             "and no --plot with it")
+        _ask_file(file, graph, check_min_confidence(min_confidence), as_json, exact_only)
+        return
+    if question is None:
+        raise DncQaError('give a question (dncqa ask "QUESTION") or --file FILE')
     if plot is not None:
         from dnc_qa.app.plots import check_plot_path
 
@@ -69,20 +85,50 @@ def ask(
     if as_json:
         typer.echo(dumps(result.to_json(), ensure_ascii=False))
         return
-    _echo(f"graph:      {result.graph} (model: {result.model})")
-    _echo(f"query:      {result.query.describe()}")
-    if result.answer is None and result.withheld is None:
-        _echo(f"model:      unavailable: {result.note}")
+    _print_result(result)
+    if plot is not None:
+        _echo(f"plot:       {plot}")
+
+
+def _print_result(result: object) -> None:
+    r: Any = result
+    _echo(f"graph:      {r.graph} (model: {r.model})")
+    _echo(f"query:      {r.query.describe()}")
+    if r.answer is None and r.withheld is None:
+        _echo(f"model:      unavailable: {r.note}")
     else:
-        first, *rest = result.answer_lines()
+        first, *rest = r.answer_lines()
         _echo(f"model:      {first}")
         for line in rest:
             _echo(f"            {line}")
-    _echo(f"exact:      {result.exact.text()}")
-    if result.agrees is not None:
-        _echo(f"agrees:     {'yes' if result.agrees else 'no'}")
-    if plot is not None:
-        _echo(f"plot:       {plot}")
+    _echo(f"exact:      {r.exact.text()}")
+    if r.agrees is not None:
+        _echo(f"agrees:     {'yes' if r.agrees else 'no'}")
+
+
+def _ask_file(path: Path, graph: str | None, min_confidence: float | None, as_json: bool,
+              exact_only: bool) -> None:
+    """Ask each question of ``path``; exit status 2 when any failed."""
+    from dnc_qa.app.ask import ask_file
+
+    failed = False
+    first = True
+    for item in ask_file(path, graph, with_model=not exact_only,
+                         min_confidence=min_confidence):
+        failed = failed or item.error is not None
+        if as_json:
+            typer.echo(dumps(item.to_json(), ensure_ascii=False))
+            continue
+        if not first:
+            typer.echo("")
+        first = False
+        _echo(f"line {item.line}:    {item.question}")
+        if item.error is not None:
+            _echo(f"error:      {item.error}")
+        else:
+            _print_result(item.result)
+    if failed:
+        raise SystemExit(2)  # main() returns, not exits, on typer.Exit
 
 
 def _plot(result: object, path: Path) -> None:

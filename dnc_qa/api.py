@@ -190,6 +190,20 @@ class Graph:
                      backend=backend, min_confidence=min_confidence)
         return Answer.from_result(result)
 
+    def ask_many(self, questions: list[str], *, exact_only: bool = False,
+                 backend: str = "auto", min_confidence: float | None = None
+                 ) -> list[Answer | str]:
+        """:meth:`ask` each question in turn (what ``dncqa ask --file`` does): one
+        :class:`Answer` per question, or the one-line error (a ``str``) of a question that
+        could not be answered (not parsed, an unknown name); the rest are still asked."""
+        from dnc_qa.app.ask import ask_many
+
+        return [Answer.from_result(item.result) if item.result is not None
+                else str(item.error)
+                for item in ask_many(questions, self.name, _workspace(self.home),
+                                     with_model=not exact_only, backend=backend,
+                                     min_confidence=min_confidence)]
+
     def plot_memory(self, answer: Answer, path: str | Path) -> Path:
         """Write a PNG of the memory's weightings while the graph was written and ``answer``
         was asked (what ``dncqa ask --plot`` draws)."""

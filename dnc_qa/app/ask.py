@@ -7,7 +7,9 @@ torch (about 1.8 s of a 3.3 s answer); torch remains the fallback.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,3 +234,73 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     threshold = default_min_confidence(result.model) if min_confidence is None \
         else min_confidence
     return withhold_below(result, threshold)
+
+
+@dataclass
+class FileAnswer:
+    """One question of a file asked by :func:`ask_file`: its result, or why it failed.
+
+    Attributes:
+        line: the question's line number in the file (from 1).
+        question: the question as written.
+        result: the answer (``None`` when it failed).
+        error: the one-line error (``None`` when it was answered).
+    """
+
+    line: int
+    question: str
+    result: AskResult | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``ask --json``'s object plus ``line``; a failed question: ``line``, ``question``
+        and ``error``."""
+        if self.result is None:
+            return {"line": self.line, "question": self.question, "error": self.error}
+        return {"line": self.line, **self.result.to_json()}
+
+
+def read_questions(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
+    """The questions of a text file with their line numbers: one a line, blank lines and
+    lines starting with ``#`` skipped. A missing or unreadable file is a one-line error."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DncQaError(f"--file {p}: no such file") from None
+    except IsADirectoryError:
+        raise DncQaError(f"--file {p} is a folder, not a file of questions") from None
+    except UnicodeDecodeError:
+        raise DncQaError(f"--file {p} is not UTF-8 text") from None
+    except OSError as exc:
+        raise DncQaError(f"--file {p}: {exc.strerror or exc}") from None
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.append((number, line))
+    return out
+
+
+def ask_many(questions: Iterable[str | tuple[int, str]], graph: str | None = None,
+             workspace: Workspace | None = None, **options: Any) -> Iterator[FileAnswer]:
+    """:func:`ask` each question in turn (``options`` as for :func:`ask`); a question that
+    fails (cannot be parsed, names an unknown node...) yields its error and the rest are
+    asked. Plain strings are numbered from 1."""
+    ws = workspace or Workspace()
+    name = graph or ws.default_name()
+    ws.require(name)  # an unknown graph fails once, not once per question
+    for i, item in enumerate(questions, 1):
+        line, question = item if isinstance(item, tuple) else (i, item)
+        try:
+            yield FileAnswer(line, question, ask(question, name, ws, **options))
+        except DncQaError as exc:
+            yield FileAnswer(line, question, error=str(exc))
+
+
+def ask_file(path: str | os.PathLike[str], graph: str | None = None,
+             workspace: Workspace | None = None, **options: Any) -> Iterator[FileAnswer]:
+    """:func:`ask_many` over the questions of a file (:func:`read_questions`)."""
+    return ask_many(read_questions(path), graph, workspace, **options)
