@@ -22,7 +22,7 @@ from dnc_qa.app.queries import (
 )
 from dnc_qa.errors import DncQaError
 
-AnswerKind = Literal["path", "node", "nodes", "none"]
+AnswerKind = Literal["path", "node", "nodes", "count", "none"]
 
 
 class NoAnswerError(DncQaError):
@@ -36,7 +36,8 @@ class Answer:
     Attributes:
         kind: ``"path"`` (``nodes`` joined by ``labels``, ``len(labels) == len(nodes) - 1``),
             ``"node"`` (one node), ``"nodes"`` (a list, possibly empty) or ``"none"``
-            (no answer exists; ``note`` says why).
+            (no answer exists; ``note`` says why); ``"count"``: the number of stops of a
+            path (``len(labels)``; ``nodes`` and ``labels`` hold the path, ``note`` its text).
         nodes: the node names.
         labels: the edge labels of a path.
         note: a remark for people ("no route", "unknown label 417").
@@ -49,7 +50,9 @@ class Answer:
 
     def to_json(self) -> Any:
         """A path as ``[[source, label, target], ...]``, a node as a string, a list as a list,
-        no answer as ``None``."""
+        a count as an integer, no answer as ``None``."""
+        if self.kind == "count":
+            return len(self.labels)
         if self.kind == "path":
             pairs = zip(self.nodes, self.labels, self.nodes[1:], strict=False)
             return [[a, lab, b] for a, lab, b in pairs]
@@ -60,7 +63,11 @@ class Answer:
         return None
 
     def text(self) -> str:
-        """One line for people: ``Bank -[Central E]-> Liverpool Street``, ``Ann``, ``Ann, Bo``."""
+        """One line for people: ``Bank -[Central E]-> Liverpool Street``, ``Ann``, ``Ann, Bo``,
+        ``2 stops (Bank -[Central E]-> ...)``."""
+        if self.kind == "count":
+            n = len(self.labels)
+            return f"{n} stop{'' if n == 1 else 's'} ({self.note})"
         if self.kind == "path":
             if len(self.nodes) == 1:
                 return f"{self.nodes[0]} (already there)"
@@ -78,6 +85,16 @@ class Answer:
     def end(self) -> str | None:
         """The last node of a path, or the node of a node answer."""
         return self.nodes[-1] if self.nodes and self.kind in ("path", "node") else None
+
+
+def as_count(answer: Answer, target: str) -> Answer:
+    """A path answer as its number of stops (``"count"``), the path as its note; a path
+    that does not reach ``target`` (or no answer) is no answer."""
+    if answer.kind == "path" and answer.nodes and answer.nodes[-1] == target:
+        return Answer("count", answer.nodes, answer.labels, note=answer.text())
+    if answer.kind == "path":
+        return Answer("none", note=answer.note or f"the path does not reach {target}")
+    return answer
 
 
 def _check_node(graph: nx.MultiDiGraph, node: str) -> None:
@@ -179,7 +196,8 @@ def fact_chain(graph: nx.MultiDiGraph, query: MultiFactQuery) -> Answer:
 def exact_answer(graph: nx.MultiDiGraph, query: Query) -> Answer:
     """The exact answer to ``query`` in ``graph``."""
     if isinstance(query, ShortestPathQuery):
-        return shortest_path(graph, query.source, query.target)
+        found = shortest_path(graph, query.source, query.target)
+        return as_count(found, query.target) if query.count else found
     if isinstance(query, TraversalQuery):
         return traverse(graph, query)
     if isinstance(query, NeighboursQuery):
@@ -206,6 +224,7 @@ def is_valid_path(graph: nx.MultiDiGraph, answer: Answer) -> bool:
 def agrees(graph: nx.MultiDiGraph, query: Query, model: Answer, exact: Answer) -> bool:
     """Whether the model's answer is right.
 
+    * number of stops: the same count;
     * shortest path: a valid path from source to target no longer than the exact one (any of
       several shortest paths agrees);
     * traversal: the same nodes and labels;
@@ -215,6 +234,8 @@ def agrees(graph: nx.MultiDiGraph, query: Query, model: Answer, exact: Answer) -
     if exact.kind == "none" or (exact.kind == "nodes" and not exact.nodes
                                 and model.kind == "none"):
         return model.kind == "none"
+    if isinstance(query, ShortestPathQuery) and query.count:
+        return model.kind == "count" and len(model.labels) == len(exact.labels)
     if isinstance(query, ShortestPathQuery):
         return (
             is_valid_path(graph, model)

@@ -33,16 +33,23 @@ class Step:
 
 @dataclass(frozen=True)
 class ShortestPathQuery:
-    """The shortest path from ``source`` to ``target``."""
+    """The shortest path from ``source`` to ``target``; with ``count``, its number of stops
+    (edges): "how many stops from A to B"."""
 
     type: ClassVar[str] = "shortest_path"
     source: str
     target: str
+    count: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "source": self.source, "target": self.target}
+        out: dict[str, Any] = {"type": self.type, "source": self.source, "target": self.target}
+        if self.count:
+            out["count"] = True
+        return out
 
     def describe(self) -> str:
+        if self.count:
+            return f"number of stops from {self.source} to {self.target}"
         return f"shortest path from {self.source} to {self.target}"
 
 

@@ -49,6 +49,7 @@ from dnc_qa.textout import clip
 
 SUPPORTED_FORMS = (
     "shortest path ('shortest path from A to B', 'how do I get from A to B')",
+    "number of stops ('how many stops from A to B')",
     "traversal ('from A take the Central line east for 2 stops', "
     "'start at A and follow X then Y')",
     "neighbours ('which stations are next to A')",
@@ -288,10 +289,16 @@ _SP = [
     rf"(?:find |show me |give me |plan )?(?:a |the )?(?:route|directions|path|way|journey) "
     rf"from {_X} to {_Y}",
     rf"(?:navigate|take me|get me|guide me|route me|travel|go) from {_X} to {_Y}",
-    rf"how many (?:stops|stations|steps|hops|edges) (?:is it |are there )?"
-    rf"(?:from|between) {_X} (?:to|and) {_Y}",
     rf"(?:go |travel |get )?from {_X} to {_Y}",
 ]
+
+_COUNT = [
+    rf"how many (?:stops|stations|steps|hops|edges) "
+    rf"(?:is it |are there |does it take |do i (?:need|have) to (?:go|travel) )?"
+    rf"(?:from|between) {_X} (?:to|and) {_Y}",
+    rf"how far (?:is it )?from {_X} to {_Y} in (?:stops|stations|steps|hops)",
+]
+"""Questions asking how many stops a shortest path has."""
 
 _NB_WHAT = r"(?:stations?|stops?|nodes?|places?|people|persons?|entities|ones)"
 _NB_REL = (r"(?:next to|adjacent to|connected to|linked to|beside|neighbou?ring|neighbou?rs of|"
@@ -373,6 +380,7 @@ def _full(pattern: str) -> re.Pattern[str]:
 
 
 _SP_RE = [_full(p) for p in _SP]
+_COUNT_RE = [_full(p) for p in _COUNT]
 _NB_RE = [_full(p) for p in _NB]
 _POSS_RE = [_full(p) for p in _POSS]
 _VERB_FACT_RE = [_full(p) for p in _VERB_FACTS]
@@ -808,6 +816,11 @@ def _label_step(label: str, ctx: _Ctx) -> Step:
 
 
 def _parse_shortest(text: str, ctx: _Ctx) -> Query | None:
+    for pattern in _COUNT_RE:
+        m = pattern.match(text)
+        if m:
+            return ShortestPathQuery(ctx.node(m.group("a")), ctx.node(m.group("b")),
+                                     count=True)
     for pattern in _SP_RE[:-1]:
         m = pattern.match(text)
         if m:

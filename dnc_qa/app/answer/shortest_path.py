@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from dnc_qa.app import codec
 from dnc_qa.app.answer.runner import ModelAnswer, Runner, plan
 from dnc_qa.app.codec import LabelMap
-from dnc_qa.app.exact_answers import Answer
+from dnc_qa.app.exact_answers import Answer, as_count
 from dnc_qa.app.queries import ShortestPathQuery
 
 if TYPE_CHECKING:
@@ -22,7 +22,8 @@ def answer_shortest_path(runner: Runner, graph: nx.MultiDiGraph, labels: LabelMa
     """Answer steps until the target is reached, a node repeats, or a dead end.
 
     Each step's output is renormalised over the current node's outgoing triples and the best
-    one is taken; its triple is the next step's input.
+    one is taken; its triple is the next step's input. A ``count`` query is answered with
+    the number of stops of that path (:func:`~dnc_qa.app.exact_answers.as_count`).
     """
     plan(runner, (labels.nodes[query.source], None, labels.nodes[query.target]))
     node, nodes, edges, log_conf = query.source, [query.source], [], 0.0
@@ -50,6 +51,8 @@ def answer_shortest_path(runner: Runner, graph: nx.MultiDiGraph, labels: LabelMa
             note = f"the model's path returns to {v}; stopped there"
             break
         nodes.append(v)
-    return ModelAnswer(Answer("path", tuple(nodes), tuple(edges), note=note), math.exp(log_conf),
-                       note=note)
+    answer = Answer("path", tuple(nodes), tuple(edges), note=note)
+    if query.count:  # "how many stops": the length of the model's path, when it arrives
+        answer = as_count(answer, query.target)
+    return ModelAnswer(answer, math.exp(log_conf), note=note)
 
