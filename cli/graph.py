@@ -135,7 +135,9 @@ def info(
 @app.command("convert")
 def convert(
     source: Path = typer.Argument(..., help="Graph file, or transit folder."),
-    target: Path = typer.Argument(..., help="Output file (.json, .graphml, .gml or .csv)."),
+    target: Path = typer.Argument(None, help="Output file (.json, .graphml, .gml, .csv or "
+                                  ".pt); or --out.", show_default=False),
+    out: Path = typer.Option(None, "--out", "-o", help="Output file (instead of TARGET)."),
     format: str | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
     to: str | None = typer.Option(
         None, "--to", help=f"Output format ({', '.join(WRITE_FORMATS)}); default: extension."),
@@ -152,7 +154,10 @@ def convert(
     """Read any supported graph and write it out (node-link JSON is lossless).
 
     The output format comes from TARGET's extension (.json, .graphml, .gml,
-    .csv) or --to. CSV keeps no isolated nodes and no node attributes.
+    .csv, .pt) or --to. CSV keeps no isolated nodes and no node attributes.
+    --to pyg (.pt) saves a PyTorch Geometric graph as plain tensors and
+    lists: Data(**torch.load(FILE, weights_only=True)) rebuilds it
+    (docs/data.md).
 
     Examples:
 
@@ -161,7 +166,12 @@ def convert(
       dncqa graph convert transit.json transit.graphml --force
 
       dncqa graph convert dnc_qa/app/demo_data/family-tree.json family.csv
+
+      dncqa graph convert data/transit --to pyg --out transit.pt
     """
+    if (target is None) == (out is None):
+        raise GraphFormatError("give the output file once: TARGET or --out FILE")
+    target = target or out
     opts = _options(label_key, default_label, undirected, directions, max_mb, max_nodes,
                     max_edges)
     if target.exists() and not force:

@@ -52,7 +52,7 @@ from dnc_qa.graphs.model import LABEL
 from dnc_qa.graphs.names import clean_name
 
 READ_FORMATS = ("node-link", "transit", "graphml", "gml", "csv", "text")
-WRITE_FORMATS = ("node-link", "graphml", "gml", "csv")
+WRITE_FORMATS = ("node-link", "graphml", "gml", "csv", "pyg")
 _BY_SUFFIX = {".json": "node-link", ".graphml": "graphml", ".xml": "graphml", ".gml": "gml",
               ".csv": "csv", ".txt": "text"}
 _ALIASES = {"json": "node-link", "nodelink": "node-link", "node_link": "node-link",
@@ -204,17 +204,25 @@ def write_graph(
     """Write ``graph`` to ``path`` (format from ``format`` or the extension); returns the format.
 
     Node-link JSON is the lossless canonical output; CSV drops isolated nodes and graph
-    attributes, GraphML/GML drop attribute values that are not strings or numbers.
+    attributes, GraphML/GML drop attribute values that are not strings or numbers; ``pyg``
+    (``.pt``) is :func:`dnc_qa.graphs.pyg.write_pyg` (names, labels and positions only).
     """
     p = Path(path)
     if format:
         fmt = _ALIASES.get(format.lower(), format.lower())
+        fmt = "pyg" if fmt in ("torch_geometric", "torch-geometric") else fmt
     else:
-        fmt = _BY_SUFFIX.get(p.suffix.lower(), "")
+        fmt = "pyg" if p.suffix.lower() == ".pt" else _BY_SUFFIX.get(p.suffix.lower(), "")
+    if fmt == "pyg":  # binary, and needs torch: imported only here
+        from dnc_qa.graphs.pyg import write_pyg
+
+        write_pyg(graph, p)
+        return fmt
     if fmt not in _WRITERS:
         raise GraphFormatError(
             f"cannot write format {fmt or p.suffix or 'unknown'!r}; writable: "
-            f"{', '.join(WRITE_FORMATS)} (by extension .json, .graphml, .gml, .csv)", path=p)
+            f"{', '.join(WRITE_FORMATS)} (by extension .json, .graphml, .gml, .csv, .pt)",
+            path=p)
     p.write_text(_WRITERS[fmt](graph), encoding="utf-8")
     return fmt
 

@@ -6,9 +6,16 @@ A :class:`torch_geometric.data.Data` made here has
 * ``edge_label``: ``LongTensor [E]``, index into ``edge_label_names``,
 * ``num_nodes``, ``node_names: list[str]`` (length N), ``edge_label_names: list[str]`` (sorted),
 * ``pos``: ``FloatTensor [N, 2]`` (x, y or longitude, latitude) when every node has coordinates.
+
+:func:`write_pyg` (``dncqa graph convert FILE graph.pt``) saves the same fields as a plain
+dict of tensors, ints and lists of strings, with the labels as ``edge_attr``, so that the file
+loads with ``torch.load(path, weights_only=True)`` (no pickled classes);
+``Data(**torch.load(path, weights_only=True))`` or :func:`read_pyg` makes the ``Data``.
 """
 
 from __future__ import annotations
+
+import os
 
 import networkx as nx
 import torch
@@ -48,6 +55,7 @@ def to_pyg(graph: nx.MultiDiGraph) -> Data:
 def from_pyg(data: Data) -> nx.MultiDiGraph:
     """Rebuild the canonical graph from ``Data`` made by :func:`to_pyg`.
 
+    The labels are read from ``edge_label``, else a 1-D ``edge_attr`` (:func:`read_pyg`).
     Without ``node_names`` nodes are named ``"0"..``; without ``edge_label``/``edge_label_names``
     every edge is labelled ``"0"``.
     """
@@ -57,6 +65,9 @@ def from_pyg(data: Data) -> nx.MultiDiGraph:
         raise GraphFormatError("node_names must hold num_nodes unique names")
     label_names = list(getattr(data, "edge_label_names", None) or [])
     edge_label = getattr(data, "edge_label", None)
+    if edge_label is None and getattr(data, "edge_attr", None) is not None \
+            and data.edge_attr.dim() == 1:
+        edge_label = data.edge_attr  # as :func:`write_pyg` saves the labels
     graph = nx.MultiDiGraph()
     graph.add_nodes_from(names)
     pos = getattr(data, "pos", None)
@@ -69,3 +80,34 @@ def from_pyg(data: Data) -> nx.MultiDiGraph:
         name = label_names[lab] if label_names else str(lab)
         add_triple(graph, names[u], name, names[v])
     return graph
+
+
+PYG_FILE_FORMAT = "dnc-qa pyg 1"
+"""The ``format`` entry of a file written by :func:`write_pyg`."""
+
+
+def pyg_dict(graph: nx.MultiDiGraph) -> dict:
+    """The fields of :func:`to_pyg` as a plain dict (``edge_attr``: ``LongTensor [E]``, the
+    label of each edge as an index into ``edge_label_names``)."""
+    data = to_pyg(graph)
+    out = {"edge_index": data.edge_index, "edge_attr": data.edge_label,
+           "num_nodes": int(data.num_nodes), "node_names": list(data.node_names),
+           "edge_label_names": list(data.edge_label_names)}
+    if getattr(data, "pos", None) is not None:
+        out["pos"] = data.pos
+    return out
+
+
+def write_pyg(graph: nx.MultiDiGraph, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` :func:`pyg_dict` (plus ``format``) to ``path``; it loads with
+    ``torch.load(path, weights_only=True)``."""
+    torch.save({**pyg_dict(graph), "format": PYG_FILE_FORMAT}, path)
+
+
+def read_pyg(path: str | os.PathLike[str]) -> Data:
+    """The ``Data`` of a file written by :func:`write_pyg` (loaded with ``weights_only``)."""
+    fields = torch.load(path, weights_only=True)
+    if not isinstance(fields, dict) or fields.get("format") != PYG_FILE_FORMAT:
+        raise GraphFormatError(f"not a graph written by dncqa graph convert --to pyg: {path}")
+    fields = {k: v for k, v in fields.items() if k != "format"}
+    return Data(**fields)
