@@ -33,7 +33,8 @@ from dnc_qa.cli import workspace as workspace_cmd
 from dnc_qa.errors import DncQaError
 from dnc_qa.textout import clip, printable
 
-PATH_OPTIONS = ("--out", "-o", "--plot", "--babi-dir", "--data-dir")
+PATH_OPTIONS = ("--out", "-o", "--plot", "--babi-dir", "--data-dir",
+                "--tensorboard", "--file")
 """Options naming a file or folder: an empty value would mean the current folder."""
 
 MAX_MESSAGE = 1000

@@ -120,6 +120,9 @@ def train(
         rich_help_panel=EVALUATION)] = None,
     log_every: Annotated[int, Option("--log-every", help="Log metrics every K steps.",
                                      rich_help_panel=EVALUATION)] = 50,
+    tensorboard: Annotated[Path | None, Option(
+        "--tensorboard", metavar="DIR", help="Also log the metrics to DIR for TensorBoard "
+        "(pip install tensorboard).", rich_help_panel=EVALUATION)] = None,
     checkpoint_every: Annotated[int, Option("--checkpoint-every",
                                             help="Save a checkpoint every K steps.",
                                             rich_help_panel=EVALUATION)] = 500,
@@ -200,6 +203,10 @@ def train(
     from dnc_qa.train.distributed import auto_processes, parse_processes
     from dnc_qa.train.trainer import train as run_training
 
+    if tensorboard is not None:  # before any process starts: a missing package is one line
+        from dnc_qa.train.metrics_log import summary_writer_class
+
+        summary_writer_class()
     count = parse_processes(processes)
     if count is None and "RANK" not in os.environ:
         import torch
@@ -257,7 +264,8 @@ def train(
     if out.exists() and not out.is_dir():
         raise DncQaError(f"--out {out} exists and is not a folder")
     result = run_training(run, out, resume=resume, show_progress=progress and not as_json,
-                          init_from=init_from, init_partial=init_partial)
+                          init_from=init_from, init_partial=init_partial,
+                          tensorboard=tensorboard)
     if int(os.environ.get("RANK", "0")) != 0:
         return
     summary = result_dict(result)

@@ -204,12 +204,15 @@ class Trainer:
             not with a run that is resumed.
         init_partial: copy only the tensors of ``init_from`` whose name and shape this model
             shares (:func:`copy_matching_weights`) instead of requiring the same network.
+        tensorboard: also log the metrics' scalars to this folder for TensorBoard
+            (:class:`~dnc_qa.train.metrics_log.MetricsLog`).
     """
 
     def __init__(
         self, config: TrainConfig, out_dir: Path, resume: bool = False, show_progress: bool = True,
         init_from: str | Path | None = None,
         init_partial: bool = False,
+        tensorboard: Path | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         checkpoint = latest_checkpoint(self.out_dir)
@@ -247,7 +250,8 @@ class Trainer:
         self.amp = config.amp and self.device.type == "cuda"
         if self.amp and not torch.cuda.is_bf16_supported():
             raise DncQaError("--amp needs a GPU with bfloat16 support")
-        self.log = MetricsLog(self.out_dir / METRICS_FILE, enabled=self.dist.is_main)
+        self.log = MetricsLog(self.out_dir / METRICS_FILE, enabled=self.dist.is_main,
+                              tensorboard=tensorboard)
         self.progress_enabled = show_progress and self.dist.is_main
 
         if config.deterministic and self.device.type == "cpu":
@@ -570,15 +574,20 @@ class Trainer:
 def train(
     config: TrainConfig, out_dir: Path | str, resume: bool = False, show_progress: bool = True,
     init_from: str | Path | None = None, init_partial: bool = False,
+    tensorboard: str | Path | None = None,
 ) -> TrainResult:
     """Run (or resume) one training run; see :class:`Trainer` (``init_from``: a new run
-    starts from those weights; ``init_partial``: only those of the same name and shape)."""
+    starts from those weights; ``init_partial``: only those of the same name and shape;
+    ``tensorboard``: a folder for TensorBoard's event files)."""
     trainer = Trainer(config, Path(out_dir), resume=resume, show_progress=show_progress,
-                      init_from=init_from, init_partial=init_partial)
+                      init_from=init_from, init_partial=init_partial,
+                      tensorboard=None if tensorboard is None else Path(tensorboard))
     try:
         result = trainer.run()
     except BaseException:
+        trainer.log.close()
         D.shutdown(wait=False)
         raise
+    trainer.log.close()
     D.shutdown()
     return result
