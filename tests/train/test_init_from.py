@@ -20,7 +20,7 @@ from tests.train.train_helpers import tiny_config
 SHIPPED = Path(__file__).resolve().parents[2] / "dnc_qa" / "pretrained" / "traversal-dnc"
 # the shipped traversal model's network (its config.json), for the kb_qa task
 TRAVERSAL_DNC = ModelConfig(kind="dnc", hidden_size=128, num_cells=16, cell_width=64,
-                            num_reads=3, controller="feedforward", masking=True, fit_cells=True)
+                            num_reads=3, controller="lstm", masking=True, fit_cells=True)
 
 
 def _kb_config(**overrides) -> TrainConfig:
@@ -106,7 +106,7 @@ def test_cli_starts_from_the_shipped_model(tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
     code, _, err = run_main([
         "train", "--task", "kb_qa", "--steps", "1", "--out", str(out), "--init-from",
-        "traversal-dnc", "--model", "dnc", "--controller", "feedforward", "--masking",
+        "traversal-dnc", "--model", "dnc", "--controller", "lstm", "--masking",
         "--hidden-size", "128", "--num-cells", "16", "--cell-width", "64", "--num-reads", "3",
         "--fit-cells", "--batch-size", "2", "--threads", "1", "--no-progress",
         "--final-eval-episodes", "2", "--eval-episodes", "2"], capsys)
@@ -116,18 +116,20 @@ def test_cli_starts_from_the_shipped_model(tmp_path: Path, capsys) -> None:
 
 
 def test_partial_copies_only_what_fits(tmp_path: Path) -> None:
-    """--init-partial: an LSTM-controller DNC of the shipped model's width takes its memory
-    interface and output layer from the feed-forward model; the controller stays fresh; the
+    """--init-partial: a feed-forward DNC of the shipped model's width takes its memory
+    interface and output layer from the LSTM-controller model; the controller stays fresh; the
     start record lists what was copied."""
     source = load_file(str(SHIPPED / "model.safetensors"))
-    lstm = TrainConfig(task="kb_qa", model=ModelConfig(
+    feedforward = TrainConfig(task="kb_qa", model=ModelConfig(
         kind="dnc", hidden_size=128, num_cells=16, cell_width=64, num_reads=3,
-        controller="lstm", masking=True, fit_cells=True), batch_size=2, steps=1, device="cpu",
+        controller="feedforward", masking=True, fit_cells=True), batch_size=2, steps=1,
+        device="cpu",
         final_eval_episodes=2, log_every=1,
         curriculum=CurriculumConfig(eval_every=100, eval_episodes=2))
     with pytest.raises(DncQaError, match="controller"):
-        Trainer(lstm, tmp_path / "strict", show_progress=False, init_from="traversal-dnc")
-    trainer = Trainer(lstm, tmp_path / "run", show_progress=False, init_from="traversal-dnc",
+        Trainer(feedforward, tmp_path / "strict", show_progress=False, init_from="traversal-dnc")
+    trainer = Trainer(feedforward, tmp_path / "run", show_progress=False,
+                      init_from="traversal-dnc",
                       init_partial=True)
     state = trainer.model.state_dict()
     copied = trainer.init_from["copied"]
