@@ -90,7 +90,11 @@ def main(argv: list[str] | None = None) -> None:
         _error(f"{empty} needs a file or folder name, not an empty string")
         raise SystemExit(2)
     try:
-        app(args=args, prog_name="dncqa", standalone_mode=False)
+        # without standalone mode click returns a command's typer.Exit code instead of
+        # exiting: pass it on (a failed DDP relaunch or benchmark must not exit 0)
+        code = app(args=args, prog_name="dncqa", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            raise SystemExit(code)
     except DncQaError as exc:
         if debug:
             raise
