@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import networkx as nx
 import torch
 
 from dnc_qa.baselines.gnn import SPECS, HopGNN, Indexed, batch_of, hop_loss, traversal_hop
 from dnc_qa.baselines.gnn_train import GraphQuery, accuracy, answer_right, training_hops
 from dnc_qa.reproduce.testmaps import TraversalTest
-
-
-def ring() -> nx.MultiDiGraph:
-    """a -x-> b -x-> c -x-> a, and a -y-> c, c -y-> b."""
-    g = nx.MultiDiGraph()
-    for u, k, v in [("a", "x", "b"), ("b", "x", "c"), ("c", "x", "a"), ("a", "y", "c"),
-                    ("c", "y", "b")]:
-        g.add_edge(u, v, key=k)
-    return g
+from tests.baselines.test_exact import ring
 
 
 def test_gnn_hop_shapes_and_loss() -> None:
