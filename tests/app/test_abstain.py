@@ -19,8 +19,8 @@ from dnc_qa.app.ask import (
 from dnc_qa.app.demo import PACKAGE_DATA
 from dnc_qa.app.exact_answers import Answer
 from dnc_qa.app.queries import RelationQuery
-from dnc_qa.cli.main import main
 from dnc_qa.errors import DncQaError
+from tests.cli.test_train_cli import run_main as run_cli
 
 FAMILY = PACKAGE_DATA / "family-tree.json"
 QUESTION = "who is Bryn's father"  # one edge: the shipped model answers it
@@ -65,14 +65,6 @@ def test_threshold_checks_and_defaults() -> None:
     assert default_min_confidence("/some/checkpoint") == 0.0
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

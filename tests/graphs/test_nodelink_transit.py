@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from dnc_qa.cli.main import main
 from dnc_qa.graphs.directions import LineShapeError, terminal_directions
 from dnc_qa.graphs.errors import GraphFormatError
 from dnc_qa.graphs.io import ReadOptions, read_graph
+from tests.cli.test_train_cli import run_main as run_cli
 
 
 def write_map(path: Path, nodes: list[dict[str, Any]], lines: dict[str, list[str]],
@@ -140,14 +140,6 @@ def test_bad_coordinates_are_one_line_errors(tmp_path: Path, node: dict[str, Any
         read_graph(write_map(tmp_path / "bad.json", nodes, LINES))
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_ingest_and_ask_a_line_map(planar: Path, tmp_path: Path,
