@@ -39,6 +39,9 @@ def evaluate(
     babi_split: str | None = typer.Option(
         None, "--babi-split", help="bAbI: test (default), valid or train."
     ),
+    graphs: str | None = typer.Option(
+        None, "--graphs", help="Shortest path: random or transit (default: the trained one)."
+    ),
 ) -> None:
     """Score a trained model on fresh episodes of its task (or another one).
 
@@ -61,14 +64,18 @@ def evaluate(
 
       dncqa eval runs/b1 --babi-task 1
 
+      dncqa eval shortest-path-dnc --graphs transit --lesson 7 --episodes 500
+
     A shipped model is named by its name (traversal-dnc) or folder.
 
     Graph tasks add accuracy splits beside rules that need no memory:
     shortest path is scored on the network's own moves (right when its path
     is a shortest one), per distance, beside three rules (random legal move,
-    never step back, goal when adjacent); inference per relation length,
-    beside naming a random node such a walk reaches; traversal per walk
-    length; kb_qa per chain length (relations per question).
+    never step back, goal when adjacent), on the paper's random graphs or
+    (--graphs transit) on generated transit maps with their own lessons;
+    inference per relation length, beside naming a random node such a walk
+    reaches; traversal per walk length; kb_qa per chain length (relations
+    per question).
 
     bAbI is scored on every story of the test files (at most --episodes per
     task, in file order), task by task: each task's error rate (a question
@@ -103,6 +110,17 @@ def evaluate(
         the_task = make_task(task_name, **ckpt.config.task_options())
     else:
         the_task = make_task(task_name)
+    if graphs is not None:
+        from dataclasses import replace
+
+        from dnc_qa.tasks.shortest_path import GRAPH_KINDS, ShortestPathTask
+
+        if not isinstance(the_task, ShortestPathTask):
+            raise DncQaError(f"--graphs applies to --task shortest_path, not {task_name}")
+        kind = graphs.strip().lower()
+        if kind not in GRAPH_KINDS:
+            raise DncQaError(f"unknown --graphs {graphs!r}; choose {' or '.join(GRAPH_KINDS)}")
+        the_task = replace(the_task, graphs=kind, lesson=None)
     if (the_task.input_size, the_task.output_size) != (
         model.input_size,
         model.output_size,

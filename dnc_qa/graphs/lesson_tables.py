@@ -4,6 +4,10 @@
 ``{"task", "source", "lessons": [{"nodes": [lo, hi], "out_degree": [lo, hi],
 "length": [lo, hi], "queries": q}, ...]}``.  Only the first and last lessons are the paper's;
 the ones between are linear interpolations (see ``docs/data.md``).
+
+``shortest_path_transit.json`` is not the paper's: shortest paths on transit maps
+(:func:`dnc_qa.graphs.transit_generator.lesson_map`), whose lessons give ``"lines"`` instead
+of an out-degree.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from importlib import resources
 from dnc_qa.errors import DncQaError
 
 TASKS = ("traversal", "shortest_path", "inference")
+CURRICULA = (*TASKS, "shortest_path_transit")
+"""Every lesson table shipped: the paper's three and shortest paths on transit maps."""
 Range = tuple[int, int]
 
 
@@ -28,6 +34,7 @@ class Lesson:
         out_degree: each node's out-degree K, drawn per node from this range.
         length: traversal path length, shortest-path length, or inference relation length.
         queries: queries per episode.
+        lines: transit-map lessons: the number of lines (``(0, 0)`` for random graphs).
     """
 
     index: int
@@ -35,6 +42,7 @@ class Lesson:
     out_degree: Range
     length: Range
     queries: int = 1
+    lines: Range = (0, 0)
 
 
 @dataclass(frozen=True)
@@ -64,15 +72,15 @@ def _pair(value: object) -> Range:
 
 
 def load_curriculum(task: str) -> LessonTable:
-    """Load the lesson table for ``task`` (one of :data:`TASKS`)."""
-    if task not in TASKS:
-        raise DncQaError(f"unknown curriculum {task!r}; known: {', '.join(TASKS)}")
+    """Load the lesson table ``task`` (one of :data:`CURRICULA`)."""
+    if task not in CURRICULA:
+        raise DncQaError(f"unknown curriculum {task!r}; known: {', '.join(CURRICULA)}")
     folder = resources.files("dnc_qa.graphs").joinpath("curricula")
     text = folder.joinpath(f"{task}.json").read_text(encoding="utf-8")
     data = json.loads(text)
     lessons = tuple(
-        Lesson(i + 1, _pair(d["nodes"]), _pair(d["out_degree"]), _pair(d["length"]),
-               int(d.get("queries", 1)))
+        Lesson(i + 1, _pair(d["nodes"]), _pair(d.get("out_degree", 0)), _pair(d["length"]),
+               int(d.get("queries", 1)), _pair(d.get("lines", 0)))
         for i, d in enumerate(data["lessons"])
     )
     return LessonTable(data["task"], lessons, data.get("source", ""))

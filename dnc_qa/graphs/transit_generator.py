@@ -29,6 +29,7 @@ from dnc_qa.graphs.formats.transit import (
     TransitTables,
     build_transit_graph,
 )
+from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.names import LINE_NAMES, station_names
 from dnc_qa.graphs.rng import Seed, as_rng
 
@@ -137,3 +138,27 @@ def transit_map(
 ) -> nx.MultiDiGraph:
     """A connected random transit map as a canonical graph (labels like ``"Amber E"``)."""
     return build_transit_graph(transit_tables(spec, seed), directions=directions)
+
+
+def lesson_map(lesson: Lesson, seed: Seed = None, *, tries: int = 200) -> nx.MultiDiGraph:
+    """A transit map for a curriculum ``lesson`` of transit maps: ``lesson.lines`` lines
+    (drawn uniformly), 2-5 regular stations per line, redrawn until the station count lies
+    in ``lesson.nodes``.
+
+    Edge labels are ``"<line> <direction>"`` as on every map ``dncqa ingest`` reads, so a
+    model trained on these sees the structure the application's maps have: each label runs
+    along one line in one direction.
+    """
+    rng = as_rng(seed)
+    lo, hi = lesson.lines
+    if not 2 <= lo <= hi <= len(LINE_NAMES):
+        raise DncQaError(f"a transit lesson needs 2..{len(LINE_NAMES)} lines, not {lesson.lines}")
+    for _ in range(tries):
+        lines = int(rng.integers(lo, hi + 1))
+        per_line = max(1, round(lesson.nodes[1] / lines) - 1)
+        spec = TransitSpec(lines=lines, stations_per_line=(max(1, per_line - 2), per_line))
+        graph = transit_map(spec, rng)
+        if lesson.nodes[0] <= graph.number_of_nodes() <= lesson.nodes[1]:
+            return graph
+    raise DncQaError(f"no transit map of {lesson.nodes} stations on {lesson.lines} lines "
+                     f"in {tries} tries")

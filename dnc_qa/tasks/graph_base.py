@@ -23,6 +23,7 @@ from torch import Tensor
 from dnc_qa.encoding import INPUT_SIZE, OUTPUT_SIZE, masked_digit_nll
 from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding.labels import digit_targets, digit_view
+from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.lesson_tables import Lesson, load_curriculum
 from dnc_qa.tasks.base import Batch, Episode, MetricCounts, pad_episodes
 
@@ -83,9 +84,14 @@ class GraphTask(ABC):
         return OUTPUT_SIZE
 
     @property
+    def curriculum(self) -> str:
+        """The name of this task's lesson table (``dnc_qa/graphs/curricula/<name>.json``)."""
+        return self.name
+
+    @property
     def current(self) -> Lesson:
         """The lesson this task draws from."""
-        return self.lesson if self.lesson is not None else load_curriculum(self.name).final
+        return self.lesson if self.lesson is not None else load_curriculum(self.curriculum).final
 
     @abstractmethod
     def build(self, rng: np.random.Generator) -> GraphEpisode:
@@ -95,8 +101,8 @@ class GraphTask(ABC):
     def with_lesson(self, lesson: Lesson) -> GraphTask: ...
 
     def lessons(self) -> list[GraphTask]:
-        """The paper's curriculum (``dnc_qa/graphs/curricula/<task>.json``)."""
-        lessons = [self.with_lesson(lesson) for lesson in load_curriculum(self.name).lessons]
+        """The task's curriculum (:attr:`curriculum`: the paper's, for the paper's tasks)."""
+        lessons = [self.with_lesson(lesson) for lesson in load_curriculum(self.curriculum).lessons]
         return lessons[:-1] + [self]
 
     def warmup_lessons(self, count: int) -> list[GraphTask]:
@@ -108,7 +114,10 @@ class GraphTask(ABC):
         (docs/reproduction.md). A task with ``bridge`` set also asks one-hop questions in
         them (lengths from 1 up to the first lesson's longest).
         """
-        first = load_curriculum(self.name).lessons[0]
+        first = load_curriculum(self.curriculum).lessons[0]
+        if first.lines != (0, 0):
+            raise DncQaError(f"the {self.curriculum} curriculum starts small already: "
+                             "no warm-up lessons")
         length = (1, first.length[1]) if getattr(self, "bridge", False) else first.length
 
         def grow(lo: int, hi: int, a: tuple[int, int], t: float) -> tuple[int, int]:

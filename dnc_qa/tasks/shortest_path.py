@@ -45,14 +45,18 @@ from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
 from dnc_qa.encoding.readout import digit_log_probs
 from dnc_qa.encoding.relabel import Relabelling
+from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.model import Triple
 from dnc_qa.graphs.random_graphs import lesson_graph
+from dnc_qa.graphs.transit_generator import lesson_map
 from dnc_qa.models.state import cat_rows, index_rows
 from dnc_qa.tasks.base import Batch, MetricCounts
 from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, episode_rng, planning_budget
 
 BETA = 0.8
+GRAPH_KINDS = ("random", "transit")
+"""The graphs shortest-path episodes are drawn on: the paper's random graphs, transit maps."""
 
 
 def out_triples(graph: nx.MultiDiGraph, node: str) -> list[Triple]:
@@ -212,6 +216,9 @@ class ShortestPathTask(GraphTask):
         bridge: warm-up lessons also ask for paths of length 1.
         ponder_steps: extra steps on each answer step's input before the move is read out
             (the output of the last of the ``1 + ponder_steps`` steps chooses the move).
+        graphs: ``"random"``, the paper's random graphs and lessons, or ``"transit"``:
+            generated transit maps (edge labels ``"<line> <direction>"``, as ``dncqa ingest``
+            labels maps) with the ``shortest_path_transit`` lessons (not in the paper).
     """
 
     lesson: Lesson | None = None
@@ -222,7 +229,16 @@ class ShortestPathTask(GraphTask):
     planning_per_edge: float = 0.0
     bridge: bool = False
     ponder_steps: int = 0
+    graphs: str = "random"
     name: str = "shortest_path"
+
+    def __post_init__(self) -> None:
+        if self.graphs not in GRAPH_KINDS:
+            raise DncQaError(f"unknown graphs {self.graphs!r}; choose {' or '.join(GRAPH_KINDS)}")
+
+    @property
+    def curriculum(self) -> str:
+        return "shortest_path_transit" if self.graphs == "transit" else self.name
 
     def with_lesson(self, lesson: Lesson) -> ShortestPathTask:
         return replace(self, lesson=lesson)
@@ -230,7 +246,8 @@ class ShortestPathTask(GraphTask):
     def problem(self, rng: np.random.Generator) -> PathProblem:
         lesson = self.current
         for _ in range(MAX_TRIES):
-            graph = lesson_graph(lesson, rng)
+            transit = self.graphs == "transit"
+            graph = lesson_map(lesson, rng) if transit else lesson_graph(lesson, rng)
             lengths = dict(nx.all_pairs_shortest_path_length(graph))
             pairs = sorted(
                 (s, t)

@@ -222,7 +222,10 @@ class GraphConfig:
     relations of one edge), a bridge below the paper's first lesson (not in the paper).
     ``ponder_steps``: shortest path, extra steps the network runs on each answer step's input
     before it chooses the move (0, the paper: one step per move); each lets it chain one
-    more memory lookup per decision (not in the paper).
+    more memory lookup per decision (not in the paper). ``graphs``: shortest path on the
+    paper's random graphs (``"random"``) or on generated transit maps (``"transit"``, with
+    their own lessons, ``dnc_qa/graphs/curricula/shortest_path_transit.json``; not in the
+    paper).
     """
 
     planning_steps: Annotated[int, Opt("--planning-steps", help="Shortest path, inference: "
@@ -237,6 +240,9 @@ class GraphConfig:
                                 "one-hop questions too.", panel=CURRICULUM)] = False
     ponder_steps: Annotated[int, Opt("--ponder-steps", help="Shortest path: extra steps per "
                                      "move before it is chosen.", panel=GRAPH_TASKS)] = 0
+    graphs: Annotated[str, Opt("--graphs", help="Shortest path: random (the paper's graphs) "
+                               "or transit (generated maps of lines).", panel=GRAPH_TASKS,
+                               convert=_lowered)] = "random"
 
 
 @dataclass
@@ -300,6 +306,8 @@ class TrainConfig:
                 options["beta"] = g.beta
                 if g.ponder_steps:
                     options["ponder_steps"] = g.ponder_steps
+                if g.graphs != "random":
+                    options["graphs"] = g.graphs
             return options
         return {}
 
@@ -357,6 +365,16 @@ class TrainConfig:
                              f"{', '.join(BACKEND_NAMES)}")
         if self.steps is None and self.minutes is None:
             raise DncQaError("give --steps or --minutes")
+        from dnc_qa.tasks.shortest_path import GRAPH_KINDS
+
+        if self.graph.graphs not in GRAPH_KINDS:
+            raise DncQaError(f"unknown --graphs {self.graph.graphs!r}; choose "
+                             f"{' or '.join(GRAPH_KINDS)}")
+        if self.graph.graphs != "random" and self.task != "shortest_path":
+            raise DncQaError(f"--graphs {self.graph.graphs}: only for --task shortest_path")
+        if self.graph.graphs == "transit" and self.curriculum.warmup:
+            raise DncQaError("--warmup: the transit-map lessons start small already; "
+                             "leave it out with --graphs transit")
         checks = [
             ("--steps", self.steps is None or self.steps >= 1),
             ("--minutes", self.minutes is None or self.minutes > 0),
