@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from dnc_qa.app.ask import DEFAULT_MIN_CONFIDENCE
+from dnc_qa.app.ask import DEFAULT_MIN_CONFIDENCE, DEFAULT_VIEWS
 from dnc_qa.errors import DncQaError
 from dnc_qa.jsonout import dumps
 from dnc_qa.textout import printable
@@ -29,6 +29,10 @@ def ask(
         help="Withhold the model's answer when its confidence is below P (0 to 1): it is "
         "reported as no answer; --json keeps it under 'withheld'. Default: "
         f"{DEFAULT_MIN_CONFIDENCE:g} for shipped models, 0 for others."),
+    views: int = typer.Option(
+        DEFAULT_VIEWS, "--views", metavar="K",
+        help="Ask the model in K memories of the graph, each under other random numbers, and "
+        "take the answer most give (1: the stored memory only)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (question, "
                                  "query, answer, confidence, exact, agrees, ...)."),
     plot: Path = typer.Option(None, "--plot", help="Write a PNG of the memory's reads, "
@@ -58,11 +62,18 @@ def ask(
 
       dncqa ask "who are Eli's grandchildren" -g family --min-confidence 0.5
 
+      dncqa ask "shortest path from Kelstead to Larkton" -g metro --views 1
+
+    The model's numbers for names are random, so its mistakes depend on the
+    numbering: by default it is asked in 5 memories of the graph, each
+    numbered afresh, and the answer most of them give is its answer (the
+    note and --json's votes say how many agreed).
+
     With --file, a question that cannot be answered prints its error and the
     rest are asked; the exit status is then 2.
     """
     from dnc_qa.app.ask import ask as run_ask
-    from dnc_qa.app.ask import check_min_confidence, import_spacy_without_torch
+    from dnc_qa.app.ask import check_min_confidence, check_views, import_spacy_without_torch
 
     import_spacy_without_torch()  # cold start: spaCy's thinc would import torch
 
@@ -70,7 +81,8 @@ def ask(
         if question is not None or plot is not None:
             raise DncQaError("--file asks the questions in the file: give no QUESTION "
                              "and no --plot with it")
-        _ask_file(file, graph, check_min_confidence(min_confidence), as_json, exact_only)
+        _ask_file(file, graph, check_min_confidence(min_confidence), as_json, exact_only,
+                  check_views(views))
         return
     if question is None:
         raise DncQaError('give a question (dncqa ask "QUESTION") or --file FILE')
@@ -79,7 +91,8 @@ def ask(
 
         check_plot_path(plot)
     result = run_ask(question, graph, with_model=not exact_only,
-                     min_confidence=check_min_confidence(min_confidence))
+                     min_confidence=check_min_confidence(min_confidence),
+                     views=check_views(views))
     if plot is not None:
         _plot(result, plot)
     if as_json:
@@ -107,14 +120,14 @@ def _print_result(result: object) -> None:
 
 
 def _ask_file(path: Path, graph: str | None, min_confidence: float | None, as_json: bool,
-              exact_only: bool) -> None:
+              exact_only: bool, views: int) -> None:
     """Ask each question of ``path``; exit status 2 when any failed."""
     from dnc_qa.app.ask import ask_file
 
     failed = False
     first = True
     for item in ask_file(path, graph, with_model=not exact_only,
-                         min_confidence=min_confidence):
+                         min_confidence=min_confidence, views=views):
         failed = failed or item.error is not None
         if as_json:
             typer.echo(dumps(item.to_json(), ensure_ascii=False))

@@ -70,6 +70,8 @@ class Answer:
             0.12 below 0.30)"); ``answer`` and ``agrees`` are then ``None`` (``confidence``
             stays the model's). ``None`` otherwise.
         min_confidence: the threshold the answer was held to (0: never withheld).
+        votes: ``{"agreeing": a, "asked": k}`` when ``k`` relabelled memories voted
+            (``views``), else ``None``.
     """
 
     question: str
@@ -87,6 +89,7 @@ class Answer:
     phases: list[tuple[str, int, int]] = field(default_factory=list, repr=False)
     withheld: dict[str, Any] | None = None
     min_confidence: float = 0.0
+    votes: dict[str, int] | None = None
 
     @classmethod
     def from_result(cls, result: AskResult) -> Answer:
@@ -107,6 +110,7 @@ class Answer:
             phases=list(result.phases),
             withheld=None if result.withheld is None else result.withheld.to_json(),
             min_confidence=result.min_confidence,
+            votes=result.to_json()["votes"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,7 +175,7 @@ class Graph:
         return _workspace(self.home).load(self.name).graph
 
     def ask(self, question: str, *, exact_only: bool = False, backend: str = "auto",
-            min_confidence: float | None = None) -> Answer:
+            min_confidence: float | None = None, views: int = 5) -> Answer:
         """Answer ``question`` with the model's memory and exactly.
 
         Args:
@@ -183,15 +187,17 @@ class Graph:
             min_confidence: withhold a model answer whose confidence is below this (0 to
                 1; :attr:`Answer.withheld`); ``None``: ``dncqa ask``'s default, 0.3 for the
                 shipped models (measured, ``docs/application.md``) and 0 for others.
+            views: ask the model in this many memories of the graph, each numbered afresh,
+                and take the answer most give (``dncqa ask --views``; 1: the stored memory).
         """
         from dnc_qa.app.ask import ask
 
         result = ask(question, self.name, _workspace(self.home), with_model=not exact_only,
-                     backend=backend, min_confidence=min_confidence)
+                     backend=backend, min_confidence=min_confidence, views=views)
         return Answer.from_result(result)
 
     def ask_many(self, questions: list[str], *, exact_only: bool = False,
-                 backend: str = "auto", min_confidence: float | None = None
+                 backend: str = "auto", min_confidence: float | None = None, views: int = 5
                  ) -> list[Answer | str]:
         """:meth:`ask` each question in turn (what ``dncqa ask --file`` does): one
         :class:`Answer` per question, or the one-line error (a ``str``) of a question that
@@ -202,7 +208,7 @@ class Graph:
                 else str(item.error)
                 for item in ask_many(questions, self.name, _workspace(self.home),
                                      with_model=not exact_only, backend=backend,
-                                     min_confidence=min_confidence)]
+                                     min_confidence=min_confidence, views=views)]
 
     def plot_memory(self, answer: Answer, path: str | Path) -> Path:
         """Write a PNG of the memory's weightings while the graph was written and ``answer``

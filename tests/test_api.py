@@ -46,7 +46,10 @@ def test_ingest_and_ask_a_shortest_path(metro: dnc_qa.Graph) -> None:
     assert ans.exact[0][0] == "Fenford Square" and ans.exact[-1][2] == "Larkton"
     assert all(a[2] == b[0] for a, b in zip(ans.exact, ans.exact[1:], strict=False))
     assert "Fenford Square" in ans.exact_text
-    if ans.answer is None:
+    if ans.withheld is not None:  # below the threshold: held back, its confidence kept
+        assert ans.answer is None and ans.agrees is None
+        assert ans.confidence is not None and ans.confidence < ans.min_confidence
+    elif ans.answer is None:
         assert ans.agrees is None and ans.note and ans.confidence is None
     else:
         assert isinstance(ans.agrees, bool) and 0.0 <= ans.confidence <= 1.0

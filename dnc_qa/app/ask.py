@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from dnc_qa.app.answer.views import DEFAULT_VIEWS
 from dnc_qa.app.exact_answers import Answer, agrees, exact_answer
 from dnc_qa.app.queries import Query
 from dnc_qa.app.workspace import Entry, Workspace
@@ -90,6 +91,8 @@ class AskResult:
             (``answer`` and ``agrees`` are then ``None`` and ``note`` starts with ``no answer
             (confidence 0.12 below 0.30)``).
         min_confidence: the threshold the answer was held to.
+        votes: ``(agreeing, asked)``: how many of the relabelled memories asked gave the
+            answer (:mod:`dnc_qa.app.answer.views`); ``None`` when one memory was asked.
     """
 
     question: str
@@ -105,6 +108,7 @@ class AskResult:
     phases: list[tuple[str, int, int]] = field(default_factory=list)
     withheld: Withheld | None = None
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    votes: tuple[int, int] | None = None
 
     def answer_lines(self) -> list[str]:
         """The model's answer and confidence (or ``no answer (confidence ... below ...)``),
@@ -135,6 +139,8 @@ class AskResult:
             "note": self.note or None,
             "min_confidence": self.min_confidence,
             "withheld": None if self.withheld is None else self.withheld.to_json(),
+            "votes": None if self.votes is None else {"agreeing": self.votes[0],
+                                                      "asked": self.votes[1]},
         }
 
 
@@ -183,9 +189,19 @@ def parse_for(entry: Entry, question: str) -> Query:
     return parse_question(question, vocab)
 
 
+def check_views(value: int) -> int:
+    """``value`` when it is a number of memories :func:`ask` can consult, else a one-line
+    error."""
+    from dnc_qa.app.answer.views import MAX_VIEWS
+
+    if not 1 <= value <= MAX_VIEWS:
+        raise DncQaError(f"--views must be between 1 and {MAX_VIEWS}, not {value}")
+    return value
+
+
 def ask(question: str, graph: str | None = None, workspace: Workspace | None = None,
         with_model: bool = True, backend: str = "auto",
-        min_confidence: float | None = None) -> AskResult:
+        min_confidence: float | None = None, views: int = DEFAULT_VIEWS) -> AskResult:
     """Answer ``question`` about the stored graph ``graph`` (the only one, when ``None``).
 
     ``backend``: how the model runs (see :func:`dnc_qa.app.engine.load_model`): ``auto``
@@ -193,8 +209,12 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     ``min_confidence``: a model answer with a lower confidence is withheld
     (:attr:`AskResult.withheld`), reported as no answer; ``None``: the default for the
     model that answered (:func:`default_min_confidence`, what ``dncqa ask`` uses).
+    ``views``: the model is asked in this many memories of the graph, each under other
+    random numbers, and the answer most of them give is its answer
+    (:mod:`dnc_qa.app.answer.views`); 1: the stored memory only.
     """
     check_min_confidence(min_confidence)
+    check_views(views)
     ws = workspace or Workspace()
     name = graph or ws.default_name()
     entry = ws.load(name)
@@ -211,6 +231,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         return result
     from dnc_qa.app import engine
     from dnc_qa.app.answer import ask_model
+    from dnc_qa.app.answer.views import ask_views
 
     model = engine.load_model(entry.meta.model, backend=backend)
     routed = engine.routed_model(model, query)
@@ -219,15 +240,23 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         # the question is for another task: the shipped model trained for it reads the
         # graph now (its memory is not stored with the entry)
         state = engine.describe_now(other, entry.graph, entry.labels)
-        out = ask_model(other, state, entry.graph, entry.labels, query)
+        out = ask_views(other, entry.graph, entry.labels, state,
+                        lambda s, numbers: ask_model(other, s, entry.graph, numbers, query),
+                        views)
         out.note = "; ".join(filter(None, [
             f"answered by {other.ref!r} (trained for {other.spec.task.replace('_', ' ')}), "
             f"which wrote the graph into its memory for this question", out.note]))
         result.model = other.ref
     else:
         state = engine.load_state(model, entry.memory_file, entry.meta.memory_cells)
-        out = ask_model(model, state, entry.graph, entry.labels, query)
+        if model is None:
+            out = ask_model(model, state, entry.graph, entry.labels, query)
+        else:
+            out = ask_views(model, entry.graph, entry.labels, state,
+                            lambda s, numbers: ask_model(model, s, entry.graph, numbers, query),
+                            views)
     result.answer, result.confidence, result.note = out.answer, out.confidence, out.note
+    result.votes = out.votes
     result.trace, result.phases = out.trace, out.phases
     if out.answer is not None:
         result.agrees = agrees(entry.graph, query, out.answer, exact)

@@ -89,11 +89,13 @@ class Answer:
 
 def as_count(answer: Answer, target: str) -> Answer:
     """A path answer as its number of stops (``"count"``), the path as its note; a path
-    that does not reach ``target`` (or no answer) is no answer."""
+    that does not reach ``target`` (or no answer) is no answer (``"none"``, which keeps the
+    path it took, so two such answers are the same only when their paths are)."""
     if answer.kind == "path" and answer.nodes and answer.nodes[-1] == target:
         return Answer("count", answer.nodes, answer.labels, note=answer.text())
     if answer.kind == "path":
-        return Answer("none", note=answer.note or f"the path does not reach {target}")
+        return Answer("none", answer.nodes, answer.labels,
+                      note=answer.note or f"the path does not reach {target}")
     return answer
 
 

@@ -43,7 +43,7 @@ def test_exact_count_and_agreement(mini_tube: nx.MultiDiGraph) -> None:
     longer = as_count(Answer("path", ("Holborn", "w", "x", "y", "Bank"), ("a",) * 4), "Bank")
     assert longer.text().startswith("4 stops (") and not agrees(mini_tube, query, longer, exact)
     lost = as_count(Answer("path", ("Holborn", "x"), ("a",), note="stuck at x"), "Bank")
-    assert lost == Answer("none", note="stuck at x")
+    assert lost == Answer("none", ("Holborn", "x"), ("a",), note="stuck at x")  # keeps the path
     assert not agrees(mini_tube, query, lost, exact)
     one = exact_answer(mini_tube, ShortestPathQuery("Holborn", "Chancery Lane", count=True))
     assert one.text().startswith("1 stop (")

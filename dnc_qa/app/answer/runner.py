@@ -27,6 +27,8 @@ class ModelAnswer:
         trace: per-step memory activity for ``--plot`` (``read_weights`` [T, R, N], ...):
             float32 tensors (torch backend) or arrays (NumPy backend).
         phases: ``[(name, first_step, end_step)]`` within ``trace``.
+        votes: ``(agreeing, asked)`` when several relabelled memories voted
+            (:mod:`dnc_qa.app.answer.views`), else ``None``.
     """
 
     answer: Answer | None
@@ -34,6 +36,7 @@ class ModelAnswer:
     note: str = ""
     trace: dict[str, Array] = field(default_factory=dict)
     phases: list[tuple[str, int, int]] = field(default_factory=list)
+    votes: tuple[int, int] | None = None
 
 
 def _concat(parts: list[Any]) -> Any:

@@ -1,0 +1,108 @@
+"""Several memories of one graph, one vote each: a test-time ensemble over relabellings.
+
+A graph model never sees names, only the random numbers an episode gives the nodes and edge
+labels (:mod:`dnc_qa.encoding.relabel`), and it is trained on fresh numbers every episode. Its
+mistakes on a stored graph therefore depend on which numbers that graph happened to get: a
+hop it gets wrong under one numbering it usually gets right under another. :func:`ask_views`
+asks the question of ``views`` memories of the same graph, the stored one and ``views - 1``
+written now under other numbers (and another triple order), and returns the answer most of
+them give. Every vote is the model's own answer; nothing is computed around it.
+
+The answer's confidence is the sum of its voters' confidences over ``views``: one memory
+alone gives its own confidence, a unanimous vote their mean, a split vote less (an answer
+that carries no confidence, such as "the model finds no such fact", keeps none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dnc_qa.app import codec
+from dnc_qa.app.answer.runner import ModelAnswer
+from dnc_qa.app.engine import describe_now, label_plan
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from dnc_qa.app.codec import LabelMap
+    from dnc_qa.app.engine import LoadedModel
+    from dnc_qa.app.exact_answers import Answer
+
+DEFAULT_VIEWS = 5
+"""Memories ``dncqa ask`` consults per question by default (``--views``)."""
+MAX_VIEWS = 32
+SEED_STRIDE = 7919
+"""View ``v`` numbers the graph with seed ``labels.seed + v * SEED_STRIDE``: the same
+numbers every time the question is asked, different ones per view."""
+
+Ask = Callable[[Any, "LabelMap"], ModelAnswer]
+"""Asks the question of one memory: ``(state, labels) -> answer``."""
+
+
+def view_labels(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
+                view: int) -> LabelMap:
+    """The numbers of view ``view``: the stored ones for view 0, else fresh ones drawn from
+    the ranges the model was trained with (fixed edge numbers stay fixed)."""
+    if view == 0:
+        return labels
+    node_range, edge_range, fixed = label_plan(model)
+    return codec.assign_labels(graph, labels.seed + view * SEED_STRIDE, node_range, edge_range,
+                               fixed)
+
+
+def answer_key(answer: Answer) -> tuple[Any, ...]:
+    """What two answers must share to count as the same vote."""
+    return (answer.kind, answer.nodes, answer.labels)
+
+
+def vote(results: list[ModelAnswer]) -> ModelAnswer:
+    """The answer most of ``results`` give (ties: the larger summed confidence, then the
+    earlier view), with confidence ``sum of its voters' confidences / len(results)``.
+
+    Views without an answer count in the denominator but vote for nothing; when none
+    answered, the first view's result is returned as it is.
+    """
+    if not results:
+        raise ValueError("vote needs at least one result")
+    groups: dict[tuple[Any, ...], list[ModelAnswer]] = {}
+    for r in results:
+        if r.answer is not None:
+            groups.setdefault(answer_key(r.answer), []).append(r)
+    if not groups:
+        return results[0]
+    if len(results) == 1:
+        return results[0]
+
+    def strength(key: tuple[Any, ...]) -> tuple[int, float]:
+        return len(groups[key]), sum(r.confidence or 0.0 for r in groups[key])
+
+    best = max(groups, key=strength)  # max keeps the first of equals: the earlier view
+    voters = groups[best]
+    chosen = voters[0]
+    known = [r.confidence for r in voters if r.confidence is not None]
+    confidence = sum(known) / len(results) if known else None  # "none" answers carry none
+    said = f"{len(voters)} of {len(results)} relabelled memories gave this answer"
+    note = "; ".join(filter(None, [chosen.note, said]))
+    return ModelAnswer(chosen.answer, confidence, note, chosen.trace, chosen.phases,
+                       votes=(len(voters), len(results)))
+
+
+def ask_views(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap, state: Any,
+              ask: Ask, views: int = DEFAULT_VIEWS) -> ModelAnswer:
+    """Ask ``ask`` of ``views`` memories of ``graph`` and :func:`vote`.
+
+    View 0 is ``state`` (written under ``labels``); each further view writes the graph into
+    a fresh memory of ``model`` under :func:`view_labels` numbers. When view 0 could not be
+    asked at all (no answer and no model steps run: a model trained for another task, a
+    label missing from memory), that is the answer.
+    """
+    if not 1 <= views <= MAX_VIEWS:
+        raise ValueError(f"views must be in 1..{MAX_VIEWS}, not {views}")
+    results = [ask(state, labels)]
+    if results[0].answer is None and not results[0].trace:
+        return results[0]  # the question could not be put to the model: no view can
+    for view in range(1, views):
+        numbers = view_labels(model, graph, labels, view)
+        results.append(ask(describe_now(model, graph, numbers, seed=view), numbers))
+    return vote(results)

@@ -1,0 +1,128 @@
+"""Relabelled memories vote (``ask --views``): the vote, the views' numbers, and that voting
+makes the shipped traversal model right more often on the bundled map."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import dnc_qa
+from dnc_qa.app import engine
+from dnc_qa.app.answer import ask_model
+from dnc_qa.app.answer.runner import ModelAnswer
+from dnc_qa.app.answer.views import MAX_VIEWS, ask_views, view_labels, vote
+from dnc_qa.app.ask import ask
+from dnc_qa.app.demo import PACKAGE_DATA
+from dnc_qa.app.exact_answers import Answer, exact_answer
+from dnc_qa.app.queries import Step, TraversalQuery
+from dnc_qa.app.workspace import Workspace
+from tests.cli.test_train_cli import assert_user_error, run_main
+
+METRO = PACKAGE_DATA / "meridian.json"
+
+
+def _said(node: str | None, confidence: float | None = 0.5, note: str = "") -> ModelAnswer:
+    answer = None if node is None else Answer("node", (node,))
+    return ModelAnswer(answer, confidence, note)
+
+
+def test_the_answer_most_views_give_wins_with_a_shared_confidence() -> None:
+    out = vote([_said("Ann", 0.9), _said("Bo", 0.6), _said("Bo", 0.5), _said(None, None)])
+    assert out.answer == Answer("node", ("Bo",))
+    assert out.confidence == pytest.approx((0.6 + 0.5) / 4)  # views without answer count too
+    assert out.votes == (2, 4) and out.note.endswith("2 of 4 relabelled memories gave this answer")
+    # ties: the larger summed confidence, then the earlier view
+    assert vote([_said("Ann", 0.4), _said("Bo", 0.7)]).answer.nodes == ("Bo",)
+    assert vote([_said("Ann", 0.5), _said("Bo", 0.5)]).answer.nodes == ("Ann",)
+    # an answer that carries no confidence keeps none
+    assert vote([_said("Ann", None), _said("Ann", None)]).confidence is None
+    # no view answered: the first view's result as it is; one view: unchanged
+    first = _said(None, note="label 417 names nothing")
+    assert vote([first, _said(None)]) is first
+    alone = _said("Ann", 0.8, "a note")
+    assert vote([alone]) is alone and alone.votes is None
+    with pytest.raises(ValueError):
+        vote([])
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("home")
+    dnc_qa.ingest(METRO, "metro", home=path)
+    return path
+
+
+def test_views_number_the_graph_afresh_within_the_models_ranges(home: Path) -> None:
+    entry = Workspace(home).load("metro")
+    model = engine.load_model(entry.meta.model, backend="numpy")
+    assert view_labels(model, entry.graph, entry.labels, 0) is entry.labels
+    one = view_labels(model, entry.graph, entry.labels, 1)
+    again = view_labels(model, entry.graph, entry.labels, 1)
+    two = view_labels(model, entry.graph, entry.labels, 2)
+    assert one.nodes == again.nodes and one.edges == again.edges  # reproducible
+    assert one.nodes != entry.labels.nodes and one.nodes != two.nodes
+    assert set(one.nodes) == set(entry.labels.nodes) and set(one.edges) == set(entry.labels.edges)
+    assert engine.fits_labels(model, one) and engine.fits_labels(model, two)
+
+
+def test_voting_is_right_at_least_as_often_as_the_stored_memory(home: Path) -> None:
+    """Every one-hop traversal of the bundled map: five relabelled memories voting get more
+    of them right than the stored memory alone (which the model gets wrong a few times)."""
+    entry = Workspace(home).load("metro")
+    model = engine.load_model(entry.meta.model, backend="numpy")
+    graph = entry.graph
+    stored = engine.load_state(model, entry.memory_file, entry.meta.memory_cells)
+    numbers = [view_labels(model, graph, entry.labels, v) for v in range(5)]
+    states = [stored] + [engine.describe_now(model, graph, n, seed=v)
+                         for v, n in enumerate(numbers) if v]
+    single = voted = total = 0
+    for node in sorted(graph):
+        for label in sorted({k for _, _, k in graph.out_edges(node, keys=True)}):
+            query = TraversalQuery(node, (Step(label),))
+            exact = exact_answer(graph, query)
+            results = [ask_model(model, s, graph, n, query)
+                       for s, n in zip(states, numbers, strict=True)]
+            single += results[0].answer == exact
+            voted += vote(results).answer == exact
+            total += 1
+    assert total == graph.number_of_edges()
+    assert voted >= single and voted >= 0.97 * total
+
+
+def test_ask_views_stops_when_the_question_cannot_be_put(home: Path) -> None:
+    entry = Workspace(home).load("metro")
+    model = engine.load_model(entry.meta.model, backend="numpy")
+    calls = []
+
+    def never_asked(state, numbers) -> ModelAnswer:
+        calls.append(numbers)
+        return ModelAnswer(None, note="model 'x' was trained for inference")
+
+    out = ask_views(model, entry.graph, entry.labels, None, never_asked, views=5)
+    assert len(calls) == 1 and out.votes is None
+    with pytest.raises(ValueError):
+        ask_views(model, entry.graph, entry.labels, None, never_asked, views=MAX_VIEWS + 1)
+
+
+def test_ask_reports_votes_and_one_view_is_the_stored_memory(home: Path) -> None:
+    ws = Workspace(home)
+    question = "start at Silwick Hill and follow Garnet N"
+    one = ask(question, "metro", ws, views=1, min_confidence=0.0)
+    assert one.votes is None and one.to_json()["votes"] is None
+    three = ask(question, "metro", ws, views=3, min_confidence=0.0)
+    assert three.to_json()["votes"]["asked"] == 3
+    assert 1 <= three.votes[0] <= 3 and "of 3 relabelled memories" in three.note
+
+
+def test_cli_views_option(home: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DNCQA_HOME", str(home))
+    code, out, err = run_main(["ask", "start at Silwick Hill and follow Garnet N", "--views",
+                               "2", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["votes"]["asked"] == 2
+    for bad in ("0", str(MAX_VIEWS + 1)):
+        code, _, err = run_main(["ask", "start at Silwick Hill and follow Garnet N",
+                                 "--views", bad], capsys)
+        assert_user_error(code, err, "--views must be between 1 and")
