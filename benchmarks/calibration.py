@@ -168,16 +168,17 @@ def bundled_kb_questions() -> list[tuple[str, str]]:
     return [("kb fact", r.split("\t")[0]) for r in rows if r and not r.startswith("#")]
 
 
-def ask_all(name: str, source: str, questions: Iterable[tuple[str, str]], workspace
-            ) -> list[Record]:
-    """Ask every distinct question of the stored graph ``name`` without a threshold."""
+def ask_all(name: str, source: str, questions: Iterable[tuple[str, str]], workspace,
+            views: int = 5) -> list[Record]:
+    """Ask every distinct question of the stored graph ``name`` without a threshold, the
+    model in ``views`` relabelled memories (``dncqa ask --views``)."""
     from dnc_qa.app.ask import ask
     from dnc_qa.errors import DncQaError
 
     records = []
     for kind, question in dict.fromkeys(questions):  # each distinct question once
         try:
-            result = ask(question, name, workspace, min_confidence=0.0)
+            result = ask(question, name, workspace, min_confidence=0.0, views=views)
         except DncQaError as exc:  # a question the parser refuses is not a model answer
             print(f"  skipped {question!r}: {exc}", file=sys.stderr)
             continue
@@ -369,6 +370,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trees", type=int, default=20, help="family trees (20 questions each)")
     parser.add_argument("--kbs", type=int, default=12, help="knowledge bases (12 questions each)")
     parser.add_argument("--seed", type=int, default=100, help="first seed of the graphs")
+    parser.add_argument("--views", type=int, default=5,
+                        help="relabelled memories per question (dncqa ask --views)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
     from dnc_qa.app.workspace import Workspace

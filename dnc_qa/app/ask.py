@@ -231,7 +231,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         return result
     from dnc_qa.app import engine
     from dnc_qa.app.answer import ask_model
-    from dnc_qa.app.answer.views import ask_views
+    from dnc_qa.app.answer.views import ask_in_views
 
     model = engine.load_model(entry.meta.model, backend=backend)
     routed = engine.routed_model(model, query)
@@ -240,9 +240,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         # the question is for another task: the shipped model trained for it reads the
         # graph now (its memory is not stored with the entry)
         state = engine.describe_now(other, entry.graph, entry.labels)
-        out = ask_views(other, entry.graph, entry.labels, state,
-                        lambda s, numbers: ask_model(other, s, entry.graph, numbers, query),
-                        views)
+        out = ask_in_views(other, entry.graph, entry.labels, state, query, views)
         out.note = "; ".join(filter(None, [
             f"answered by {other.ref!r} (trained for {other.spec.task.replace('_', ' ')}), "
             f"which wrote the graph into its memory for this question", out.note]))
@@ -252,9 +250,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         if model is None:
             out = ask_model(model, state, entry.graph, entry.labels, query)
         else:
-            out = ask_views(model, entry.graph, entry.labels, state,
-                            lambda s, numbers: ask_model(model, s, entry.graph, numbers, query),
-                            views)
+            out = ask_in_views(model, entry.graph, entry.labels, state, query, views)
     result.answer, result.confidence, result.note = out.answer, out.confidence, out.note
     result.votes = out.votes
     result.trace, result.phases = out.trace, out.phases

@@ -126,3 +126,38 @@ def test_cli_views_option(home: Path, capsys, monkeypatch: pytest.MonkeyPatch) -
         code, _, err = run_main(["ask", "start at Silwick Hill and follow Garnet N",
                                  "--views", bad], capsys)
         assert_user_error(code, err, "--views must be between 1 and")
+
+
+def test_a_shortest_path_steps_every_memory_in_lockstep(home: Path) -> None:
+    """Two copies of one memory average to that memory's own moves and confidence; relabelled
+    memories give a path that starts at the source and follows the graph's edges."""
+    from dnc_qa.app.answer.runner import Runner
+    from dnc_qa.app.answer.shortest_path import answer_shortest_path
+    from dnc_qa.app.answer.views import relabelled_memories
+    from dnc_qa.app.queries import ShortestPathQuery
+
+    entry = Workspace(home).load("metro")
+    model = engine.load_model("shortest-path-dnc", backend="numpy")
+    graph, labels = entry.graph, entry.labels
+    assert engine.fits_labels(model, labels)
+    state = engine.describe_now(model, graph, labels)
+    query = ShortestPathQuery("Kelstead", "Marley Square")
+    edges = graph.number_of_edges()
+    one = answer_shortest_path([Runner(model, state, edges)], graph, [labels], query)
+    twice = answer_shortest_path([Runner(model, state, edges), Runner(model, state, edges)],
+                                 graph, [labels, labels], query)
+    assert twice.answer == one.answer and twice.confidence == pytest.approx(one.confidence)
+    more = relabelled_memories(model, graph, labels, 3)
+    assert len(more) == 2 and all(n.nodes != labels.nodes for _, n in more)
+    out = ask_model(model, state, graph, labels, query, more)
+    path = out.answer
+    assert path.kind == "path" and path.nodes[0] == "Kelstead"
+    for u, k, v in zip(path.nodes, path.labels, path.nodes[1:], strict=False):
+        assert graph.has_edge(u, v, key=k)
+    assert 0.0 < out.confidence <= 1.0
+    with pytest.raises(ValueError):
+        answer_shortest_path([Runner(model, state, edges)], graph, [labels, labels], query)
+    result = ask("shortest path from Kelstead to Marley Square", "metro", Workspace(home),
+                 views=3, min_confidence=0.0)
+    assert "each move averaged over 3 relabelled memories" in result.note
+    assert result.votes is None

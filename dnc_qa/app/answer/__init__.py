@@ -18,6 +18,7 @@ It runs the query phase from the stored description-phase state (see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -52,13 +53,20 @@ def ask_model(
     graph: nx.MultiDiGraph,
     labels: LabelMap,
     query: Query,
+    more: Sequence[tuple[Any, LabelMap]] = (),
 ) -> ModelAnswer:
-    """Run ``query`` through ``model`` from the stored ``state`` and decode its answer."""
+    """Run ``query`` through ``model`` from the stored ``state`` and decode its answer.
+
+    ``more``: further memories of the same graph, ``(state, numbers)`` each, that a
+    shortest-path answer steps in lockstep with the first (their move distributions
+    averaged, :func:`~dnc_qa.app.answer.shortest_path.answer_shortest_path`); other
+    questions use the first memory only.
+    """
     if model is None:
         return ModelAnswer(None, note="no model: this graph was ingested with --model none")
     cells = graph.number_of_edges() + MEMORY_SLACK
     with threads_for(cells) if model.backend == "torch" else nullcontext():
-        return _dispatch(model, state, graph, labels, query)
+        return _dispatch(model, state, graph, labels, query, more)
 
 
 def _dispatch(
@@ -67,6 +75,7 @@ def _dispatch(
     graph: nx.MultiDiGraph,
     labels: LabelMap,
     query: Query,
+    more: Sequence[tuple[Any, LabelMap]] = (),
 ) -> ModelAnswer:
     """The question type's own module answers; a model trained for another task does not."""
     task = model.spec.task
@@ -79,7 +88,9 @@ def _dispatch(
     if isinstance(query, TraversalQuery):
         result = answer_traversal(runner, labels, query)
     elif isinstance(query, ShortestPathQuery):
-        result = answer_shortest_path(runner, graph, labels, query)
+        extra = [Runner(model, s, graph.number_of_edges()) for s, _ in more]
+        result = answer_shortest_path([runner, *extra], graph,
+                                      [labels, *(numbers for _, numbers in more)], query)
     elif isinstance(query, RelationQuery) and task == "traversal":
         result = answer_relation_walk(runner, labels, query)
     elif isinstance(query, RelationQuery):
