@@ -100,12 +100,12 @@ _IN_LAW = {
     "sibling": ((SP, None), (S, None)),
 }
 
-_SEX_OF_LABEL: dict[str, Sex] = {
+SEX_OF_LABEL: dict[str, Sex] = {
     "mother": "F", "daughter": "F", "sister": "F", "wife": "F",
     "father": "M", "son": "M", "brother": "M", "husband": "M",
 }
 # label -> (what the target is to the source)
-_KIN_OF_LABEL: dict[str, Kin] = {
+KIN_OF_LABEL: dict[str, Kin] = {
     "mother": "parent", "father": "parent", "parent": "parent",
     "son": "child", "daughter": "child", "child": "child",
     "brother": "sibling", "sister": "sibling", "sibling": "sibling",
@@ -249,13 +249,13 @@ class FamilyView:
                 self.sex[node] = "M"
         for u, v, label in graph.edges(keys=True):
             key = singular(str(label).strip().lower().replace("_of", ""))
-            kin = _KIN_OF_LABEL.get(key)
+            kin = KIN_OF_LABEL.get(key)
             if kin is None or u == v:
                 continue
             self._link(u, kin, v)
             self._link(v, _INVERSE[kin], u)
-            if key in _SEX_OF_LABEL:
-                self.sex.setdefault(v, _SEX_OF_LABEL[key])
+            if key in SEX_OF_LABEL:
+                self.sex.setdefault(v, SEX_OF_LABEL[key])
         # siblings through shared parents
         for person, parents in list(self.links["parent"].items()):
             for parent in parents:

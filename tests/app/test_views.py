@@ -47,6 +47,21 @@ def test_the_answer_most_views_give_wins_with_a_shared_confidence() -> None:
         vote([])
 
 
+def test_lists_are_voted_member_by_member() -> None:
+    def listed(*nodes: str, confidence: float = 0.8) -> ModelAnswer:
+        return ModelAnswer(Answer("nodes", nodes), confidence)
+
+    out = vote([listed("Ann", "Bo", "Xan"), listed("Ann", "Bo"), listed("Bo", "Ann", "Cy"),
+                ModelAnswer(None), listed("Ann", "Bo")])
+    assert out.answer == Answer("nodes", ("Ann", "Bo"))  # Xan and Cy: one memory each
+    assert out.votes == (2, 5)
+    # 4 answered at 0.8; decisive: Ann 4/5, Bo 4/5, Xan 4/5, Cy 4/5
+    assert out.confidence == pytest.approx(0.8 * 0.8)
+    nobody = vote([listed("Ann"), ModelAnswer(Answer("none", ()), 0.6),
+                   ModelAnswer(Answer("none", ()), 0.6)])
+    assert nobody.answer.kind == "none" and nobody.votes == (2, 3)
+
+
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("home")

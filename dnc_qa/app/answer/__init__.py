@@ -92,7 +92,7 @@ def _dispatch(
         result = answer_shortest_path([runner, *extra], graph,
                                       [labels, *(numbers for _, numbers in more)], query)
     elif isinstance(query, RelationQuery) and task == "traversal":
-        result = answer_relation_walk(runner, labels, query)
+        result = answer_relation_walk(runner, labels, query, graph)
     elif isinstance(query, RelationQuery):
         result = answer_relation(runner, labels, query)
     elif isinstance(query, NeighboursQuery):

@@ -5,13 +5,18 @@ the relation as walks over the graph's edge labels."""
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from dnc_qa.app import codec
+from dnc_qa.app.answer.by_parents import answer_by_parents, parent_walk_plan
 from dnc_qa.app.answer.runner import ModelAnswer, Runner, names_nothing, plan
 from dnc_qa.app.answer.traversal import answer_traversal
 from dnc_qa.app.codec import LabelMap
 from dnc_qa.app.exact_answers import Answer
 from dnc_qa.app.queries import RelationQuery, Step, TraversalQuery
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def answer_relation(runner: Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
@@ -19,13 +24,16 @@ def answer_relation(runner: Runner, labels: LabelMap, query: RelationQuery) -> M
     return infer(runner, labels, query.person, query.relation)
 
 
-def answer_relation_walk(runner: Runner, labels: LabelMap, query: RelationQuery) -> ModelAnswer:
+def answer_relation_walk(runner: Runner, labels: LabelMap, query: RelationQuery,
+                         graph: nx.MultiDiGraph | None = None) -> ModelAnswer:
     """A traversal model answers a family relation as walks over edge labels: a named
     composition ("maternal grandmother" = mother, mother) as that one walk; a relation with
     alternatives ("grandmother": mother or father, then mother) as each walk its steps allow
     with the graph's labels, each asked in one query, the people found joined (the note
-    lists the walks)."""
-    from dnc_qa.app.kinship import label_walks, parse_relation
+    lists the walks). A walk that ends in child hops (``son``, ``daughter``: several people
+    each) is answered by asking every candidate for their parents instead
+    (:mod:`dnc_qa.app.answer.by_parents`; needs ``graph`` for the people's sexes)."""
+    from dnc_qa.app.kinship import FamilyView, label_walks, parse_relation
 
     relation = parse_relation(query.relation)
     walks = [] if relation is None else (
@@ -34,10 +42,24 @@ def answer_relation_walk(runner: Runner, labels: LabelMap, query: RelationQuery)
         return ModelAnswer(None, note=(
             f"a traversal model answers relations that are walks over this graph's edge "
             f"labels; {query.relation!r} is not one"))
+    sexes = FamilyView(graph).sex if graph is not None else {}
     found: list[str] = []
     prob, notes = 1.0, []
     stored = runner.state
+    cache: dict = {}
+    by_parents = False
     for walk in walks:
+        plan = (parent_walk_plan(walk, sexes.get(query.person), set(labels.edges))
+                if graph is not None else None)
+        if plan is not None:
+            people, confidence, said = answer_by_parents(runner, labels, query.person, plan,
+                                                         sexes, cache)
+            found += [p for p in people if p not in found]
+            prob = min(prob, confidence)
+            if said not in notes:
+                notes.append(said)
+            by_parents = True
+            continue
         one = Runner(runner.model, stored, runner.edges)
         result = answer_traversal(one, labels, TraversalQuery(query.person,
                                                               tuple(Step(k) for k in walk)))
@@ -60,8 +82,10 @@ def answer_relation_walk(runner: Runner, labels: LabelMap, query: RelationQuery)
     note = "; ".join([f"answered as the walk{'s' if len(walks) > 1 else ''} {said}", *notes])
     if not found:
         return ModelAnswer(Answer("none", ()), prob, note=note)
-    kind = "node" if len(found) == 1 and len(walks) == 1 else "nodes"
-    return ModelAnswer(Answer(kind, tuple(found)), prob, note=note)
+    several = len(walks) > 1 or by_parents
+    kind = "node" if len(found) == 1 and not several else "nodes"
+    return ModelAnswer(Answer(kind, tuple(sorted(found) if by_parents else found)), prob,
+                       note=note)
 
 
 def infer(runner: Runner, labels: LabelMap, person: str, relation: str) -> ModelAnswer:

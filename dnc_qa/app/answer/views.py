@@ -25,6 +25,7 @@ from dnc_qa.app import codec
 from dnc_qa.app.answer import ask_model
 from dnc_qa.app.answer.runner import ModelAnswer
 from dnc_qa.app.engine import describe_now, label_plan, tasks_for
+from dnc_qa.app.exact_answers import Answer
 from dnc_qa.app.queries import Query, ShortestPathQuery
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
     from dnc_qa.app.codec import LabelMap
     from dnc_qa.app.engine import LoadedModel
-    from dnc_qa.app.exact_answers import Answer
 
 DEFAULT_VIEWS = 5
 """Memories ``dncqa ask`` consults per question by default (``--views``)."""
@@ -63,7 +63,8 @@ def answer_key(answer: Answer) -> tuple[Any, ...]:
 
 def vote(results: list[ModelAnswer]) -> ModelAnswer:
     """The answer most of ``results`` give (ties: the larger summed confidence, then the
-    earlier view), with confidence ``sum of its voters' confidences / len(results)``.
+    earlier view), with confidence ``sum of its voters' confidences / len(results)``. Lists
+    (answers of kind ``"nodes"``) are voted member by member (:func:`_vote_members`).
 
     Views without an answer count in the denominator but vote for nothing; when none
     answered, the first view's result is returned as it is.
@@ -78,6 +79,9 @@ def vote(results: list[ModelAnswer]) -> ModelAnswer:
         return results[0]
     if len(results) == 1:
         return results[0]
+    answered = [r for r in results if r.answer is not None]
+    if any(r.answer.kind == "nodes" for r in answered):  # type: ignore[union-attr]
+        return _vote_members(results, answered)
 
     def strength(key: tuple[Any, ...]) -> tuple[int, float]:
         return len(groups[key]), sum(r.confidence or 0.0 for r in groups[key])
@@ -120,6 +124,34 @@ def ask_in_views(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap, s
         return out
     return ask_views(model, graph, labels, state,
                      lambda s, numbers: ask_model(model, s, graph, numbers, query), views)
+
+
+def _members(answer: Answer) -> tuple[str, ...]:
+    return answer.nodes if answer.kind in ("node", "nodes") else ()
+
+
+def _vote_members(results: list[ModelAnswer], answered: list[ModelAnswer]) -> ModelAnswer:
+    """Lists of people or stations: each member is in the answer when more than half of
+    the memories name it. The confidence is the answering memories' mean confidence times
+    how decisive the member votes were (1 when every memory named the same list)."""
+    k = len(results)
+    counts: dict[str, int] = {}
+    for r in answered:
+        for node in dict.fromkeys(_members(r.answer)):  # type: ignore[arg-type]
+            counts[node] = counts.get(node, 0) + 1
+    members = tuple(sorted(n for n, c in counts.items() if 2 * c > k))
+    decisive = (sum(max(c, k - c) for c in counts.values()) / (k * len(counts))
+                if counts else 1.0)
+    known = [r.confidence for r in answered if r.confidence is not None]
+    confidence = sum(known) / len(known) * decisive if known else None
+    same = [r for r in answered if tuple(sorted(_members(r.answer))) == members]  # type: ignore[arg-type]
+    chosen = same[0] if same else answered[0]
+    answer = Answer("nodes", members) if members else Answer("none", ())
+    said = (f"each listed by more than half of {k} relabelled memories "
+            f"({len(same)} gave exactly this list)")
+    note = "; ".join(filter(None, [chosen.note if same else "", said]))
+    return ModelAnswer(answer, confidence, note, chosen.trace, chosen.phases,
+                       votes=(len(same), k))
 
 
 def ask_views(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap, state: Any,
