@@ -205,7 +205,7 @@ def collect(args: argparse.Namespace, workspace, folder: Path) -> list[Record]:
         write_graph(transit_map(seed=seed), path)
         ingest(path, IngestOptions(name=f"map-{seed}"), workspace, log)
         qs = transit_questions(workspace.load(f"map-{seed}").graph, rng, 12, 6, 4)
-        records += ask_all(f"map-{seed}", f"map {seed}", qs, workspace)
+        records += ask_all(f"map-{seed}", f"map {seed}", qs, workspace, args.views)
         print(f"map {seed}: {len(records)} questions so far", file=sys.stderr)
     for i in range(args.trees):
         seed = args.seed + args.maps + i
@@ -214,7 +214,7 @@ def collect(args: argparse.Namespace, workspace, folder: Path) -> list[Record]:
         write_graph(family_tree(seed=seed), path)
         ingest(path, IngestOptions(name=f"tree-{seed}"), workspace, log)
         qs = family_questions(workspace.load(f"tree-{seed}").graph, rng, 20)
-        records += ask_all(f"tree-{seed}", f"tree {seed}", qs, workspace)
+        records += ask_all(f"tree-{seed}", f"tree {seed}", qs, workspace, args.views)
         print(f"tree {seed}: {len(records)} questions so far", file=sys.stderr)
     for i in range(args.kbs):
         seed = args.seed + args.maps + args.trees + i
@@ -224,10 +224,10 @@ def collect(args: argparse.Namespace, workspace, folder: Path) -> list[Record]:
         path.write_text(text, encoding="utf-8")
         ingest(path, IngestOptions(name=f"kb-{seed}"), workspace, log)
         records += ask_all(f"kb-{seed}", f"kb {seed}", kb_questions(places, relations, rng, 12),
-                           workspace)
+                           workspace, args.views)
         print(f"kb {seed}: {len(records)} questions so far", file=sys.stderr)
     ingest(ROOT / "data" / "kb" / "facts.txt", IngestOptions(name="facts"), workspace, log)
-    records += ask_all("facts", "facts.txt", bundled_kb_questions(), workspace)
+    records += ask_all("facts", "facts.txt", bundled_kb_questions(), workspace, args.views)
     log.close()
     return records
 

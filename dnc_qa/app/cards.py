@@ -38,6 +38,8 @@ class ModelCard:
         training_minutes: training wall time (CPU, one thread).
         command: the commands that produced the model and the card.
         notes: limits and caveats, in plain words.
+        curriculum: the lesson table trained on: ``"paper"`` (the DNC paper's, random
+            graphs) or the name of another (``"shortest_path_transit"``: transit maps).
     """
 
     name: str
@@ -54,13 +56,19 @@ class ModelCard:
     notes: str = ""
     warmup_lessons: int = 0
     heldout_first_accuracy: float | None = None
+    curriculum: str = "paper"
+
+    @property
+    def lessons_word(self) -> str:
+        """``paper lesson`` or ``transit-map lesson``: what a lesson number counts."""
+        return "paper lesson" if self.curriculum == "paper" else "transit-map lesson"
 
     def lesson_text(self) -> str:
         """``paper lesson 3 of 14`` or ``warm-up lesson 1 of 2 (before the paper's 14)``."""
         paper = self.lessons_total - self.warmup_lessons
         k = self.lessons_reached - self.warmup_lessons
         if k >= 1:
-            return f"paper lesson {k} of {paper}"
+            return f"{self.lessons_word} {k} of {paper}"
         return (f"warm-up lesson {self.lessons_reached} of {self.warmup_lessons} "
                 f"(before the paper's {paper})")
 
@@ -70,7 +78,7 @@ class ModelCard:
         if not isinstance(data, dict):
             raise CheckpointError(f"{where}: expected a JSON object")
         names = {f.name for f in fields(cls)}
-        optional = {"notes", "warmup_lessons", "heldout_first_accuracy"}
+        optional = {"notes", "warmup_lessons", "heldout_first_accuracy", "curriculum"}
         missing = sorted(n for n in names - set(data) - optional)
         if missing:
             raise CheckpointError(f"{where}: missing fields {', '.join(missing)}")
@@ -88,7 +96,10 @@ class ModelCard:
             f"# {self.name}",
             "",
             f"A {self.model} trained on the **{self.task.replace('_', ' ')}** task of the DNC "
-            "paper, shipped with dnc-qa so that `dncqa ask` and `dncqa demo` answer with a "
+            "paper" + ("" if self.curriculum == "paper" else
+                       " (on generated transit maps, lessons "
+                       f"`dnc_qa/graphs/curricula/{self.curriculum}.json`, not the paper's)")
+            + ", shipped with dnc-qa so that `dncqa ask` and `dncqa demo` answer with a "
             "model without training first (`--model auto` picks it).",
             "",
             "| field | value |",
@@ -98,7 +109,8 @@ class ModelCard:
             f"| held-out accuracy, lesson reached | "
             f"{self.heldout_lesson_accuracy:.3f} ({self.heldout_episodes} episodes) |",
             *([] if self.heldout_first_accuracy is None else [
-                f"| held-out accuracy, paper lesson 1 | {self.heldout_first_accuracy:.3f} "
+                f"| held-out accuracy, {self.lessons_word} 1 | "
+                f"{self.heldout_first_accuracy:.3f} "
                 f"({self.heldout_episodes} episodes) |"]),
             f"| held-out accuracy, final lesson | {self.heldout_final_accuracy:.3f} "
             f"({self.heldout_episodes} episodes) |",
@@ -106,8 +118,9 @@ class ModelCard:
             "CPU, 1 thread |",
             "",
             "Accuracy counts an episode right only when every answer triple is right; "
-            "held-out episodes are freshly generated random graphs (seed 1234), not the "
-            "training stream.",
+            "held-out episodes are freshly generated "
+            + ("random graphs" if self.curriculum == "paper" else "transit maps")
+            + " (seed 1234), not the training stream.",
             "",
             "## How it was made",
             "",

@@ -108,6 +108,8 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
         notes=notes,
         warmup_lessons=warmup,
         heldout_first_accuracy=None if first_acc is None else round(first_acc, 4),
+        curriculum="paper" if getattr(task, "curriculum", task_name) == task_name
+        else task.curriculum,
     )
     write_card(dest, card)
     return card

@@ -95,6 +95,12 @@ def test_lesson_text_counts_warmups_apart() -> None:
     assert paper.lesson_text() == "paper lesson 3 of 14"
     plain = ModelCard(lessons_reached=1, lessons_total=14, **base)
     assert plain.lesson_text() == "paper lesson 1 of 14"
+    maps = ModelCard(lessons_reached=4, lessons_total=7, curriculum="shortest_path_transit",
+                     heldout_first_accuracy=0.9, **base)
+    assert maps.lesson_text() == "transit-map lesson 4 of 7"
+    text = maps.markdown()
+    assert "transit-map lesson 1 | 0.900" in text and "paper lesson" not in text
+    assert "shortest_path_transit.json" in text and "freshly generated transit maps" in text
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -146,3 +152,42 @@ def test_app_path_matches_the_cards_accuracy(name: str) -> None:
         total += 1
         right += bool(agrees(graph, query, out.answer, exact_answer(graph, query)))
     assert abs(right / total - expected) <= 0.2, (right, total, expected)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_app_shortest_paths_match_the_cards_accuracy(name: str) -> None:
+    """A shipped shortest-path model, asked through the app (engine, codec, one memory) on
+    fresh graphs of the lesson its card reports, is right about as often as the card says:
+    the app's episode layout (query, planning budget, answer steps, moves renormalised
+    over the station's ways out) is the trainer's."""
+    import numpy as np
+    import torch
+
+    from dnc_qa.app import codec
+    from dnc_qa.app.exact_answers import agrees, exact_answer
+    from dnc_qa.app.queries import ShortestPathQuery
+    from dnc_qa.tasks.shortest_path import ShortestPathTask
+
+    card = read_card(engine.PRETRAINED_DIR / name)
+    if card.task != "shortest_path":
+        pytest.skip("only shortest-path models are checked this way")
+    graphs = "random" if card.curriculum == "paper" else "transit"
+    task = ShortestPathTask(graphs=graphs)
+    lessons = task.warmup_lessons(card.warmup_lessons) + task.lessons() \
+        if card.warmup_lessons else task.lessons()
+    lesson = lessons[card.lessons_reached - 1]
+    model = engine.load_model(name)
+    torch.set_num_threads(1)
+    right = total = 0
+    for seed in range(60):
+        problem = lesson.problem(np.random.default_rng(10_000 + seed))
+        graph = problem.graph
+        labels = codec.assign_labels(graph, seed, (0, codec.MAX_LABEL), (0, codec.MAX_LABEL),
+                                     {})
+        state = engine.describe_now(model, graph, labels, seed)
+        query = ShortestPathQuery(problem.source, problem.goal)
+        out = ask_model(model, state, graph, labels, query)
+        total += 1
+        right += bool(agrees(graph, query, out.answer, exact_answer(graph, query)))
+    assert abs(right / total - card.heldout_lesson_accuracy) <= 0.2, (
+        right, total, card.heldout_lesson_accuracy)
