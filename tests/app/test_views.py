@@ -55,8 +55,8 @@ def test_lists_are_voted_member_by_member() -> None:
                 ModelAnswer(None), listed("Ann", "Bo")])
     assert out.answer == Answer("nodes", ("Ann", "Bo"))  # Xan and Cy: one memory each
     assert out.votes == (2, 5)
-    # 4 answered at 0.8; decisive: Ann 4/5, Bo 4/5, Xan 4/5, Cy 4/5
-    assert out.confidence == pytest.approx(0.8 * 0.8)
+    # 4 of 5 answered; over those 4 each member's vote is 4:0 or 3:1 (Ann, Bo 4; Xan, Cy 1)
+    assert out.confidence == pytest.approx((4 + 4 + 3 + 3) / 16 * 4 / 5)
     nobody = vote([listed("Ann"), ModelAnswer(Answer("none", ()), 0.6),
                    ModelAnswer(Answer("none", ()), 0.6)])
     assert nobody.answer.kind == "none" and nobody.votes == (2, 3)

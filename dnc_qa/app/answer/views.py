@@ -132,9 +132,11 @@ def _members(answer: Answer) -> tuple[str, ...]:
 
 def _vote_members(results: list[ModelAnswer], answered: list[ModelAnswer]) -> ModelAnswer:
     """Lists of people or stations: each member is in the answer when more than half of
-    the memories name it. The confidence is the answering memories' mean confidence times
-    how decisive the member votes were (1 when every memory named the same list)."""
-    k = len(results)
+    the memories that answered name it. The confidence is how decisive the member votes
+    were (1 when every answering memory named the same list; a member named by 3 of 5 adds
+    0.6) times the share of memories that answered: an agreement measure, as the members'
+    own confidences (the least over many walks) say little about a list."""
+    k = len(answered)
     counts: dict[str, int] = {}
     for r in answered:
         for node in dict.fromkeys(_members(r.answer)):  # type: ignore[arg-type]
@@ -142,16 +144,16 @@ def _vote_members(results: list[ModelAnswer], answered: list[ModelAnswer]) -> Mo
     members = tuple(sorted(n for n, c in counts.items() if 2 * c > k))
     decisive = (sum(max(c, k - c) for c in counts.values()) / (k * len(counts))
                 if counts else 1.0)
-    known = [r.confidence for r in answered if r.confidence is not None]
-    confidence = sum(known) / len(known) * decisive if known else None
-    same = [r for r in answered if tuple(sorted(_members(r.answer))) == members]  # type: ignore[arg-type]
+    confidence = decisive * k / len(results)
+    same = [r for r in answered
+            if tuple(sorted(_members(r.answer))) == members]  # type: ignore[arg-type]
     chosen = same[0] if same else answered[0]
     answer = Answer("nodes", members) if members else Answer("none", ())
-    said = (f"each listed by more than half of {k} relabelled memories "
-            f"({len(same)} gave exactly this list)")
+    said = (f"each listed by more than half of the {k} of {len(results)} relabelled memories "
+            f"that answered ({len(same)} gave exactly this list)")
     note = "; ".join(filter(None, [chosen.note if same else "", said]))
     return ModelAnswer(answer, confidence, note, chosen.trace, chosen.phases,
-                       votes=(len(same), k))
+                       votes=(len(same), len(results)))
 
 
 def ask_views(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap, state: Any,
