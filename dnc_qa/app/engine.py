@@ -565,16 +565,19 @@ def fits_labels(model: LoadedModel, labels: LabelMap) -> bool:
 def describe_now(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
                  seed: int = 0) -> Any:
     """Write ``graph`` into a fresh memory of ``model`` now: the description phase ingest
-    runs for the graph's own model (with torch, as ingest does, so both backends then start
-    from the same state), restored into ``model``'s backend."""
-    torch_model = model if model.backend == "torch" else load_model(model.ref, "torch")
-    assert torch_model is not None
-    description = describe_graph(torch_model, graph, labels, seed)
-    tensors: dict[str, Any] = dict(description.state)
-    if model.backend == "numpy":
-        tensors = {k: v.numpy() for k, v in tensors.items()}
-    return restore_state(initial_state(model, description.num_cells), tensors,
-                         Path(f"<memory of {model.ref}>"))
+    runs (every triple, shuffled by ``seed``), on ``model``'s own backend, so that a NumPy
+    model never imports torch."""
+    if model.backend == "torch":
+        description = describe_graph(model, graph, labels, seed)
+        return restore_state(initial_state(model, description.num_cells), description.state,
+                             Path(f"<memory of {model.ref}>"))
+    triples = [(labels.nodes[u], labels.edges[k], labels.nodes[v])
+               for u, v, k in graph.edges(keys=True)]
+    random.Random(seed).shuffle(triples)
+    state = initial_state(model, memory_cells_for(graph))
+    x = codec.encode_triples(triples, backend="numpy")[None]
+    _, state, _ = model.net(x, state, trace=True)
+    return state
 
 
 def tasks_for(query: Query) -> tuple[str, ...]:
