@@ -10,7 +10,8 @@ draws), written as node-link JSON, ingested as a user would (``dnc_qa.ingest``, 
 as for ``dncqa ingest``) and asked ``--per-distance`` shortest-path questions for every
 distance in ``--distances`` (pairs drawn at random among those at that distance), once per
 ``--views`` setting (``dncqa ask --views``). A model answer is right when its path is a
-shortest one (:func:`dnc_qa.app.exact_answers.agrees`); no threshold is applied. The rule
+shortest one (:func:`dnc_qa.app.exact_answers.agrees`); no threshold is applied, except in
+the last column: right *and* shown at ``dncqa ask``'s default ``--min-confidence``. The rule
 "take the goal when it is adjacent, else a random legal move" is scored on the same
 questions for scale (its expected accuracy, exactly).
 
@@ -30,6 +31,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from dnc_qa.app.ask import SHORTEST_PATH_MIN_CONFIDENCE
 from dnc_qa.graphs.lesson_tables import Lesson
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
                 for views in args.views:
                     ans = g.ask(row["question"], views=views, min_confidence=0.0)
                     row[f"views {views}"] = bool(ans.agrees)
+                    row[f"confidence {views}"] = ans.confidence
                     row["model"] = ans.model
                 rows.append(row)
             print(f"map {seed}: {len(rows)} questions so far", file=sys.stderr)
@@ -119,7 +122,14 @@ def main(argv: list[str] | None = None) -> None:
     for views in args.views:
         total[f"views {views}"] = round(float(np.mean([r[f"views {views}"] for r in rows])), 3)
     by_distance.append(total)
-    cols = ["distance", "questions", "rule"] + [f"views {v}" for v in args.views]
+    last = args.views[-1]  # right and shown at dncqa ask's default threshold
+    for entry in by_distance:
+        mine = [r for r in rows if entry["distance"] in ("all", r["distance"])]
+        entry[f"views {last} shown"] = round(float(np.mean([
+            r[f"views {last}"] and (r[f"confidence {last}"] or 0.0)
+            >= SHORTEST_PATH_MIN_CONFIDENCE for r in mine])), 3)
+    cols = (["distance", "questions", "rule"] + [f"views {v}" for v in args.views]
+            + [f"views {last} shown"])
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for entry in by_distance:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from dnc_qa.app.ask import DEFAULT_MIN_CONFIDENCE, DEFAULT_VIEWS
+from dnc_qa.app.ask import DEFAULT_MIN_CONFIDENCE, DEFAULT_VIEWS, SHORTEST_PATH_MIN_CONFIDENCE
 from dnc_qa.errors import DncQaError
 from dnc_qa.jsonout import dumps
 from dnc_qa.textout import printable
@@ -28,7 +28,8 @@ def ask(
         None, "--min-confidence", metavar="P", show_default=False,
         help="Withhold the model's answer when its confidence is below P (0 to 1): it is "
         "reported as no answer; --json keeps it under 'withheld'. Default: "
-        f"{DEFAULT_MIN_CONFIDENCE:g} for shipped models, 0 for others."),
+        f"{DEFAULT_MIN_CONFIDENCE:g} for shipped models ({SHORTEST_PATH_MIN_CONFIDENCE:g} for "
+        "shortest paths), 0 for others."),
     views: int = typer.Option(
         DEFAULT_VIEWS, "--views", metavar="K",
         help="Ask the model in K memories of the graph, each under other random numbers, and "

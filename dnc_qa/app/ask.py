@@ -24,6 +24,11 @@ DEFAULT_MIN_CONFIDENCE = 0.3
 says otherwise: on held-out questions it gives the most right minus wrong answers (measured
 with ``benchmarks/calibration.py``; ``docs/application.md``, Abstention). Other models
 (untrained, your checkpoints) are not measured and default to 0 (never withheld)."""
+SHORTEST_PATH_MIN_CONFIDENCE = 0.2
+"""The default threshold for a shipped model's shortest paths, whose confidence is the
+product of the chosen moves' probabilities and so falls with every move: on maps the model
+never saw, right minus wrong answers peak at 0.2 (``python -m benchmarks.app_paths``,
+``docs/application.md``)."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,15 @@ def check_min_confidence(value: float | None) -> float | None:
     return value
 
 
-def default_min_confidence(model_ref: str) -> float:
+def default_min_confidence(model_ref: str, query_type: str = "") -> float:
     """:data:`DEFAULT_MIN_CONFIDENCE` for a shipped model (the threshold was measured on
-    them), 0 for any other model."""
+    them; shortest paths: :data:`SHORTEST_PATH_MIN_CONFIDENCE`), 0 for any other model."""
     from dnc_qa.app.engine import shipped_models
 
-    return DEFAULT_MIN_CONFIDENCE if model_ref in shipped_models() else 0.0
+    if model_ref not in shipped_models():
+        return 0.0
+    return SHORTEST_PATH_MIN_CONFIDENCE if query_type == "shortest_path" \
+        else DEFAULT_MIN_CONFIDENCE
 
 
 @dataclass
@@ -256,7 +264,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     result.trace, result.phases = out.trace, out.phases
     if out.answer is not None:
         result.agrees = agrees(entry.graph, query, out.answer, exact)
-    threshold = default_min_confidence(result.model) if min_confidence is None \
+    threshold = default_min_confidence(result.model, query.type) if min_confidence is None \
         else min_confidence
     return withhold_below(result, threshold)
 
