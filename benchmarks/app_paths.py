@@ -2,17 +2,18 @@
 it has never seen, per number of moves, through the application.
 
     python -m benchmarks.app_paths [--maps 12] [--per-distance 3] [--distances 2 3 4 5]
-        [--views 1 5] [--model auto] [--seed 500] [--out benchmarks/results]
+        [--views 1 5] [--beam 3] [--model auto] [--seed 500] [--out benchmarks/results]
 
 Each map is a fresh transit map of 14-20 stations on 3-5 lines
 (:func:`dnc_qa.graphs.transit_generator.lesson_map`, seeds the training stream never
 draws), written as node-link JSON, ingested as a user would (``dnc_qa.ingest``, ``--model``
 as for ``dncqa ingest``) and asked ``--per-distance`` shortest-path questions for every
 distance in ``--distances`` (pairs drawn at random among those at that distance), once per
-``--views`` setting (``dncqa ask --views``). A model answer is right when its path is a
-shortest one (:func:`dnc_qa.app.exact_answers.agrees`); no threshold is applied, except in
-the last column: right *and* shown at ``dncqa ask``'s default ``--min-confidence``. The rule
-"take the goal when it is adjacent, else a random legal move" is scored on the same
+``--views`` setting (``dncqa ask --views``), decoded with ``--beam`` (``dncqa ask --beam``).
+A model answer is right when its path is a shortest one
+(:func:`dnc_qa.app.exact_answers.agrees`); no threshold is applied, except in the last
+column: right *and* shown at ``dncqa ask``'s default ``--min-confidence`` for shortest paths.
+The rule "take the goal when it is adjacent, else a random legal move" is scored on the same
 questions for scale (its expected accuracy, exactly).
 
 Prints a table and writes ``app_paths.json``. Run by hand; nothing here is asserted in tests.
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--distances", type=int, nargs="+", default=[2, 3, 4, 5])
     parser.add_argument("--views", type=int, nargs="+", default=[1, 5])
     parser.add_argument("--model", default="auto", help="as dncqa ingest --model")
+    parser.add_argument("--beam", type=int, default=3, help="as dncqa ask --beam")
     parser.add_argument("--seed", type=int, default=500)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
@@ -100,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
                        "question": f"shortest path from {a} to {b}",
                        "rule": goal_when_adjacent(stored, a, b)}
                 for views in args.views:
-                    ans = g.ask(row["question"], views=views, min_confidence=0.0)
+                    ans = g.ask(row["question"], views=views, min_confidence=0.0,
+                                beam=args.beam)
                     row[f"views {views}"] = bool(ans.agrees)
                     row[f"confidence {views}"] = ans.confidence
                     row["model"] = ans.model

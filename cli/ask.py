@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from dnc_qa.app.answer.shortest_path import ASK_BEAM
 from dnc_qa.app.ask import DEFAULT_MIN_CONFIDENCE, DEFAULT_VIEWS, SHORTEST_PATH_MIN_CONFIDENCE
 from dnc_qa.errors import DncQaError
 from dnc_qa.jsonout import dumps
@@ -34,6 +35,10 @@ def ask(
         DEFAULT_VIEWS, "--views", metavar="K",
         help="Ask the model in K memories of the graph, each under other random numbers, and "
         "take the answer most give (1: the stored memory only)."),
+    beam: int = typer.Option(
+        ASK_BEAM, "--beam", metavar="B",
+        help="Shortest paths: keep the B most likely partial paths of the model's moves and "
+        "answer with the most likely that arrives (1: greedy, the paper's decoding)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (question, "
                                  "query, answer, confidence, exact, agrees, ...)."),
     plot: Path = typer.Option(None, "--plot", help="Write a PNG of the memory's reads, "
@@ -63,18 +68,24 @@ def ask(
 
       dncqa ask "who are Eli's grandchildren" -g family --min-confidence 0.5
 
-      dncqa ask "shortest path from Kelstead to Larkton" -g metro --views 1
+      dncqa ask "shortest path from Kelstead to Larkton" -g metro --beam 1
 
     The model's numbers for names are random, so its mistakes depend on the
     numbering: by default it is asked in 5 memories of the graph, each
     numbered afresh, and the answer most of them give is its answer (the
-    note and --json's votes say how many agreed).
+    note and --json's votes say how many agreed). Shortest paths are decoded
+    by a beam search of width 3 over the model's moves (--beam 1: greedy).
 
     With --file, a question that cannot be answered prints its error and the
     rest are asked; the exit status is then 2.
     """
     from dnc_qa.app.ask import ask as run_ask
-    from dnc_qa.app.ask import check_min_confidence, check_views, import_spacy_without_torch
+    from dnc_qa.app.ask import (
+        check_beam,
+        check_min_confidence,
+        check_views,
+        import_spacy_without_torch,
+    )
 
     import_spacy_without_torch()  # cold start: spaCy's thinc would import torch
 
@@ -83,7 +94,7 @@ def ask(
             raise DncQaError("--file asks the questions in the file: give no QUESTION "
                              "and no --plot with it")
         _ask_file(file, graph, check_min_confidence(min_confidence), as_json, exact_only,
-                  check_views(views))
+                  check_views(views), check_beam(beam))
         return
     if question is None:
         raise DncQaError('give a question (dncqa ask "QUESTION") or --file FILE')
@@ -93,7 +104,7 @@ def ask(
         check_plot_path(plot)
     result = run_ask(question, graph, with_model=not exact_only,
                      min_confidence=check_min_confidence(min_confidence),
-                     views=check_views(views))
+                     views=check_views(views), beam=check_beam(beam))
     if plot is not None:
         _plot(result, plot)
     if as_json:
@@ -121,14 +132,14 @@ def _print_result(result: object) -> None:
 
 
 def _ask_file(path: Path, graph: str | None, min_confidence: float | None, as_json: bool,
-              exact_only: bool, views: int) -> None:
+              exact_only: bool, views: int, beam: int) -> None:
     """Ask each question of ``path``; exit status 2 when any failed."""
     from dnc_qa.app.ask import ask_file
 
     failed = False
     first = True
     for item in ask_file(path, graph, with_model=not exact_only,
-                         min_confidence=min_confidence, views=views):
+                         min_confidence=min_confidence, views=views, beam=beam):
         failed = failed or item.error is not None
         if as_json:
             typer.echo(dumps(item.to_json(), ensure_ascii=False))

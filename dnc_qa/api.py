@@ -175,7 +175,7 @@ class Graph:
         return _workspace(self.home).load(self.name).graph
 
     def ask(self, question: str, *, exact_only: bool = False, backend: str = "auto",
-            min_confidence: float | None = None, views: int = 5) -> Answer:
+            min_confidence: float | None = None, views: int = 5, beam: int = 3) -> Answer:
         """Answer ``question`` with the model's memory and exactly.
 
         Args:
@@ -189,16 +189,18 @@ class Graph:
                 shipped models (measured, ``docs/application.md``) and 0 for others.
             views: ask the model in this many memories of the graph, each numbered afresh,
                 and take the answer most give (``dncqa ask --views``; 1: the stored memory).
+            beam: shortest paths are decoded by a beam search of this width over the model's
+                moves (``dncqa ask --beam``; 1: greedy).
         """
         from dnc_qa.app.ask import ask
 
         result = ask(question, self.name, _workspace(self.home), with_model=not exact_only,
-                     backend=backend, min_confidence=min_confidence, views=views)
+                     backend=backend, min_confidence=min_confidence, views=views, beam=beam)
         return Answer.from_result(result)
 
     def ask_many(self, questions: list[str], *, exact_only: bool = False,
-                 backend: str = "auto", min_confidence: float | None = None, views: int = 5
-                 ) -> list[Answer | str]:
+                 backend: str = "auto", min_confidence: float | None = None, views: int = 5,
+                 beam: int = 3) -> list[Answer | str]:
         """:meth:`ask` each question in turn (what ``dncqa ask --file`` does): one
         :class:`Answer` per question, or the one-line error (a ``str``) of a question that
         could not be answered (not parsed, an unknown name); the rest are still asked."""
@@ -208,7 +210,8 @@ class Graph:
                 else str(item.error)
                 for item in ask_many(questions, self.name, _workspace(self.home),
                                      with_model=not exact_only, backend=backend,
-                                     min_confidence=min_confidence, views=views)]
+                                     min_confidence=min_confidence, views=views,
+                                     beam=beam)]
 
     def plot_memory(self, answer: Answer, path: str | Path) -> Path:
         """Write a PNG of the memory's weightings while the graph was written and ``answer``

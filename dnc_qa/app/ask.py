@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from dnc_qa.app.answer.shortest_path import ASK_BEAM
 from dnc_qa.app.answer.views import DEFAULT_VIEWS
 from dnc_qa.app.exact_answers import Answer, agrees, exact_answer
 from dnc_qa.app.queries import Query
@@ -207,9 +208,19 @@ def check_views(value: int) -> int:
     return value
 
 
+def check_beam(value: int) -> int:
+    """``value`` when it is a beam width :func:`ask` can use, else a one-line error."""
+    from dnc_qa.app.answer.shortest_path import MAX_BEAM
+
+    if not 1 <= value <= MAX_BEAM:
+        raise DncQaError(f"--beam must be between 1 and {MAX_BEAM}, not {value}")
+    return value
+
+
 def ask(question: str, graph: str | None = None, workspace: Workspace | None = None,
         with_model: bool = True, backend: str = "auto",
-        min_confidence: float | None = None, views: int = DEFAULT_VIEWS) -> AskResult:
+        min_confidence: float | None = None, views: int = DEFAULT_VIEWS,
+        beam: int = ASK_BEAM) -> AskResult:
     """Answer ``question`` about the stored graph ``graph`` (the only one, when ``None``).
 
     ``backend``: how the model runs (see :func:`dnc_qa.app.engine.load_model`): ``auto``
@@ -219,10 +230,12 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     model that answered (:func:`default_min_confidence`, what ``dncqa ask`` uses).
     ``views``: the model is asked in this many memories of the graph, each under other
     random numbers, and the answer most of them give is its answer
-    (:mod:`dnc_qa.app.answer.views`); 1: the stored memory only.
+    (:mod:`dnc_qa.app.answer.views`); 1: the stored memory only. ``beam``: shortest paths
+    are decoded by a beam search of this width over the model's moves (1: greedy).
     """
     check_min_confidence(min_confidence)
     check_views(views)
+    check_beam(beam)
     ws = workspace or Workspace()
     name = graph or ws.default_name()
     entry = ws.load(name)
@@ -248,7 +261,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         # the question is for another task: the shipped model trained for it reads the
         # graph now (its memory is not stored with the entry)
         state = engine.describe_now(other, entry.graph, entry.labels)
-        out = ask_in_views(other, entry.graph, entry.labels, state, query, views)
+        out = ask_in_views(other, entry.graph, entry.labels, state, query, views, beam)
         out.note = "; ".join(filter(None, [
             f"answered by {other.ref!r} (trained for {other.spec.task.replace('_', ' ')}), "
             f"which wrote the graph into its memory for this question", out.note]))
@@ -258,7 +271,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         if model is None:
             out = ask_model(model, state, entry.graph, entry.labels, query)
         else:
-            out = ask_in_views(model, entry.graph, entry.labels, state, query, views)
+            out = ask_in_views(model, entry.graph, entry.labels, state, query, views, beam)
     result.answer, result.confidence, result.note = out.answer, out.confidence, out.note
     result.votes = out.votes
     result.trace, result.phases = out.trace, out.phases

@@ -46,7 +46,8 @@ def test_shortest_path_question_goes_to_the_shortest_path_model(
     assert (spec.task, spec.planning_steps, spec.planning_per_edge) == ("shortest_path", 3, 0.5)
     graph = ws.load("metro").graph
     a, b = sorted(graph.nodes)[:2]
-    result = ask(f"shortest path from {a} to {b}", "metro", ws, backend="torch")
+    result = ask(f"shortest path from {a} to {b}", "metro", ws, backend="torch",
+                 min_confidence=0.0)
     assert result.model == "shortest-path-test"
     assert result.answer is not None and result.answer.nodes[0] == a
     assert "answered by 'shortest-path-test'" in result.note

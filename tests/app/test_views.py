@@ -176,3 +176,45 @@ def test_a_shortest_path_steps_every_memory_in_lockstep(home: Path) -> None:
                  views=3, min_confidence=0.0)
     assert "each move averaged over 3 relabelled memories" in result.note
     assert result.votes is None
+
+
+def test_beam_search_decodes_paths_of_the_models_moves(home: Path) -> None:
+    """Beam 1 is greedy decoding; a wider beam answers with a path along the map's edges
+    from the source, the most likely arriving one it kept, and says it searched."""
+    from dnc_qa.app.answer.runner import Runner
+    from dnc_qa.app.answer.shortest_path import answer_shortest_path
+    from dnc_qa.app.queries import ShortestPathQuery
+
+    entry = Workspace(home).load("metro")
+    model = engine.load_model("shortest-path-dnc", backend="numpy")
+    graph, labels = entry.graph, entry.labels
+    state = engine.describe_now(model, graph, labels)
+    edges = graph.number_of_edges()
+    for source, target in (("Kelstead", "Marley Square"), ("Fenford Square", "Larkton")):
+        query = ShortestPathQuery(source, target)
+        greedy = answer_shortest_path([Runner(model, state, edges)], graph, [labels], query)
+        wide = answer_shortest_path([Runner(model, state, edges)], graph, [labels], query,
+                                    beam=4)
+        assert "beam search" not in greedy.note and "(width 4)" in wide.note
+        path = wide.answer
+        assert path.nodes[0] == source and len(set(path.nodes)) == len(path.nodes)
+        for u, k, v in zip(path.nodes, path.labels, path.nodes[1:], strict=False):
+            assert graph.has_edge(u, v, key=k)
+        assert 0.0 < wide.confidence <= 1.0
+        again = answer_shortest_path([Runner(model, state, edges)], graph, [labels], query,
+                                     beam=4)
+        assert again.answer == wide.answer and again.confidence == wide.confidence
+    with pytest.raises(ValueError):
+        answer_shortest_path([Runner(model, state, edges)], graph, [labels],
+                             ShortestPathQuery("Kelstead", "Larkton"), beam=0)
+
+
+def test_cli_beam_option(home: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DNCQA_HOME", str(home))
+    code, out, err = run_main(["ask", "shortest path from Kelstead to Marley Square", "--beam",
+                               "2", "--views", "1", "--min-confidence", "0", "--json"], capsys)
+    assert code == 0, err
+    assert "(width 2)" in json.loads(out)["note"]
+    code, _, err = run_main(["ask", "shortest path from Kelstead to Marley Square", "--beam",
+                             "0"], capsys)
+    assert_user_error(code, err, "--beam must be between 1 and")

@@ -54,19 +54,21 @@ def ask_model(
     labels: LabelMap,
     query: Query,
     more: Sequence[tuple[Any, LabelMap]] = (),
+    beam: int = 1,
 ) -> ModelAnswer:
     """Run ``query`` through ``model`` from the stored ``state`` and decode its answer.
 
     ``more``: further memories of the same graph, ``(state, numbers)`` each, that a
     shortest-path answer steps in lockstep with the first (their move distributions
     averaged, :func:`~dnc_qa.app.answer.shortest_path.answer_shortest_path`); other
-    questions use the first memory only.
+    questions use the first memory only. ``beam``: a shortest path's decoding (1: greedy;
+    see :func:`~dnc_qa.app.answer.shortest_path.answer_shortest_path`).
     """
     if model is None:
         return ModelAnswer(None, note="no model: this graph was ingested with --model none")
     cells = graph.number_of_edges() + MEMORY_SLACK
     with threads_for(cells) if model.backend == "torch" else nullcontext():
-        return _dispatch(model, state, graph, labels, query, more)
+        return _dispatch(model, state, graph, labels, query, more, beam)
 
 
 def _dispatch(
@@ -76,6 +78,7 @@ def _dispatch(
     labels: LabelMap,
     query: Query,
     more: Sequence[tuple[Any, LabelMap]] = (),
+    beam: int = 1,
 ) -> ModelAnswer:
     """The question type's own module answers; a model trained for another task does not."""
     task = model.spec.task
@@ -90,7 +93,7 @@ def _dispatch(
     elif isinstance(query, ShortestPathQuery):
         extra = [Runner(model, s, graph.number_of_edges()) for s, _ in more]
         result = answer_shortest_path([runner, *extra], graph,
-                                      [labels, *(numbers for _, numbers in more)], query)
+                                      [labels, *(numbers for _, numbers in more)], query, beam)
     elif isinstance(query, RelationQuery) and task == "traversal":
         result = answer_relation_walk(runner, labels, query, graph)
     elif isinstance(query, RelationQuery):

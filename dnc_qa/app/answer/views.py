@@ -109,16 +109,18 @@ def relabelled_memories(model: LoadedModel, graph: nx.MultiDiGraph, labels: Labe
 
 
 def ask_in_views(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap, state: Any,
-                 query: Query, views: int = DEFAULT_VIEWS) -> ModelAnswer:
+                 query: Query, views: int = DEFAULT_VIEWS, beam: int = 1) -> ModelAnswer:
     """``query`` asked of ``views`` memories of the graph: a shortest path steps them all
-    in lockstep, each move the one their averaged distributions favour; any other question
-    is asked of each and :func:`vote` picks the answer."""
+    in lockstep, each move scored by their averaged distributions (decoded with ``beam``);
+    any other question is asked of each and :func:`vote` picks the answer."""
     if not 1 <= views <= MAX_VIEWS:
         raise ValueError(f"views must be in 1..{MAX_VIEWS}, not {views}")
     fits = model.spec.task in ("untrained", *tasks_for(query))
-    if isinstance(query, ShortestPathQuery) and views > 1 and fits:
+    if isinstance(query, ShortestPathQuery) and fits:
         out = ask_model(model, state, graph, labels, query,
-                        relabelled_memories(model, graph, labels, views))
+                        relabelled_memories(model, graph, labels, views), beam)
+        if views == 1:
+            return out
         said = f"each move averaged over {views} relabelled memories"
         out.note = "; ".join(filter(None, [out.note, said]))
         return out
