@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Held-out numbers of the shortest-path run on transit maps (results/shortest-path-transit):
+# Held-out numbers of a shortest-path run on transit maps (default results/shortest-path-transit):
 # every transit-map lesson, the paper's first five lessons (random graphs) for comparison, and
 # the model's answers through `dncqa ask` on maps it never saw (benchmarks/app_paths.py).
 # 500 fresh episodes per lesson, the network's own moves, split by distance beside the rules
 # that need no memory. Writes results/evals/sp-transit-*.json and
 # benchmarks/results/app-paths/app_paths.json; about 10 minutes on one core.
 #
-#   bash scripts/sp_transit_evals.sh [EPISODES]
+#   bash scripts/sp_transit_evals.sh [RUN] [EPISODES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPISODES="${1:-500}"
-RUN=results/shortest-path-transit
+RUN="${1:-results/shortest-path-transit}"
+EPISODES="${2:-500}"
 mkdir -p results/evals
 summary() {
   python3 - "$1" <<'PY'
@@ -34,6 +34,9 @@ for lesson in 1 2 3 4 5; do
   summary "$out"
 done
 
-# the shipped models, as `dncqa ask` uses them (ship the run first: docs/reproduction.md)
+# the shipped models, as `dncqa ask` uses them (ship the run first: docs/reproduction.md),
+# with greedy decoding and with dncqa ask's beam
 OMP_NUM_THREADS=1 python3 -m benchmarks.app_paths --maps 12 \
   --out benchmarks/results/app-paths
+OMP_NUM_THREADS=1 python3 -m benchmarks.app_paths --maps 12 --beam 1 \
+  --out benchmarks/results/app-paths-greedy

@@ -25,11 +25,12 @@ DEFAULT_MIN_CONFIDENCE = 0.3
 says otherwise: on held-out questions it gives the most right minus wrong answers (measured
 with ``benchmarks/calibration.py``; ``docs/application.md``, Abstention). Other models
 (untrained, your checkpoints) are not measured and default to 0 (never withheld)."""
-SHORTEST_PATH_MIN_CONFIDENCE = 0.2
+SHORTEST_PATH_MIN_CONFIDENCE = 0.1
 """The default threshold for a shipped model's shortest paths, whose confidence is the
 product of the chosen moves' probabilities and so falls with every move: on maps the model
-never saw, right minus wrong answers peak at 0.2 (``python -m benchmarks.app_paths``,
-``docs/application.md``)."""
+never saw, right minus wrong answers peak between 0.05 and 0.1 (144 questions of
+``python -m benchmarks.app_paths``: 116 right and 8 wrong shown at 0.1, 91 and 5 at 0.2; the
+24 of ``benchmarks/calibration.py``'s larger maps agree), ``docs/application.md``."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -47,8 +48,12 @@ def evaluate_counts(
 
     ``num_cells`` runs a memory network with a memory of that many cells (its weights do not
     depend on the size); ``None`` keeps the size it was built with. ``fit_cells`` sizes the
-    memory to each batch (:func:`cells_for`, at least ``num_cells`` or the built size).
+    memory to each batch (:func:`cells_for`, at least ``num_cells`` or the built size); a task
+    that rolls its episodes out itself (shortest path) is asked to fit them.
     """
+    if fit_cells and isinstance(task, RolloutTask) and "fit_cells" in getattr(
+            task, "__dataclass_fields__", {}):
+        task = replace(task, fit_cells=True)  # type: ignore[type-var]
     was_training = model.training
     model.eval()
     total = MetricCounts()

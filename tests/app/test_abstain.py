@@ -61,7 +61,7 @@ def test_threshold_checks_and_defaults() -> None:
     with pytest.raises(DncQaError, match="between 0 and 1, not 1.5"):
         check_min_confidence(1.5)
     assert default_min_confidence("traversal-dnc") == DEFAULT_MIN_CONFIDENCE
-    assert default_min_confidence("shortest-path-dnc", "shortest_path") == 0.2
+    assert default_min_confidence("shortest-path-dnc", "shortest_path") == 0.1
     assert default_min_confidence("traversal-dnc", "relation") == DEFAULT_MIN_CONFIDENCE
     assert default_min_confidence("/some/checkpoint", "shortest_path") == 0.0
     assert default_min_confidence("untrained") == 0.0

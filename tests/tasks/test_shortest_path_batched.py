@@ -116,3 +116,25 @@ def test_ponder_steps_repeat_each_answer_input() -> None:
         rng.bit_generator.state = state
         alone.append(task.run(model, [problem], [rng], CPU, train=False)[1][0])
     assert outcomes == alone
+
+
+def test_evaluate_counts_fits_the_memory_of_rolled_out_episodes(monkeypatch) -> None:
+    """``evaluate_counts(..., fit_cells=True)`` (model cards, reports) rolls shortest-path
+    episodes out with the memory fitted to them, as the trainer and ``dncqa eval`` do; a
+    16-cell memory cannot hold a transit map's 40-odd triples."""
+    from dnc_qa.train.evaluate import evaluate_counts
+
+    seen: list[bool] = []
+    original = ShortestPathTask.rollout
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.fit_cells)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ShortestPathTask, "rollout", spy)
+    model = _model("dnc")
+    task = ShortestPathTask(lesson=load_curriculum("shortest_path").lessons[0])
+    gen = torch.Generator().manual_seed(0)
+    evaluate_counts(model, task, 4, gen, CPU, batch_size=2, fit_cells=True)
+    evaluate_counts(model, task, 2, gen, CPU, batch_size=2, fit_cells=False)
+    assert seen == [True, True, False]
