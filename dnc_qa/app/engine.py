@@ -459,15 +459,22 @@ def describe_graph(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
     """Write every triple of ``graph`` into a fresh memory sized to it."""
     import torch
 
-    triples = [(labels.nodes[u], labels.edges[k], labels.nodes[v])
-               for u, v, k in graph.edges(keys=True)]
-    random.Random(seed).shuffle(triples)
     num_cells = memory_cells_for(graph)
     state = initial_state(model, num_cells)
-    x = codec.encode_triples(triples)[None]
+    x = description_input(graph, labels, seed)
     with torch.no_grad(), threads_for(num_cells):
         _, state, trace = model.net(x, state, trace=True)
     return Description(flatten_state(state), trace_dict(trace), num_cells)
+
+
+def description_input(graph: nx.MultiDiGraph, labels: LabelMap, seed: int,
+                      backend: str = "torch") -> Any:
+    """The description phase's input ``[1, T, 92]``: every triple of ``graph`` under
+    ``labels``, in an order shuffled by ``seed``."""
+    triples = [(labels.nodes[u], labels.edges[k], labels.nodes[v])
+               for u, v, k in graph.edges(keys=True)]
+    random.Random(seed).shuffle(triples)
+    return codec.encode_triples(triples, backend=backend)[None]
 
 
 def trace_dict(trace: Any) -> dict[str, Array]:
@@ -567,16 +574,16 @@ def describe_now(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
     """Write ``graph`` into a fresh memory of ``model`` now: the description phase ingest
     runs (every triple, shuffled by ``seed``), on ``model``'s own backend, so that a NumPy
     model never imports torch."""
-    if model.backend == "torch":
-        description = describe_graph(model, graph, labels, seed)
-        return restore_state(initial_state(model, description.num_cells), description.state,
-                             Path(f"<memory of {model.ref}>"))
-    triples = [(labels.nodes[u], labels.edges[k], labels.nodes[v])
-               for u, v, k in graph.edges(keys=True)]
-    random.Random(seed).shuffle(triples)
-    state = initial_state(model, memory_cells_for(graph))
-    x = codec.encode_triples(triples, backend="numpy")[None]
-    _, state, _ = model.net(x, state, trace=True)
+    num_cells = memory_cells_for(graph)
+    state = initial_state(model, num_cells)
+    x = description_input(graph, labels, seed, model.backend)
+    if model.backend == "numpy":
+        _, state, _ = model.net(x, state, trace=True)
+        return state
+    import torch
+
+    with torch.no_grad(), threads_for(num_cells):
+        _, state, _ = model.net(x, state, trace=True)
     return state
 
 

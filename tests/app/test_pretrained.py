@@ -167,15 +167,16 @@ def test_app_shortest_paths_match_the_cards_accuracy(name: str) -> None:
     from dnc_qa.app.exact_answers import agrees, exact_answer
     from dnc_qa.app.queries import ShortestPathQuery
     from dnc_qa.tasks.shortest_path import ShortestPathTask
+    from dnc_qa.train.config import CurriculumConfig
+    from dnc_qa.train.curriculum import Curriculum
 
     card = read_card(engine.PRETRAINED_DIR / name)
     if card.task != "shortest_path":
         pytest.skip("only shortest-path models are checked this way")
     graphs = "random" if card.curriculum == "paper" else "transit"
-    task = ShortestPathTask(graphs=graphs)
-    lessons = task.warmup_lessons(card.warmup_lessons) + task.lessons() \
-        if card.warmup_lessons else task.lessons()
-    lesson = lessons[card.lessons_reached - 1]
+    curriculum = Curriculum(ShortestPathTask(graphs=graphs),
+                            CurriculumConfig(warmup=card.warmup_lessons))
+    lesson = curriculum.lessons[card.lessons_reached - 1]
     model = engine.load_model(name)
     torch.set_num_threads(1)
     right = total = 0

@@ -73,11 +73,9 @@ def answer_shortest_path(runners: Sequence[Runner], graph: nx.MultiDiGraph,
         plan(runner, (numbers.nodes[query.source], None, numbers.nodes[query.target]))
     model, edges_count = runners[0].model, runners[0].edges
     first = runners[0].state
-    alive = [_Path([r.state for r in runners], [query.source])]
-    if query.source == query.target:
-        alive[0].end = "arrived"
-    finished: list[_Path] = [] if alive[0].end == "" else alive
-    alive = [] if finished else alive
+    start = _Path([r.state for r in runners], [query.source],
+                  end="arrived" if query.source == query.target else "")
+    finished, alive = ([start], []) if start.end else ([], [start])
     for _ in range(graph.number_of_nodes()):
         if not alive:
             break

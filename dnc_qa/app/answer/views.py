@@ -71,17 +71,14 @@ def vote(results: list[ModelAnswer]) -> ModelAnswer:
     """
     if not results:
         raise ValueError("vote needs at least one result")
-    groups: dict[tuple[Any, ...], list[ModelAnswer]] = {}
-    for r in results:
-        if r.answer is not None:
-            groups.setdefault(answer_key(r.answer), []).append(r)
-    if not groups:
-        return results[0]
-    if len(results) == 1:
-        return results[0]
     answered = [r for r in results if r.answer is not None]
+    if not answered or len(results) == 1:
+        return results[0]
     if any(r.answer.kind == "nodes" for r in answered):  # type: ignore[union-attr]
         return _vote_members(results, answered)
+    groups: dict[tuple[Any, ...], list[ModelAnswer]] = {}
+    for r in answered:
+        groups.setdefault(answer_key(r.answer), []).append(r)  # type: ignore[arg-type]
 
     def strength(key: tuple[Any, ...]) -> tuple[int, float]:
         return len(groups[key]), sum(r.confidence or 0.0 for r in groups[key])
