@@ -113,14 +113,11 @@ def evaluate(
     if graphs is not None:
         from dataclasses import replace
 
-        from dnc_qa.tasks.shortest_path import GRAPH_KINDS, ShortestPathTask
+        from dnc_qa.tasks.shortest_path import ShortestPathTask, check_graphs
 
         if not isinstance(the_task, ShortestPathTask):
             raise DncQaError(f"--graphs applies to --task shortest_path, not {task_name}")
-        kind = graphs.strip().lower()
-        if kind not in GRAPH_KINDS:
-            raise DncQaError(f"unknown --graphs {graphs!r}; choose {' or '.join(GRAPH_KINDS)}")
-        the_task = replace(the_task, graphs=kind, lesson=None)
+        the_task = replace(the_task, graphs=check_graphs(graphs.strip().lower()), lesson=None)
     if (the_task.input_size, the_task.output_size) != (
         model.input_size,
         model.output_size,

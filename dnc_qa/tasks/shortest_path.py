@@ -59,6 +59,14 @@ GRAPH_KINDS = ("random", "transit")
 """The graphs shortest-path episodes are drawn on: the paper's random graphs, transit maps."""
 
 
+def check_graphs(value: str) -> str:
+    """``value`` when it is one of :data:`GRAPH_KINDS`, else a one-line :class:`DncQaError`
+    naming the choices (the ``--graphs`` option of ``train`` and ``eval``)."""
+    if value not in GRAPH_KINDS:
+        raise DncQaError(f"unknown --graphs {value!r}; choose {' or '.join(GRAPH_KINDS)}")
+    return value
+
+
 def out_triples(graph: nx.MultiDiGraph, node: str) -> list[Triple]:
     """``node``'s outgoing triples in a fixed order."""
     return sorted(Triple(u, k, v) for u, v, k in graph.out_edges(node, keys=True))

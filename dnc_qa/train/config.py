@@ -365,11 +365,9 @@ class TrainConfig:
                              f"{', '.join(BACKEND_NAMES)}")
         if self.steps is None and self.minutes is None:
             raise DncQaError("give --steps or --minutes")
-        from dnc_qa.tasks.shortest_path import GRAPH_KINDS
+        from dnc_qa.tasks.shortest_path import check_graphs
 
-        if self.graph.graphs not in GRAPH_KINDS:
-            raise DncQaError(f"unknown --graphs {self.graph.graphs!r}; choose "
-                             f"{' or '.join(GRAPH_KINDS)}")
+        check_graphs(self.graph.graphs)
         if self.graph.graphs != "random" and self.task != "shortest_path":
             raise DncQaError(f"--graphs {self.graph.graphs}: only for --task shortest_path")
         if self.graph.graphs == "transit" and self.curriculum.warmup:
