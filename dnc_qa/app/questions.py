@@ -437,6 +437,10 @@ class _Ctx:
             return raw
         return self.vocab.nodes.resolve(raw)
 
+    def has_label(self, label: str) -> bool:
+        """Whether the graph stores edge label ``label`` (always, without a vocabulary)."""
+        return self.vocab is None or label in self.vocab.labels
+
     def relation_label(self, typed: str) -> str:
         raw = self.unmask(typed).strip()
         if self.vocab is None:
@@ -855,6 +859,8 @@ def _relation_or_fact(subject: str, relation: str, ctx: _Ctx) -> Query | None:
     is matched loosely ("like" for "likes"); otherwise ``None`` (R names nothing here).
     """
     rel_text = ctx.unmask(relation).strip()
+    if ctx.vocab is not None and rel_text not in ctx.vocab.labels:
+        rel_text = synonym(rel_text)
     if ctx.vocab is not None and rel_text in ctx.vocab.labels:
         return FactQuery(ctx.node(subject), ctx.vocab.labels.resolve(rel_text))
     relation_obj = parse_relation(rel_text)
@@ -873,7 +879,7 @@ def _parse_verb_fact(text: str, ctx: _Ctx) -> Query | None:
     """
     for pattern in _VERB_FACT_RE:
         m = pattern.match(text)
-        if m:
+        if m and not _has_clause(m.group("a")):
             label = _known_label(m.group("r"), ctx)
             if label is not None:
                 return FactQuery(ctx.node(m.group("a")), label)
@@ -890,11 +896,36 @@ def _parse_verb_fact(text: str, ctx: _Ctx) -> Query | None:
     return None
 
 
+def _has_clause(phrase: str) -> bool:
+    """Whether ``phrase`` holds a relative clause ("the gallery where X"): a noun phrase for
+    the chain readers, not a name."""
+    return any(w.lower() in ("where", "that", "which", "who", "whom")
+               for w in _words(phrase))
+
+
 def _known_label(typed: str, ctx: _Ctx) -> str | None:
     try:
-        return ctx.relation_label(typed)
+        return ctx.relation_label(synonym(typed))
     except DncQaError:
         return None
+
+
+RELATION_SYNONYMS = {
+    "birthplace": "born in",
+    "birth place": "born in",
+    "writer": "author",
+    "residence": "live in",
+    "home": "live in",
+    "employer": "work for",
+    "location": "located in",
+}
+"""Nouns a question may use for a relation the extractor names otherwise ("the birthplace of
+X" is where X was born)."""
+
+
+def synonym(typed: str) -> str:
+    """The relation words ``typed`` stands for (:data:`RELATION_SYNONYMS`), else ``typed``."""
+    return RELATION_SYNONYMS.get(" ".join(typed.lower().split()), typed)
 
 
 # ------------------------------------------------------------------ chains of relations
@@ -908,6 +939,9 @@ _PREPOSITIONS = frozenset({"in", "at", "on", "for", "to", "with", "from", "by", 
 _AUX_WORDS = ("is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "been")
 _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _RELATIVE_PRONOUNS = ("that", "which", "whom", "who")
+_BE_THERE = ("is", "are", "was", "were", "lies", "lie", "lay", "stands", "stood", "sits")
+_PLACE_LABELS = ("in", "located in", "based in", "at", "located at")
+"""The labels "the country where X is" may ask, the first one the graph stores read first."""
 MAX_RELATION_WORDS = 3
 """The most words one relation of a chain is read from ("longest river", "lives in")."""
 MAX_NAME_WORDS = 5
@@ -988,6 +1022,8 @@ def _chain_relation(typed: str, ctx: _Ctx, inverse: bool = False,
             or any(w.lower() in ("the", "a", "an", "of") for w in words)):
         return None
     text = " ".join(words)
+    if ctx.vocab is not None and text not in ctx.vocab.labels:
+        text = synonym(text)
     try:
         label = ctx.relation_label(text)
     except DncQaError as exc:
@@ -1077,6 +1113,10 @@ def _relative_clauses(words: list[str], ctx: _Ctx, memo: _Memo, strict: bool = F
         clause = rest[1:] if pronoun in (*_RELATIVE_PRONOUNS, "where") else rest
         if pronoun == "where" and clause[-1].lower() in _PREPOSITIONS:
             continue  # "where" is the place already: "the city where X was born in"
+        if pronoun == "where" and clause[-1].lower() in _BE_THERE:  # "where X is": X's "in"
+            out.extend(_link(label, " ".join(clause[:-1]), ctx, memo, strict=strict)
+                       for label in _PLACE_LABELS if ctx.has_label(label))
+            continue
         for v in range(1, min(MAX_RELATION_WORDS + 1, len(clause))):
             verb, noun = " ".join(clause[-v:]), " ".join(clause[:-v])
             out.append(_link(verb, noun, ctx, memo, verb=True, strict=strict))
@@ -1135,6 +1175,8 @@ def _question_chains(text: str, ctx: _Ctx) -> list[_Chain | None]:
         m = form.match(text)
         if m and particle and form is _CHAIN_BE_VERB:  # "in which country is NP": NP's "in"
             out.append(_link(particle.strip(), m.group("rest"), ctx, memo, verb=True))
+        if m and not particle and form is _CHAIN_BE_VERB:
+            out.extend(_passive_question(_words(m.group("rest")), ctx, memo))
         if m:
             rest = _words(m.group("rest"))
             for v in range(1, min(MAX_RELATION_WORDS + 1, len(rest))):
@@ -1147,6 +1189,23 @@ def _question_chains(text: str, ctx: _Ctx) -> list[_Chain | None]:
             for v in range(1, min(MAX_RELATION_WORDS + 1, len(rest))):
                 out.append(_link(" ".join(rest[:v]), " ".join(rest[v:]), ctx, memo,
                                  inverse=True, verb=True))
+    return out
+
+
+def _passive_question(rest: list[str], ctx: _Ctx, memo: _Memo) -> list[_Chain | None]:
+    """Readings of "who was VERB NP" with the verb first: "who was born in NP" asks the
+    sources of NP's "born in" (a backward hop); "what was written by NP" asks NP's
+    "write" (forward: the agent after "by" is the triple's source)."""
+    out: list[_Chain | None] = []
+    for v in range(1, min(MAX_RELATION_WORDS + 1, len(rest))):
+        verb, noun = rest[:v], " ".join(rest[v:])
+        if verb[0].lower() in _FUNCTION_WORDS:
+            continue
+        if verb[-1].lower() == "by":
+            if v > 1:
+                out.append(_link(" ".join(verb[:-1]), noun, ctx, memo, verb=True))
+        else:
+            out.append(_link(" ".join(verb), noun, ctx, memo, inverse=True, verb=True))
     return out
 
 

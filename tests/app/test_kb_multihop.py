@@ -325,11 +325,14 @@ def test_a_missing_single_fact_is_no_answer(ws: Workspace) -> None:
         assert result.answer.kind == "node" and result.agrees is False
 
 
-def test_a_backwards_hop_is_said_not_guessed(ws: Workspace) -> None:
+def test_a_backwards_hop_asks_every_node(ws: Workspace) -> None:
+    """No "like" inverse is stored: the backward hop is answered by asking each node what it
+    likes (:mod:`dnc_qa.app.answer.backward`), and the note says so."""
     result = ask("who likes the book that Quentin wrote", "facts", ws)
     assert result.query == M("Quentin", ("write", "like"), (False, True))
     assert result.exact.nodes == ("Pell",)
-    assert result.answer is None and "forwards only" in result.note
+    assert result.answer is not None and result.answer.kind == "nodes"
+    assert "forwards only: for the backward 'like' hop every node was asked" in result.note
 
 
 def test_a_kb_qa_model_is_a_traversal_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

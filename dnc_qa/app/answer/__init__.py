@@ -11,6 +11,8 @@ It runs the query phase from the stored description-phase state (see
   step, or a traversal model's walks over edge labels);
 * :mod:`~dnc_qa.app.answer.facts`: facts and chains of facts, asked of a traversal model as
   one walk over their relation labels (an inference model looks a forward fact up);
+* :mod:`~dnc_qa.app.answer.backward`: facts asked backwards where the graph stores no
+  inverse label ("who lives in X"): every node asked its forward fact;
 * :mod:`~dnc_qa.app.answer.neighbours`: one one-hop traversal per label leaving the node.
 
 :mod:`~dnc_qa.app.answer.runner` steps the network and records its memory activity.
@@ -22,7 +24,8 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
-from dnc_qa.app.answer.facts import answer_fact, answer_fact_chain
+from dnc_qa.app.answer.backward import answer_backward_chain
+from dnc_qa.app.answer.facts import answer_fact, answer_fact_chain, forward_chain
 from dnc_qa.app.answer.neighbours import answer_neighbours
 from dnc_qa.app.answer.relations import answer_relation, answer_relation_walk
 from dnc_qa.app.answer.runner import ModelAnswer, Runner
@@ -31,6 +34,7 @@ from dnc_qa.app.answer.traversal import answer_traversal
 from dnc_qa.app.codec import LabelMap
 from dnc_qa.app.engine import MEMORY_SLACK, tasks_for, threads_for
 from dnc_qa.app.queries import (
+    FactQuery,
     MultiFactQuery,
     NeighboursQuery,
     Query,
@@ -100,6 +104,8 @@ def _dispatch(
         result = answer_relation(runner, labels, query)
     elif isinstance(query, NeighboursQuery):
         result = answer_neighbours(model, state, graph, labels, query)
+    elif isinstance(query, FactQuery | MultiFactQuery) and _backward(query, labels, task):
+        result = answer_backward_chain(runner, labels, forward_chain(_as_chain(query), labels))
     elif isinstance(query, MultiFactQuery):
         result = answer_fact_chain(runner, labels, query)
     else:
@@ -111,3 +117,15 @@ def _dispatch(
         result.trace, result.phases = runner.trace(), runner.phases
     return result
 
+
+
+def _as_chain(query: FactQuery | MultiFactQuery) -> MultiFactQuery:
+    if isinstance(query, MultiFactQuery):
+        return query
+    return MultiFactQuery(query.subject, (query.relation,), (query.inverse,))
+
+
+def _backward(query: FactQuery | MultiFactQuery, labels: LabelMap, task: str) -> bool:
+    """Whether a traversal model must answer some hop of ``query`` backwards (no inverse
+    label stored for it)."""
+    return task != "inference" and any(forward_chain(_as_chain(query), labels).inverse)

@@ -57,7 +57,7 @@ class _Read:
         return f"({', '.join(parts)})"
 
 
-def _read_walk(runner: Runner, labels: LabelMap, start: str, edges: tuple[str, ...]
+def read_walk(runner: Runner, labels: LabelMap, start: str, edges: tuple[str, ...]
                ) -> list[_Read]:
     """Ask the walk from ``start`` along ``edges`` in one query (the paper's layout: query
     ``(start, e1, _), (_, e2, _)...``, then one answer step per hop) and read each answer
@@ -99,7 +99,7 @@ def answer_fact_chain(runner: Runner, labels: LabelMap, query: MultiFactQuery) -
         return ModelAnswer(None, note=f"edge label {missing[0]!r} was not stored in memory")
     limit = runner.model.spec.walk_steps
     if limit is None or query.hops <= limit:
-        reads = _read_walk(runner, labels, query.subject, query.relations)
+        reads = read_walk(runner, labels, query.subject, query.relations)
         how = ""
     else:
         reads = _read_hops(runner, labels, query)
@@ -127,7 +127,7 @@ def _read_hops(runner: Runner, labels: LabelMap, query: MultiFactQuery) -> list[
     stored, node, reads = runner.state, query.subject, []
     for relation in query.relations:
         hop = Runner(runner.model, stored)
-        read = _read_walk(hop, labels, node, (relation,))[0]
+        read = read_walk(hop, labels, node, (relation,))[0]
         runner.absorb(hop)
         reads.append(read)
         if read.target is None or read.source != node or read.edge != relation:
