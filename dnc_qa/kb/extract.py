@@ -19,6 +19,12 @@ The forms read, in the order they are tried:
   states as written: "Tom was born in Dunmere" -> ``(Tom, born in, Dunmere)``, "Ann is
   married to Tom" -> ``(Ann, married to, Tom)``, "Paris is in France" -> ``(Paris, in,
   France)``;
+* what a thing is, with a place or a maker (:func:`read_kind_statement`): "Castelbrook is a
+  city in Maravia" -> ``(Castelbrook, in, Maravia)``, "Jonah is a painter from Dunholt" ->
+  ``(Jonah, from, Dunholt)``, "The Silver Orchard is a novel by Petra Lune" -> ``(Petra Lune,
+  write, Silver Orchard)`` (the maker's verb from the kind of work: :data:`MAKER_VERBS`);
+* appositions are facts or asides: "Petra, the author of Hamlet, lives in Dunholt" reads
+  "Petra is the author of Hamlet" too; "Petra, a poet, lives in Dunholt" reads the rest;
 * relative clauses are split into facts: "Tom, who lives in Paris, likes apples" -> two
   statements; "Tom likes Ann, who lives in Rome" -> the clause is about the last name before
   the comma; "Tom, whose mother is Ann, ..." -> "Tom's mother is Ann".
@@ -196,7 +202,8 @@ class TripleExtractor:
         if read is not None:
             name, v = read
             return Triple(v["Y"], v["R"], v["X"]), name
-        return read_verb_statement([t.text for t in doc])
+        words = [t.text for t in doc]
+        return read_verb_statement(words) or read_kind_statement(words)
 
     def extract(self, text: str) -> ExtractionResult:
         """Read every sentence of ``text``; lines starting with ``#`` are comments."""
@@ -218,6 +225,16 @@ class TripleExtractor:
         text = text.strip()
         if text.endswith("?"):
             return "a question, not a statement"
+        apposition = split_apposition(text)
+        if apposition is not None:
+            main, subject, aside = apposition
+            main_read = self._read_sentence(main)
+            if isinstance(main_read, str):
+                return main_read
+            aside_read = self.read_statement(f"{subject} is {aside}.")
+            if aside_read is not None and aside_read[1] != "X is a KIND":
+                main_read.append((aside_read[0], f"{aside_read[1]} (apposition)"))
+            return main_read
         split = split_relative_clause(text)
         if split is None:
             read = self.read_statement(text)
@@ -326,6 +343,79 @@ def read_verb_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     if aux in _BE:
         return Triple(subj, " ".join([verb, *preps]), obj), "X is VERBed [PREP] Y"
     return Triple(subj, " ".join([verb_lemma(verb), *preps]), obj), "X VERBs [PREP] Y"
+
+
+MAKER_VERBS = {
+    "write": ("novel", "book", "play", "poem", "story", "essay", "memoir", "biography",
+              "tragedy", "comedy", "epic", "saga", "article", "letter"),
+    "paint": ("painting", "portrait", "mural", "fresco", "landscape"),
+    "compose": ("song", "symphony", "opera", "sonata", "concerto", "ballad", "hymn", "anthem"),
+    "direct": ("film", "movie", "documentary"),
+    "design": ("building", "bridge", "tower", "house", "church", "garden", "monument"),
+    "found": ("company", "firm", "school", "college", "university", "band", "party"),
+}
+"""The verb that makes each kind of work: "X is a novel by Y" is "Y wrote X"."""
+_MAKER_OF = {kind: verb for verb, kinds in MAKER_VERBS.items() for kind in kinds}
+_KIND_PLACE = {"in": "in", "on": "in", "near": "near", "from": "from", "at": "in"}
+
+
+def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
+    """``X is a|an [words] KIND PREP Y .``: what X is, with where or by whom.
+
+    ``in``/``on``/``at`` give ``(X, in, Y)`` ("Castelbrook is a city in Maravia", as "X is in
+    Y" does), ``from`` and ``near`` give themselves; ``by`` gives the maker's verb of the kind
+    of work (:data:`MAKER_VERBS`: "a novel by Y" -> ``(Y, write, X)``), else ``(X, by, Y)``.
+    X is a name, or "the" and one word; "X is a KIND" alone says nothing this graph stores.
+    """
+    words = [t for t in tokens if t.strip()]
+    while words and words[-1] in (".", "!"):
+        words.pop()
+    if any(w in (",", ";", ":", "?", "(", ")") for w in words):
+        return None
+    lower = [w.lower() for w in words]
+    try:
+        be = next(i for i, w in enumerate(lower) if w in ("is", "was"))
+    except StopIteration:
+        return None
+    subject = words[1:be] if lower[0] in _DETERMINERS else words[:be]
+    if (not subject or not all(_is_name_word(w) or w.lower() in _NAME_JOINERS for w in subject)
+            and not (lower[0] == "the" and len(subject) == 1)):
+        return None
+    if be + 2 >= len(words) or lower[be + 1] not in ("a", "an"):
+        return None
+    rest = lower[be + 2:]
+    at = next((i for i, w in enumerate(rest) if w in (*_KIND_PLACE, "by")), None)
+    if at is None or at == 0 or at + 1 >= len(rest):
+        return None
+    kind, prep = rest[at - 1], rest[at]
+    obj = words[be + 2 + at + 1:]
+    while obj and obj[0].lower() in _DETERMINERS:
+        obj = obj[1:]
+    if not obj or any(w in _PREPS or w in _AUX for w in rest[:at]):
+        return None
+    subj, obj_text = " ".join(subject), " ".join(obj)
+    if prep == "by":
+        verb = _MAKER_OF.get(kind)
+        if verb is not None:
+            return Triple(obj_text, verb, subj), "X is a KIND by Y"
+        return Triple(subj, "by", obj_text), "X is a KIND by Y"
+    return Triple(subj, _KIND_PLACE[prep], obj_text), "X is a KIND PREP Y"
+
+
+# ----------------------------------------------------------------- appositions
+
+_APPOSITION = re.compile(r"^(?P<subject>[^,]+), (?P<aside>(?:a|an|the) [^,]+), "
+                         r"(?P<rest>[^,]+?)\s*[.!]?$", re.IGNORECASE)
+
+
+def split_apposition(text: str) -> tuple[str, str, str] | None:
+    """``(the sentence without it, its subject, the apposition)`` for "Petra Lune, a poet,
+    was born in Castelbrook" (an apposition opens with "a", "an" or "the"), else ``None``."""
+    m = _APPOSITION.match(text.strip())
+    if m is None:
+        return None
+    subject = m.group("subject").strip()
+    return f"{subject} {m.group('rest').strip()}.", subject, m.group("aside").strip()
 
 
 # ----------------------------------------------------------------- relative clauses

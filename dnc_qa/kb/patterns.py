@@ -51,6 +51,9 @@ DEFAULT_SENTENCE_PATTERNS: tuple[SentencePattern, ...] = (
     SentencePattern("X is an R of Y", "[the] X is an R of [the] Y ."),
     # "The kitchen is north of the hallway."
     SentencePattern("X is R of Y", "[the] X is R of [the] Y ."),
+    # "Port Sable has a population of two million."
+    SentencePattern("Y has a R of X", "[the] Y has a R of [the] X ."),
+    SentencePattern("Y has an R of X", "[the] Y has an R of [the] X ."),
 )
 
 DEFAULT_QUESTION_PATTERNS: tuple[QuestionPattern, ...] = (

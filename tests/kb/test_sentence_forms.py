@@ -32,6 +32,15 @@ def extractor() -> TripleExtractor:
     ("The kitchen contains a table.", ("kitchen", "contain", "table")),
     ("Tom is a friend of Ann.", ("Ann", "friend", "Tom")),
     ("Shakespeare wrote Hamlet.", ("Shakespeare", "write", "Hamlet")),
+    # what a thing is, with a place or a maker
+    ("Castelbrook is a city in Maravia.", ("Castelbrook", "in", "Maravia")),
+    ("Gull Bay is a small port on the Ashwater.", ("Gull Bay", "in", "Ashwater")),
+    ("Jonah Vey is a painter from Castelbrook.", ("Jonah Vey", "from", "Castelbrook")),
+    ("The Silver Orchard is a novel by Petra Lune.", ("Petra Lune", "write", "Silver Orchard")),
+    ("The Red Stair was a painting by Jonah Vey.", ("Jonah Vey", "paint", "Red Stair")),
+    ("Night Wires is a film by Kestrel Vance.", ("Kestrel Vance", "direct", "Night Wires")),
+    ("The Lamp is a sculpture by Ada Stone.", ("Lamp", "by", "Ada Stone")),
+    ("Port Sable has a population of two million.", ("Port Sable", "population", "two million")),
 ])
 def test_statement_forms(extractor: TripleExtractor, sentence: str, triple: tuple) -> None:
     result = extractor.extract(sentence)
@@ -65,8 +74,25 @@ def test_relative_clauses_split_into_facts(extractor: TripleExtractor, sentence:
     assert all(t.sentence == sentence and t.line == 1 for t in result.triples)
 
 
+@pytest.mark.parametrize(("sentence", "facts"), [
+    ("Petra Lune, a poet, was born in Castelbrook.", [("Petra Lune", "born in", "Castelbrook")]),
+    ("Petra Lune, the author of Hamlet, lives in Dunholt.",
+     [("Petra Lune", "live in", "Dunholt"), ("Hamlet", "author", "Petra Lune")]),
+    ("Tom, a friend of Ann, likes apples.",
+     [("Tom", "like", "apples"), ("Ann", "friend", "Tom")]),
+])
+def test_appositions_are_facts_or_asides(extractor: TripleExtractor, sentence: str,
+                                         facts: list) -> None:
+    result = extractor.extract(sentence)
+    assert result.complete, result.unread
+    assert [t.triple for t in result.triples] == [Triple(*f) for f in facts]
+
+
 @pytest.mark.parametrize(("sentence", "reason"), [
     ("Tom is tall.", "no sentence form"),
+    ("Ada is a doctor.", "no sentence form"),
+    ("Tom is a tall man.", "no sentence form"),
+    ("Ada, a doctor, is tall.", "no sentence form"),
     ("Tom does not like pears.", "no sentence form"),
     ("They like pears.", "no sentence form"),
     ("Who likes apples?", "a question"),
