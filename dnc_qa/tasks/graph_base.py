@@ -32,16 +32,19 @@ MAX_TRIES = 200
 
 
 def digit_nll_per_episode(logits: Tensor, batch: Batch) -> Tensor:
-    """The paper's loss summed over each episode's answer steps, averaged over episodes."""
-    total = masked_digit_nll(logits.float(), batch.targets, batch.mask > 0, reduction="sum")
+    """The paper's loss summed over each episode's answer steps, averaged over episodes; a
+    step whose mask is below 1 (an inference hint, :class:`~dnc_qa.tasks.inference.
+    InferenceTask`) counts with that weight."""
+    total = masked_digit_nll(logits.float(), batch.targets, batch.mask, reduction="sum")
     return total / logits.shape[0]
 
 
 def score_digits(logits: Tensor, batch: Batch) -> MetricCounts:
-    """Counts for 90-wide digit outputs: a step is right when all nine digit modes are."""
+    """Counts for 90-wide digit outputs: a step is right when all nine digit modes are. Only
+    answer steps (mask 1) are scored; hints (mask below 1) are not answers."""
     with torch.no_grad():
         wrong = (digit_view(logits).argmax(-1) != digit_targets(batch.targets)).sum(-1)
-        answer = batch.mask > 0
+        answer = batch.mask >= 1
         wrong = wrong * answer
         loss = digit_nll_per_episode(logits, batch) * logits.shape[0]
         return MetricCounts(
@@ -133,12 +136,15 @@ class GraphTask(ABC):
             out.append(self.with_lesson(lesson))
         return out
 
+    def task_episode(self, rng: np.random.Generator) -> Episode:
+        """One episode as the trainer takes it (:meth:`build`, as float tensors)."""
+        return as_task_episode(self.build(rng))
+
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        return pad_episodes(
-            [as_task_episode(self.build(episode_rng(generator))) for _ in range(batch_size)]
-        )
+        return pad_episodes([self.task_episode(episode_rng(generator))
+                             for _ in range(batch_size)])
 
     def loss(self, logits: Tensor, batch: Batch) -> Tensor:
         return digit_nll_per_episode(logits, batch)

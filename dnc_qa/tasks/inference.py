@@ -5,6 +5,10 @@ length 2-5, :func:`dnc_qa.graphs.relations.paper_relations`) that the network ne
 spelled out. Query ``(start, relation, _)``, 10 planning steps, answer
 ``(start, relation, end)``. A query is drawn as a random simple walk whose label sequence is
 one of the relations and which leads to exactly one node.
+
+With ``hints`` (not in the paper) the planning steps are supervised too: hop ``k`` of the
+relation's walk, the triple ``(node k-1, edge k, node k)``, is the target of planning step
+``2k`` (1-based), with loss weight ``hints``; hints are never scored as answers.
 """
 
 from __future__ import annotations
@@ -18,16 +22,37 @@ import numpy as np
 from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding import InferenceQuery, inference_episode
 from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
+from dnc_qa.encoding.labels import encode_triples
 from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.random_graphs import lesson_graph
 from dnc_qa.graphs.relations import EDGE_LABELS, Relation, follow, paper_relations
-from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, planning_budget
+from dnc_qa.tasks.base import Episode
+from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, as_task_episode, planning_budget
 
 
 @lru_cache(maxsize=1)
 def relation_table() -> dict[tuple[str, ...], Relation]:
     """The paper's relations by edge path."""
     return {r.path: r for r in paper_relations()}
+
+
+@lru_cache(maxsize=1)
+def relation_paths() -> dict[str, tuple[str, ...]]:
+    """The paper's relations' edge paths by label (``"10"`` -> ``("3", "7")``)."""
+    return {str(r.label): r.path for r in paper_relations()}
+
+
+def walk_nodes(graph, start: str, path: tuple[str, ...]) -> list[str] | None:
+    """The nodes of the one simple walk from ``start`` along ``path`` (``start`` first), or
+    ``None`` when some step has no edge or several."""
+    nodes = [start]
+    for label in path:
+        nxt = [v for _, v, k in graph.out_edges(nodes[-1], keys=True)
+               if k == label and v not in nodes]
+        if len(nxt) != 1:
+            return None
+        nodes.append(nxt[0])
+    return nodes
 
 
 def simple_walk(graph, start: str, length: int, rng: np.random.Generator) -> tuple[str, ...]:
@@ -71,12 +96,14 @@ class InferenceTask(GraphTask):
         planning_steps: blank steps between each query and its answer (the paper's 10) ...
         planning_per_edge: ... plus this many per triple of the graph, rounded up.
         bridge: warm-up lessons also ask one-edge relations (the edge label itself).
+        hints: loss weight of the intermediate hops during planning (0: none, the paper).
     """
 
     lesson: Lesson | None = None
     planning_steps: int = DEFAULT_PLANNING_STEPS
     planning_per_edge: float = 0.0
     bridge: bool = False
+    hints: float = 0.0
     name: str = "inference"
 
     def with_lesson(self, lesson: Lesson) -> InferenceTask:
@@ -84,6 +111,14 @@ class InferenceTask(GraphTask):
 
     def build(self, rng: np.random.Generator) -> GraphEpisode:
         return self.problem(rng)[2]
+
+    def task_episode(self, rng: np.random.Generator) -> Episode:
+        """One episode for the trainer, with the planning steps' hints when ``hints``."""
+        graph, queries, episode = self.problem(rng)
+        out = as_task_episode(episode)
+        if self.hints:
+            add_hints(out, graph, queries, episode, self.hints)
+        return out
 
     def problem(self, rng: np.random.Generator
                 ) -> tuple[nx.MultiDiGraph, list[InferenceQuery], GraphEpisode]:
@@ -106,3 +141,26 @@ def relation_length(relation: str) -> int:
     if label < len(EDGE_LABELS):
         return 1
     return len(next(r.path for r in relation_table().values() if r.label == label))
+
+
+def add_hints(out: Episode, graph, queries: list[InferenceQuery], episode: GraphEpisode,
+              weight: float) -> None:
+    """Write the hops of each query's relation into ``out``'s planning steps (in place): hop
+    ``k`` (``1 <= k < length``) as the target of the query's planning step ``2k``, with mask
+    ``weight``. The last hop is the answer itself; a walk that is not unique gets no hints."""
+    paths = relation_paths()
+    for span in episode.phases:
+        if span.kind != "planning":
+            continue
+        query = queries[span.query]
+        path = paths.get(query.relation)
+        nodes = walk_nodes(graph, query.start, path) if path else None
+        if nodes is None:
+            continue
+        for k in range(1, len(path)):
+            step = span.start + 2 * k - 1
+            if step >= span.stop:
+                break
+            hop = episode.relabelling.encode(nodes[k - 1], path[k - 1], nodes[k])
+            out.targets[step] = encode_triples([hop])[0]
+            out.mask[step] = weight

@@ -225,7 +225,9 @@ class GraphConfig:
     more memory lookup per decision (not in the paper). ``graphs``: shortest path on the
     paper's random graphs (``"random"``) or on generated transit maps (``"transit"``, with
     their own lessons, ``dnc_qa/graphs/curricula/shortest_path_transit.json``; not in the
-    paper).
+    paper). ``hints``: inference, the weight of a loss on the intermediate hops of each
+    relation during planning (hop ``k`` of the walk at planning step ``2k``; 0: the paper,
+    only the answer is supervised; not in the paper).
     """
 
     planning_steps: Annotated[int, Opt("--planning-steps", help="Shortest path, inference: "
@@ -243,6 +245,9 @@ class GraphConfig:
     graphs: Annotated[str, Opt("--graphs", help="Shortest path: random (the paper's graphs) "
                                "or transit (generated maps of lines).", panel=GRAPH_TASKS,
                                convert=_lowered)] = "random"
+    hints: Annotated[float, Opt("--hints", help="Inference: loss weight on each relation's "
+                                "intermediate hops during planning (0: the paper).",
+                                panel=GRAPH_TASKS)] = 0.0
 
 
 @dataclass
@@ -308,6 +313,8 @@ class TrainConfig:
                     options["ponder_steps"] = g.ponder_steps
                 if g.graphs != "random":
                     options["graphs"] = g.graphs
+            elif g.hints:
+                options["hints"] = g.hints
             return options
         return {}
 
@@ -370,6 +377,8 @@ class TrainConfig:
         check_graphs(self.graph.graphs)
         if self.graph.graphs != "random" and self.task != "shortest_path":
             raise DncQaError(f"--graphs {self.graph.graphs}: only for --task shortest_path")
+        if self.graph.hints and self.task != "inference":
+            raise DncQaError("--hints: only for --task inference")
         if self.graph.graphs == "transit" and self.curriculum.warmup:
             raise DncQaError("--warmup: the transit-map lessons start small already; "
                              "leave it out with --graphs transit")
@@ -399,6 +408,7 @@ class TrainConfig:
             ("--sparse-links", m.link_k >= 1),
             ("--beta", 0 <= self.graph.beta <= 1),
             ("--ponder-steps", 0 <= self.graph.ponder_steps <= 20),
+            ("--hints", 0 <= self.graph.hints < 1),
         ]
         for size in ("hidden_size", "controller_layers", "num_cells", "cell_width", "num_reads",
                      "num_writes"):
