@@ -405,6 +405,10 @@ def clean_question(question: str) -> str:
     return text.strip()
 
 
+_NAME_OF = re.compile(r"\b(?:the |their |his |her )?names? of (?=\S)", re.IGNORECASE)
+"""'the name of' before a noun phrase, which names the same thing."""
+
+
 class _Ctx:
     """Turns masked slots back into names, resolving them against the vocabulary."""
 
@@ -505,6 +509,8 @@ def parse_question(question: str, vocab: Vocabulary | None = None) -> Query:
             f"{MAX_QUESTION_CHARS:,}")
     masked, names = mask_names(text, vocab) if vocab is not None else (text, [])
     ctx = _Ctx(vocab, names)
+    if vocab is None or not ctx.has_label("name"):  # "what is the name of X's mother"
+        masked = _NAME_OF.sub("", masked)
     for parser in _PARSERS:
         query = parser(masked, ctx)
         if query is not None:
@@ -1095,9 +1101,10 @@ def _relative_clauses(words: list[str], ctx: _Ctx, memo: _Memo, strict: bool = F
                       ) -> list[_Chain | None]:
     """Readings of ``HEAD [that|which|whom] NP VERB``, ``HEAD where NP VERB`` (the object
     is missing: NP's VERB), ``HEAD [that was] VERBed by NP`` (NP's VERB too), ``HEAD
-    who|that|which VERB NP`` (the subject is missing: VERB read backwards) and ``HEAD
-    that|which|who is NP`` (NP itself). HEAD is one or two plain words ("book", "country",
-    "river town") and says only what kind of thing is meant."""
+    who|that|which VERB NP`` and ``HEAD VERBed PREP NP`` (the subject is missing: VERB read
+    backwards: "the book set in NP") and ``HEAD that|which|who is NP`` (NP itself). HEAD
+    is one or two plain words ("book", "country", "river town") and says only what kind of
+    thing is meant."""
     out: list[_Chain | None] = []
     for h in (1, 2):
         head, rest = words[:h], words[h:]
@@ -1120,7 +1127,9 @@ def _relative_clauses(words: list[str], ctx: _Ctx, memo: _Memo, strict: bool = F
         for v in range(1, min(MAX_RELATION_WORDS + 1, len(clause))):
             verb, noun = " ".join(clause[-v:]), " ".join(clause[:-v])
             out.append(_link(verb, noun, ctx, memo, verb=True, strict=strict))
-        if pronoun in ("who", "that", "which"):
+        participle = pronoun not in (*_RELATIVE_PRONOUNS, "where", *_PREPOSITIONS)
+        if pronoun in ("who", "that", "which") or participle:
+            # "the person who wrote NP"; a participle: "the book set in NP"
             for v in range(1, min(MAX_RELATION_WORDS + 1, len(clause))):
                 verb, noun = " ".join(clause[:v]), " ".join(clause[v:])
                 if clause[0].lower() not in _AUX_WORDS:
@@ -1177,6 +1186,7 @@ def _question_chains(text: str, ctx: _Ctx) -> list[_Chain | None]:
             out.append(_link(particle.strip(), m.group("rest"), ctx, memo, verb=True))
         if m and not particle and form is _CHAIN_BE_VERB:
             out.extend(_passive_question(_words(m.group("rest")), ctx, memo))
+            out.extend(_by_last(_words(m.group("rest")), ctx, memo))
         if m:
             rest = _words(m.group("rest"))
             for v in range(1, min(MAX_RELATION_WORDS + 1, len(rest))):
@@ -1207,6 +1217,16 @@ def _passive_question(rest: list[str], ctx: _Ctx, memo: _Memo) -> list[_Chain | 
         else:
             out.append(_link(" ".join(verb), noun, ctx, memo, inverse=True, verb=True))
     return out
+
+
+def _by_last(rest: list[str], ctx: _Ctx, memo: _Memo) -> list[_Chain | None]:
+    """Readings of "who was NP VERBed by": the source of NP's VERB (a backward hop: "who
+    was Hamlet written by" asks who wrote Hamlet)."""
+    if len(rest) < 3 or rest[-1].lower() != "by":
+        return []
+    words = rest[:-1]
+    return [_link(" ".join(words[-v:]), " ".join(words[:-v]), ctx, memo, inverse=True,
+                  verb=True) for v in range(1, min(MAX_RELATION_WORDS + 1, len(words)))]
 
 
 def _chain_query(chain: _Chain, ctx: _Ctx) -> Query:

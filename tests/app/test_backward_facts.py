@@ -24,7 +24,8 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "kb"
 
 NODES = ["Zorvel", "Glass Harbor", "Tallowmere", "Veskaria", "Pellumbra", "Anika",
          "Lantern Field", "Marrow Gallery", "Mirela Quast"]
-LABELS = ["write", "author", "born in", "in", "capital", "live in", "hang in", "mayor"]
+LABELS = ["write", "author", "born in", "in", "capital", "live in", "hang in", "mayor",
+          "set in"]
 M = MultiFactQuery
 
 
@@ -42,6 +43,14 @@ def vocab() -> Vocabulary:
     # "by" names the source: a forward fact
     ("What was written by Zorvel?", FactQuery("Zorvel", "write")),
     ("Which book was written by Mirela Quast?", FactQuery("Mirela Quast", "write")),
+    # "by" last: the agent is asked
+    ("Who was Glass Harbor written by?", FactQuery("Glass Harbor", "author")),
+    ("who was the book set in Pellumbra written by",
+     M("Pellumbra", ("set in", "author"), (True, False))),
+    # "the name of NP" is NP
+    ("What is the name of the capital of Veskaria?", FactQuery("Veskaria", "capital")),
+    ("What are the names of the people who live in Veskaria?",
+     FactQuery("Veskaria", "live in", inverse=True)),
     # nouns for relations stored under other words
     ("What is the birthplace of Zorvel?", FactQuery("Zorvel", "born in")),
     ("What is Zorvel's birthplace?", FactQuery("Zorvel", "born in")),
