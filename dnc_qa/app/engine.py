@@ -195,15 +195,15 @@ def shipped_models() -> list[str]:
 def resolve_model_ref(ref: str, node_kind: str = "node") -> str:
     """Turn ``auto`` into a concrete reference; other references are returned unchanged.
 
-    Family trees prefer an inference model and fall back to a traversal model (which still
-    answers "who is X's mother" and "start at X and follow mother then father"); other graphs
-    take a traversal model: for generic graphs and text knowledge bases (``node``) one trained
-    on knowledge bases (``kb_qa``) first, for transit maps and family trees one trained on
-    the paper's random graphs first. Without a fitting shipped model the answer is ``none``.
+    Every kind of graph takes a traversal model: for generic graphs and text knowledge bases
+    (``node``) one trained on knowledge bases (``kb_qa``) first, for transit maps and family
+    trees one trained on the paper's random graphs first (it walks any family relation,
+    :func:`tasks_for`); a family tree takes an inference model only when no traversal model
+    is shipped. Without a fitting shipped model the answer is ``none``.
     """
     if ref != "auto":
         return ref
-    wanted = {"person": ("inference", "traversal", "kb_qa"),
+    wanted = {"person": ("traversal", "kb_qa", "inference"),
               "node": ("kb_qa", "traversal")}.get(node_kind, ("traversal", "kb_qa"))
     tasks: dict[str, str] = {}
     for name in shipped_models():
@@ -588,11 +588,16 @@ def describe_now(model: LoadedModel, graph: nx.MultiDiGraph, labels: LabelMap,
 
 
 def tasks_for(query: Query) -> tuple[str, ...]:
-    """The tasks whose models answer ``query``, the preferred first."""
+    """The tasks whose models answer ``query``, the preferred first.
+
+    A family relation goes to a traversal model first: the app knows the walk of edge labels
+    a relation is ("maternal grandmother" = mother, mother) and a traversal model walks it in
+    one query, for any relation. An inference model (the paper's task) answers only the
+    relations it was trained on, by an opaque label (its card's ``relations``)."""
     if isinstance(query, ShortestPathQuery):
         return ("shortest_path",)
-    if isinstance(query, RelationQuery):
-        return ("inference", "traversal")
+    if isinstance(query, RelationQuery):  # a walk the app spells out: one traversal query
+        return ("traversal", "inference")
     if isinstance(query, FactQuery):
         return ("traversal", "inference")
     return ("traversal",)  # traversals, neighbours, chains of facts

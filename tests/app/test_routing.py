@@ -92,3 +92,45 @@ def test_a_model_with_nan_weights_is_refused_naming_the_tensor(tmp_path: Path) -
     for backend in ("torch", "auto"):
         with pytest.raises(CheckpointError, match=name.replace(".", r"\.")):
             engine.load_model(str(folder), backend=backend)
+
+
+@pytest.fixture(scope="module")
+def with_inference(tmp_path_factory) -> Path:
+    """The shipped traversal model beside a (barely trained) inference model."""
+    root = tmp_path_factory.mktemp("pretrained-inference")
+    shutil.copytree(engine.PRETRAINED_DIR / "traversal-dnc", root / "traversal-dnc")
+    run = tmp_path_factory.mktemp("run") / "inf"
+    cfg = TrainConfig(task="inference", steps=2, batch_size=2, final_eval_episodes=2,
+                      model=ModelConfig(kind="dnc", controller="feedforward", hidden_size=16,
+                                        num_cells=8, cell_width=8, fit_cells=True),
+                      curriculum=CurriculumConfig(eval_every=100))
+    train(cfg, run, show_progress=False)
+    ship(run, "inference-test", 4, "test", "test", dest_root=root)
+    return root
+
+
+def test_family_relations_go_to_the_traversal_model(with_inference: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A family tree takes the traversal model, which walks any relation the app spells
+    out; the inference model (trained on the paper's opaque relation labels) is not asked."""
+    monkeypatch.setattr(engine, "PRETRAINED_DIR", with_inference)
+    assert engine.resolve_model_ref("auto", "person") == "traversal-dnc"
+    ws = Workspace(tmp_path / "home")
+    family = Path(engine.__file__).parent / "demo_data" / "family-tree.json"
+    meta = ingest(family, IngestOptions(name="family"), ws)
+    assert meta.model == "traversal-dnc"
+    graph = ws.load("family").graph
+    person = next(n for n in sorted(graph.nodes)
+                  if any(k == "mother" for *_, k in graph.out_edges(n, keys=True)))
+    result = ask(f"who is {person}'s mother", "family", ws)
+    assert result.model == "traversal-dnc" and result.answer is not None
+    assert "inference-test" not in result.note
+
+
+def test_a_family_tree_takes_an_inference_model_when_it_is_the_only_one(
+        with_inference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    only = tmp_path / "only"
+    shutil.copytree(with_inference / "inference-test", only / "inference-test")
+    monkeypatch.setattr(engine, "PRETRAINED_DIR", only)
+    assert engine.resolve_model_ref("auto", "person") == "inference-test"
+    assert engine.resolve_model_ref("auto", "station") == "none"
