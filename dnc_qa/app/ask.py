@@ -16,6 +16,7 @@ from typing import Any
 from dnc_qa.app.answer.shortest_path import ASK_BEAM
 from dnc_qa.app.answer.views import DEFAULT_VIEWS
 from dnc_qa.app.exact_answers import Answer, agrees, exact_answer
+from dnc_qa.app.places import with_containment
 from dnc_qa.app.queries import Query
 from dnc_qa.app.workspace import Entry, Workspace
 from dnc_qa.errors import DncQaError
@@ -240,7 +241,7 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     ws = workspace or Workspace()
     name = graph or ws.default_name()
     entry = ws.load(name)
-    query = parse_for(entry, question)
+    query, added = with_containment(parse_for(entry, question), entry.graph, question)
     exact = exact_answer(entry.graph, query)
     result = AskResult(question, query, name, entry.meta.model, exact,
                        min_confidence=min_confidence or 0.0)
@@ -274,6 +275,11 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         else:
             out = ask_in_views(model, entry.graph, entry.labels, state, query, views, beam)
     result.answer, result.confidence, result.note = out.answer, out.confidence, out.note
+    if added:
+        hops = " and ".join(repr(label) for label in added)
+        result.note = "; ".join(filter(None, [
+            f"read with {hops} added: the facts name a place inside the one asked about "
+            f"(dnc_qa.app.places)", result.note]))
     result.votes = out.votes
     result.trace, result.phases = out.trace, out.phases
     if out.answer is not None:

@@ -1,0 +1,111 @@
+"""Places inside places: the hop a question leaves out when it names a country and the facts
+name a town.
+
+"What is the capital of the country where Ava was born?" reads as Ava's ``born in``, then
+``capital``. When the knowledge base says Ava was born in a town and the town is in a country
+(``(Ashford, in, Veland)``), the chain as written has no answer: a town has no capital. The
+question meant the country the town is in. Likewise "in which country was Ava born?" asks
+for the country, not the town ``born in`` reaches.
+
+:func:`with_containment` reads the question against the stored graph's *shape* (which labels
+leave which nodes, never which answer is right) and adds the containment hops (``in``,
+``located in``) the question left out:
+
+* before a hop whose relation no node reached so far has, when each such node's containment
+  edge leads to a node that has it (at most one hop added per gap);
+* at the end, when the question asks for a country-like place ("in which country", "what
+  country") and every node the chain reaches is itself inside another place: up to two
+  hops, stopping at a place that has a capital (a country), or one hop when no place in
+  the graph has a capital.
+
+The model then answers the completed chain like any other, in one query; the note says
+which hops were added. The exact answer follows the same chain.
+"""
+
+from __future__ import annotations
+
+import re
+
+import networkx as nx
+
+from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query
+from dnc_qa.app.questions import MAX_STEPS
+
+CONTAINMENT = (("in", False), ("located in", False), ("capital", True))
+"""Hops from a place to the place it is in: its ``in`` or ``located in`` edge, or for a
+capital the country whose ``capital`` it is (a backward hop)."""
+AREA_WORDS = ("country", "countries", "nation", "state", "kingdom", "province", "region",
+              "county")
+_ASKS_AREA = re.compile(rf"^(?:in |from )?(?:which|what) (?:{'|'.join(AREA_WORDS)})\b",
+                        re.IGNORECASE)
+MAX_CLIMB = 2
+
+
+Hop = tuple[str, bool]
+"""A relation label and whether it is followed backwards."""
+
+
+def _out(graph: nx.MultiDiGraph, nodes: set[str], hop: Hop) -> set[str]:
+    label, backwards = hop
+    if backwards:
+        return {u for n in nodes for u, _, k in graph.in_edges(n, keys=True) if k == label}
+    return {v for n in nodes for _, v, k in graph.out_edges(n, keys=True) if k == label}
+
+
+def _container(graph: nx.MultiDiGraph, nodes: set[str]) -> Hop | None:
+    """The containment hop every one of ``nodes`` has, if any."""
+    for hop in CONTAINMENT:
+        if nodes and all(_out(graph, {n}, hop) for n in nodes):
+            return hop
+    return None
+
+
+def asks_for_area(question: str) -> bool:
+    """Whether ``question`` asks which country (nation, state...) something is in."""
+    return bool(_ASKS_AREA.match(" ".join(question.strip().split())))
+
+
+def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
+                     ) -> tuple[Query, tuple[str, ...]]:
+    """``query`` with the containment hops the question left out (see the module docstring),
+    and the labels added (empty: ``query`` unchanged). Only forward chains are completed."""
+    if isinstance(query, FactQuery) and not query.inverse:
+        relations, subject = [query.relation], query.subject
+    elif isinstance(query, MultiFactQuery) and not any(query.inverse):
+        relations, subject = list(query.relations), query.subject
+    else:
+        return query, ()
+    if subject not in graph:
+        return query, ()
+    places = {label for label, backwards in CONTAINMENT if not backwards}
+    nodes, out, added = {subject}, [], []
+    for relation in relations:
+        found = _out(graph, nodes, (relation, False))
+        hop = _container(graph, nodes) if nodes and not found else None
+        if hop is not None and relation in places:  # "which country is X in", X a capital
+            out.append(hop)
+            added.append(hop[0])
+            nodes = _out(graph, nodes, hop)
+            continue
+        inside = _out(graph, nodes, hop) if hop else set()
+        if hop and inside and all(_out(graph, {n}, (relation, False)) for n in inside):
+            out.append(hop)
+            added.append(hop[0])
+            found = _out(graph, inside, (relation, False))
+        out.append((relation, False))
+        nodes = found
+    if nodes and asks_for_area(question) and out[-1] not in CONTAINMENT:
+        capitals = any(k == "capital" for *_, k in graph.edges(keys=True))
+        for _ in range(MAX_CLIMB if capitals else 1):
+            hop = _container(graph, nodes)
+            if hop is None or all(_out(graph, {n}, ("capital", False)) for n in nodes):
+                break  # a place with a capital is a country already
+            out.append(hop)
+            added.append(hop[0])
+            nodes = _out(graph, nodes, hop)
+    if not added or len(out) > MAX_STEPS:
+        return query, ()
+    if len(out) == 1:
+        return FactQuery(subject, out[0][0], inverse=out[0][1]), tuple(added)
+    return (MultiFactQuery(subject, tuple(r for r, _ in out), tuple(b for _, b in out)),
+            tuple(added))
