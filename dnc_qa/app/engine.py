@@ -552,8 +552,9 @@ def model_for_task(tasks: tuple[str, ...], exclude: str = "") -> str | None:
 
 def routed_model(current: LoadedModel | None, query: Query) -> str | None:
     """A shipped model trained for ``query``'s type when ``current`` (the model the graph
-    was ingested with) was not; ``None`` when ``current`` fits or nothing else does."""
-    if current is None or current.spec.task in ("untrained", *tasks_for(query)[:1]):
+    was ingested with) answers no such questions; ``None`` when ``current`` does (a family
+    tree ingested with an inference model keeps it for relations) or nothing else fits."""
+    if current is None or current.spec.task in ("untrained", *tasks_for(query)):
         return None
     return model_for_task(tasks_for(query)[:1], exclude=current.ref)
 

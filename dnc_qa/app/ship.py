@@ -91,6 +91,12 @@ def ship(run: Path, name: str, episodes: int, command: str, notes: str,
     else:  # the planning budget it was trained with
         cfg["app"]["planning_steps"] = ckpt.config.graph.planning_steps
         cfg["app"]["planning_per_edge"] = ckpt.config.graph.planning_per_edge
+    if task_name == "inference":  # family relations that are trained relations, by label
+        from dnc_qa.graphs.family import paper_edge_numbers, paper_relation_labels
+
+        numbers = paper_edge_numbers()
+        cfg["app"]["edge_numbers"] = numbers
+        cfg["app"]["relations"] = paper_relation_labels(numbers)
     (dest / CONFIG).write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n",
                                encoding="utf-8")
     card = ModelCard(

@@ -18,6 +18,7 @@ generation does not marry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import networkx as nx
 import numpy as np
@@ -60,6 +61,42 @@ DERIVED_RELATIONS: tuple[Relation, ...] = (
                                                "husband")),
 )
 RELATIONS_BY_NAME = {str(r.label): r for r in DERIVED_RELATIONS}
+
+
+@lru_cache(maxsize=1)
+def paper_edge_numbers() -> dict[str, int]:
+    """Edge numbers 0-9 for the base relations under which the most derived relations are
+    among the inference task's 400 trained relations (:func:`~dnc_qa.graphs.relations.
+    paper_relations`, edge paths over labels 0-9); the first such numbering in order.
+
+    Every two-edge path is a trained relation, so every derived relation of two base
+    relations is covered; of the longer ones, only those whose path was drawn."""
+    from itertools import permutations
+
+    from dnc_qa.graphs.relations import paper_relations
+
+    paths = {r.path for r in paper_relations()}
+    best, chosen = -1, ()
+    for numbers in permutations(range(10), len(BASE_RELATIONS)):
+        table = dict(zip(BASE_RELATIONS, (str(n) for n in numbers), strict=True))
+        covered = sum(tuple(table[e] for e in r.path) in paths for r in DERIVED_RELATIONS)
+        if covered > best:
+            best, chosen = covered, numbers
+    return dict(zip(BASE_RELATIONS, chosen, strict=True))
+
+
+def paper_relation_labels(edge_numbers: dict[str, int]) -> dict[str, int]:
+    """``{derived relation name: trained relation label}`` for the derived relations whose
+    path under ``edge_numbers`` is one of the inference task's trained relations."""
+    from dnc_qa.graphs.relations import paper_relations
+
+    labels = {r.path: int(r.label) for r in paper_relations()}
+    out = {}
+    for r in DERIVED_RELATIONS:
+        path = tuple(str(edge_numbers[e]) for e in r.path)
+        if path in labels:
+            out[str(r.label)] = labels[path]
+    return out
 
 
 @dataclass(frozen=True)

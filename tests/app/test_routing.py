@@ -134,3 +134,37 @@ def test_a_family_tree_takes_an_inference_model_when_it_is_the_only_one(
     monkeypatch.setattr(engine, "PRETRAINED_DIR", only)
     assert engine.resolve_model_ref("auto", "person") == "inference-test"
     assert engine.resolve_model_ref("auto", "station") == "none"
+
+
+def test_an_inference_model_knows_the_family_relations_that_are_trained_ones(
+        with_inference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shipped inference model numbers the family edges so that as many derived relations
+    as possible are among its trained relations, and answers those by label when a family
+    tree is ingested with it."""
+    from dnc_qa.graphs.family import DERIVED_RELATIONS
+    from dnc_qa.graphs.relations import paper_relations
+
+    monkeypatch.setattr(engine, "PRETRAINED_DIR", with_inference)
+    spec = engine.load_model("inference-test").spec
+    paths = {r.label: r.path for r in paper_relations()}
+    numbers = spec.edge_numbers
+    assert sorted(numbers) == sorted({e for r in DERIVED_RELATIONS for e in r.path})
+    assert all(0 <= n <= 9 for n in numbers.values())
+    for relation in DERIVED_RELATIONS:
+        label = spec.relations.get(relation.label)
+        if len(relation.path) == 2:
+            assert label is not None  # every two-edge path is a trained relation
+        if label is not None:
+            assert paths[label] == tuple(str(numbers[e]) for e in relation.path)
+    ws = Workspace(tmp_path / "home")
+    family = Path(engine.__file__).parent / "demo_data" / "family-tree.json"
+    ingest(family, IngestOptions(name="family", model="inference-test"), ws)
+    graph = ws.load("family").graph
+    person = next(n for n in sorted(graph.nodes)
+                  if any(k == "mother" for *_, k in graph.out_edges(n, keys=True)))
+    known = ask(f"who is {person}'s maternal grandmother", "family", ws, min_confidence=0)
+    assert known.model == "inference-test" and "answered by" not in known.note
+    assert known.phases[0][0] == "query" and any(k == "planning" for k, *_ in known.phases)
+    unknown = next(r.label for r in DERIVED_RELATIONS if r.label not in spec.relations)
+    other = ask(f"who is {person}'s {unknown}", "family", ws)
+    assert other.answer is None and "does not know the relation" in other.note
