@@ -99,8 +99,9 @@ class ModelCard:
             "paper" + ("" if self.curriculum == "paper" else
                        " (on generated transit maps, lessons "
                        f"`dnc_qa/graphs/curricula/{self.curriculum}.json`, not the paper's)")
-            + ", shipped with dnc-qa so that `dncqa ask` and `dncqa demo` answer with a "
-            "model without training first (`--model auto` picks it).",
+            + ", shipped with dnc-qa so that `dncqa ask` answers with a model without "
+            "training first (" + (f"`dncqa ingest --model {self.name}`" if self.task ==
+                                  "inference" else "`--model auto` picks it") + ").",
             "",
             "| field | value |",
             "|---|---|",
