@@ -19,21 +19,29 @@ from dnc_qa.train.trainer import train
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 
-@pytest.fixture(scope="module")
-def pretrained(tmp_path_factory) -> Path:
-    """A pretrained folder with the shipped traversal model and a (barely trained)
-    shortest-path model with a planning budget that grows with the graph."""
+def _pretrained_with(tmp_path_factory, task: str, name: str,
+                     graph: GraphConfig | None = None) -> Path:
+    """A pretrained folder with the shipped traversal model and a tiny, barely trained
+    model for ``task`` shipped as ``name``."""
     root = tmp_path_factory.mktemp("pretrained")
     shutil.copytree(engine.PRETRAINED_DIR / "traversal-dnc", root / "traversal-dnc")
-    run = tmp_path_factory.mktemp("run") / "sp"
-    cfg = TrainConfig(task="shortest_path", steps=2, batch_size=2, final_eval_episodes=2,
+    run = tmp_path_factory.mktemp("run") / name
+    cfg = TrainConfig(task=task, steps=2, batch_size=2, final_eval_episodes=2,
                       model=ModelConfig(kind="dnc", controller="feedforward", hidden_size=16,
                                         num_cells=8, cell_width=8, fit_cells=True),
                       curriculum=CurriculumConfig(eval_every=100),
-                      graph=GraphConfig(planning_steps=3, planning_per_edge=0.5))
+                      graph=graph or GraphConfig())
     train(cfg, run, show_progress=False)
-    ship(run, "shortest-path-test", 4, "test", "test", dest_root=root)
+    ship(run, name, 4, "test", "test", dest_root=root)
     return root
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory) -> Path:
+    """The traversal model and a shortest-path model with a planning budget that grows with
+    the graph."""
+    return _pretrained_with(tmp_path_factory, "shortest_path", "shortest-path-test",
+                            GraphConfig(planning_steps=3, planning_per_edge=0.5))
 
 
 def test_shortest_path_question_goes_to_the_shortest_path_model(
@@ -96,17 +104,8 @@ def test_a_model_with_nan_weights_is_refused_naming_the_tensor(tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def with_inference(tmp_path_factory) -> Path:
-    """The shipped traversal model beside a (barely trained) inference model."""
-    root = tmp_path_factory.mktemp("pretrained-inference")
-    shutil.copytree(engine.PRETRAINED_DIR / "traversal-dnc", root / "traversal-dnc")
-    run = tmp_path_factory.mktemp("run") / "inf"
-    cfg = TrainConfig(task="inference", steps=2, batch_size=2, final_eval_episodes=2,
-                      model=ModelConfig(kind="dnc", controller="feedforward", hidden_size=16,
-                                        num_cells=8, cell_width=8, fit_cells=True),
-                      curriculum=CurriculumConfig(eval_every=100))
-    train(cfg, run, show_progress=False)
-    ship(run, "inference-test", 4, "test", "test", dest_root=root)
-    return root
+    """The traversal model beside an inference model."""
+    return _pretrained_with(tmp_path_factory, "inference", "inference-test")
 
 
 def test_family_relations_go_to_the_traversal_model(with_inference: Path, tmp_path: Path,
