@@ -69,13 +69,11 @@ def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
                      ) -> tuple[Query, tuple[str, ...]]:
     """``query`` with the containment hops the question left out (see the module docstring),
     and the labels added (empty: ``query`` unchanged). Only forward chains are completed."""
-    if isinstance(query, FactQuery) and not query.inverse:
-        relations, subject = [query.relation], query.subject
-    elif isinstance(query, MultiFactQuery) and not any(query.inverse):
-        relations, subject = list(query.relations), query.subject
-    else:
+    if not isinstance(query, FactQuery | MultiFactQuery):
         return query, ()
-    if subject not in graph:
+    chain = query.as_chain()
+    relations, subject = chain.relations, chain.subject
+    if any(chain.inverse) or subject not in graph:
         return query, ()
     places = {label for label, backwards in CONTAINMENT if not backwards}
     nodes, out, added = {subject}, [], []

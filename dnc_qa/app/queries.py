@@ -123,6 +123,10 @@ class FactQuery:
         return {"type": self.type, "subject": self.subject, "relation": self.relation,
                 "inverse": self.inverse}
 
+    def as_chain(self) -> MultiFactQuery:
+        """The same question as a chain of one hop."""
+        return MultiFactQuery(self.subject, (self.relation,), (self.inverse,))
+
     def describe(self) -> str:
         if self.inverse:
             return f"(?, {self.relation}, {self.subject})"
@@ -155,6 +159,10 @@ class MultiFactQuery:
     @property
     def hops(self) -> int:
         return len(self.relations)
+
+    def as_chain(self) -> MultiFactQuery:
+        """This chain (as :meth:`FactQuery.as_chain` gives a fact's)."""
+        return self
 
     def triples(self) -> list[tuple[str, str, str]]:
         """The chain as triple patterns: ``[("Eastmarch", "capital", "?1"), ("?1", "mayor",

@@ -34,7 +34,6 @@ from dnc_qa.app.answer.traversal import answer_traversal
 from dnc_qa.app.codec import LabelMap
 from dnc_qa.app.engine import MEMORY_SLACK, tasks_for, threads_for
 from dnc_qa.app.queries import (
-    FactQuery,
     MultiFactQuery,
     NeighboursQuery,
     Query,
@@ -104,12 +103,14 @@ def _dispatch(
         result = answer_relation(runner, labels, query)
     elif isinstance(query, NeighboursQuery):
         result = answer_neighbours(model, state, graph, labels, query)
-    elif isinstance(query, FactQuery | MultiFactQuery) and _backward(query, labels, task):
-        result = answer_backward_chain(runner, labels, forward_chain(_as_chain(query), labels))
-    elif isinstance(query, MultiFactQuery):
-        result = answer_fact_chain(runner, labels, query)
-    else:
-        result = answer_fact(runner, labels, query)
+    else:  # a fact or a chain of facts
+        forward = forward_chain(query.as_chain(), labels)
+        if task != "inference" and any(forward.inverse):  # a hop with no inverse label
+            result = answer_backward_chain(runner, labels, forward)
+        elif isinstance(query, MultiFactQuery):
+            result = answer_fact_chain(runner, labels, query)
+        else:
+            result = answer_fact(runner, labels, query)
     if not model.trained:
         result.note = "; ".join(filter(None, ["untrained model: its answer is noise",
                                               result.note]))
@@ -117,15 +118,3 @@ def _dispatch(
         result.trace, result.phases = runner.trace(), runner.phases
     return result
 
-
-
-def _as_chain(query: FactQuery | MultiFactQuery) -> MultiFactQuery:
-    if isinstance(query, MultiFactQuery):
-        return query
-    return MultiFactQuery(query.subject, (query.relation,), (query.inverse,))
-
-
-def _backward(query: FactQuery | MultiFactQuery, labels: LabelMap, task: str) -> bool:
-    """Whether a traversal model must answer some hop of ``query`` backwards (no inverse
-    label stored for it)."""
-    return task != "inference" and any(forward_chain(_as_chain(query), labels).inverse)

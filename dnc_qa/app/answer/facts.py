@@ -24,8 +24,7 @@ def answer_fact(runner: Runner, labels: LabelMap, query: FactQuery) -> ModelAnsw
     if query.inverse and runner.model.spec.task == "inference":
         return ModelAnswer(None, note="the model reads triples forwards only; it cannot answer "
                                       "(?, relation, object) questions")
-    chain = MultiFactQuery(query.subject, (query.relation,), (query.inverse,))
-    return answer_fact_chain(runner, labels, chain)
+    return answer_fact_chain(runner, labels, query.as_chain())
 
 
 def forward_chain(query: MultiFactQuery, labels: LabelMap) -> MultiFactQuery:
