@@ -38,8 +38,7 @@ def _one_hop(runner: Runner, labels: LabelMap, node: str, relation: str, cache: 
         hop = Runner(runner.model, runner.state, runner.edges)
         read = read_walk(hop, labels, node, (relation,))[0]
         runner.absorb(hop)
-        fits = read.source == node and read.edge == relation and read.target is not None
-        cache[key] = (read.target if fits else None, read.prob)
+        cache[key] = (read.target if read.completes(node, relation) else None, read.prob)
     return cache[key]
 
 

@@ -49,6 +49,10 @@ class _Read:
     numbers: tuple[int, int, int]
     prob: float
 
+    def completes(self, source: str, edge: str) -> bool:
+        """Whether this is a fact ``(source, edge, target)`` with a target of this graph."""
+        return self.source == source and self.edge == edge and self.target is not None
+
     def text(self) -> str:
         parts = [name if name is not None else f"label {number:03d}"
                  for name, number in zip((self.source, self.edge, self.target), self.numbers,
@@ -106,7 +110,7 @@ def answer_fact_chain(runner: Runner, labels: LabelMap, query: MultiFactQuery) -
                f"model was trained on walks of up to {limit} steps)")
     node, walk, prob = query.subject, [query.subject], 1.0
     for i, (read, relation) in enumerate(zip(reads, query.relations, strict=False)):
-        if read.source != node or read.edge != relation or read.target is None:
+        if not read.completes(node, relation):
             said = f"the model finds no {relation!r} of {node}"
             detail = (f"at hop {i + 1} the model wrote {read.text()}, not a "
                       f"({node}, {relation}, _) fact")
@@ -129,7 +133,7 @@ def _read_hops(runner: Runner, labels: LabelMap, query: MultiFactQuery) -> list[
         read = read_walk(hop, labels, node, (relation,))[0]
         runner.absorb(hop)
         reads.append(read)
-        if read.target is None or read.source != node or read.edge != relation:
+        if not read.completes(node, relation):
             break
         node = read.target
     return reads
