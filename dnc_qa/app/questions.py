@@ -445,6 +445,13 @@ class _Ctx:
         """Whether the graph stores edge label ``label`` (always, without a vocabulary)."""
         return self.vocab is None or label in self.vocab.labels
 
+    def relation_words(self, typed: str) -> str:
+        """``typed``, or the relation it stands for (:func:`synonym`) unless the graph stores
+        a label ``typed`` itself."""
+        if self.vocab is not None and typed in self.vocab.labels:
+            return typed
+        return synonym(typed)
+
     def relation_label(self, typed: str) -> str:
         raw = self.unmask(typed).strip()
         if self.vocab is None:
@@ -864,9 +871,7 @@ def _relation_or_fact(subject: str, relation: str, ctx: _Ctx) -> Query | None:
     relation (composed: "maternal great uncle", "grandchildren"); otherwise a fact whose label
     is matched loosely ("like" for "likes"); otherwise ``None`` (R names nothing here).
     """
-    rel_text = ctx.unmask(relation).strip()
-    if ctx.vocab is not None and rel_text not in ctx.vocab.labels:
-        rel_text = synonym(rel_text)
+    rel_text = ctx.relation_words(ctx.unmask(relation).strip())
     if ctx.vocab is not None and rel_text in ctx.vocab.labels:
         return FactQuery(ctx.node(subject), ctx.vocab.labels.resolve(rel_text))
     relation_obj = parse_relation(rel_text)
@@ -911,7 +916,7 @@ def _has_clause(phrase: str) -> bool:
 
 def _known_label(typed: str, ctx: _Ctx) -> str | None:
     try:
-        return ctx.relation_label(synonym(typed))
+        return ctx.relation_label(ctx.relation_words(typed))
     except DncQaError:
         return None
 
@@ -1027,9 +1032,7 @@ def _chain_relation(typed: str, ctx: _Ctx, inverse: bool = False,
             or words[0].lower() in _FUNCTION_WORDS
             or any(w.lower() in ("the", "a", "an", "of") for w in words)):
         return None
-    text = " ".join(words)
-    if ctx.vocab is not None and text not in ctx.vocab.labels:
-        text = synonym(text)
+    text = ctx.relation_words(" ".join(words))
     try:
         label = ctx.relation_label(text)
     except DncQaError as exc:
