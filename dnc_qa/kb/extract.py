@@ -278,6 +278,17 @@ _PREPS = {"in", "at", "on", "for", "to", "with", "from", "by", "into", "of", "ab
 _NAME_JOINERS = {"of", "de", "van", "von", "da", "del", "la", "le", "du", "der", "&", "-"}
 
 
+def _simple_words(tokens: Sequence[str]) -> list[str] | None:
+    """The words of one simple statement, without blanks and its final stop; ``None`` when
+    it has the punctuation of a longer sentence (a comma, a colon, a bracket, a "?")."""
+    words = [t for t in tokens if t.strip()]
+    while words and words[-1] in (".", "!"):
+        words.pop()
+    if any(w in (",", ";", ":", "?", "(", ")") for w in words):
+        return None
+    return words
+
+
 def _is_name_word(word: str) -> bool:
     return word[:1].isupper() or word[:1].isdigit()
 
@@ -290,10 +301,8 @@ def read_verb_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     ``-s``/``-ed`` form) or ``is``/``was`` + a participle or preposition; the object is the
     rest, without a leading article. Negations, pronoun subjects and questions are not read.
     """
-    words = [t for t in tokens if t.strip()]
-    while words and words[-1] in (".", "!"):
-        words.pop()
-    if len(words) < 3 or any(w in (",", ";", ":", "?", "(", ")") for w in words):
+    words = _simple_words(tokens)
+    if words is None or len(words) < 3:
         return None
     i = 0
     if words[0].lower() in _DETERMINERS:
@@ -367,10 +376,8 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     of work (:data:`MAKER_VERBS`: "a novel by Y" -> ``(Y, write, X)``), else ``(X, by, Y)``.
     X is a name, or "the" and one word; "X is a KIND" alone says nothing this graph stores.
     """
-    words = [t for t in tokens if t.strip()]
-    while words and words[-1] in (".", "!"):
-        words.pop()
-    if any(w in (",", ";", ":", "?", "(", ")") for w in words):
+    words = _simple_words(tokens)
+    if words is None:
         return None
     lower = [w.lower() for w in words]
     try:
