@@ -910,8 +910,7 @@ def _parse_verb_fact(text: str, ctx: _Ctx) -> Query | None:
 def _has_clause(phrase: str) -> bool:
     """Whether ``phrase`` holds a relative clause ("the gallery where X"): a noun phrase for
     the chain readers, not a name."""
-    return any(w.lower() in ("where", "that", "which", "who", "whom")
-               for w in _words(phrase))
+    return any(w.lower() in (*_RELATIVE_PRONOUNS, "where") for w in _words(phrase))
 
 
 def _known_label(typed: str, ctx: _Ctx) -> str | None:

@@ -140,7 +140,7 @@ def relation_length(relation: str) -> int:
     label = int(relation)
     if label < len(EDGE_LABELS):
         return 1
-    return len(next(r.path for r in relation_table().values() if r.label == label))
+    return len(relation_paths()[str(label)])
 
 
 def add_hints(out: Episode, graph, queries: list[InferenceQuery], episode: GraphEpisode,
