@@ -30,8 +30,10 @@ SHORTEST_PATH_MIN_CONFIDENCE = 0.1
 """The default threshold for a shipped model's shortest paths, whose confidence is the
 product of the chosen moves' probabilities and so falls with every move: on maps the model
 never saw, right minus wrong answers peak between 0.05 and 0.1 (144 questions of
-``python -m benchmarks.app_paths``: 116 right and 8 wrong shown at 0.1, 91 and 5 at 0.2; the
-24 of ``benchmarks/calibration.py``'s larger maps agree), ``docs/application.md``."""
+``python -m benchmarks.app_paths`` with the model's 95-minute checkpoint,
+``results/shortest-path-transit-95min``: 116 right and 8 wrong shown at 0.1, 91 and 5 at 0.2;
+the 24 of ``benchmarks/calibration.py``'s larger maps agree; the shipped model shows 126 right
+and 13 wrong at 0.1), ``docs/application.md``."""
 
 
 @dataclass(frozen=True)
