@@ -3,8 +3,11 @@
 Edges are labelled 0-9; labels 10-409 name 400 fixed relations (edge-label sequences of
 length 2-5, :func:`dnc_qa.graphs.relations.paper_relations`) that the network never sees
 spelled out. Query ``(start, relation, _)``, 10 planning steps, answer
-``(start, relation, end)``. A query is drawn as a random simple walk whose label sequence is
-one of the relations and which leads to exactly one node.
+``(start, relation, end)``. A query draws its relation's length uniformly from the lesson's
+range, then one of the relations of that length that some simple walk from a random start
+node spells out and that leads to exactly one node, uniformly. (Drawing a random walk and
+keeping it when it spells a relation would make nearly every query a two-edge one: every
+two-label sequence is a relation, but only one five-label sequence in a thousand is.)
 
 With ``hints`` (not in the paper) the planning steps are supervised too: hop ``k`` of the
 relation's walk, the triple ``(node k-1, edge k, node k)``, is the target of planning step
@@ -55,36 +58,63 @@ def walk_nodes(graph, start: str, path: tuple[str, ...]) -> list[str] | None:
     return nodes
 
 
-def simple_walk(graph, start: str, length: int, rng: np.random.Generator) -> tuple[str, ...]:
-    """Labels of a random walk that never revisits a node ('' path if it gets stuck)."""
-    node, seen, labels = start, {start}, []
-    for _ in range(length):
-        out = sorted((k, v) for _, v, k in graph.out_edges(node, keys=True) if v not in seen)
-        if not out:
-            return ()
-        k, v = out[int(rng.integers(len(out)))]
-        labels.append(k)
-        seen.add(v)
-        node = v
-    return tuple(labels)
+@lru_cache(maxsize=1)
+def relation_prefixes() -> frozenset[tuple[str, ...]]:
+    """Every non-empty prefix of a relation's edge path (the paths themselves included)."""
+    return frozenset(r.path[:k] for r in paper_relations() for k in range(1, len(r.path) + 1))
+
+
+def out_edges(graph) -> dict[str, list[tuple[str, str]]]:
+    """Each node's outgoing ``(target, label)`` pairs."""
+    return {u: [(v, k) for v, keys in graph.adj[u].items() for k in keys] for u in graph}
+
+
+def relation_walks(graph, start: str, length: int,
+                   edges: dict[str, list[tuple[str, str]]] | None = None
+                   ) -> list[tuple[str, ...]]:
+    """The relations of ``length`` edges that a simple walk from ``start`` spells, as edge
+    paths, each once, sorted; walks are cut as soon as their labels are no relation's
+    prefix. ``edges``: :func:`out_edges` of ``graph``, when the caller has it."""
+    prefixes, table, found = relation_prefixes(), relation_table(), set()
+    edges = out_edges(graph) if edges is None else edges
+
+    def extend(node: str, seen: frozenset[str], labels: tuple[str, ...]) -> None:
+        if len(labels) == length:
+            if labels in table:
+                found.add(labels)
+            return
+        for v, k in edges[node]:
+            if v not in seen and labels + (k,) in prefixes:
+                extend(v, seen | {v}, labels + (k,))
+
+    extend(start, frozenset({start}), ())
+    return sorted(found)
 
 
 def draw_query(graph, lesson: Lesson, rng: np.random.Generator) -> InferenceQuery | None:
     """A query whose relation is known and whose answer is unique, or ``None``.
 
-    A one-edge walk (bridge lessons) asks for the edge label itself as the relation."""
-    table = relation_table()
+    The relation's length is uniform over the lesson's range (redrawn only when no start
+    node has a relation of that length); the start is uniform over the nodes that have one,
+    and the relation uniform over those of that length that a simple walk from the start
+    spells and that lead to one node. A one-edge query (bridge lessons) asks for the edge
+    label itself as the relation."""
+    table, edges = relation_table(), out_edges(graph)
     nodes = sorted(graph.nodes)
     for _ in range(MAX_TRIES):
-        start = nodes[int(rng.integers(len(nodes)))]
         length = int(rng.integers(lesson.length[0], lesson.length[1] + 1))
-        path = simple_walk(graph, start, length, rng)
-        label = path[0] if len(path) == 1 else getattr(table.get(path), "label", None)
-        if label is None:
-            continue
-        ends = follow(graph, start, path)
-        if len(ends) == 1:
-            return InferenceQuery(start, str(label), next(iter(ends)))
+        for i in rng.permutation(len(nodes)):
+            start = nodes[int(i)]
+            if length == 1:
+                paths = sorted({(k,) for _, k in edges[start]})
+            else:
+                paths = relation_walks(graph, start, length, edges)
+            paths = [p for p in paths if len(follow(graph, start, p)) == 1]
+            if paths:
+                path = paths[int(rng.integers(len(paths)))]
+                label = path[0] if length == 1 else table[path].label
+                (end,) = follow(graph, start, path)
+                return InferenceQuery(start, str(label), end)
     return None
 
 

@@ -203,8 +203,9 @@ class CurriculumConfig:
                                    panel=EVALUATION)] = 100
     eval_episodes: Annotated[int, Opt("--eval-episodes", help="Episodes per evaluation.",
                                       panel=EVALUATION)] = 128
-    earlier_fraction: Annotated[float, NoOption("the DNC paper's share of earlier lessons "
-                                                "in each batch")] = 0.1
+    earlier_fraction: Annotated[float, Opt("--earlier-fraction", help="Share of each batch "
+                                           "drawn from earlier lessons (the paper's 0.1).",
+                                           panel=CURRICULUM)] = 0.1
     warmup: Annotated[int, Opt("--warmup", help="Graph tasks: easier lessons before the "
                                "paper's first (0-5).", panel=CURRICULUM)] = 0
     """Lessons easier than the paper's first, prepended (graph tasks only; not in the paper)."""

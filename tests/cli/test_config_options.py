@@ -40,7 +40,6 @@ CONFIGS = (ModelConfig, OptimConfig, CurriculumConfig, GraphConfig)
 INTERNAL = {
     "ModelConfig.clip": "the controller output's clip, 20 as in the shipped models",
     "OptimConfig.momentum": "RMSProp only",
-    "CurriculumConfig.earlier_fraction": "the DNC paper's share of earlier lessons",
 }
 """The fields no option sets (a config file and the Python API do), and why."""
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 import torch
 
 from dnc_qa.graphs.lesson_tables import load_curriculum
+from dnc_qa.graphs.relations import follow
 from dnc_qa.models import DNC
 from dnc_qa.tasks import make_task
 from dnc_qa.tasks.graph_base import episode_rng, score_digits
-from dnc_qa.tasks.inference import InferenceTask, relation_table
+from dnc_qa.tasks.inference import (
+    InferenceTask,
+    draw_query,
+    relation_length,
+    relation_table,
+    relation_walks,
+)
 from dnc_qa.tasks.shortest_path import ShortestPathTask, out_triples
 from dnc_qa.tasks.traversal import TraversalTask
 
@@ -60,6 +68,36 @@ def test_inference_queries_use_known_relations() -> None:
     assert len(episode.answers) == task.current.queries
     for (answer,) in episode.answers:
         assert answer.relation in labels
+
+
+def test_relation_walks_lists_the_relations_a_simple_walk_spells() -> None:
+    # a -9-> b -3-> c -6-> d spells relation 110 (9 3 6) from a; a -2-> e -9-> f spells
+    # relation 10 (2 9); a -2-> e -9-> a would revisit a
+    graph = nx.MultiDiGraph()
+    for u, v, k in [("a", "b", "9"), ("b", "c", "3"), ("c", "d", "6"), ("a", "e", "2"),
+                    ("e", "f", "9"), ("e", "a", "9"), ("b", "a", "7")]:
+        graph.add_edge(u, v, key=k)
+    assert relation_walks(graph, "a", 3) == [("9", "3", "6")]
+    assert relation_walks(graph, "a", 2) == sorted(
+        p for p in [("9", "3"), ("2", "9")] if p in relation_table())
+    assert ("2", "9") in relation_walks(graph, "a", 2)
+    assert relation_walks(graph, "d", 2) == []
+
+
+def test_final_inference_lesson_asks_every_relation_length() -> None:
+    lesson = InferenceTask().lessons()[-1].current
+    counts = dict.fromkeys(range(2, 6), 0)
+    rng = np.random.default_rng(0)
+    from dnc_qa.graphs.random_graphs import lesson_graph
+    for _ in range(100):
+        graph = lesson_graph(lesson, rng, edge_labels=list(range(10)))
+        q = draw_query(graph, lesson, rng)
+        assert q is not None
+        path = next(p for p, r in relation_table().items() if str(r.label) == q.relation)
+        assert follow(graph, q.start, path) == {q.answer}
+        counts[relation_length(q.relation)] += 1
+    # lengths are drawn uniformly: a walk-first draw gave 2-edge relations ~90% of the time
+    assert min(counts.values()) >= 10, counts  # 33 / 19 / 35 / 13 at this seed
 
 
 def test_one_wrong_digit_fails_the_step() -> None:
