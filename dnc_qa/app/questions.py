@@ -415,6 +415,9 @@ class _Ctx:
     def __init__(self, vocab: Vocabulary | None, names: list[str]):
         self.vocab, self.names = vocab, names
         self._longest: int | None = None
+        self.unknown_relation: DncQaError | None = None
+        """Set when a form fitted but its relation names no label ("Orla's favourite
+        colour"): the error to raise if no other form reads the question."""
 
     def unmask(self, text: str) -> str:
         return _MASK_RE.sub(lambda m: self.names[int(m.group(1))], text)
@@ -522,6 +525,8 @@ def parse_question(question: str, vocab: Vocabulary | None = None) -> Query:
         query = parser(masked, ctx)
         if query is not None:
             return query
+    if ctx.unknown_relation is not None:
+        raise ctx.unknown_relation
     raise UnparsedQuestionError(question)
 
 
@@ -879,8 +884,47 @@ def _relation_or_fact(subject: str, relation: str, ctx: _Ctx) -> Query | None:
         return RelationQuery(ctx.node(subject), relation_obj.name)
     label = _known_label(rel_text, ctx)
     if label is None:
+        _note_unknown_relation(subject, rel_text, ctx)
         return None
     return FactQuery(ctx.node(subject), label)
+
+
+def _note_unknown_relation(subject: str, relation: str, ctx: _Ctx) -> None:
+    """When ``subject`` is one of the graph's names and ``relation`` none of its labels, keep
+    an error that says so, with the near labels (by plain edit similarity: the name lookup's
+    looser score offers "write" for "favourite colour") and the labels there are, so that
+    "what is Orla's favourite colour" is not reported as a question of no known form."""
+    if ctx.vocab is None or ctx.unknown_relation is not None or not ctx.vocab.labels.names:
+        return
+    try:
+        ctx.node(subject)
+        ctx.relation_label(relation)
+        return
+    except UnknownNameError as exc:
+        if exc.kind != ctx.vocab.labels.kind:
+            return  # the subject is no name here: the question may be of another form
+        near = exc.suggestions
+    except DncQaError:
+        return
+    from rapidfuzz import fuzz
+
+    typed = normalise(relation)
+    near = [s for s in near if fuzz.ratio(normalise(s), typed) >= RELATION_SUGGEST]
+    labels = sorted(ctx.vocab.labels.names, key=str.lower)
+    shown = ", ".join(labels[:MAX_LABELS_SHOWN]) + (", ..." if len(labels) > MAX_LABELS_SHOWN
+                                                    else "")
+    where = f" in {ctx.vocab.labels.graph!r}" if ctx.vocab.labels.graph else ""
+    hint = ("did you mean " + " or ".join(repr(s) for s in near) + "? ") if near else ""
+    ctx.unknown_relation = DncQaError(
+        f"no relation {clip(relation, 60)!r}{where}; {hint}its relations: {shown}")
+
+
+RELATION_SUGGEST = 70.0
+"""Edit similarity (rapidfuzz ``ratio``, 0-100) a label needs to be offered for a relation
+the graph does not have."""
+
+MAX_LABELS_SHOWN = 12
+"""The most labels an unknown-relation error lists."""
 
 
 def _parse_verb_fact(text: str, ctx: _Ctx) -> Query | None:

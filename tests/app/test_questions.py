@@ -227,3 +227,26 @@ def test_query_json_forms() -> None:
     assert q.describe() == "traversal from Bank: Central E x2"
     assert SP("A", "B").to_json() == {"type": "shortest_path", "source": "A", "target": "B"}
     assert FACT("Hamlet", "wrote", True).describe() == "(?, wrote, Hamlet)"
+
+
+@pytest.mark.parametrize("question", ["what is Paris's favourite colour",
+                                      "what is the favourite colour of Paris"])
+def test_unknown_relation_of_a_known_name_lists_the_relations(
+        question: str, kb_vocab: Vocabulary) -> None:
+    with pytest.raises(DncQaError) as info:
+        parse_question(question, kb_vocab)
+    message = str(info.value)
+    assert not isinstance(info.value, UnparsedQuestionError)
+    assert message.startswith("no relation 'favourite colour' in 'facts'; its relations: ")
+    assert "capital" in message and "did you mean" not in message
+
+
+def test_misspelt_relation_suggests_the_label(kb_vocab: Vocabulary) -> None:
+    with pytest.raises(DncQaError, match="no relation 'capitol' in 'facts'; did you mean "
+                                         "'capital'\\?"):
+        parse_question("what is the capitol of France", kb_vocab)
+
+
+def test_unknown_relation_of_an_unknown_name_is_unparsed(kb_vocab: Vocabulary) -> None:
+    with pytest.raises(UnparsedQuestionError):
+        parse_question("what is Zorblat's favourite colour", kb_vocab)
