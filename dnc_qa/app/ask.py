@@ -16,6 +16,7 @@ from typing import Any
 from dnc_qa.app.answer.shortest_path import ASK_BEAM
 from dnc_qa.app.answer.views import DEFAULT_VIEWS
 from dnc_qa.app.exact_answers import Answer, agrees, exact_answer
+from dnc_qa.app.label_fit import with_fitted_labels
 from dnc_qa.app.places import with_containment
 from dnc_qa.app.queries import Query
 from dnc_qa.app.workspace import Entry, Workspace
@@ -243,7 +244,11 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
     ws = workspace or Workspace()
     name = graph or ws.default_name()
     entry = ws.load(name)
-    query, added = with_containment(parse_for(entry, question), entry.graph, question)
+    query, swapped = with_fitted_labels(parse_for(entry, question), entry.graph)
+    query, added = with_containment(query, entry.graph, question)
+    if added:  # the hops after an added one may reach nodes that word a relation otherwise
+        query, more = with_fitted_labels(query, entry.graph)
+        swapped += more
     exact = exact_answer(entry.graph, query)
     result = AskResult(question, query, name, entry.meta.model, exact,
                        min_confidence=min_confidence or 0.0)
@@ -277,6 +282,11 @@ def ask(question: str, graph: str | None = None, workspace: Workspace | None = N
         else:
             out = ask_in_views(model, entry.graph, entry.labels, state, query, views, beam)
     result.answer, result.confidence, result.note = out.answer, out.confidence, out.note
+    if swapped:
+        words = ", ".join(f"{used!r} for {asked!r}" for asked, used in swapped)
+        result.note = "; ".join(filter(None, [
+            f"read with {words}: the facts use that word there (dnc_qa.app.label_fit)",
+            result.note]))
     if added:
         hops = " and ".join(repr(label) for label in added)
         result.note = "; ".join(filter(None, [

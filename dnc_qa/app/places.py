@@ -12,7 +12,8 @@ leave which nodes, never which answer is right) and adds the containment hops (`
 ``located in``) the question left out:
 
 * before a hop whose relation no node reached so far has, when each such node's containment
-  edge leads to a node that has it (at most one hop added per gap);
+  edge leads to a node that has it, or a synonym of it (:mod:`dnc_qa.app.label_fit`; at
+  most one hop added per gap);
 * at the end, when the question asks for a country-like place ("in which country", "what
   country") and every node the chain reaches is itself inside another place: up to two
   hops, stopping at a place that has a capital (a country), or one hop when no place in
@@ -28,12 +29,14 @@ import re
 
 import networkx as nx
 
+from dnc_qa.app.label_fit import alternatives
 from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query
 from dnc_qa.app.questions import MAX_STEPS
 
-CONTAINMENT = (("in", False), ("located in", False), ("capital", True))
-"""Hops from a place to the place it is in: its ``in`` or ``located in`` edge, or for a
-capital the country whose ``capital`` it is (a backward hop)."""
+CONTAINMENT = (("in", False), ("located in", False), ("situated in", False), ("lie in", False),
+               ("based in", False), ("headquartered in", False), ("capital", True))
+"""Hops from a place to the place it is in: its ``in``, ``located in`` (or alike) edge, or for
+a capital the country whose ``capital`` it is (a backward hop)."""
 AREA_WORDS = ("country", "countries", "nation", "state", "kingdom", "province", "region",
               "county")
 _ASKS_AREA = re.compile(rf"^(?:in |from )?(?:which|what) (?:{'|'.join(AREA_WORDS)})\b",
@@ -76,8 +79,10 @@ def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
     if any(chain.inverse) or subject not in graph:
         return query, ()
     places = {label for label, backwards in CONTAINMENT if not backwards}
+    labels = {str(k) for *_, k in graph.edges(keys=True)}
     nodes, out, added = {subject}, [], []
     for relation in relations:
+        words = (relation, *alternatives(relation, labels))  # "capital" or "capital city"
         found = _out(graph, nodes, (relation, False))
         hop = _container(graph, nodes) if nodes and not found else None
         if hop is not None and relation in places:  # "which country is X in", X a capital
@@ -86,13 +91,14 @@ def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
             nodes = _out(graph, nodes, hop)
             continue
         inside = _out(graph, nodes, hop) if hop else set()
-        if hop and inside and all(_out(graph, {n}, (relation, False)) for n in inside):
+        if hop and inside and all(any(_out(graph, {n}, (w, False)) for w in words)
+                                  for n in inside):
             out.append(hop)
             added.append(hop[0])
             found = _out(graph, inside, (relation, False))
         out.append((relation, False))
         nodes = found
-    if nodes and asks_for_area(question) and out[-1] not in CONTAINMENT:
+    if nodes and asks_for_area(question):
         capitals = any(k == "capital" for *_, k in graph.edges(keys=True))
         for _ in range(MAX_CLIMB if capitals else 1):
             hop = _container(graph, nodes)

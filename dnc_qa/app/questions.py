@@ -405,6 +405,11 @@ def clean_question(question: str) -> str:
     return text.strip()
 
 
+_IN_WHICH = re.compile(r"(?<=[a-z]) (?:in|at) which (?!(?:country|city|town|place|state|"
+                       r"year)\b)", re.IGNORECASE)
+"""A relative "in which" after a noun ("the country in which X was born") reads as "where"
+(not "in which country ..." opening a question)."""
+
 _NAME_OF = re.compile(r"\b(?:the |their |his |her )?names? of (?=\S)", re.IGNORECASE)
 """'the name of' before a noun phrase, which names the same thing."""
 
@@ -451,9 +456,11 @@ class _Ctx:
     def relation_words(self, typed: str) -> str:
         """``typed``, or the relation it stands for (:func:`synonym`) unless the graph stores
         a label ``typed`` itself."""
-        if self.vocab is not None and typed in self.vocab.labels:
+        if self.vocab is None:
+            return synonym(typed)
+        if typed in self.vocab.labels:
             return typed
-        return synonym(typed)
+        return synonym(typed, self.vocab.labels)
 
     def relation_label(self, typed: str) -> str:
         raw = self.unmask(typed).strip()
@@ -518,6 +525,7 @@ def parse_question(question: str, vocab: Vocabulary | None = None) -> Query:
             question, f"{len(text):,} characters; a question may have at most "
             f"{MAX_QUESTION_CHARS:,}")
     masked, names = mask_names(text, vocab) if vocab is not None else (text, [])
+    masked = _IN_WHICH.sub(" where ", masked)
     ctx = _Ctx(vocab, names)
     if vocab is None or not ctx.has_label("name"):  # "what is the name of X's mother"
         masked = _NAME_OF.sub("", masked)
@@ -964,22 +972,42 @@ def _known_label(typed: str, ctx: _Ctx) -> str | None:
         return None
 
 
-RELATION_SYNONYMS = {
-    "birthplace": "born in",
-    "birth place": "born in",
-    "writer": "author",
-    "residence": "live in",
-    "home": "live in",
-    "employer": "work for",
-    "location": "located in",
-}
-"""Nouns a question may use for a relation the extractor names otherwise ("the birthplace of
-X" is where X was born)."""
+RELATION_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("born in", "birthplace", "birth place", "place of birth", "from", "come from"),
+    ("author", "writer"),
+    ("live in", "residence", "home", "reside in", "live at", "dwell in"),
+    ("work for", "work at", "employer", "work in"),
+    ("located in", "location", "in", "situated in", "based in", "headquartered in", "lie in",
+     "locate in"),
+    ("capital", "capital city"),
+    ("ceo", "chief executive", "chief executive officer", "head", "run", "lead"),
+    ("married to", "spouse", "husband", "wife", "marry", "partner"),
+    ("flow through", "run through", "pass through", "flow in"),
+    ("parent", "father", "mother"),
+    ("found", "establish", "set up"),
+    ("founder", "establisher"),
+    ("study at", "study in", "attend", "graduate from", "educated at"),
+)
+"""Words a question may use for a relation the knowledge base words otherwise, in groups: a
+relation the graph does not store is read as the first of its group's other words that the
+graph stores ("the birthplace of X" is where X was born; "where is X based" asks X's
+"headquartered in"; "X's wife" asks "married to" when no "wife" is stored)."""
 
 
-def synonym(typed: str) -> str:
-    """The relation words ``typed`` stands for (:data:`RELATION_SYNONYMS`), else ``typed``."""
-    return RELATION_SYNONYMS.get(" ".join(typed.lower().split()), typed)
+def synonym(typed: str, stored: NameIndex | None = None) -> str:
+    """The relation words ``typed`` stands for: with ``stored`` (the graph's labels), the
+    first word of a :data:`RELATION_SYNONYMS` group holding ``typed`` that the graph stores;
+    without, the group's first word; else ``typed``."""
+    key = " ".join(typed.lower().split())
+    for group in RELATION_SYNONYMS:
+        if key not in group:
+            continue
+        if stored is None:
+            return group[0] if key != group[0] else typed
+        for word in group:
+            if word != key and word in stored:
+                return word
+    return typed
 
 
 # ------------------------------------------------------------------ chains of relations
@@ -994,7 +1022,8 @@ _AUX_WORDS = ("is", "are", "was", "were", "does", "do", "did", "has", "have", "h
 _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _RELATIVE_PRONOUNS = ("that", "which", "whom", "who")
 _BE_THERE = ("is", "are", "was", "were", "lies", "lie", "lay", "stands", "stood", "sits")
-_PLACE_LABELS = ("in", "located in", "based in", "at", "located at")
+_PLACE_LABELS = ("in", "located in", "based in", "situated in", "headquartered in", "lie in",
+                 "at", "located at")
 """The labels "the country where X is" may ask, the first one the graph stores read first."""
 MAX_RELATION_WORDS = 3
 """The most words one relation of a chain is read from ("longest river", "lives in")."""
@@ -1332,6 +1361,26 @@ def _parse_chain(text: str, ctx: _Ctx) -> Query | None:
     return _read_chain(text, ctx, min_hops=2)
 
 
+_WHERE_IS = re.compile(r"^where (?:is|are|was|were) (?P<np>.+)$", re.IGNORECASE)
+
+
+def _parse_where_is(text: str, ctx: _Ctx) -> Query | None:
+    """"Where is X?", "where is the gallery that X owns?": the place X is in, by the first
+    place label the graph stores (:data:`_PLACE_LABELS`; the answer reads the one X has,
+    :func:`dnc_qa.app.places.with_containment`). Tried when no other form reads the
+    question, so "where is X located" and "where was X born" keep their own relation."""
+    m = _WHERE_IS.match(text)
+    if m is None or ctx.vocab is None:
+        return None
+    label = next((lb for lb in _PLACE_LABELS if ctx.has_label(lb)), None)
+    if label is None or _words(m.group("np"))[-1].lower() in (*_PREPOSITIONS, *_AUX_WORDS):
+        return None
+    chain = _noun_phrase(m.group("np"), ctx, {})
+    if chain is None or chain.subject is None or chain.errors:
+        return None
+    return _chain_query(chain.then(_Hop(ctx.vocab.labels.resolve(label))), ctx)
+
+
 def _parse_clause_fact(text: str, ctx: _Ctx) -> Query | None:
     """One relation asked through a relative clause ("what is the country X lives in"), when
     no other form reads the question."""
@@ -1354,4 +1403,5 @@ _PARSERS: list[Callable[[str, _Ctx], Query | None]] = [
     _parse_possessive,
     _parse_verb_fact,
     _parse_clause_fact,
+    _parse_where_is,
 ]

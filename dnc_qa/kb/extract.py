@@ -55,6 +55,7 @@ from dnc_qa.kb.patterns import (
     QuestionPattern,
     SentencePattern,
 )
+from dnc_qa.kb.simplify import rewrite
 
 
 class ExtractedTriple(NamedTuple):
@@ -203,7 +204,8 @@ class TripleExtractor:
             name, v = read
             return Triple(v["Y"], v["R"], v["X"]), name
         words = [t.text for t in doc]
-        return read_verb_statement(words) or read_kind_statement(words)
+        return (read_verb_statement(words) or read_kind_statement(words)
+                or read_of_statement(words))
 
     def extract(self, text: str) -> ExtractionResult:
         """Read every sentence of ``text``; lines starting with ``#`` are comments."""
@@ -212,47 +214,57 @@ class TripleExtractor:
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             for sent in self.nlp(line.strip()).sents:
-                read = self._read_sentence(sent.text)
-                if isinstance(read, str):
-                    result.unread.append(UnreadSentence(sent.text, number, read))
-                    continue
-                for triple, name in read:
+                facts, unread = self._read_sentence(sent.text)
+                for triple, name in facts:
                     result.triples.append(ExtractedTriple(triple, sent.text, number, name))
+                if unread is not None:
+                    result.unread.append(UnreadSentence(sent.text, number, unread))
         return result
 
-    def _read_sentence(self, text: str) -> list[tuple[Triple, str]] | str:
-        """The facts of one sentence, or why it cannot be read."""
+    def _read_sentence(self, text: str) -> tuple[list[tuple[Triple, str]], str | None]:
+        """The facts of one sentence, and why (part of) it cannot be read (``None``: all of
+        it was read). The simple statements it is rewritten into (:mod:`dnc_qa.kb.simplify`)
+        are read when every one of them reads; else the sentence as written."""
         text = text.strip()
         if text.endswith("?"):
-            return "a question, not a statement"
+            return [], "a question, not a statement"
+        parts = rewrite(text)
+        if parts is not None:
+            reads = [self._read_written(part) for part in parts]
+            if all(why is None for _, why in reads):
+                return [fact for facts, _ in reads for fact in facts], None
+        return self._read_written(text)
+
+    def _read_written(self, text: str) -> tuple[list[tuple[Triple, str]], str | None]:
+        """:meth:`_read_sentence` for the sentence as written."""
         apposition = split_apposition(text)
         if apposition is not None:
             main, subject, aside = apposition
-            main_read = self._read_sentence(main)
-            if isinstance(main_read, str):
-                return main_read
+            facts, why = self._read_sentence(main)
             aside_read = self.read_statement(f"{subject} is {aside}.")
             if aside_read is not None and aside_read[1] != "X is a KIND":
-                main_read.append((aside_read[0], f"{aside_read[1]} (apposition)"))
-            return main_read
+                facts.append((aside_read[0], f"{aside_read[1]} (apposition)"))
+                if why is not None:  # "Brackenholt, the capital of Lormandy, is a busy port"
+                    why = f"only its apposition was read: {why}"
+            return facts, why
         split = split_relative_clause(text)
         if split is None:
             read = self.read_statement(text)
-            return [read] if read is not None else "no sentence form matches"
+            return ([read], None) if read is not None else ([], "no sentence form matches")
         main, clause, pronoun = split
         main_read = self.read_statement(main)
         if main_read is None:
-            return f"no sentence form matches its main clause {main!r}"
+            return [], f"no sentence form matches its main clause {main!r}"
         before = text[: text.index(f", {pronoun} ")]
         antecedent = _antecedent(before, main_read[0])
         if antecedent is None:
-            return "cannot tell what its relative clause is about"
+            return [], "cannot tell what its relative clause is about"
         statement = (f"{antecedent}'s {clause}" if pronoun == "whose"
                      else f"{antecedent} {clause}")
         clause_read = self.read_statement(statement + ".")
         if clause_read is None:
-            return f"no sentence form matches its clause {pronoun!r} {clause!r}"
-        return [main_read, (clause_read[0], f"{clause_read[1]} (relative clause)")]
+            return [], f"no sentence form matches its clause {pronoun!r} {clause!r}"
+        return [main_read, (clause_read[0], f"{clause_read[1]} (relative clause)")], None
 
     def question(self, text: str) -> Query | None:
         """Read one question as ``(source, relation, ?)``; ``None`` if no pattern matches."""
@@ -276,6 +288,29 @@ _PREPS = {"in", "at", "on", "for", "to", "with", "from", "by", "into", "of", "ab
           "under", "over", "across", "through", "onto", "upon", "towards", "toward", "after",
           "before", "behind", "beside", "inside", "outside", "out", "up", "down", "off"}
 _NAME_JOINERS = {"of", "de", "van", "von", "da", "del", "la", "le", "du", "der", "&", "-"}
+_TITLE_JOINERS = _NAME_JOINERS | {"at", "and", "in", "on", "over", "under", "for", "the", "to",
+                                  "a", "an", "with", "from", "without", "beyond", "after",
+                                  "before", "by", "into", "through", "across"}
+"""Small words inside a title that opens a statement ("Winter at Pirrow was painted by ...",
+"Song of the North was written by ...")."""
+
+
+def _subject_end(words: Sequence[str], start: int) -> int:
+    """The index after the name or title that opens a statement at ``start``: capitalised
+    words, with small words between them (:data:`_TITLE_JOINERS`) when a capitalised word
+    follows."""
+    i = start
+    while i < len(words):
+        if _is_name_word(words[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(words) and words[j].lower() in _TITLE_JOINERS:
+            j += 1
+        if j == i or i == start or j >= len(words) or not _is_name_word(words[j]):
+            break
+        i = j
+    return i
 
 
 def _simple_words(tokens: Sequence[str]) -> list[str] | None:
@@ -310,10 +345,7 @@ def read_verb_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     start = i
     if i < len(words) and (words[i][:1].islower() and start == 1):
         i += 1  # "the kitchen"
-    while i < len(words) and (_is_name_word(words[i]) or (
-            words[i].lower() in _NAME_JOINERS and i > start and i + 1 < len(words)
-            and _is_name_word(words[i + 1]))):
-        i += 1
+    i = _subject_end(words, i) if i == start else i
     subject = words[start:i]
     if not subject or subject[0].lower() in _PRONOUNS:
         return None
@@ -354,6 +386,35 @@ def read_verb_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     return Triple(subj, " ".join([verb_lemma(verb), *preps]), obj), "X VERBs [PREP] Y"
 
 
+def read_of_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
+    """``X is the|a|an R of Y .`` where a name holds "of" or "the" ("Lucan is the author of
+    A Map of Small Hours", "Vell is the capital of the Republic of Ardun"), which the copula
+    templates' slots cannot: X a name or title, R one to three lower-case words."""
+    words = _simple_words(tokens)
+    if words is None:
+        return None
+    start = 1 if words and words[0].lower() == "the" else 0
+    end = _subject_end(words, start)
+    if end == start or end + 3 >= len(words) or words[end].lower() not in ("is", "was"):
+        return None
+    if words[end + 1].lower() not in _DETERMINERS:
+        return None
+    try:
+        of = words.index("of", end + 2)
+    except ValueError:
+        return None
+    relation = words[end + 2:of]
+    if not 1 <= len(relation) <= 3 or not all(w.isalpha() and w.islower() for w in relation):
+        return None
+    obj = words[of + 1:]
+    if obj and obj[0].lower() == "the" and len(obj) > 1:
+        obj = obj[1:]
+    if not obj or not _is_name_word(obj[0]) or _subject_end(obj, 0) != len(obj):
+        return None
+    return Triple(" ".join(obj), " ".join(relation), " ".join(words[start:end])), \
+        "X is the R of Y (a name with of)"
+
+
 MAKER_VERBS = {
     "write": ("novel", "book", "play", "poem", "story", "essay", "memoir", "biography",
               "tragedy", "comedy", "epic", "saga", "article", "letter"),
@@ -385,7 +446,7 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     except StopIteration:
         return None
     subject = words[1:be] if lower[0] in _DETERMINERS else words[:be]
-    if (not subject or not all(_is_name_word(w) or w.lower() in _NAME_JOINERS for w in subject)
+    if (not subject or not all(_is_name_word(w) or w.lower() in _TITLE_JOINERS for w in subject)
             and not (lower[0] == "the" and len(subject) == 1)):
         return None
     if be + 2 >= len(words) or lower[be + 1] not in ("a", "an"):

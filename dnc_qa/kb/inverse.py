@@ -4,8 +4,9 @@ Triples follow the graph convention: ``(A, R, B)`` means *B is A's R*. From the 
 
 * parents and children: ``(A, mother|father|parent, B)`` gives ``(B, son|daughter|child,
   A)``; ``(A, son|daughter|child, B)`` gives ``(B, mother|father|parent, A)``;
-* couples and siblings: ``husband`` <-> ``wife``, ``spouse`` <-> ``spouse``,
-  ``brother|sister|sibling`` <-> ``brother|sister|sibling``;
+* couples and siblings: ``husband`` <-> ``wife``, ``brother|sister|sibling`` <->
+  ``brother|sister|sibling``; the symmetric relations (``spouse``, ``married to``, ``marry``
+  as in "Tom married Ann", ``partner``, ``friend``, ``cousin``, ...) both ways;
 * works and their makers: ``(P, write, W)`` ("P wrote W") gives ``(W, author, P)`` and back;
   likewise ``paint``/``painter``, ``compose``/``composer``, ``found``/``founder``,
   ``direct``/``director``, ``invent``/``inventor``, ``design``/``designer``,
@@ -32,6 +33,8 @@ MALE = {"father", "husband", "son", "brother", "uncle", "nephew", "grandfather",
 _PARENT = {"mother", "father", "parent"}
 _CHILD = {"son", "daughter", "child"}
 _SIBLING = {"brother", "sister", "sibling"}
+_SYMMETRIC = {"spouse", "married to", "marry", "partner", "friend", "neighbour", "neighbor",
+              "colleague", "cousin"}
 _WORKS = {"write": "author", "paint": "painter", "compose": "composer", "found": "founder",
           "direct": "director", "invent": "inventor", "design": "designer",
           "build": "builder", "discover": "discoverer"}
@@ -71,8 +74,8 @@ def inverse_triples(triples: Iterable[Triple]) -> list[Triple]:
             new = Triple(b, "wife", a)
         elif r == "wife":
             new = Triple(b, "husband", a)
-        elif r == "spouse":
-            new = Triple(b, "spouse", a)
+        elif r in _SYMMETRIC:
+            new = Triple(b, r, a)
         elif r in _SIBLING:
             new = Triple(b, _gendered(a, gender, "sister", "brother", "sibling"), a)
         elif r in _WORKS:

@@ -166,3 +166,64 @@ def test_inverse_facts() -> None:
 def test_inverse_facts_are_not_stated_twice() -> None:
     facts = [Triple("Bob", "mother", "Ann"), Triple("Ann", "son", "Bob")]
     assert inverse_triples(facts) == []
+
+
+@pytest.mark.parametrize(("sentence", "triples"), [
+    # dates and asides after a name are dropped; a date that is the object stays
+    ("Dorran Ulf founded Corvid Mills in 1987.", [("Dorran Ulf", "found", "Corvid Mills")]),
+    ("Brightwell was founded in 1994 by Ysolde Marrick.",
+     [("Ysolde Marrick", "found", "Brightwell")]),
+    ("Jaspar Kint was born in Dunmorrow on 3 May 1962.",
+     [("Jaspar Kint", "born in", "Dunmorrow")]),
+    ("Talia Orsk works for Saffrain Trading as an accountant.",
+     [("Talia Orsk", "work for", "Saffrain Trading")]),
+    ("Mira has lived in Tamberly since 2001.", [("Mira", "live in", "Tamberly")]),
+    ("Corvid Mills was founded in 1987.", [("Corvid Mills", "founded in", "1987")]),
+    # adverbs, "the city of X", "a KIND who ..."
+    ("The Glass Cantata was first performed in Varnhold.",
+     [("Glass Cantata", "performed in", "Varnhold")]),
+    ("The city of Dunmorrow is in Quessia.", [("Dunmorrow", "in", "Quessia")]),
+    ("Wren Halloway is a painter who lives in Saffrain.",
+     [("Wren Halloway", "live in", "Saffrain")]),
+    # several facts in one sentence
+    ("Lucan Tess was born in Saffrain and lives in Dunmorrow.",
+     [("Lucan Tess", "born in", "Saffrain"), ("Lucan Tess", "live in", "Dunmorrow")]),
+    ("The Tessel flows through Brackenholt, Velport and Ardun.",
+     [("Tessel", "flow through", "Brackenholt"), ("Tessel", "flow through", "Velport"),
+      ("Tessel", "flow through", "Ardun")]),
+    ("Aurel is the father of Idra and Tomas.",
+     [("Idra", "father", "Aurel"), ("Tomas", "father", "Aurel")]),
+    ("Ann and Tom live in Paris.", [("Ann", "live in", "Paris"), ("Tom", "live in", "Paris")]),
+    ("Ann and Tom are married.", [("Ann", "married to", "Tom")]),
+    ("Ithelion is the capital and largest city of Ytheria.",
+     [("Ytheria", "capital", "Ithelion"), ("Ytheria", "largest city", "Ithelion")]),
+    ("Jaspar moved to Ithelion, where he lives today.",
+     [("Jaspar", "move to", "Ithelion"), ("Jaspar", "live in", "Ithelion")]),
+    # titles with small words, as subjects and after "the author of"
+    ("Winter at Pirrow was painted by Thaddeus Vimm.",
+     [("Thaddeus Vimm", "paint", "Winter at Pirrow")]),
+    ("Song of the North was written by Ada Lune.", [("Ada Lune", "write", "Song of the North")]),
+    ("Ash and Ember was written by Petra Lune.", [("Petra Lune", "write", "Ash and Ember")]),
+    ("Lucan is the author of A Map of Small Hours.",
+     [("A Map of Small Hours", "author", "Lucan")]),
+])
+def test_sentences_with_several_parts(extractor: TripleExtractor, sentence: str,
+                                      triples: list) -> None:
+    result = extractor.extract(sentence)
+    assert result.complete, result.unread
+    assert [t.triple for t in result.triples] == [Triple(*t) for t in triples]
+
+
+def test_an_apposition_is_read_when_the_rest_is_not(extractor: TripleExtractor) -> None:
+    result = extractor.extract("Brackenholt, the capital of Lormandy, is a busy port.")
+    assert [t.triple for t in result.triples] == [Triple("Lormandy", "capital", "Brackenholt")]
+    (unread,) = result.unread
+    assert unread.reason.startswith("only its apposition was read")
+
+
+def test_marriage_and_friendship_hold_both_ways() -> None:
+    stated = [Triple("Tom", "marry", "Ann"), Triple("Ada", "married to", "Bo"),
+              Triple("Cy", "friend", "Di")]
+    assert inverse_triples(stated) == [Triple("Ann", "marry", "Tom"),
+                                       Triple("Bo", "married to", "Ada"),
+                                       Triple("Di", "friend", "Cy")]

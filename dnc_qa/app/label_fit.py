@@ -1,0 +1,62 @@
+"""Each hop of a fact question read by the label the facts use at that point of the walk.
+
+A knowledge base may word one relation two ways ("Pellucia's capital city is Corvath" and
+"Velmaria's capital is Tamberly"; "works for" and "works at"). A question uses one word for
+it, and the parser reads it as that label when the graph stores it anywhere. When no node the
+walk has reached has an edge with that label, but every one of them has an edge with one
+other word of the same :data:`~dnc_qa.app.questions.RELATION_SYNONYMS` group, the hop is read
+with that word instead: a choice made from the graph's *shape* (which labels leave which
+nodes), never from which answer is right. The note names the labels swapped; the exact answer
+and the model follow the same chain.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query
+from dnc_qa.app.questions import RELATION_SYNONYMS
+
+
+def _reached(graph: nx.MultiDiGraph, nodes: set[str], label: str, inverse: bool) -> set[str]:
+    if inverse:
+        return {u for n in nodes for u, _, k in graph.in_edges(n, keys=True) if k == label}
+    return {v for n in nodes for _, v, k in graph.out_edges(n, keys=True) if k == label}
+
+
+def alternatives(label: str, labels: set[str]) -> list[str]:
+    """The other stored words of the synonym groups that hold ``label``, in group order."""
+    out: list[str] = []
+    for group in RELATION_SYNONYMS:
+        if label in group:
+            out.extend(w for w in group if w != label and w in labels and w not in out)
+    return out
+
+
+def with_fitted_labels(query: Query, graph: nx.MultiDiGraph
+                       ) -> tuple[Query, tuple[tuple[str, str], ...]]:
+    """``query`` with each hop's label swapped for a synonym that every node reached there
+    has, where none of them has the label asked (see the module docstring); and the
+    ``(asked, used)`` pairs swapped (empty: ``query`` unchanged)."""
+    if not isinstance(query, FactQuery | MultiFactQuery):
+        return query, ()
+    chain = query.as_chain()
+    if chain.subject not in graph:
+        return query, ()
+    labels = {str(k) for *_, k in graph.edges(keys=True)}
+    nodes, relations, swapped = {chain.subject}, [], []
+    for relation, inverse in zip(chain.relations, chain.inverse, strict=True):
+        found = _reached(graph, nodes, relation, inverse)
+        if not found and nodes:
+            for other in alternatives(relation, labels):
+                if all(_reached(graph, {n}, other, inverse) for n in nodes):
+                    swapped.append((relation, other))
+                    relation, found = other, _reached(graph, nodes, other, inverse)
+                    break
+        relations.append(relation)
+        nodes = found
+    if not swapped:
+        return query, ()
+    if len(relations) == 1:
+        return FactQuery(chain.subject, relations[0], inverse=chain.inverse[0]), tuple(swapped)
+    return MultiFactQuery(chain.subject, tuple(relations), tuple(chain.inverse)), tuple(swapped)

@@ -1,0 +1,279 @@
+"""Rewrite one sentence into the simple statements the extractor's forms read.
+
+Knowledge bases written by people say several facts in one sentence, or wrap a fact in words
+no form reads. Each rewrite here is tried before the forms, and its statements are kept only
+when every one of them reads (:meth:`~dnc_qa.kb.extract.TripleExtractor.extract`); otherwise
+the sentence is read as written.
+
+* **Dates and asides after a name** are dropped: "Dorran founded Corvid Mills in 1987" ->
+  "Dorran founded Corvid Mills"; "Talia works for Saffrain Trading as an accountant" ->
+  "... for Saffrain Trading"; "founded in 1994 by Ysolde" -> "founded by Ysolde". A date that
+  is the whole object stays ("Corvid Mills was founded in 1987").
+* **Adverbs after the verb's auxiliary** are dropped: "was first performed in" -> "was
+  performed in".
+* **"the city of X"** (town, village, ...) is X: "The city of Dunmorrow is in Quessia".
+* **"X is a KIND who VERBs ..."** is "X VERBs ...": "Wren is a painter who lives in Saffrain".
+* **Two verbs of one subject** are two statements: "Lucan was born in Saffrain and lives in
+  Dunmorrow" -> "Lucan was born in Saffrain." + "Lucan lives in Dunmorrow."
+* **A list of names at the end** is one statement per name: "The Tessel flows through
+  Brackenholt and Velport" (also "A, B and C").
+* **Two relations of one pair**: "Ithelion is the capital and largest city of Ytheria" ->
+  "... the capital of Ytheria." + "... the largest city of Ytheria."; **a "where" clause**
+  after a place: "Jaspar moved to Ithelion, where he lives today" -> "Jaspar moved to
+  Ithelion." + "Jaspar lives in Ithelion."
+* **Two subjects** with a plural verb: "Ann and Tom live in Paris" -> "Ann lives in Paris." +
+  "Tom lives in Paris."; "Ann and Tom are married" -> "Ann is married to Tom." (a title with a
+  singular verb stays one name: "Ash and Ember was written by Lune").
+"""
+
+from __future__ import annotations
+
+import re
+
+from dnc_qa.kb.lemmas import is_inflected_verb
+
+_YEAR = re.compile(r"^\d{3,4}s?$")
+_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december"}
+_DATE_PREPS = {"in", "on", "during", "around", "since", "circa", "from", "until", "by"}
+_ASIDE_PREPS = {"as", "with", "since", "until", "when", "while", "because", "for", "after",
+                "before", "during", "alongside"}
+_ASIDE_WORDS = {"today", "now", "ago", "yesterday", "nowadays", "still", "too", "also"}
+_ADVERBS = {"first", "also", "later", "originally", "still", "now", "once", "often", "then",
+            "already", "formerly", "recently", "mostly", "mainly", "currently", "famously",
+            "reportedly", "long", "always", "never"}
+_AUX = {"is", "are", "was", "were", "has", "have", "had", "been", "be"}
+_PLACE_KINDS = {"city", "town", "village", "hamlet", "port", "island", "county", "district",
+                "province", "region", "state", "country", "kingdom", "republic", "river"}
+_PLURAL = {"are": "is", "were": "was", "have": "has"}
+_JOINERS = {"of", "de", "van", "von", "da", "del", "la", "le", "du", "der", "&", "-", "the"}
+
+
+def _is_name(word: str) -> bool:
+    return word[:1].isupper() or word[:1].isdigit()
+
+
+def _words(text: str) -> tuple[list[str], str]:
+    """The words of ``text`` (a comma is a word of its own) and its final stop ("." when it
+    has none)."""
+    text = text.strip()
+    stop = "."
+    if text[-1:] in ".!":
+        text, stop = text[:-1].rstrip(), text[-1]
+    return text.replace(",", " , ").split(), stop
+
+
+def _join(words: list[str], stop: str = ".") -> str:
+    return " ".join(words).replace(" , ", ", ") + stop
+
+
+def _name_end(words: list[str], start: int) -> int:
+    """The index after the name that starts at ``start`` (capitalised words, joined by
+    "of", "de", ...; a year is no part of a name)."""
+    def part(word: str, first: bool) -> bool:
+        return _is_name(word) and (first or not _YEAR.match(word))
+
+    i = start
+    while i < len(words):
+        joins = (words[i].lower() in _JOINERS and i > start and i + 1 < len(words)
+                 and part(words[i + 1], False))
+        if not (part(words[i], i == start) or joins):
+            break
+        i += 1
+    return i
+
+
+def _is_date(words: list[str], i: int) -> int:
+    """How many words from ``i`` make a date ("1987", "May 1987", "3 May 1987", "the 1980s"),
+    0 for none."""
+    j = i
+    if j < len(words) and words[j].lower() == "the":
+        j += 1
+    if j < len(words) and words[j].isdigit() and len(words[j]) <= 2:
+        j += 1
+    if j < len(words) and words[j].lower() in _MONTHS:
+        j += 1
+    if j < len(words) and _YEAR.match(words[j]):
+        return j + 1 - i
+    return 0
+
+
+def drop_asides(text: str) -> str:
+    """``text`` without the dates and asides that follow a name, and without adverbs after
+    an auxiliary (see the module docstring)."""
+    words, stop = _words(text)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w, low = words[i], words[i].lower()
+        prev = out[-1] if out else ""
+        after_name = bool(prev) and _is_name(prev) and not _YEAR.match(prev)
+        if low in _DATE_PREPS and (n := _is_date(words, i + 1)):
+            rest = words[i + 1 + n:]
+            if after_name or (rest and rest[0].lower() == "by"):
+                i += 1 + n  # "founded Corvid Mills in 1987", "founded in 1994 by Ysolde"
+                continue
+        if after_name and out and len(out) > 1:
+            if low in _ASIDE_WORDS and i == len(words) - 1:
+                break  # "... in Ithelion today"
+            if (low in _ASIDE_PREPS and i + 1 < len(words)
+                    and (words[i + 1][:1].islower() or words[i + 1].isdigit())):
+                break  # "... as an accountant", "... with her husband", "for 20 years"
+        adverb = low in _ADVERBS or (low.endswith("ly") and len(low) > 4 and low.isalpha())
+        if adverb and prev.lower() in _AUX and i + 1 < len(words) and words[i + 1][:1].islower():
+            i += 1  # "was first performed"
+            continue
+        out.append(w)
+        i += 1
+    return _join(out, stop) if out else text
+
+
+_PLACE_OF = re.compile(rf"\b[Tt]he (?:{'|'.join(sorted(_PLACE_KINDS))}) of (?=[A-Z])")
+_KIND_WHO = re.compile(r"^(?P<x>.+?) (?:is|was) (?:a|an) [a-z]+(?: [a-z]+)? (?:who|that) "
+                       r"(?P<rest>[a-z].*)$")
+
+
+def unwrap(text: str) -> str:
+    """"The city of X" -> "X"; "X is a KIND who VERBs ..." -> "X VERBs ..."."""
+    text = _PLACE_OF.sub("", text.strip())
+    text = text[:1].upper() + text[1:]
+    m = _KIND_WHO.match(text)
+    return f"{m.group('x')} {m.group('rest')}" if m else text
+
+
+def _singular(verb: str) -> str:
+    low = verb.lower()
+    if low in _PLURAL:
+        return _PLURAL[low]
+    if low.endswith(("s", "sh", "ch", "x", "o")):
+        return verb + "es"
+    if low.endswith("y") and low[-2:-1] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def split_subjects(text: str) -> list[str] | None:
+    """"Ann and Tom live in Paris" -> a statement per subject; "Ann and Tom are married" ->
+    "Ann is married to Tom"; ``None`` unless the sentence opens with two or more names joined
+    by "and" before a plural verb."""
+    words, stop = _words(text)
+    names: list[list[str]] = []
+    i = 0
+    while True:
+        if i < len(words) and words[i].lower() == "the":
+            i += 1
+        end = _name_end(words, i)
+        if end == i:
+            return None
+        names.append(words[i:end])
+        i = end
+        if i < len(words) and words[i] == ",":
+            i += 1
+        if i < len(words) and words[i].lower() == "and":
+            i += 1
+            continue
+        break
+    if len(names) < 2 or i >= len(words):
+        return None
+    verb, rest = words[i], words[i + 1:]
+    if verb.lower() in ("is", "was", "has") or is_inflected_verb(verb) and not (
+            verb.lower().endswith("ed") or verb.lower() in _PLURAL):
+        return None  # a singular verb: the names are one title
+    if verb.lower() in ("are", "were") and [w.lower() for w in rest] == ["married"]:
+        a, b = (" ".join(n) for n in names[:2])
+        return [f"{a} {_PLURAL[verb.lower()]} married to {b}{stop}"] if len(names) == 2 else None
+    single = verb if verb.lower().endswith("ed") and verb.lower() not in _PLURAL else \
+        _singular(verb)
+    return [_join([*name, single, *rest], stop) for name in names]
+
+
+def split_verbs(text: str) -> list[str] | None:
+    """"X was born in A and lives in B" -> "X was born in A." + "X lives in B."; ``None``
+    when no "and" is followed by a verb."""
+    words, stop = _words(text)
+    start = 1 if words and words[0].lower() == "the" else 0
+    end = _name_end(words, start)
+    if end == start:
+        return None
+    subject = words[:end]
+    for i in range(end + 1, len(words) - 1):
+        nxt = words[i + 1]
+        if words[i].lower() == "and" and nxt[:1].islower() and (
+                nxt.lower() in _AUX or is_inflected_verb(nxt)):
+            second = words[i + 1:]
+            return [_join(words[:i], stop), _join([*subject, *second], stop)]
+    return None
+
+
+def split_objects(text: str) -> list[str] | None:
+    """"The Tessel flows through A, B and C" -> one statement per name; ``None`` when the
+    sentence does not end with names joined by "and"."""
+    words, stop = _words(text)
+    lowered = [w.lower() for w in words]
+    if "and" not in lowered:
+        return None
+    at = len(lowered) - 1 - lowered[::-1].index("and")
+    last_start = at + 1 + (1 if at + 1 < len(words) and lowered[at + 1] == "the" else 0)
+    if last_start >= len(words) or _name_end(words, last_start) != len(words):
+        return None
+    items = [words[at + 1:]]
+    head = words[:at]
+    while True:  # "A, B and C"
+        j = len(head)
+        while j > 0 and _is_name(head[j - 1]) or (
+                j > 1 and head[j - 1].lower() in _JOINERS and _is_name(head[j - 2])):
+            j -= 1
+        if j > 0 and head[j - 1].lower() == "the":
+            j -= 1
+        if j == len(head):
+            return None
+        items.insert(0, head[j:])
+        head = head[:j]
+        if head and head[-1] == ",":
+            head = head[:-1]
+            continue
+        break
+    if not head or len(items) < 2:
+        return None
+    return [_join([*head, *item], stop) for item in items]
+
+
+_TWO_RELATIONS = re.compile(r"^(?P<x>.+?) (?P<be>is|was) the (?P<r1>[a-z]+(?: [a-z]+)?) and "
+                            r"(?P<r2>[a-z]+(?: [a-z]+)?) of (?P<y>[A-Z].*?)(?P<stop>[.!]?)$")
+_WHERE_CLAUSE = re.compile(r"^(?P<main>(?P<x>[A-Z].*?) [a-z]+ (?:to|in|at|into) "
+                           r"(?P<place>[A-Z][^,]*)), where (?:he|she|they|it) "
+                           r"(?P<verb>[a-z]+)(?: [a-z]+)?(?P<stop>[.!]?)$")
+
+
+def split_relations(text: str) -> list[str] | None:
+    """"X is the capital and largest city of Y" -> "X is the capital of Y." + "X is the
+    largest city of Y."; "X moved to Y, where she lives today" -> "X moved to Y." + "X
+    lives in Y."; ``None`` for other sentences."""
+    text = text.strip()
+    m = _TWO_RELATIONS.match(text)
+    if m:
+        stop = m.group("stop") or "."
+        return [f"{m.group('x')} {m.group('be')} the {m.group(r)} of {m.group('y')}{stop}"
+                for r in ("r1", "r2")]
+    m = _WHERE_CLAUSE.match(text)
+    if m:
+        subject = " ".join(m.group("x").split()[:_name_end(m.group("x").split(), 0)])
+        if subject:
+            stop = m.group("stop") or "."
+            return [f"{m.group('main')}{stop}",
+                    f"{subject} {m.group('verb')} in {m.group('place')}{stop}"]
+    return None
+
+
+def rewrite(text: str) -> list[str] | None:
+    """The simple statements ``text`` says (see the module docstring), or ``None`` when no
+    rewrite applies."""
+    cleaned = unwrap(drop_asides(text))
+    for split in (split_relations, split_subjects, split_verbs, split_objects):
+        parts = split(cleaned)
+        if parts is not None:
+            out: list[str] = []
+            for part in parts:
+                out.extend(rewrite(part) or [part])
+            return out
+    return [cleaned] if cleaned != text.strip() else None
