@@ -984,6 +984,8 @@ RELATION_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("married to", "spouse", "husband", "wife", "marry", "partner"),
     ("flow through", "run through", "pass through", "flow in"),
     ("parent", "father", "mother"),
+    ("sibling", "brother", "sister"),
+    ("child", "son", "daughter"),
     ("found", "establish", "set up"),
     ("founder", "establisher"),
     ("study at", "study in", "attend", "graduate from", "educated at"),

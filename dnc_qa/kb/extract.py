@@ -188,6 +188,8 @@ class TripleExtractor:
                     if role is not None:
                         slots.setdefault(role, []).append(token.text)
                 values = {k: " ".join(v) for k, v in slots.items()}
+                if prefix == "S:" and not all(_relation_word(w) for w in slots.get("R", [])):
+                    continue  # "The University of Brisk is in Brisk": a name, no relation
                 if "R" in values:
                     values["R"] = values["R"].lower()
                 elif pattern.relation is not None:
@@ -241,7 +243,8 @@ class TripleExtractor:
         if apposition is not None:
             main, subject, aside = apposition
             facts, why = self._read_sentence(main)
-            aside_read = self.read_statement(f"{subject} is {aside}.")
+            aside_read = self.read_statement(
+                f"{subject} {aside}." if aside.startswith("was ") else f"{subject} is {aside}.")
             if aside_read is not None and aside_read[1] != "X is a KIND":
                 facts.append((aside_read[0], f"{aside_read[1]} (apposition)"))
                 if why is not None:  # "Brackenholt, the capital of Lormandy, is a busy port"
@@ -324,6 +327,12 @@ def _simple_words(tokens: Sequence[str]) -> list[str] | None:
     return words
 
 
+def _relation_word(word: str) -> bool:
+    """A word of a relation: lower case, or an acronym ("CEO"); a capitalised word is a
+    name's."""
+    return word.islower() or (word.isupper() and word.isalpha())
+
+
 def _is_name_word(word: str) -> bool:
     return word[:1].isupper() or word[:1].isdigit()
 
@@ -359,9 +368,10 @@ def read_verb_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
         return None
     verb = None
     if rest[0] not in _PREPS:
+        written = words[len(words) - len(rest)]
         verb, rest = rest[0], rest[1:]
-        if not verb.isalpha() or verb in _DETERMINERS or verb in _AUX:
-            return None
+        if not verb.isalpha() or verb in _DETERMINERS or verb in _AUX or written[:1].isupper():
+            return None  # "X is Hadrian Voss": a name, no verb
         if aux is None and not is_inflected_verb(verb):
             return None
         if aux in _BE and not (verb.endswith(("ed", "en", "n", "t")) or verb in IRREGULAR):
@@ -393,6 +403,9 @@ def read_of_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     words = _simple_words(tokens)
     if words is None:
         return None
+    reverse = _read_the_r_of(words)
+    if reverse is not None:
+        return reverse
     start = 1 if words and words[0].lower() == "the" else 0
     end = _subject_end(words, start)
     if end == start or end + 3 >= len(words) or words[end].lower() not in ("is", "was"):
@@ -404,7 +417,7 @@ def read_of_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     except ValueError:
         return None
     relation = words[end + 2:of]
-    if not 1 <= len(relation) <= 3 or not all(w.isalpha() and w.islower() for w in relation):
+    if not 1 <= len(relation) <= 3 or not all(_relation_word(w) for w in relation):
         return None
     obj = words[of + 1:]
     if obj and obj[0].lower() == "the" and len(obj) > 1:
@@ -413,6 +426,29 @@ def read_of_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
         return None
     return Triple(" ".join(obj), " ".join(relation), " ".join(words[start:end])), \
         "X is the R of Y (a name with of)"
+
+
+def _read_the_r_of(words: list[str]) -> tuple[Triple, str] | None:
+    """``The R of Y is X`` where Y holds "of" ("The rector of the University of Kelderwick is
+    Ingrid Sauvel")."""
+    if len(words) < 6 or words[0].lower() != "the":
+        return None
+    try:
+        of = words.index("of", 1)
+        be = next(i for i in range(len(words) - 1, of, -1) if words[i].lower() in ("is", "was"))
+    except (ValueError, StopIteration):
+        return None
+    relation, obj, subj = words[1:of], words[of + 1:be], words[be + 1:]
+    if obj and obj[0].lower() == "the":
+        obj = obj[1:]
+    if subj and subj[0].lower() == "the":
+        subj = subj[1:]
+    if (not 1 <= len(relation) <= 3 or not all(_relation_word(w) for w in relation)
+            or not obj or _subject_end(obj, 0) != len(obj) or not subj
+            or _subject_end(subj, 0) != len(subj)):
+        return None
+    return Triple(" ".join(obj), " ".join(relation), " ".join(subj)), \
+        "the R of Y is X (a name with of)"
 
 
 MAKER_VERBS = {
@@ -472,18 +508,23 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
 
 # ----------------------------------------------------------------- appositions
 
-_APPOSITION = re.compile(r"^(?P<subject>[^,]+), (?P<aside>(?:a|an|the) [^,]+), "
-                         r"(?P<rest>[^,]+?)\s*[.!]?$", re.IGNORECASE)
+_APPOSITION = re.compile(r"^(?P<subject>[^,]+), (?P<aside>(?i:a|an|the) [^,]+|[a-z]+(?:ed|en|wn|"
+                         r"lt|de|ne) (?:by|in|at|on|from|for|to) [^,]+), "
+                         r"(?P<rest>[^,]+?)\s*[.!]?$")
 
 
 def split_apposition(text: str) -> tuple[str, str, str] | None:
     """``(the sentence without it, its subject, the apposition)`` for "Petra Lune, a poet,
-    was born in Castelbrook" (an apposition opens with "a", "an" or "the"), else ``None``."""
+    was born in Castelbrook" (an apposition opens with "a", "an" or "the"), or for a
+    participle: "Foxglove Studios, owned by Ravi Tallis, is in Brannock" (the apposition
+    "was owned by Ravi Tallis"); else ``None``."""
     m = _APPOSITION.match(text.strip())
     if m is None:
         return None
-    subject = m.group("subject").strip()
-    return f"{subject} {m.group('rest').strip()}.", subject, m.group("aside").strip()
+    subject, aside = m.group("subject").strip(), m.group("aside").strip()
+    if aside.split()[0].lower() not in ("a", "an", "the"):
+        aside = f"was {aside}"  # a participle: "owned by Ravi" -> "was owned by Ravi"
+    return f"{subject} {m.group('rest').strip()}.", subject, aside
 
 
 # ----------------------------------------------------------------- relative clauses

@@ -10,7 +10,8 @@ Triples follow the graph convention: ``(A, R, B)`` means *B is A's R*. From the 
 * works and their makers: ``(P, write, W)`` ("P wrote W") gives ``(W, author, P)`` and back;
   likewise ``paint``/``painter``, ``compose``/``composer``, ``found``/``founder``,
   ``direct``/``director``, ``invent``/``inventor``, ``design``/``designer``,
-  ``build``/``builder``, ``discover``/``discoverer``.
+  ``build``/``builder``, ``discover``/``discoverer``, ``produce``/``producer``,
+  ``publish``/``publisher``, ``own``/``owner``, and the other pairs of :data:`_WORKS`.
 
 Where the inverse's word depends on a gender (son or daughter, mother or father, brother or
 sister), the gender comes from the stated facts: a person who *is* someone's mother, wife,
@@ -34,10 +35,13 @@ _PARENT = {"mother", "father", "parent"}
 _CHILD = {"son", "daughter", "child"}
 _SIBLING = {"brother", "sister", "sibling"}
 _SYMMETRIC = {"spouse", "married to", "marry", "partner", "friend", "neighbour", "neighbor",
-              "colleague", "cousin"}
+              "colleague", "cousin", "border"}
 _WORKS = {"write": "author", "paint": "painter", "compose": "composer", "found": "founder",
           "direct": "director", "invent": "inventor", "design": "designer",
-          "build": "builder", "discover": "discoverer"}
+          "build": "builder", "discover": "discoverer", "produce": "producer",
+          "publish": "publisher", "own": "owner", "edit": "editor", "illustrate": "illustrator",
+          "translate": "translator", "sculpt": "sculptor", "create": "creator",
+          "manage": "manager", "conduct": "conductor", "photograph": "photographer"}
 _MAKERS = {v: k for k, v in _WORKS.items()}
 
 

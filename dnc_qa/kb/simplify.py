@@ -9,9 +9,11 @@ the sentence is read as written.
   "Dorran founded Corvid Mills"; "Talia works for Saffrain Trading as an accountant" ->
   "... for Saffrain Trading"; "founded in 1994 by Ysolde" -> "founded by Ysolde". A date that
   is the whole object stays ("Corvid Mills was founded in 1987").
-* **Adverbs after the verb's auxiliary** are dropped: "was first performed in" -> "was
-  performed in".
-* **"the city of X"** (town, village, ...) is X: "The city of Dunmorrow is in Quessia".
+* **Adverbs before the verb** are dropped: "was first performed in" -> "was performed in",
+  "Imogen also designed" -> "Imogen designed".
+* **"the city of X"** (town, village, ...) is X: "The city of Dunmorrow is in Quessia"; and
+  **a kind before a name** goes: "The song Lantern Hymn was composed by ..." -> "Lantern
+  Hymn was composed by ...", "wrote the novel Salt Road" -> "wrote Salt Road".
 * **"X is a KIND who VERBs ..."** is "X VERBs ...": "Wren is a painter who lives in Saffrain".
 * **Two verbs of one subject** are two statements: "Lucan was born in Saffrain and lives in
   Dunmorrow" -> "Lucan was born in Saffrain." + "Lucan lives in Dunmorrow."
@@ -120,12 +122,27 @@ def drop_asides(text: str) -> str:
                     and (words[i + 1][:1].islower() or words[i + 1].isdigit())):
                 break  # "... as an accountant", "... with her husband", "for 20 years"
         adverb = low in _ADVERBS or (low.endswith("ly") and len(low) > 4 and low.isalpha())
-        if adverb and prev.lower() in _AUX and i + 1 < len(words) and words[i + 1][:1].islower():
-            i += 1  # "was first performed"
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if adverb and nxt[:1].islower() and (
+                prev.lower() in _AUX or (after_name and is_inflected_verb(nxt))):
+            i += 1  # "was first performed", "Imogen also designed"
             continue
         out.append(w)
         i += 1
     return _join(out, stop) if out else text
+
+
+_FUNCTION = {"of", "in", "at", "on", "for", "to", "by", "with", "from", "and", "or", "a", "an",
+             "the", "is", "was", "are", "were", "who", "which", "that", "where", "as", "into"}
+_KIND_BEFORE_NAME = re.compile(r"\b(?P<the>[Tt]he) (?P<kind>[a-z]+(?: [a-z]+)?) (?=[A-Z])")
+
+
+def _drop_kind(m: re.Match[str]) -> str:
+    """"the song Lantern Hymn" -> "Lantern Hymn" (a common noun or two naming the kind)."""
+    words = m.group("kind").split()
+    if any(w in _FUNCTION or w.endswith("ly") for w in words):
+        return m.group(0)
+    return ""
 
 
 _PLACE_OF = re.compile(rf"\b[Tt]he (?:{'|'.join(sorted(_PLACE_KINDS))}) of (?=[A-Z])")
@@ -136,6 +153,7 @@ _KIND_WHO = re.compile(r"^(?P<x>.+?) (?:is|was) (?:a|an) [a-z]+(?: [a-z]+)? (?:w
 def unwrap(text: str) -> str:
     """"The city of X" -> "X"; "X is a KIND who VERBs ..." -> "X VERBs ..."."""
     text = _PLACE_OF.sub("", text.strip())
+    text = _KIND_BEFORE_NAME.sub(_drop_kind, text)
     text = text[:1].upper() + text[1:]
     m = _KIND_WHO.match(text)
     return f"{m.group('x')} {m.group('rest')}" if m else text
@@ -196,11 +214,14 @@ def split_verbs(text: str) -> list[str] | None:
     if end == start:
         return None
     subject = words[:end]
+    aux = [words[end]] if end < len(words) and words[end].lower() in _AUX else []
     for i in range(end + 1, len(words) - 1):
         nxt = words[i + 1]
         if words[i].lower() == "and" and nxt[:1].islower() and (
                 nxt.lower() in _AUX or is_inflected_verb(nxt)):
             second = words[i + 1:]
+            if aux and nxt.lower() not in _AUX and nxt.lower().endswith(("ed", "en", "wn")):
+                second = [*aux, *second]  # "was born in A and raised in B"
             return [_join(words[:i], stop), _join([*subject, *second], stop)]
     return None
 

@@ -206,6 +206,20 @@ def test_inverse_facts_are_not_stated_twice() -> None:
     ("Ash and Ember was written by Petra Lune.", [("Petra Lune", "write", "Ash and Ember")]),
     ("Lucan is the author of A Map of Small Hours.",
      [("A Map of Small Hours", "author", "Lucan")]),
+    ("The rector of the University of Kelder is Ingrid Sauvel.",
+     [("University of Kelder", "rector", "Ingrid Sauvel")]),
+    ("The University of Brisk is in Brisk.", [("University of Brisk", "in", "Brisk")]),
+    ("The CEO of Brightwell is Hadrian Voss.", [("Brightwell", "ceo", "Hadrian Voss")]),
+    # a kind before a name, participle appositions, an adverb before the verb
+    ("The song Lantern Hymn was composed by Orrin Maddox.",
+     [("Orrin Maddox", "compose", "Lantern Hymn")]),
+    ("Orrin wrote the song Salt on the Wind.", [("Orrin", "write", "Salt on the Wind")]),
+    ("Foxglove Studios, owned by Ravi Tallis, is in Brannock.",
+     [("Foxglove Studios", "in", "Brannock"), ("Ravi Tallis", "own", "Foxglove Studios")]),
+    ("Imogen Raske also designed the Wyckholme Library.",
+     [("Imogen Raske", "design", "Wyckholme Library")]),
+    ("Mara was born in Brisk and raised in Ketterby.",
+     [("Mara", "born in", "Brisk"), ("Mara", "raised in", "Ketterby")]),
 ])
 def test_sentences_with_several_parts(extractor: TripleExtractor, sentence: str,
                                       triples: list) -> None:
@@ -223,7 +237,10 @@ def test_an_apposition_is_read_when_the_rest_is_not(extractor: TripleExtractor) 
 
 def test_marriage_and_friendship_hold_both_ways() -> None:
     stated = [Triple("Tom", "marry", "Ann"), Triple("Ada", "married to", "Bo"),
-              Triple("Cy", "friend", "Di")]
+              Triple("Cy", "friend", "Di"), Triple("Veland", "border", "Pell"),
+              Triple("Ravi", "own", "Foxglove")]
     assert inverse_triples(stated) == [Triple("Ann", "marry", "Tom"),
                                        Triple("Bo", "married to", "Ada"),
-                                       Triple("Di", "friend", "Cy")]
+                                       Triple("Di", "friend", "Cy"),
+                                       Triple("Pell", "border", "Veland"),
+                                       Triple("Foxglove", "owner", "Ravi")]
