@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query
+from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query, inverse_label
 from dnc_qa.app.questions import RELATION_SYNONYMS
 
 
@@ -44,19 +44,33 @@ def with_fitted_labels(query: Query, graph: nx.MultiDiGraph
     if chain.subject not in graph:
         return query, ()
     labels = {str(k) for *_, k in graph.edges(keys=True)}
-    nodes, relations, swapped = {chain.subject}, [], []
+    nodes, relations, directions, swapped = {chain.subject}, [], [], []
     for relation, inverse in zip(chain.relations, chain.inverse, strict=True):
         found = _reached(graph, nodes, relation, inverse)
         if not found and nodes:
-            for other in alternatives(relation, labels):
-                if all(_reached(graph, {n}, other, inverse) for n in nodes):
+            for other, flipped in _candidates(relation, inverse, labels):
+                if all(_reached(graph, {n}, other, flipped) for n in nodes):
                     swapped.append((relation, other))
-                    relation, found = other, _reached(graph, nodes, other, inverse)
+                    relation, inverse = other, flipped
+                    found = _reached(graph, nodes, relation, inverse)
                     break
         relations.append(relation)
+        directions.append(inverse)
         nodes = found
     if not swapped:
         return query, ()
     if len(relations) == 1:
-        return FactQuery(chain.subject, relations[0], inverse=chain.inverse[0]), tuple(swapped)
-    return MultiFactQuery(chain.subject, tuple(relations), tuple(chain.inverse)), tuple(swapped)
+        return FactQuery(chain.subject, relations[0], inverse=directions[0]), tuple(swapped)
+    return MultiFactQuery(chain.subject, tuple(relations), tuple(directions)), tuple(swapped)
+
+
+def _candidates(label: str, inverse: bool, labels: set[str]) -> list[tuple[str, bool]]:
+    """The hops that may stand for ``label`` read ``inverse``: its stored synonyms the same
+    way, then the stored synonyms of its inverse word read the other way ("founder" of X is
+    who "formed" X)."""
+    out = [(w, inverse) for w in alternatives(label, labels)]
+    other = inverse_label(label)
+    if other is not None:
+        words = [other, *alternatives(other, labels)]
+        out += [(w, not inverse) for w in words if w in labels]
+    return out

@@ -402,7 +402,14 @@ def clean_question(question: str) -> str:
     text = re.sub(r"^(?:please|hey|ok|so|and|q:)[, ]+", "", text, flags=re.IGNORECASE)
     text = re.sub(r"[\s?.!]+$", "", text)
     text = re.sub(r",? please$", "", text, flags=re.IGNORECASE)
+    text = _ADVERB.sub("", text)
     return text.strip()
+
+
+_ADVERB = re.compile(r"\b(?:first|also|originally|later|once|still|currently|now) (?=[a-z]+ed\b|"
+                     r"(?:wrote|built|drew|sang|won|led|ran|made|found|founded|took|gave|"
+                     r"began|became)\b)", re.IGNORECASE)
+"""An adverb before a past verb ("who first climbed X"), which says nothing the facts hold."""
 
 
 _IN_WHICH = re.compile(r"(?<=[a-z]) (?:in|at) which (?!(?:country|city|town|place|state|"
@@ -986,7 +993,7 @@ RELATION_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("parent", "father", "mother"),
     ("sibling", "brother", "sister"),
     ("child", "son", "daughter"),
-    ("found", "establish", "set up"),
+    ("found", "establish", "set up", "form", "start", "create"),
     ("founder", "establisher"),
     ("study at", "study in", "attend", "graduate from", "educated at"),
 )

@@ -470,7 +470,9 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
 
     ``in``/``on``/``at`` give ``(X, in, Y)`` ("Castelbrook is a city in Maravia", as "X is in
     Y" does), ``from`` and ``near`` give themselves; ``by`` gives the maker's verb of the kind
-    of work (:data:`MAKER_VERBS`: "a novel by Y" -> ``(Y, write, X)``), else ``(X, by, Y)``.
+    of work (:data:`MAKER_VERBS`: "a novel by Y" -> ``(Y, write, X)``), or the participle's
+    ("a 1987 film directed by Y" -> ``(Y, direct, X)``), else ``(X, by, Y)``. A plural
+    subject ("The Glass Foxes are a band from Y") reads as a singular one.
     X is a name, or "the" and one word; "X is a KIND" alone says nothing this graph stores.
     """
     words = _simple_words(tokens)
@@ -478,7 +480,7 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
         return None
     lower = [w.lower() for w in words]
     try:
-        be = next(i for i, w in enumerate(lower) if w in ("is", "was"))
+        be = next(i for i, w in enumerate(lower) if w in ("is", "was", "are", "were"))
     except StopIteration:
         return None
     subject = words[1:be] if lower[0] in _DETERMINERS else words[:be]
@@ -498,6 +500,9 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     if not obj or any(w in _PREPS or w in _AUX for w in rest[:at]):
         return None
     subj, obj_text = " ".join(subject), " ".join(obj)
+    if prep == "by" and kind not in _MAKER_OF and (kind in IRREGULAR
+                                                    or kind.endswith(("ed", "en"))):
+        return Triple(obj_text, verb_lemma(kind), subj), "X is a KIND VERBed by Y"
     if prep == "by":
         verb = _MAKER_OF.get(kind)
         if verb is not None:

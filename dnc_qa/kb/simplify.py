@@ -11,6 +11,8 @@ the sentence is read as written.
   is the whole object stays ("Corvid Mills was founded in 1987").
 * **Adverbs before the verb** are dropped: "was first performed in" -> "was performed in",
   "Imogen also designed" -> "Imogen designed".
+* **"in the south of X"** (north, northern coast, ...) is "in X"; **"sails from A to B"** is
+  "sails from A." + "sails to B.".
 * **"the city of X"** (town, village, ...) is X: "The city of Dunmorrow is in Quessia"; and
   **a kind before a name** goes: "The song Lantern Hymn was composed by ..." -> "Lantern
   Hymn was composed by ...", "wrote the novel Salt Road" -> "wrote Salt Road".
@@ -145,6 +147,13 @@ def _drop_kind(m: re.Match[str]) -> str:
     return ""
 
 
+_PART_OF = re.compile(r"\b(?P<prep>in|on|at) the (?:far )?(?:north|south|east|west|north-east|"
+                      r"north-west|south-east|south-west|northern|southern|eastern|western|"
+                      r"central|middle)(?: (?:part|coast|shore|edge|region|side|end))? of ",
+                      re.IGNORECASE)
+_FROM_TO = re.compile(r"^(?P<head>.+? [a-z]+) from (?P<a>[A-Z][^,]*?) to (?P<b>[A-Z][^,]*?)"
+                      r"(?P<stop>[.!]?)$")
+
 _PLACE_OF = re.compile(rf"\b[Tt]he (?:{'|'.join(sorted(_PLACE_KINDS))}) of (?=[A-Z])")
 _KIND_WHO = re.compile(r"^(?P<x>.+?) (?:is|was) (?:a|an) [a-z]+(?: [a-z]+)? (?:who|that) "
                        r"(?P<rest>[a-z].*)$")
@@ -153,6 +162,7 @@ _KIND_WHO = re.compile(r"^(?P<x>.+?) (?:is|was) (?:a|an) [a-z]+(?: [a-z]+)? (?:w
 def unwrap(text: str) -> str:
     """"The city of X" -> "X"; "X is a KIND who VERBs ..." -> "X VERBs ..."."""
     text = _PLACE_OF.sub("", text.strip())
+    text = _PART_OF.sub(lambda m: f"{m.group('prep')} ", text)
     text = _KIND_BEFORE_NAME.sub(_drop_kind, text)
     text = text[:1].upper() + text[1:]
     m = _KIND_WHO.match(text)
@@ -276,6 +286,11 @@ def split_relations(text: str) -> list[str] | None:
         stop = m.group("stop") or "."
         return [f"{m.group('x')} {m.group('be')} the {m.group(r)} of {m.group('y')}{stop}"
                 for r in ("r1", "r2")]
+    m = _FROM_TO.match(text)
+    if m:
+        stop = m.group("stop") or "."
+        return [f"{m.group('head')} from {m.group('a')}{stop}",
+                f"{m.group('head')} to {m.group('b')}{stop}"]
     m = _WHERE_CLAUSE.match(text)
     if m:
         subject = " ".join(m.group("x").split()[:_name_end(m.group("x").split(), 0)])

@@ -51,6 +51,22 @@ def test_a_hop_takes_the_word_its_nodes_have(graph, query, fitted, swapped) -> N
     assert with_fitted_labels(query, graph) == (fitted, swapped)
 
 
+def test_a_hop_may_be_read_the_other_way_by_its_inverse_word() -> None:
+    g = nx.MultiDiGraph()
+    g.add_edge("Tamsin", "Glass Foxes", key="form")
+    g.add_edge("Tamsin", "Ewan", key="brother")
+    g.add_edge("Ada", "Corvid", key="found")
+    got = with_fitted_labels(M("Glass Foxes", ("founder", "brother")), g)
+    assert got == (M("Glass Foxes", ("form", "brother"), (True, False)),
+                   (("founder", "form"),))
+
+
+def test_an_adverb_before_a_past_verb_is_dropped() -> None:
+    vocab = Vocabulary.from_names(["Mount Ulvar", "Petra"], ["climb"], graph="kb")
+    assert parse_question("Who first climbed Mount Ulvar?", vocab) == FactQuery(
+        "Mount Ulvar", "climb", inverse=True)
+
+
 @pytest.mark.parametrize("query", [
     FactQuery("Ava", "work for"),  # the word asked is there
     FactQuery("Di", "wife"),

@@ -220,6 +220,14 @@ def test_inverse_facts_are_not_stated_twice() -> None:
      [("Imogen Raske", "design", "Wyckholme Library")]),
     ("Mara was born in Brisk and raised in Ketterby.",
      [("Mara", "born in", "Brisk"), ("Mara", "raised in", "Ketterby")]),
+    # what a thing is, said more richly
+    ("The Glass Foxes are a rock band from Pellinor.", [("Glass Foxes", "from", "Pellinor")]),
+    ("Harbor of Crows is a 1987 film directed by Agnes Wolde.",
+     [("Agnes Wolde", "direct", "Harbor of Crows")]),
+    ("The Rose Walk is a garden by Ada Stone.", [("Ada Stone", "design", "Rose Walk")]),
+    ("The ferry Morning Star sails from Brannock to Port Emrys.",
+     [("Morning Star", "sail from", "Brannock"), ("Morning Star", "sail to", "Port Emrys")]),
+    ("Pellinor is in the northern part of Draventia.", [("Pellinor", "in", "Draventia")]),
 ])
 def test_sentences_with_several_parts(extractor: TripleExtractor, sentence: str,
                                       triples: list) -> None:
