@@ -995,6 +995,7 @@ RELATION_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("child", "son", "daughter"),
     ("found", "establish", "set up", "form", "start", "create"),
     ("founder", "establisher"),
+    ("designer", "architect"),
     ("study at", "study in", "attend", "graduate from", "educated at"),
 )
 """Words a question may use for a relation the knowledge base words otherwise, in groups: a
@@ -1113,7 +1114,8 @@ def _chain_relation(typed: str, ctx: _Ctx, inverse: bool = False,
             or words[0].lower() in _FUNCTION_WORDS
             or any(w.lower() in ("the", "a", "an", "of") for w in words)):
         return None
-    text = ctx.relation_words(" ".join(words))
+    typed = " ".join(words)
+    text = ctx.relation_words(typed)
     try:
         label = ctx.relation_label(text)
     except DncQaError as exc:
@@ -1122,7 +1124,7 @@ def _chain_relation(typed: str, ctx: _Ctx, inverse: bool = False,
             return _Hop(ctx.vocab.labels.resolve(other), not inverse), None
         return _Hop(None, inverse), exc
     extra = Counter(w.lower() for w in words if w.lower() in _PREPOSITIONS)
-    if extra - Counter(normalise(label).split()):
+    if text == typed and extra - Counter(normalise(label).split()):
         return None  # "capital in" is the capital, then "in": not one relation
     return _Hop(label, inverse), None
 

@@ -61,6 +61,13 @@ def test_a_hop_may_be_read_the_other_way_by_its_inverse_word() -> None:
                    (("founder", "form"),))
 
 
+def test_a_synonym_verb_with_its_own_preposition_ends_a_chain() -> None:
+    vocab = Vocabulary.from_names(["Delphine", "Keshwin Philharmonic", "Tarrow"],
+                                  ["conduct", "conductor", "born in"], graph="kb")
+    assert parse_question("Where does the conductor of the Keshwin Philharmonic come from?",
+                          vocab) == M("Keshwin Philharmonic", ("conductor", "born in"))
+
+
 def test_an_adverb_before_a_past_verb_is_dropped() -> None:
     vocab = Vocabulary.from_names(["Mount Ulvar", "Petra"], ["climb"], graph="kb")
     assert parse_question("Who first climbed Mount Ulvar?", vocab) == FactQuery(
