@@ -4,7 +4,8 @@ A knowledge base may word one relation two ways ("Pellucia's capital city is Cor
 "Velmaria's capital is Tamberly"; "works for" and "works at"). A question uses one word for
 it, and the parser reads it as that label when the graph stores it anywhere. When no node the
 walk has reached has an edge with that label, but every one of them has an edge with one
-other word of the same :data:`~dnc_qa.app.questions.RELATION_SYNONYMS` group, the hop is read
+other word of the same :data:`~dnc_qa.app.questions.RELATION_SYNONYMS` group (never one of
+the other sex: :data:`~dnc_qa.app.questions.GENDERED`), the hop is read
 with that word instead: a choice made from the graph's *shape* (which labels leave which
 nodes), never from which answer is right. The note names the labels swapped; the exact answer
 and the model follow the same chain.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import networkx as nx
 
 from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query, inverse_label
-from dnc_qa.app.questions import RELATION_SYNONYMS
+from dnc_qa.app.questions import synonym_words
 
 
 def _reached(graph: nx.MultiDiGraph, nodes: set[str], label: str, inverse: bool) -> set[str]:
@@ -25,12 +26,8 @@ def _reached(graph: nx.MultiDiGraph, nodes: set[str], label: str, inverse: bool)
 
 
 def alternatives(label: str, labels: set[str]) -> list[str]:
-    """The other stored words of the synonym groups that hold ``label``, in group order."""
-    out: list[str] = []
-    for group in RELATION_SYNONYMS:
-        if label in group:
-            out.extend(w for w in group if w != label and w in labels and w not in out)
-    return out
+    """The stored words that may stand for ``label`` (:func:`synonym_words`), in order."""
+    return [w for w in synonym_words(label) if w in labels]
 
 
 def with_fitted_labels(query: Query, graph: nx.MultiDiGraph

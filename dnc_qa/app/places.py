@@ -16,8 +16,10 @@ leave which nodes, never which answer is right) and adds the containment hops (`
   most one hop added per gap);
 * at the end, when the question asks for a country-like place ("in which country", "what
   country") and every node the chain reaches is itself inside another place: up to two
-  hops, stopping at a place that has a capital (a country), or one hop when no place in
-  the graph has a capital.
+  hops, stopping at a place that has a capital (a country) or is inside nothing; for a
+  region ("which region", "province", "county") the climb stops one place below the top (a
+  town in a region in a country answers the region). A place above the countries (a
+  continent) is climbed into like any other.
 
 The model then answers the completed chain like any other, in one query; the note says
 which hops were added. The exact answer follows the same chain.
@@ -38,9 +40,12 @@ CONTAINMENT = (("in", False), ("located in", False), ("situated in", False), ("l
 """Hops from a place to the place it is in: its ``in``, ``located in`` (or alike) edge, or for
 a capital the country whose ``capital`` it is (a backward hop)."""
 AREA_WORDS = ("country", "countries", "nation", "state", "kingdom", "province", "region",
-              "county")
+              "county", "district")
 _ASKS_AREA = re.compile(rf"^(?:in |from )?(?:which|what) (?:{'|'.join(AREA_WORDS)})\b",
                         re.IGNORECASE)
+REGION_WORDS = ("region", "regions", "province", "county", "district")
+_ASKS_REGION = re.compile(rf"^(?:in |from )?(?:which|what) (?:{'|'.join(REGION_WORDS)})\b",
+                          re.IGNORECASE)
 MAX_CLIMB = 2
 
 
@@ -64,8 +69,14 @@ def _container(graph: nx.MultiDiGraph, nodes: set[str]) -> Hop | None:
 
 
 def asks_for_area(question: str) -> bool:
-    """Whether ``question`` asks which country (nation, state...) something is in."""
+    """Whether ``question`` asks which country (nation, state, region...) something is in."""
     return bool(_ASKS_AREA.match(" ".join(question.strip().split())))
+
+
+def asks_for_region(question: str) -> bool:
+    """Whether ``question`` asks for a place below a country (region, province, county,
+    district): the climb then stops one place below the top."""
+    return bool(_ASKS_REGION.match(" ".join(question.strip().split())))
 
 
 def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
@@ -99,14 +110,17 @@ def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
         out.append((relation, False))
         nodes = found
     if nodes and asks_for_area(question):
-        capitals = any(k == "capital" for *_, k in graph.edges(keys=True))
-        for _ in range(MAX_CLIMB if capitals else 1):
+        region = asks_for_region(question)
+        for _ in range(MAX_CLIMB):
             hop = _container(graph, nodes)
             if hop is None or all(_out(graph, {n}, ("capital", False)) for n in nodes):
                 break  # a place with a capital is a country already
+            up = _out(graph, nodes, hop)
+            if region and _container(graph, up) is None:
+                break  # a region is the place just below the top: "up" is the country
             out.append(hop)
             added.append(hop[0])
-            nodes = _out(graph, nodes, hop)
+            nodes = up
     if not added or len(out) > MAX_STEPS:
         return query, ()
     if len(out) == 1:

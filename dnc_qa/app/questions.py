@@ -44,6 +44,7 @@ from dnc_qa.app.queries import (
     inverse_label,
 )
 from dnc_qa.errors import DncQaError
+from dnc_qa.kb.extract import MAKER_OF
 from dnc_qa.kb.lemmas import verb_lemma
 from dnc_qa.textout import clip
 
@@ -408,7 +409,7 @@ def clean_question(question: str) -> str:
 
 _ADVERB = re.compile(r"\b(?:first|also|originally|later|once|still|currently|now) (?=[a-z]+ed\b|"
                      r"(?:wrote|built|drew|sang|won|led|ran|made|found|founded|took|gave|"
-                     r"began|became)\b)", re.IGNORECASE)
+                     r"began|became)\b)")
 """An adverb before a past verb ("who first climbed X"), which says nothing the facts hold."""
 
 
@@ -481,6 +482,9 @@ def resolve_label(index: NameIndex, typed: str) -> str:
     lemmas ("wrote" -> "write", "built" -> "build"), then fuzzy."""
     if typed in index:
         return index.resolve(typed)
+    lemma = " ".join(verb_lemma(w) for w in normalise(typed).split())
+    if lemma != normalise(typed) and lemma in index:
+        return index.resolve(lemma)  # "painted" is "paint", though "paint in" is stored too
     for key in (_stem_phrase, _lemma_phrase):
         wanted = key(typed)
         hits = [n for n in index.names if key(n) == wanted]
@@ -523,6 +527,8 @@ def parse_question(question: str, vocab: Vocabulary | None = None) -> Query:
     Raises:
         UnparsedQuestionError: no supported form fits.
         UnknownNameError, AmbiguousNameError: a name in it cannot be resolved.
+        DncQaError: a form fits a known name, but its relation names none of the graph's
+            labels (the message lists them).
     """
     text = clean_question(question)
     if not text:
@@ -996,6 +1002,8 @@ RELATION_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("found", "establish", "set up", "form", "start", "create"),
     ("founder", "establisher"),
     ("designer", "architect"),
+    ("sculptor", "carver"),
+    ("make", "manufacture", "produce", "build"),
     ("study at", "study in", "attend", "graduate from", "educated at"),
 )
 """Words a question may use for a relation the knowledge base words otherwise, in groups: a
@@ -1004,20 +1012,34 @@ graph stores ("the birthplace of X" is where X was born; "where is X based" asks
 "headquartered in"; "X's wife" asks "married to" when no "wife" is stored)."""
 
 
+GENDERED = frozenset({"father", "mother", "brother", "sister", "son", "daughter", "husband",
+                      "wife"})
+"""Relation words with a sex: one never stands for another (a graph with only ``mother``
+does not answer "who is Tom's father"), only for a word without one (``parent``)."""
+
+
+def synonym_words(typed: str) -> list[str]:
+    """The words that may stand for relation ``typed``, in order: the other words of its
+    :data:`RELATION_SYNONYMS` groups, without a word of the other sex (:data:`GENDERED`)."""
+    key = " ".join(typed.lower().split())
+    out: list[str] = []
+    for group in RELATION_SYNONYMS:
+        if key in group:
+            out += [w for w in group if w != key and w not in out
+                    and not (key in GENDERED and w in GENDERED)]
+    return out
+
+
 def synonym(typed: str, stored: NameIndex | None = None) -> str:
     """The relation words ``typed`` stands for: with ``stored`` (the graph's labels), the
-    first word of a :data:`RELATION_SYNONYMS` group holding ``typed`` that the graph stores;
-    without, the group's first word; else ``typed``."""
-    key = " ".join(typed.lower().split())
-    for group in RELATION_SYNONYMS:
-        if key not in group:
-            continue
-        if stored is None:
-            return group[0] if key != group[0] else typed
-        for word in group:
-            if word != key and word in stored:
-                return word
-    return typed
+    first of :func:`synonym_words` that the graph stores; without, its group's first word;
+    else ``typed``."""
+    words = synonym_words(typed)
+    if stored is None:
+        key = " ".join(typed.lower().split())
+        first = next((g[0] for g in RELATION_SYNONYMS if key in g), key)
+        return first if first != key and first in words else typed
+    return next((w for w in words if w in stored), typed)
 
 
 # ------------------------------------------------------------------ chains of relations
@@ -1160,6 +1182,12 @@ def _noun_phrase(text: str, ctx: _Ctx, memo: _Memo, strict: bool = False) -> _Ch
             inner = " ".join([*words[:i - 1], words[i - 1][:-2]])
             readings.append(_link(" ".join(words[i:]), inner, ctx, memo, strict=strict))
     readings.extend(_relative_clauses(words, ctx, memo, strict))
+    if len(words) > 2 and words[1].lower() == "by" and words[0].islower():
+        # "the painting by X": what X painted (the maker's verb of the kind), else "by" back
+        verb = MAKER_OF.get(words[0].lower())
+        rest = " ".join(words[2:])
+        readings.append(_link(verb, rest, ctx, memo, strict=strict) if verb is not None
+                        else _link("by", rest, ctx, memo, inverse=True, strict=strict))
     readings.append(_chain_name(text, ctx, strict))
     best = _best(readings)
     memo[key] = best

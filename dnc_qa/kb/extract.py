@@ -36,7 +36,7 @@ never dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -188,8 +188,8 @@ class TripleExtractor:
                     if role is not None:
                         slots.setdefault(role, []).append(token.text)
                 values = {k: " ".join(v) for k, v in slots.items()}
-                if prefix == "S:" and not all(_relation_word(w) for w in slots.get("R", [])):
-                    continue  # "The University of Brisk is in Brisk": a name, no relation
+                if prefix == "S:" and any(_opens_phrase(slots.get(k, [""])[0]) for k in "XY"):
+                    continue  # "The University of Brisk is in Brisk": not "the R of Y is X"
                 if "R" in values:
                     values["R"] = values["R"].lower()
                 elif pattern.relation is not None:
@@ -210,39 +210,53 @@ class TripleExtractor:
                 or read_of_statement(words))
 
     def extract(self, text: str) -> ExtractionResult:
-        """Read every sentence of ``text``; lines starting with ``#`` are comments."""
+        """Read every sentence of ``text``; lines starting with ``#`` are comments.
+
+        Two passes: the first reads every sentence without splitting lists of names, and
+        collects the names the text uses; the second reads again, splitting "A and B" where
+        the text names A or B elsewhere (:func:`dnc_qa.kb.simplify.rewrite`)."""
+        sentences = [(number, sent.text)
+                     for number, line in enumerate(text.splitlines(), start=1)
+                     if line.strip() and not line.lstrip().startswith("#")
+                     for sent in self.nlp(line.strip()).sents]
+        names: set[str] = set()
+        for _, sentence in sentences:
+            for triple, _name in self._read_sentence(sentence, frozenset())[0]:
+                names.update((triple.source, triple.target))
         result = ExtractionResult()
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            for sent in self.nlp(line.strip()).sents:
-                facts, unread = self._read_sentence(sent.text)
-                for triple, name in facts:
-                    result.triples.append(ExtractedTriple(triple, sent.text, number, name))
-                if unread is not None:
-                    result.unread.append(UnreadSentence(sent.text, number, unread))
+        for number, sentence in sentences:
+            facts, unread = self._read_sentence(sentence, names)
+            for triple, name in facts:
+                result.triples.append(ExtractedTriple(triple, sentence, number, name))
+            if unread is not None:
+                result.unread.append(UnreadSentence(sentence, number, unread))
         return result
 
-    def _read_sentence(self, text: str) -> tuple[list[tuple[Triple, str]], str | None]:
-        """The facts of one sentence, and why (part of) it cannot be read (``None``: all of
-        it was read). The simple statements it is rewritten into (:mod:`dnc_qa.kb.simplify`)
-        are read when every one of them reads; else the sentence as written."""
+    def _read_sentence(self, text: str, names: Container[str] = ()
+                       ) -> tuple[list[tuple[Triple, str]], str | None]:
+        """The facts of one sentence, each once, and why (part of) it cannot be read
+        (``None``: all of it was read). The simple statements it is rewritten into
+        (:mod:`dnc_qa.kb.simplify`; ``names``: the names the rest of the text uses) are read
+        when every one of them reads; else the sentence as written."""
         text = text.strip()
         if text.endswith("?"):
             return [], "a question, not a statement"
-        parts = rewrite(text)
+        facts, why = self._read_written(text, names)
+        parts = rewrite(text, names)
         if parts is not None:
-            reads = [self._read_written(part) for part in parts]
-            if all(why is None for _, why in reads):
-                return [fact for facts, _ in reads for fact in facts], None
-        return self._read_written(text)
+            reads = [self._read_written(part, names) for part in parts]
+            if all(w is None for _, w in reads):
+                facts, why = [fact for f, _ in reads for fact in f], None
+        unique = list({fact[0]: fact for fact in facts}.values())
+        return unique, why
 
-    def _read_written(self, text: str) -> tuple[list[tuple[Triple, str]], str | None]:
+    def _read_written(self, text: str, names: Container[str] = ()
+                      ) -> tuple[list[tuple[Triple, str]], str | None]:
         """:meth:`_read_sentence` for the sentence as written."""
         apposition = split_apposition(text)
         if apposition is not None:
             main, subject, aside = apposition
-            facts, why = self._read_sentence(main)
+            facts, why = self._read_sentence(main, names)
             aside_read = self.read_statement(
                 f"{subject} {aside}." if aside.startswith("was ") else f"{subject} is {aside}.")
             if aside_read is not None and aside_read[1] != "X is a KIND":
@@ -262,12 +276,19 @@ class TripleExtractor:
         antecedent = _antecedent(before, main_read[0])
         if antecedent is None:
             return [], "cannot tell what its relative clause is about"
-        statement = (f"{antecedent}'s {clause}" if pronoun == "whose"
-                     else f"{antecedent} {clause}")
-        clause_read = self.read_statement(statement + ".")
-        if clause_read is None:
+        words = clause.split()
+        end = _subject_end(words, 0)
+        if pronoun in ("which", "that") and 0 < end < len(words):
+            # "X, which Aurelia Brandt painted in 1930, ...": Aurelia Brandt painted X
+            statement = " ".join([*words[:end + 1], antecedent, *words[end + 1:]])
+        elif pronoun == "whose":
+            statement = f"{antecedent}'s {clause}"
+        else:
+            statement = f"{antecedent} {clause}"
+        clause_facts, clause_why = self._read_sentence(statement + ".", names)
+        if clause_why is not None or not clause_facts:
             return [], f"no sentence form matches its clause {pronoun!r} {clause!r}"
-        return [main_read, (clause_read[0], f"{clause_read[1]} (relative clause)")], None
+        return [main_read, *((t, f"{n} (relative clause)") for t, n in clause_facts)], None
 
     def question(self, text: str) -> Query | None:
         """Read one question as ``(source, relation, ?)``; ``None`` if no pattern matches."""
@@ -325,6 +346,25 @@ def _simple_words(tokens: Sequence[str]) -> list[str] | None:
     if any(w in (",", ";", ":", "?", "(", ")") for w in words):
         return None
     return words
+
+
+def _opens_phrase(word: str) -> bool:
+    """Whether a slot that opens with ``word`` is a phrase, not a name ("in Brisk", "a book
+    by Petra", "located in Mirovale")."""
+    w = word.lower()
+    return word[:1].islower() and (w in _PREPS or w in _DETERMINERS or _is_participle(w))
+
+
+def _is_participle(word: str) -> bool:
+    """Whether ``word`` is a past participle ("directed", "written", "built"): an inflected
+    form of a verb that is not the verb itself, ending as participles do ("then", "kitchen"
+    and "rose" are not)."""
+    w = word.lower()
+    return (w.isalpha() and verb_lemma(w) != w and w.endswith(_PARTICIPLE_ENDINGS)
+            and is_inflected_verb(w))
+
+
+_PARTICIPLE_ENDINGS = ("ed", "en", "wn", "lt", "de", "ht", "ng", "un", "ne")
 
 
 def _relation_word(word: str) -> bool:
@@ -424,7 +464,7 @@ def read_of_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
         obj = obj[1:]
     if not obj or not _is_name_word(obj[0]) or _subject_end(obj, 0) != len(obj):
         return None
-    return Triple(" ".join(obj), " ".join(relation), " ".join(words[start:end])), \
+    return Triple(" ".join(obj), " ".join(relation).lower(), " ".join(words[start:end])), \
         "X is the R of Y (a name with of)"
 
 
@@ -447,7 +487,7 @@ def _read_the_r_of(words: list[str]) -> tuple[Triple, str] | None:
             or not obj or _subject_end(obj, 0) != len(obj) or not subj
             or _subject_end(subj, 0) != len(subj)):
         return None
-    return Triple(" ".join(obj), " ".join(relation), " ".join(subj)), \
+    return Triple(" ".join(obj), " ".join(relation).lower(), " ".join(subj)), \
         "the R of Y is X (a name with of)"
 
 
@@ -461,7 +501,8 @@ MAKER_VERBS = {
     "found": ("company", "firm", "school", "college", "university", "band", "party"),
 }
 """The verb that makes each kind of work: "X is a novel by Y" is "Y wrote X"."""
-_MAKER_OF = {kind: verb for verb, kinds in MAKER_VERBS.items() for kind in kinds}
+MAKER_OF = {kind: verb for verb, kinds in MAKER_VERBS.items() for kind in kinds}
+"""The maker's verb of each kind of work ("novel" -> "write")."""
 _KIND_PLACE = {"in": "in", "on": "in", "near": "near", "from": "from", "at": "in"}
 
 
@@ -500,11 +541,10 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     if not obj or any(w in _PREPS or w in _AUX for w in rest[:at]):
         return None
     subj, obj_text = " ".join(subject), " ".join(obj)
-    if prep == "by" and kind not in _MAKER_OF and (kind in IRREGULAR
-                                                    or kind.endswith(("ed", "en"))):
+    if prep == "by" and kind not in MAKER_OF and _is_participle(kind):
         return Triple(obj_text, verb_lemma(kind), subj), "X is a KIND VERBed by Y"
     if prep == "by":
-        verb = _MAKER_OF.get(kind)
+        verb = MAKER_OF.get(kind)
         if verb is not None:
             return Triple(obj_text, verb, subj), "X is a KIND by Y"
         return Triple(subj, "by", obj_text), "X is a KIND by Y"
@@ -513,8 +553,8 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
 
 # ----------------------------------------------------------------- appositions
 
-_APPOSITION = re.compile(r"^(?P<subject>[^,]+), (?P<aside>(?i:a|an|the) [^,]+|[a-z]+(?:ed|en|wn|"
-                         r"lt|de|ne) (?:by|in|at|on|from|for|to) [^,]+), "
+_APPOSITION = re.compile(r"^(?P<subject>[^,]+), (?P<aside>(?i:a|an|the) [^,]+|[a-z]+ "
+                         r"(?:by|in|at|on|from|for|to|into) [^,]+), "
                          r"(?P<rest>[^,]+?)\s*[.!]?$")
 
 
@@ -528,6 +568,8 @@ def split_apposition(text: str) -> tuple[str, str, str] | None:
         return None
     subject, aside = m.group("subject").strip(), m.group("aside").strip()
     if aside.split()[0].lower() not in ("a", "an", "the"):
+        if not (_is_participle(aside.split()[0]) or aside.split()[0] == "born"):
+            return None  # "Tom, then in Rome, ...": no participle
         aside = f"was {aside}"  # a participle: "owned by Ravi" -> "was owned by Ravi"
     return f"{subject} {m.group('rest').strip()}.", subject, aside
 

@@ -41,7 +41,9 @@ _WORKS = {"write": "author", "paint": "painter", "compose": "composer", "found":
           "build": "builder", "discover": "discoverer", "produce": "producer",
           "publish": "publisher", "own": "owner", "edit": "editor", "illustrate": "illustrator",
           "translate": "translator", "sculpt": "sculptor", "create": "creator",
-          "manage": "manager", "conduct": "conductor", "photograph": "photographer"}
+          "manage": "manager", "conduct": "conductor", "photograph": "photographer",
+          "teach": "teacher", "win": "winner", "make": "maker",
+          "manufacture": "manufacturer", "carve": "carver"}
 _MAKERS = {v: k for k, v in _WORKS.items()}
 
 

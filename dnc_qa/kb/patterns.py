@@ -51,6 +51,11 @@ DEFAULT_SENTENCE_PATTERNS: tuple[SentencePattern, ...] = (
     SentencePattern("X is an R of Y", "[the] X is an R of [the] Y ."),
     # "The kitchen is north of the hallway."
     SentencePattern("X is R of Y", "[the] X is R of [the] Y ."),
+    # the same in the past: "Ondine's doctoral advisor was Henrietta Vasko."
+    SentencePattern("Y's R was X", "[the] Y 's R was [the] X ."),
+    SentencePattern("X was Y's R", "[the] X was [the] Y 's R ."),
+    SentencePattern("X was the R of Y", "[the] X was the R of [the] Y ."),
+    SentencePattern("the R of Y was X", "the R of [the] Y was [the] X ."),
     # "Port Sable has a population of two million."
     SentencePattern("Y has a R of X", "[the] Y has a R of [the] X ."),
     SentencePattern("Y has an R of X", "[the] Y has an R of [the] X ."),

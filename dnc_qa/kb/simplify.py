@@ -9,30 +9,37 @@ the sentence is read as written.
   "Dorran founded Corvid Mills"; "Talia works for Saffrain Trading as an accountant" ->
   "... for Saffrain Trading"; "founded in 1994 by Ysolde" -> "founded by Ysolde". A date that
   is the whole object stays ("Corvid Mills was founded in 1987").
-* **Adverbs before the verb** are dropped: "was first performed in" -> "was performed in",
-  "Imogen also designed" -> "Imogen designed".
+* **Adverbs of time before the verb** are dropped (:data:`_ADVERBS`): "was first performed
+  in" -> "was performed in", "Imogen also designed" -> "Imogen designed"; a negation or a
+  hedge never is ("Tom never lived in Paris" stays unread).
 * **"in the south of X"** (north, northern coast, ...) is "in X"; **"sails from A to B"** is
   "sails from A." + "sails to B.".
+* **"X is a region of Y"** (province, town, ...) is "X is in Y".
 * **"the city of X"** (town, village, ...) is X: "The city of Dunmorrow is in Quessia"; and
   **a kind before a name** goes: "The song Lantern Hymn was composed by ..." -> "Lantern
   Hymn was composed by ...", "wrote the novel Salt Road" -> "wrote Salt Road".
 * **"X is a KIND who VERBs ..."** is "X VERBs ...": "Wren is a painter who lives in Saffrain".
 * **Two verbs of one subject** are two statements: "Lucan was born in Saffrain and lives in
-  Dunmorrow" -> "Lucan was born in Saffrain." + "Lucan lives in Dunmorrow."
+  Dunmorrow" -> "Lucan was born in Saffrain." + "Lucan lives in Dunmorrow."; so are two
+  clauses: "The mayor visited Rome and Ann visited Paris".
 * **A list of names at the end** is one statement per name: "The Tessel flows through
-  Brackenholt and Velport" (also "A, B and C").
+  Brackenholt and Velport" (also "A, B and C"), when the text names one of them elsewhere
+  (else it is one title: "Tolstoy wrote War and Peace").
 * **Two relations of one pair**: "Ithelion is the capital and largest city of Ytheria" ->
   "... the capital of Ytheria." + "... the largest city of Ytheria."; **a "where" clause**
   after a place: "Jaspar moved to Ithelion, where he lives today" -> "Jaspar moved to
   Ithelion." + "Jaspar lives in Ithelion."
 * **Two subjects** with a plural verb: "Ann and Tom live in Paris" -> "Ann lives in Paris." +
-  "Tom lives in Paris."; "Ann and Tom are married" -> "Ann is married to Tom." (a title with a
-  singular verb stays one name: "Ash and Ember was written by Lune").
+  "Tom lives in Paris."; "Ann and Tom are married" -> "Ann is married to Tom."; "Quelling and
+  Odenby are towns in Tarsany" -> "Quelling is a town in Tarsany." + ... A title with a
+  singular verb stays one name ("Ash and Ember was written by Lune"), and so do names before
+  a past verb that the text does not name elsewhere ("Romeo and Juliet premiered in London").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 from dnc_qa.kb.lemmas import is_inflected_verb
 
@@ -43,9 +50,11 @@ _DATE_PREPS = {"in", "on", "during", "around", "since", "circa", "from", "until"
 _ASIDE_PREPS = {"as", "with", "since", "until", "when", "while", "because", "for", "after",
                 "before", "during", "alongside"}
 _ASIDE_WORDS = {"today", "now", "ago", "yesterday", "nowadays", "still", "too", "also"}
-_ADVERBS = {"first", "also", "later", "originally", "still", "now", "once", "often", "then",
-            "already", "formerly", "recently", "mostly", "mainly", "currently", "famously",
-            "reportedly", "long", "always", "never"}
+_ADVERBS = {"first", "also", "later", "originally", "still", "now", "once", "then", "already",
+            "formerly", "recently", "currently", "famously", "subsequently", "eventually",
+            "initially", "officially", "briefly", "soon"}
+"""Adverbs that say when or how well known, never whether: dropped before a verb. A negation
+or a hedge ("never", "nearly", "allegedly") is kept, so such a sentence stays unread."""
 _AUX = {"is", "are", "was", "were", "has", "have", "had", "been", "be"}
 _PLACE_KINDS = {"city", "town", "village", "hamlet", "port", "island", "county", "district",
                 "province", "region", "state", "country", "kingdom", "republic", "river"}
@@ -103,8 +112,8 @@ def _is_date(words: list[str], i: int) -> int:
 
 
 def drop_asides(text: str) -> str:
-    """``text`` without the dates and asides that follow a name, and without adverbs after
-    an auxiliary (see the module docstring)."""
+    """``text`` without the dates and asides that follow a name, and without the adverbs of
+    :data:`_ADVERBS` before a verb (see the module docstring)."""
     words, stop = _words(text)
     out: list[str] = []
     i = 0
@@ -114,8 +123,14 @@ def drop_asides(text: str) -> str:
         after_name = bool(prev) and _is_name(prev) and not _YEAR.match(prev)
         if low in _DATE_PREPS and (n := _is_date(words, i + 1)):
             rest = words[i + 1 + n:]
-            if after_name or (rest and rest[0].lower() == "by"):
-                i += 1 + n  # "founded Corvid Mills in 1987", "founded in 1994 by Ysolde"
+            if rest and rest[0].lower() in ("to", "until", "and") and (m := _is_date(rest, 1)):
+                n += 1 + m  # "from 1990 to 2000"
+                rest = rest[1 + m:]
+            then_place = len(rest) > 1 and rest[0].lower() in _DATE_PREPS and _is_name(rest[1])
+            if after_name or (rest and rest[0].lower() == "by") or then_place:
+                i += 1 + n  # "founded Corvid in 1987", "in 1994 by Ysolde", "in 1950 in Rome"
+                if then_place and prev.lower() in _DATE_PREPS:
+                    i += 1  # "born in 1950 in Rome": the place's own "in" follows
                 continue
         if after_name and out and len(out) > 1:
             if low in _ASIDE_WORDS and i == len(words) - 1:
@@ -123,7 +138,7 @@ def drop_asides(text: str) -> str:
             if (low in _ASIDE_PREPS and i + 1 < len(words)
                     and (words[i + 1][:1].islower() or words[i + 1].isdigit())):
                 break  # "... as an accountant", "... with her husband", "for 20 years"
-        adverb = low in _ADVERBS or (low.endswith("ly") and len(low) > 4 and low.isalpha())
+        adverb = low in _ADVERBS
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if adverb and nxt[:1].islower() and (
                 prev.lower() in _AUX or (after_name and is_inflected_verb(nxt))):
@@ -142,8 +157,8 @@ _KIND_BEFORE_NAME = re.compile(r"\b(?P<the>[Tt]he) (?P<kind>[a-z]+(?: [a-z]+)?) 
 def _drop_kind(m: re.Match[str]) -> str:
     """"the song Lantern Hymn" -> "Lantern Hymn" (a common noun or two naming the kind)."""
     words = m.group("kind").split()
-    if any(w in _FUNCTION or w.endswith("ly") for w in words):
-        return m.group(0)
+    if any(w in _FUNCTION or w.endswith("ly") or is_inflected_verb(w) for w in words):
+        return m.group(0)  # "The mayor visited Rome": a verb, not a kind
     return ""
 
 
@@ -159,9 +174,17 @@ _KIND_WHO = re.compile(r"^(?P<x>.+?) (?:is|was) (?:a|an) [a-z]+(?: [a-z]+)? (?:w
                        r"(?P<rest>[a-z].*)$")
 
 
+_PART_KINDS = ("region", "province", "state", "county", "district", "part", "suburb",
+               "borough", "department", "town", "city", "village", "canton", "municipality")
+_KIND_OF = re.compile(rf"^(?P<x>[A-Z].*?) (?P<be>is|was) an? (?:[a-z]+ )?"
+                      rf"(?:{'|'.join(_PART_KINDS)}) of (?=(?:the )?[A-Z])")
+
+
 def unwrap(text: str) -> str:
-    """"The city of X" -> "X"; "X is a KIND who VERBs ..." -> "X VERBs ..."."""
+    """"The city of X" -> "X"; "X is a region of Y" -> "X is in Y"; "X is a KIND who
+    VERBs ..." -> "X VERBs ..."."""
     text = _PLACE_OF.sub("", text.strip())
+    text = _KIND_OF.sub(lambda m: f"{m.group('x')} {m.group('be')} in ", text)
     text = _PART_OF.sub(lambda m: f"{m.group('prep')} ", text)
     text = _KIND_BEFORE_NAME.sub(_drop_kind, text)
     text = text[:1].upper() + text[1:]
@@ -180,12 +203,12 @@ def _singular(verb: str) -> str:
     return verb + "s"
 
 
-def split_subjects(text: str) -> list[str] | None:
+def split_subjects(text: str, names: Container[str] = ()) -> list[str] | None:
     """"Ann and Tom live in Paris" -> a statement per subject; "Ann and Tom are married" ->
     "Ann is married to Tom"; ``None`` unless the sentence opens with two or more names joined
     by "and" before a plural verb."""
     words, stop = _words(text)
-    names: list[list[str]] = []
+    names_found: list[list[str]] = []
     i = 0
     while True:
         if i < len(words) and words[i].lower() == "the":
@@ -193,7 +216,7 @@ def split_subjects(text: str) -> list[str] | None:
         end = _name_end(words, i)
         if end == i:
             return None
-        names.append(words[i:end])
+        names_found.append(words[i:end])
         i = end
         if i < len(words) and words[i] == ",":
             i += 1
@@ -201,32 +224,47 @@ def split_subjects(text: str) -> list[str] | None:
             i += 1
             continue
         break
-    if len(names) < 2 or i >= len(words):
+    if len(names_found) < 2 or i >= len(words):
         return None
     verb, rest = words[i], words[i + 1:]
     if verb.lower() in ("is", "was", "has") or is_inflected_verb(verb) and not (
             verb.lower().endswith("ed") or verb.lower() in _PLURAL):
         return None  # a singular verb: the names are one title
+    if verb.lower().endswith("ed") and not any(" ".join(n) in names for n in names_found):
+        return None  # a past verb fits a title too ("Romeo and Juliet premiered in London")
     if verb.lower() in ("are", "were") and [w.lower() for w in rest] == ["married"]:
-        a, b = (" ".join(n) for n in names[:2])
-        return [f"{a} {_PLURAL[verb.lower()]} married to {b}{stop}"] if len(names) == 2 else None
+        a, b = (" ".join(n) for n in names_found[:2])
+        return ([f"{a} {_PLURAL[verb.lower()]} married to {b}{stop}"]
+                if len(names_found) == 2 else None)
     single = verb if verb.lower().endswith("ed") and verb.lower() not in _PLURAL else \
         _singular(verb)
-    return [_join([*name, single, *rest], stop) for name in names]
+    if verb.lower() in ("are", "were") and rest and rest[0][:1].islower() and \
+            rest[0].endswith("s") and rest[0] not in ("in", "on", "at"):
+        rest = ["a", rest[0][:-1], *rest[1:]]  # "are towns in X" -> "is a town in X"
+    return [_join([*name, single, *rest], stop) for name in names_found]
 
 
-def split_verbs(text: str) -> list[str] | None:
+def split_verbs(text: str, names: Container[str] = ()) -> list[str] | None:
     """"X was born in A and lives in B" -> "X was born in A." + "X lives in B."; ``None``
     when no "and" is followed by a verb."""
     words, stop = _words(text)
     start = 1 if words and words[0].lower() == "the" else 0
     end = _name_end(words, start)
+    if end == start and start == 1 and len(words) > 2:
+        end = 2  # "The mayor visited Rome and ..."
     if end == start:
         return None
     subject = words[:end]
     aux = [words[end]] if end < len(words) and words[end].lower() in _AUX else []
     for i in range(end + 1, len(words) - 1):
+        if words[i].lower() in ("who", "which", "whose", "that", "where"):
+            return None  # "Tom works for Corvid, which was founded by Ann and owns Velt"
         nxt = words[i + 1]
+        if words[i].lower() == "and" and _is_name(nxt):
+            after = _name_end(words, i + 1)  # "... and Ann visited Paris": its own subject
+            if after < len(words) and words[after][:1].islower() and (
+                    words[after].lower() in _AUX or is_inflected_verb(words[after])):
+                return [_join(words[:i], stop), _join(words[i + 1:], stop)]
         if words[i].lower() == "and" and nxt[:1].islower() and (
                 nxt.lower() in _AUX or is_inflected_verb(nxt)):
             second = words[i + 1:]
@@ -236,9 +274,10 @@ def split_verbs(text: str) -> list[str] | None:
     return None
 
 
-def split_objects(text: str) -> list[str] | None:
+def split_objects(text: str, names: Container[str] = ()) -> list[str] | None:
     """"The Tessel flows through A, B and C" -> one statement per name; ``None`` when the
-    sentence does not end with names joined by "and"."""
+    sentence does not end with names joined by "and", or when two are and neither is in
+    ``names`` (then it is one title: "Tolstoy wrote War and Peace")."""
     words, stop = _words(text)
     lowered = [w.lower() for w in words]
     if "and" not in lowered:
@@ -266,17 +305,24 @@ def split_objects(text: str) -> list[str] | None:
         break
     if not head or len(items) < 2:
         return None
+    if len(items) == 2 and not any(_bare(item) in names for item in items):
+        return None  # "A, B and C" is a list; "A and B" may be one title
     return [_join([*head, *item], stop) for item in items]
+
+
+def _bare(words: list[str]) -> str:
+    """A name without its leading "the"."""
+    return " ".join(words[1:] if words and words[0].lower() == "the" else words)
 
 
 _TWO_RELATIONS = re.compile(r"^(?P<x>.+?) (?P<be>is|was) the (?P<r1>[a-z]+(?: [a-z]+)?) and "
                             r"(?P<r2>[a-z]+(?: [a-z]+)?) of (?P<y>[A-Z].*?)(?P<stop>[.!]?)$")
-_WHERE_CLAUSE = re.compile(r"^(?P<main>(?P<x>[A-Z].*?) [a-z]+ (?:to|in|at|into) "
-                           r"(?P<place>[A-Z][^,]*)), where (?:he|she|they|it) "
+_WHERE_CLAUSE = re.compile(r"^(?P<main>(?P<x>[A-Z][^,]*?) (?:[a-z]+ )?[a-z]+ (?:to|in|at|into) "
+                           r"(?P<place>[A-Z][^,]*)), where (?:he|she|they) "
                            r"(?P<verb>[a-z]+)(?: [a-z]+)?(?P<stop>[.!]?)$")
 
 
-def split_relations(text: str) -> list[str] | None:
+def split_relations(text: str, names: Container[str] = ()) -> list[str] | None:
     """"X is the capital and largest city of Y" -> "X is the capital of Y." + "X is the
     largest city of Y."; "X moved to Y, where she lives today" -> "X moved to Y." + "X
     lives in Y."; ``None`` for other sentences."""
@@ -293,23 +339,32 @@ def split_relations(text: str) -> list[str] | None:
                 f"{m.group('head')} to {m.group('b')}{stop}"]
     m = _WHERE_CLAUSE.match(text)
     if m:
-        subject = " ".join(m.group("x").split()[:_name_end(m.group("x").split(), 0)])
-        if subject:
+        x = m.group("x").split()
+        subject = " ".join(x) if _name_end(x, 0) == len(x) else ""  # "Tom moved to", not
+        if subject:  # "Tom met his wife in Rome, where she lives"
             stop = m.group("stop") or "."
             return [f"{m.group('main')}{stop}",
                     f"{subject} {m.group('verb')} in {m.group('place')}{stop}"]
     return None
 
 
-def rewrite(text: str) -> list[str] | None:
+MAX_PARTS = 32
+"""The most statements one sentence is rewritten into; a longer one is read as written."""
+
+
+def rewrite(text: str, names: Container[str] = (), depth: int = 0) -> list[str] | None:
     """The simple statements ``text`` says (see the module docstring), or ``None`` when no
-    rewrite applies."""
+    rewrite applies. ``names``: names the rest of the text uses; a list of names joined by
+    "and" is split only when one of its names is among them ("Tolstoy wrote War and Peace"
+    stays one title, "Aurel is the father of Idra and Tomas" splits when Idra or Tomas is
+    named elsewhere)."""
     cleaned = unwrap(drop_asides(text))
-    for split in (split_relations, split_subjects, split_verbs, split_objects):
-        parts = split(cleaned)
-        if parts is not None:
-            out: list[str] = []
-            for part in parts:
-                out.extend(rewrite(part) or [part])
-            return out
+    if depth < MAX_PARTS:
+        for split in (split_relations, split_subjects, split_verbs, split_objects):
+            parts = split(cleaned, names)
+            if parts is not None:
+                out: list[str] = []
+                for part in parts:
+                    out.extend(rewrite(part, names, depth + 1) or [part])
+                return out[:MAX_PARTS] if len(out) <= MAX_PARTS else None
     return [cleaned] if cleaned != text.strip() else None

@@ -34,8 +34,9 @@ def graph() -> nx.MultiDiGraph:
 
 def test_alternatives_are_the_stored_words_of_the_group() -> None:
     assert alternatives("capital", {"capital city", "mayor"}) == ["capital city"]
-    assert alternatives("wife", {"married to", "husband", "marry"}) == [
-        "married to", "husband", "marry"]
+    assert alternatives("wife", {"married to", "husband", "marry"}) == ["married to", "marry"]
+    assert alternatives("father", {"mother", "parent"}) == ["parent"]
+    assert alternatives("parent", {"mother", "father"}) == ["father", "mother"]
     assert alternatives("mayor", {"capital"}) == []
 
 
@@ -68,10 +69,28 @@ def test_a_synonym_verb_with_its_own_preposition_ends_a_chain() -> None:
                           vocab) == M("Keshwin Philharmonic", ("conductor", "born in"))
 
 
+def test_a_gendered_word_never_stands_for_the_other_sex() -> None:
+    vocab = Vocabulary.from_names(["Tom", "Ann"], ["mother", "husband"], graph="kb")
+    assert parse_question("who is Tom's father", vocab) != FactQuery("Tom", "mother")
+    assert synonym("wife", vocab.labels) == "wife"
+
+
+def test_the_work_by_a_maker_is_what_they_made() -> None:
+    vocab = Vocabulary.from_names(["Cassius", "Dawn", "Harlan Museum"],
+                                  ["paint", "painter", "hang in", "by"], graph="kb")
+    assert parse_question("Which museum does the painting by Cassius hang in?", vocab) == M(
+        "Cassius", ("paint", "hang in"))
+    assert parse_question("Where does the sculpture by Cassius hang?", vocab) == M(
+        "Cassius", ("by", "hang in"), (True, False))
+
+
 def test_an_adverb_before_a_past_verb_is_dropped() -> None:
     vocab = Vocabulary.from_names(["Mount Ulvar", "Petra"], ["climb"], graph="kb")
     assert parse_question("Who first climbed Mount Ulvar?", vocab) == FactQuery(
         "Mount Ulvar", "climb", inverse=True)
+    vocab = Vocabulary.from_names(["First United Bank", "Ann"], ["found"], graph="kb")
+    assert parse_question("Who founded First United Bank?", vocab) == FactQuery(
+        "First United Bank", "found", inverse=True)
 
 
 @pytest.mark.parametrize("query", [

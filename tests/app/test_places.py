@@ -86,3 +86,17 @@ def test_ask_reads_the_question_with_the_hop_added(tmp_path: Path) -> None:
     assert result.exact.nodes == ("Bo Kell",)
     assert result.note.startswith("read with 'in' added")
     assert result.to_json()["query"]["relations"] == ["born in", "in", "capital", "mayor"]
+
+
+def test_a_region_question_stops_below_the_country() -> None:
+    g = nx.MultiDiGraph()
+    for a, r, b in [("Bart", "born in", "Odenby"), ("Odenby", "in", "Corrowdale"),
+                    ("Corrowdale", "in", "Essmark"), ("Museum", "in", "Corsano"),
+                    ("Corsano", "in", "Bellacosta")]:
+        g.add_edge(a, b, key=r)
+    got, _ = with_containment(FactQuery("Bart", "born in"), g, "In which region was Bart born?")
+    assert exact_answer(g, got).nodes == ("Corrowdale",)
+    got, _ = with_containment(FactQuery("Bart", "born in"), g, "In which country was Bart born?")
+    assert exact_answer(g, got).nodes == ("Essmark",)
+    got, _ = with_containment(FactQuery("Museum", "in"), g, "Which country is Museum in?")
+    assert exact_answer(g, got).nodes == ("Bellacosta",)
