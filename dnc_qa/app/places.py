@@ -101,6 +101,8 @@ def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
             added.append(hop[0])
             nodes = _out(graph, nodes, hop)
             continue
+        # a hop the nodes word otherwise ("capital city") leaves ``found`` empty here, and the
+        # hops after it are read again once ask() fits the labels (dnc_qa.app.label_fit)
         inside = _out(graph, nodes, hop) if hop else set()
         if hop and inside and all(any(_out(graph, {n}, (w, False)) for w in words)
                                   for n in inside):

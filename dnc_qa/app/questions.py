@@ -989,7 +989,7 @@ RELATION_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("born in", "birthplace", "birth place", "place of birth", "from", "come from"),
     ("author", "writer"),
     ("live in", "residence", "home", "reside in", "live at", "dwell in"),
-    ("work for", "work at", "employer", "work in"),
+    ("work for", "work at", "employer"),
     ("located in", "location", "in", "situated in", "based in", "headquartered in", "lie in",
      "locate in"),
     ("capital", "capital city"),

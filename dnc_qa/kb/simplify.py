@@ -166,8 +166,8 @@ _PART_OF = re.compile(r"\b(?P<prep>in|on|at) the (?:far )?(?:north|south|east|we
                       r"north-west|south-east|south-west|northern|southern|eastern|western|"
                       r"central|middle)(?: (?:part|coast|shore|edge|region|side|end))? of ",
                       re.IGNORECASE)
-_FROM_TO = re.compile(r"^(?P<head>.+? [a-z]+) from (?P<a>[A-Z][^,]*?) to (?P<b>[A-Z][^,]*?)"
-                      r"(?P<stop>[.!]?)$")
+_FROM_TO = re.compile(r"^(?P<head>.+? [a-z]+) from (?P<a>(?:the )?[A-Z][^,]*?) to "
+                      r"(?P<b>(?:the )?[A-Z][^,]*?)(?P<stop>[.!]?)$")
 
 _PLACE_OF = re.compile(rf"\b[Tt]he (?:{'|'.join(sorted(_PLACE_KINDS))}) of (?=[A-Z])")
 _KIND_WHO = re.compile(r"^(?P<x>.+?) (?:is|was) (?:a|an) [a-z]+(?: [a-z]+)? (?:who|that) "
