@@ -10,10 +10,10 @@ sentences on invented people, places and works, written the way a person would w
 (dates, appositions, relative clauses, lists, passives), with 25-28 questions each of one,
 two or three relations (``<relations>\\t<question>\\t<answer>[|<answer>...]``). The sets were
 written one after another to find what the extractor and the question parser did not read;
-each set was scored before the rules it prompted were written (``docs/application.md``, Text
-knowledge bases, has those first scores). Unlike ``benchmarks.kb_questions``, the right
-answers are the writer's, so a misread sentence and a misparsed question both count as
-wrong.
+each set was scored before the rules it prompted were written (``docs/application.md``,
+"Hand-written knowledge bases", has those first scores). Unlike
+``benchmarks.kb_questions``, the right answers are the writer's, so a misread sentence and a
+misparsed question both count as wrong.
 
 Prints a table per set and number of relations and writes ``kb_written.json``. Run by hand;
 nothing here is asserted in tests.
