@@ -44,8 +44,8 @@ from dnc_qa.app.queries import (
     inverse_label,
 )
 from dnc_qa.errors import DncQaError
-from dnc_qa.kb.extract import MAKER_OF
 from dnc_qa.kb.lemmas import verb_lemma
+from dnc_qa.kb.makers import MAKER_OF
 from dnc_qa.textout import clip
 
 SUPPORTED_FORMS = (

@@ -47,6 +47,7 @@ from spacy.tokens import Span
 from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.model import Triple
 from dnc_qa.kb.lemmas import IRREGULAR, is_inflected_verb, verb_lemma
+from dnc_qa.kb.makers import MAKER_OF
 from dnc_qa.kb.patterns import (
     DEFAULT_QUESTION_PATTERNS,
     DEFAULT_SENTENCE_PATTERNS,
@@ -491,18 +492,6 @@ def _read_the_r_of(words: list[str]) -> tuple[Triple, str] | None:
         "the R of Y is X (a name with of)"
 
 
-MAKER_VERBS = {
-    "write": ("novel", "book", "play", "poem", "story", "essay", "memoir", "biography",
-              "tragedy", "comedy", "epic", "saga", "article", "letter"),
-    "paint": ("painting", "portrait", "mural", "fresco", "landscape"),
-    "compose": ("song", "symphony", "opera", "sonata", "concerto", "ballad", "hymn", "anthem"),
-    "direct": ("film", "movie", "documentary"),
-    "design": ("building", "bridge", "tower", "house", "church", "garden", "monument"),
-    "found": ("company", "firm", "school", "college", "university", "band", "party"),
-}
-"""The verb that makes each kind of work: "X is a novel by Y" is "Y wrote X"."""
-MAKER_OF = {kind: verb for verb, kinds in MAKER_VERBS.items() for kind in kinds}
-"""The maker's verb of each kind of work ("novel" -> "write")."""
 _KIND_PLACE = {"in": "in", "on": "in", "near": "near", "from": "from", "at": "in"}
 
 
