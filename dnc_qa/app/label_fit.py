@@ -15,14 +15,9 @@ from __future__ import annotations
 
 import networkx as nx
 
-from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query, inverse_label
+from dnc_qa.app.exact_answers import follow_hop
+from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query, chain_query, inverse_label
 from dnc_qa.app.questions import synonym_words
-
-
-def _reached(graph: nx.MultiDiGraph, nodes: set[str], label: str, inverse: bool) -> set[str]:
-    if inverse:
-        return {u for n in nodes for u, _, k in graph.in_edges(n, keys=True) if k == label}
-    return {v for n in nodes for _, v, k in graph.out_edges(n, keys=True) if k == label}
 
 
 def alternatives(label: str, labels: set[str]) -> list[str]:
@@ -43,22 +38,20 @@ def with_fitted_labels(query: Query, graph: nx.MultiDiGraph
     labels = {str(k) for *_, k in graph.edges(keys=True)}
     nodes, relations, directions, swapped = {chain.subject}, [], [], []
     for relation, inverse in zip(chain.relations, chain.inverse, strict=True):
-        found = _reached(graph, nodes, relation, inverse)
+        found = follow_hop(graph, nodes, relation, inverse)
         if not found and nodes:
             for other, flipped in _candidates(relation, inverse, labels):
-                if all(_reached(graph, {n}, other, flipped) for n in nodes):
+                if all(follow_hop(graph, {n}, other, flipped) for n in nodes):
                     swapped.append((relation, other))
                     relation, inverse = other, flipped
-                    found = _reached(graph, nodes, relation, inverse)
+                    found = follow_hop(graph, nodes, relation, inverse)
                     break
         relations.append(relation)
         directions.append(inverse)
         nodes = found
     if not swapped:
         return query, ()
-    if len(relations) == 1:
-        return FactQuery(chain.subject, relations[0], inverse=directions[0]), tuple(swapped)
-    return MultiFactQuery(chain.subject, tuple(relations), tuple(directions)), tuple(swapped)
+    return chain_query(chain.subject, relations, directions), tuple(swapped)
 
 
 def _candidates(label: str, inverse: bool, labels: set[str]) -> list[tuple[str, bool]]:

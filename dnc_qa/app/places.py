@@ -31,8 +31,9 @@ import re
 
 import networkx as nx
 
+from dnc_qa.app.exact_answers import follow_hop
 from dnc_qa.app.label_fit import alternatives
-from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query
+from dnc_qa.app.queries import FactQuery, MultiFactQuery, Query, chain_query
 from dnc_qa.app.questions import MAX_STEPS
 
 CONTAINMENT = (("in", False), ("located in", False), ("situated in", False), ("lie in", False),
@@ -53,17 +54,10 @@ Hop = tuple[str, bool]
 """A relation label and whether it is followed backwards."""
 
 
-def _out(graph: nx.MultiDiGraph, nodes: set[str], hop: Hop) -> set[str]:
-    label, backwards = hop
-    if backwards:
-        return {u for n in nodes for u, _, k in graph.in_edges(n, keys=True) if k == label}
-    return {v for n in nodes for _, v, k in graph.out_edges(n, keys=True) if k == label}
-
-
 def _container(graph: nx.MultiDiGraph, nodes: set[str]) -> Hop | None:
     """The containment hop every one of ``nodes`` has, if any."""
     for hop in CONTAINMENT:
-        if nodes and all(_out(graph, {n}, hop) for n in nodes):
+        if nodes and all(follow_hop(graph, {n}, *hop) for n in nodes):
             return hop
     return None
 
@@ -94,30 +88,30 @@ def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
     nodes, out, added = {subject}, [], []
     for relation in relations:
         words = (relation, *alternatives(relation, labels))  # "capital" or "capital city"
-        found = _out(graph, nodes, (relation, False))
+        found = follow_hop(graph, nodes, relation)
         hop = _container(graph, nodes) if nodes and not found else None
         if hop is not None and relation in places:  # "which country is X in", X a capital
             out.append(hop)
             added.append(hop[0])
-            nodes = _out(graph, nodes, hop)
+            nodes = follow_hop(graph, nodes, *hop)
             continue
         # a hop the nodes word otherwise ("capital city") leaves ``found`` empty here, and the
         # hops after it are read again once ask() fits the labels (dnc_qa.app.label_fit)
-        inside = _out(graph, nodes, hop) if hop else set()
-        if hop and inside and all(any(_out(graph, {n}, (w, False)) for w in words)
+        inside = follow_hop(graph, nodes, *hop) if hop else set()
+        if hop and inside and all(any(follow_hop(graph, {n}, w) for w in words)
                                   for n in inside):
             out.append(hop)
             added.append(hop[0])
-            found = _out(graph, inside, (relation, False))
+            found = follow_hop(graph, inside, relation)
         out.append((relation, False))
         nodes = found
     if nodes and asks_for_area(question):
         region = asks_for_region(question)
         for _ in range(MAX_CLIMB):
             hop = _container(graph, nodes)
-            if hop is None or all(_out(graph, {n}, ("capital", False)) for n in nodes):
+            if hop is None or all(follow_hop(graph, {n}, "capital") for n in nodes):
                 break  # a place with a capital is a country already
-            up = _out(graph, nodes, hop)
+            up = follow_hop(graph, nodes, *hop)
             if region and _container(graph, up) is None:
                 break  # a region is the place just below the top: "up" is the country
             out.append(hop)
@@ -125,7 +119,4 @@ def with_containment(query: Query, graph: nx.MultiDiGraph, question: str
             nodes = up
     if not added or len(out) > MAX_STEPS:
         return query, ()
-    if len(out) == 1:
-        return FactQuery(subject, out[0][0], inverse=out[0][1]), tuple(added)
-    return (MultiFactQuery(subject, tuple(r for r, _ in out), tuple(b for _, b in out)),
-            tuple(added))
+    return chain_query(subject, [r for r, _ in out], [b for _, b in out]), tuple(added)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -181,6 +182,15 @@ class MultiFactQuery:
 
     def describe(self) -> str:
         return ", ".join(f"({a}, {r}, {b})" for a, r, b in self.triples())
+
+
+def chain_query(subject: str, relations: Sequence[str], inverse: Sequence[bool]
+                ) -> FactQuery | MultiFactQuery:
+    """The query that follows ``relations`` from ``subject`` (``inverse[i]``: hop ``i``
+    backwards): a :class:`FactQuery` for one hop, else a :class:`MultiFactQuery`."""
+    if len(relations) == 1:
+        return FactQuery(subject, relations[0], inverse[0])
+    return MultiFactQuery(subject, tuple(relations), tuple(inverse))
 
 
 def inverse_label(label: str) -> str | None:

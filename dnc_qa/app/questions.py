@@ -34,13 +34,13 @@ from dnc_qa.app.name_lookup import NameIndex, UnknownNameError, normalise
 from dnc_qa.app.queries import (
     DIRECTION_WORDS,
     FactQuery,
-    MultiFactQuery,
     NeighboursQuery,
     Query,
     RelationQuery,
     ShortestPathQuery,
     Step,
     TraversalQuery,
+    chain_query,
     inverse_label,
 )
 from dnc_qa.errors import DncQaError
@@ -1349,10 +1349,7 @@ def _chain_query(chain: _Chain, ctx: _Ctx) -> Query:
     ("who wrote X" walks X's "author" edge)."""
     assert chain.subject is not None and all(h.label is not None for h in chain.hops)
     hops = [_forward(h, ctx) for h in chain.hops]
-    if len(hops) == 1:
-        return FactQuery(chain.subject, hops[0].label or "", hops[0].inverse)
-    return MultiFactQuery(chain.subject, tuple(h.label or "" for h in hops),
-                          tuple(h.inverse for h in hops))
+    return chain_query(chain.subject, [h.label or "" for h in hops], [h.inverse for h in hops])
 
 
 def _forward(hop: _Hop, ctx: _Ctx) -> _Hop:
