@@ -56,7 +56,7 @@ from dnc_qa.kb.patterns import (
     QuestionPattern,
     SentencePattern,
 )
-from dnc_qa.kb.simplify import rewrite
+from dnc_qa.kb.simplify import NAME_JOINERS, is_name_word, rewrite
 
 
 class ExtractedTriple(NamedTuple):
@@ -242,14 +242,13 @@ class TripleExtractor:
         text = text.strip()
         if text.endswith("?"):
             return [], "a question, not a statement"
-        facts, why = self._read_written(text, names)
         parts = rewrite(text, names)
-        if parts is not None:
-            reads = [self._read_written(part, names) for part in parts]
-            if all(w is None for _, w in reads):
-                facts, why = [fact for f, _ in reads for fact in f], None
-        unique = list({fact[0]: fact for fact in facts}.values())
-        return unique, why
+        reads = [self._read_written(part, names) for part in parts or ()]
+        if reads and all(why is None for _, why in reads):
+            facts, why = [fact for f, _ in reads for fact in f], None
+        else:
+            facts, why = self._read_written(text, names)
+        return list({fact[0]: fact for fact in facts}.values()), why
 
     def _read_written(self, text: str, names: Container[str] = ()
                       ) -> tuple[list[tuple[Triple, str]], str | None]:
@@ -258,8 +257,7 @@ class TripleExtractor:
         if apposition is not None:
             main, subject, aside = apposition
             facts, why = self._read_sentence(main, names)
-            aside_read = self.read_statement(
-                f"{subject} {aside}." if aside.startswith("was ") else f"{subject} is {aside}.")
+            aside_read = self.read_statement(f"{subject} {aside}.")
             if aside_read is not None and aside_read[1] != "X is a KIND":
                 facts.append((aside_read[0], f"{aside_read[1]} (apposition)"))
                 if why is not None:  # "Brackenholt, the capital of Lormandy, is a busy port"
@@ -312,8 +310,7 @@ _NEGATIONS = {"not", "never", "n't", "no"}
 _PREPS = {"in", "at", "on", "for", "to", "with", "from", "by", "into", "of", "about", "near",
           "under", "over", "across", "through", "onto", "upon", "towards", "toward", "after",
           "before", "behind", "beside", "inside", "outside", "out", "up", "down", "off"}
-_NAME_JOINERS = {"of", "de", "van", "von", "da", "del", "la", "le", "du", "der", "&", "-"}
-_TITLE_JOINERS = _NAME_JOINERS | {"at", "and", "in", "on", "over", "under", "for", "the", "to",
+_TITLE_JOINERS = NAME_JOINERS | {"at", "and", "in", "on", "over", "under", "for", "the", "to",
                                   "a", "an", "with", "from", "without", "beyond", "after",
                                   "before", "by", "into", "through", "across"}
 """Small words inside a title that opens a statement ("Winter at Pirrow was painted by ...",
@@ -326,13 +323,13 @@ def _subject_end(words: Sequence[str], start: int) -> int:
     follows."""
     i = start
     while i < len(words):
-        if _is_name_word(words[i]):
+        if is_name_word(words[i]):
             i += 1
             continue
         j = i
         while j < len(words) and words[j].lower() in _TITLE_JOINERS:
             j += 1
-        if j == i or i == start or j >= len(words) or not _is_name_word(words[j]):
+        if j == i or i == start or j >= len(words) or not is_name_word(words[j]):
             break
         i = j
     return i
@@ -372,10 +369,6 @@ def _relation_word(word: str) -> bool:
     """A word of a relation: lower case, or an acronym ("CEO"); a capitalised word is a
     name's."""
     return word.islower() or (word.isupper() and word.isalpha())
-
-
-def _is_name_word(word: str) -> bool:
-    return word[:1].isupper() or word[:1].isdigit()
 
 
 def read_verb_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
@@ -460,13 +453,16 @@ def read_of_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     relation = words[end + 2:of]
     if not 1 <= len(relation) <= 3 or not all(_relation_word(w) for w in relation):
         return None
-    obj = words[of + 1:]
-    if obj and obj[0].lower() == "the" and len(obj) > 1:
-        obj = obj[1:]
-    if not obj or not _is_name_word(obj[0]) or _subject_end(obj, 0) != len(obj):
+    obj = _without_the(words[of + 1:])
+    if not obj or not is_name_word(obj[0]) or _subject_end(obj, 0) != len(obj):
         return None
     return Triple(" ".join(obj), " ".join(relation).lower(), " ".join(words[start:end])), \
         "X is the R of Y (a name with of)"
+
+
+def _without_the(words: list[str]) -> list[str]:
+    """``words`` without a leading "the" (kept when it is the only word)."""
+    return words[1:] if len(words) > 1 and words[0].lower() == "the" else words
 
 
 def _read_the_r_of(words: list[str]) -> tuple[Triple, str] | None:
@@ -479,11 +475,8 @@ def _read_the_r_of(words: list[str]) -> tuple[Triple, str] | None:
         be = next(i for i in range(len(words) - 1, of, -1) if words[i].lower() in ("is", "was"))
     except (ValueError, StopIteration):
         return None
-    relation, obj, subj = words[1:of], words[of + 1:be], words[be + 1:]
-    if obj and obj[0].lower() == "the":
-        obj = obj[1:]
-    if subj and subj[0].lower() == "the":
-        subj = subj[1:]
+    relation = words[1:of]
+    obj, subj = _without_the(words[of + 1:be]), _without_the(words[be + 1:])
     if (not 1 <= len(relation) <= 3 or not all(_relation_word(w) for w in relation)
             or not obj or _subject_end(obj, 0) != len(obj) or not subj
             or _subject_end(subj, 0) != len(subj)):
@@ -514,7 +507,7 @@ def read_kind_statement(tokens: Sequence[str]) -> tuple[Triple, str] | None:
     except StopIteration:
         return None
     subject = words[1:be] if lower[0] in _DETERMINERS else words[:be]
-    if (not subject or not all(_is_name_word(w) or w.lower() in _TITLE_JOINERS for w in subject)
+    if (not subject or not all(is_name_word(w) or w.lower() in _TITLE_JOINERS for w in subject)
             and not (lower[0] == "the" and len(subject) == 1)):
         return None
     if be + 2 >= len(words) or lower[be + 1] not in ("a", "an"):
@@ -548,10 +541,10 @@ _APPOSITION = re.compile(r"^(?P<subject>[^,]+), (?P<aside>(?i:a|an|the) [^,]+|[a
 
 
 def split_apposition(text: str) -> tuple[str, str, str] | None:
-    """``(the sentence without it, its subject, the apposition)`` for "Petra Lune, a poet,
-    was born in Castelbrook" (an apposition opens with "a", "an" or "the"), or for a
-    participle: "Foxglove Studios, owned by Ravi Tallis, is in Brannock" (the apposition
-    "was owned by Ravi Tallis"); else ``None``."""
+    """``(the sentence without it, its subject, the apposition as a predicate)`` for "Petra
+    Lune, a poet, was born in Castelbrook" (an apposition opens with "a", "an" or "the": "is a
+    poet"), or for a participle: "Foxglove Studios, owned by Ravi Tallis, is in Brannock"
+    ("was owned by Ravi Tallis"); else ``None``."""
     m = _APPOSITION.match(text.strip())
     if m is None:
         return None
@@ -559,8 +552,8 @@ def split_apposition(text: str) -> tuple[str, str, str] | None:
     if aside.split()[0].lower() not in ("a", "an", "the"):
         if not (_is_participle(aside.split()[0]) or aside.split()[0] == "born"):
             return None  # "Tom, then in Rome, ...": no participle
-        aside = f"was {aside}"  # a participle: "owned by Ravi" -> "was owned by Ravi"
-    return f"{subject} {m.group('rest').strip()}.", subject, aside
+        return f"{subject} {m.group('rest').strip()}.", subject, f"was {aside}"
+    return f"{subject} {m.group('rest').strip()}.", subject, f"is {aside}"
 
 
 # ----------------------------------------------------------------- relative clauses

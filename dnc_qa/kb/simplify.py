@@ -59,10 +59,14 @@ _AUX = {"is", "are", "was", "were", "has", "have", "had", "been", "be"}
 _PLACE_KINDS = {"city", "town", "village", "hamlet", "port", "island", "county", "district",
                 "province", "region", "state", "country", "kingdom", "republic", "river"}
 _PLURAL = {"are": "is", "were": "was", "have": "has"}
-_JOINERS = {"of", "de", "van", "von", "da", "del", "la", "le", "du", "der", "&", "-", "the"}
+NAME_JOINERS = frozenset({"of", "de", "van", "von", "da", "del", "la", "le", "du", "der", "&",
+                          "-"})
+"""Small words that join the capitalised words of one name ("Bank of England")."""
+_JOINERS = NAME_JOINERS | {"the"}
 
 
-def _is_name(word: str) -> bool:
+def is_name_word(word: str) -> bool:
+    """Whether ``word`` can be part of a name: capitalised, or a number."""
     return word[:1].isupper() or word[:1].isdigit()
 
 
@@ -84,7 +88,7 @@ def _name_end(words: list[str], start: int) -> int:
     """The index after the name that starts at ``start`` (capitalised words, joined by
     "of", "de", ...; a year is no part of a name)."""
     def part(word: str, first: bool) -> bool:
-        return _is_name(word) and (first or not _YEAR.match(word))
+        return is_name_word(word) and (first or not _YEAR.match(word))
 
     i = start
     while i < len(words):
@@ -120,13 +124,13 @@ def drop_asides(text: str) -> str:
     while i < len(words):
         w, low = words[i], words[i].lower()
         prev = out[-1] if out else ""
-        after_name = bool(prev) and _is_name(prev) and not _YEAR.match(prev)
+        after_name = bool(prev) and is_name_word(prev) and not _YEAR.match(prev)
         if low in _DATE_PREPS and (n := _is_date(words, i + 1)):
             rest = words[i + 1 + n:]
             if rest and rest[0].lower() in ("to", "until", "and") and (m := _is_date(rest, 1)):
                 n += 1 + m  # "from 1990 to 2000"
                 rest = rest[1 + m:]
-            then_place = len(rest) > 1 and rest[0].lower() in _DATE_PREPS and _is_name(rest[1])
+            then_place = len(rest) > 1 and rest[0].lower() in _DATE_PREPS and is_name_word(rest[1])
             if after_name or (rest and rest[0].lower() == "by") or then_place:
                 i += 1 + n  # "founded Corvid in 1987", "in 1994 by Ysolde", "in 1950 in Rome"
                 if then_place and prev.lower() in _DATE_PREPS:
@@ -236,8 +240,7 @@ def split_subjects(text: str, names: Container[str] = ()) -> list[str] | None:
         a, b = (" ".join(n) for n in names_found[:2])
         return ([f"{a} {_PLURAL[verb.lower()]} married to {b}{stop}"]
                 if len(names_found) == 2 else None)
-    single = verb if verb.lower().endswith("ed") and verb.lower() not in _PLURAL else \
-        _singular(verb)
+    single = verb if verb.lower().endswith("ed") else _singular(verb)
     if verb.lower() in ("are", "were") and rest and rest[0][:1].islower() and \
             rest[0].endswith("s") and rest[0] not in ("in", "on", "at"):
         rest = ["a", rest[0][:-1], *rest[1:]]  # "are towns in X" -> "is a town in X"
@@ -260,7 +263,7 @@ def split_verbs(text: str, names: Container[str] = ()) -> list[str] | None:
         if words[i].lower() in ("who", "which", "whose", "that", "where"):
             return None  # "Tom works for Corvid, which was founded by Ann and owns Velt"
         nxt = words[i + 1]
-        if words[i].lower() == "and" and _is_name(nxt):
+        if words[i].lower() == "and" and is_name_word(nxt):
             after = _name_end(words, i + 1)  # "... and Ann visited Paris": its own subject
             if after < len(words) and words[after][:1].islower() and (
                     words[after].lower() in _AUX or is_inflected_verb(words[after])):
@@ -290,8 +293,8 @@ def split_objects(text: str, names: Container[str] = ()) -> list[str] | None:
     head = words[:at]
     while True:  # "A, B and C"
         j = len(head)
-        while j > 0 and _is_name(head[j - 1]) or (
-                j > 1 and head[j - 1].lower() in _JOINERS and _is_name(head[j - 2])):
+        while j > 0 and is_name_word(head[j - 1]) or (
+                j > 1 and head[j - 1].lower() in _JOINERS and is_name_word(head[j - 2])):
             j -= 1
         if j > 0 and head[j - 1].lower() == "the":
             j -= 1
@@ -366,5 +369,5 @@ def rewrite(text: str, names: Container[str] = (), depth: int = 0) -> list[str] 
                 out: list[str] = []
                 for part in parts:
                     out.extend(rewrite(part, names, depth + 1) or [part])
-                return out[:MAX_PARTS] if len(out) <= MAX_PARTS else None
+                return out if len(out) <= MAX_PARTS else None
     return [cleaned] if cleaned != text.strip() else None
