@@ -109,11 +109,12 @@ def draw_query(graph, lesson: Lesson, rng: np.random.Generator) -> InferenceQuer
                 paths = sorted({(k,) for _, k in edges[start]})
             else:
                 paths = relation_walks(graph, start, length, edges)
-            paths = [p for p in paths if len(follow(graph, start, p)) == 1]
+            ends = {p: follow(graph, start, p) for p in paths}
+            paths = [p for p in paths if len(ends[p]) == 1]
             if paths:
                 path = paths[int(rng.integers(len(paths)))]
                 label = path[0] if length == 1 else table[path].label
-                (end,) = follow(graph, start, path)
+                (end,) = ends[path]
                 return InferenceQuery(start, str(label), end)
     return None
 
