@@ -8,12 +8,11 @@ the ones written beside the questions.
 ``benchmarks/data/kb-written/`` holds three sets of four knowledge bases, each about 40
 sentences on invented people, places and works, written the way a person would write them
 (dates, appositions, relative clauses, lists, passives), with 25-28 questions each of one,
-two or three relations (``<relations>\\t<question>\\t<answer>[|<answer>...]``). The sets were
-written one after another to find what the extractor and the question parser did not read;
-each set was scored before the rules it prompted were written (``docs/application.md``,
-"Hand-written knowledge bases", has those first scores). Unlike
-``benchmarks.kb_questions``, the right answers are the writer's, so a misread sentence and a
-misparsed question both count as wrong.
+two or three relations (``<relations>\\t<question>\\t<answer>[|<answer>...]``). The texts
+were used to find the forms the extractor and the question parser read, so their scores
+overstate what a new text gets (``docs/application.md``, "Hand-written knowledge bases").
+Unlike ``benchmarks.kb_questions``, the right answers are the writer's, so a misread sentence
+and a misparsed question both count as wrong.
 
 Prints a table per set and number of relations and writes ``kb_written.json``. Run by hand;
 nothing here is asserted in tests.
