@@ -63,6 +63,23 @@ def test_child_hops_are_answered_by_parents(ws: Workspace, question: str,
     assert "each candidate was asked for their parents" in result.note
 
 
+@pytest.mark.parametrize(("question", "people"), [
+    ("who is Edie's son-in-law", {"Tam", "Yuri"}),
+    ("who is Eli's daughter-in-law", {"Bryn", "Zoe"}),
+    ("who is Rosa's daughter-in-law", {"Edie"}),
+])
+def test_in_laws_are_found_by_parents_then_asked_forward(ws: Workspace, question: str,
+                                                         people: set[str]) -> None:
+    """A spouse hop after the child hops: the children found by asking for parents, then
+    each one's spouse in one query each (a single forward walk names one child at most).
+    Edie's daughter Alba's husband is a hop the stored memory gets wrong forward; it is found
+    the other way round (every man asked for his wife)."""
+    result = ask(question, "family", ws, min_confidence=0.0)
+    assert set(result.exact.nodes) == people
+    assert result.agrees is True, result.note
+    assert "then each person found asked" in result.note
+
+
 def test_parent_walk_plans() -> None:
     from dnc_qa.app.answer.by_parents import ParentWalkPlan, parent_walk_plan
 
@@ -76,7 +93,15 @@ def test_parent_walk_plans() -> None:
     assert parent_walk_plan(("father", "daughter"), None, labels) == ParentWalkPlan(
         ("father",), ("father",), "F")
     assert parent_walk_plan(("mother", "mother"), "F", labels) is None  # no child hop
-    assert parent_walk_plan(("son", "wife"), "M", labels) is None  # a hop after a child hop
+    # daughter-in-law: the sons found by parents, then each son's wife asked forward
+    assert parent_walk_plan(("son", "wife"), "M", labels) == ParentWalkPlan(
+        (), ("father",), "M", ("wife",))
+    assert parent_walk_plan(("mother", "mother", "father", "daughter", "husband"), None,
+                            labels) == ParentWalkPlan(
+        ("mother", "mother", "father"), ("father",), "F", ("husband",))
+    # a hop after the child hops that leads to several people: asked forward as it is
+    assert parent_walk_plan(("son", "wife", "son"), "M", labels) is None
+    assert parent_walk_plan(("son", "sister"), "M", labels | {"sister"}) is None
     assert parent_walk_plan(("son",), None, labels) is None  # the anchor's sex unknown
     assert parent_walk_plan(("son",), "M", {"son", "mother"}) is None  # no 'father' label
 
