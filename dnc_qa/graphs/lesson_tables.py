@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 
 from dnc_qa.errors import DncQaError
@@ -71,8 +72,10 @@ def _pair(value: object) -> Range:
     return (int(lo), int(hi))
 
 
+@cache
 def load_curriculum(task: str) -> LessonTable:
-    """Load the lesson table ``task`` (one of :data:`CURRICULA`)."""
+    """Load the lesson table ``task`` (one of :data:`CURRICULA`); read once per process (a
+    task asks for its final lesson with every episode it draws)."""
     if task not in CURRICULA:
         raise DncQaError(f"unknown curriculum {task!r}; known: {', '.join(CURRICULA)}")
     folder = resources.files("dnc_qa.graphs").joinpath("curricula")

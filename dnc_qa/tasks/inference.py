@@ -91,15 +91,18 @@ def relation_walks(graph, start: str, length: int,
     return sorted(found)
 
 
-def draw_query(graph, lesson: Lesson, rng: np.random.Generator) -> InferenceQuery | None:
+def draw_query(graph, lesson: Lesson, rng: np.random.Generator,
+               edges: dict[str, list[tuple[str, str]]] | None = None) -> InferenceQuery | None:
     """A query whose relation is known and whose answer is unique, or ``None``.
 
     The relation's length is uniform over the lesson's range (redrawn only when no start
     node has a relation of that length); the start is uniform over the nodes that have one,
     and the relation uniform over those of that length that a simple walk from the start
     spells and that lead to one node. A one-edge query (bridge lessons) asks for the edge
-    label itself as the relation."""
-    table, edges = relation_table(), out_edges(graph)
+    label itself as the relation. ``edges``: :func:`out_edges` of ``graph``, when the caller
+    has it."""
+    table = relation_table()
+    edges = out_edges(graph) if edges is None else edges
     nodes = sorted(graph.nodes)
     for _ in range(MAX_TRIES):
         length = int(rng.integers(lesson.length[0], lesson.length[1] + 1))
@@ -157,7 +160,8 @@ class InferenceTask(GraphTask):
         lesson = self.current
         for _ in range(MAX_TRIES):
             graph = lesson_graph(lesson, rng, edge_labels=[int(e) for e in EDGE_LABELS])
-            queries = [draw_query(graph, lesson, rng) for _ in range(lesson.queries)]
+            edges = out_edges(graph)
+            queries = [draw_query(graph, lesson, rng, edges) for _ in range(lesson.queries)]
             if all(q is not None for q in queries):
                 planning = planning_budget(graph, self.planning_steps, self.planning_per_edge)
                 episode = inference_episode(graph, queries, rng,  # type: ignore[arg-type]
