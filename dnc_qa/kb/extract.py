@@ -238,7 +238,9 @@ class TripleExtractor:
         """The facts of one sentence, each once, and why (part of) it cannot be read
         (``None``: all of it was read). The simple statements it is rewritten into
         (:mod:`dnc_qa.kb.simplify`; ``names``: the names the rest of the text uses) are read
-        when every one of them reads; else the sentence as written."""
+        when every one of them reads; else the sentence as written, and when that does not
+        read either, the statements that do ("Imogen's husband, Felix, is a painter" gives
+        Felix as Imogen's husband; the sentence is listed as read in part)."""
         text = text.strip()
         if text.endswith("?"):
             return [], "a question, not a statement"
@@ -248,6 +250,11 @@ class TripleExtractor:
             facts, why = [fact for f, _ in reads for fact in f], None
         else:
             facts, why = self._read_written(text, names)
+            partial = [fact for f, _ in reads for fact in f]
+            if not facts and partial:
+                unread = next(part for part, (_, w) in zip(parts or (), reads, strict=True)
+                              if w is not None)
+                facts, why = partial, f"read in part: not {unread!r}"
         return list({fact[0]: fact for fact in facts}.values()), why
 
     def _read_written(self, text: str, names: Container[str] = ()

@@ -325,11 +325,43 @@ _WHERE_CLAUSE = re.compile(r"^(?P<main>(?P<x>[A-Z][^,]*?) (?:[a-z]+ )?[a-z]+ (?:
                            r"(?P<verb>[a-z]+)(?: [a-z]+)?(?P<stop>[.!]?)$")
 
 
+_RENAMING = (
+    re.compile(r"^(?P<owner>[A-Z][^,]*?'s) (?P<r>[a-z]+(?: [a-z]+)?), (?P<n>[A-Z][^,]*?), "
+               r"(?P<rest>[a-z].*?)(?P<stop>[.!]?)$"),
+    re.compile(r"^(?P<owner>[Tt]he (?P<r>[a-z]+(?: [a-z]+)?) of [A-Z][^,]*?), "
+               r"(?P<n>[A-Z][^,]*?), (?P<rest>[a-z].*?)(?P<stop>[.!]?)$"),
+)
+"""An apposition that names the person a relation leads to: "Imogen's husband, Felix, is a
+painter", "The mayor of Dorrow, Ada Quill, lives in Fenwick"."""
+
+
+def split_renaming(text: str) -> list[str] | None:
+    """"X's R, N, VP" -> "N is X's R." + "N VP."; "The R of X, N, VP" -> "N is the R of X."
+    + "N VP."; ``None`` for other sentences (N must be a name)."""
+    for pattern in _RENAMING:
+        m = pattern.match(text)
+        if not m:
+            continue
+        name = m.group("n").split()
+        if _name_end(name, 0) != len(name):
+            return None
+        stop = m.group("stop") or "."
+        owner = m.group("owner")
+        relation = (f"{owner} {m.group('r')}" if owner.endswith("'s")
+                    else owner[0].lower() + owner[1:])
+        return [f"{m.group('n')} is {relation}{stop}", f"{m.group('n')} {m.group('rest')}{stop}"]
+    return None
+
+
 def split_relations(text: str, names: Container[str] = ()) -> list[str] | None:
     """"X is the capital and largest city of Y" -> "X is the capital of Y." + "X is the
     largest city of Y."; "X moved to Y, where she lives today" -> "X moved to Y." + "X
-    lives in Y."; ``None`` for other sentences."""
+    lives in Y."; a renaming apposition (:func:`split_renaming`); ``None`` for other
+    sentences."""
     text = text.strip()
+    parts = split_renaming(text)
+    if parts is not None:
+        return parts
     m = _TWO_RELATIONS.match(text)
     if m:
         stop = m.group("stop") or "."

@@ -298,6 +298,22 @@ def test_an_apposition_is_read_when_the_rest_is_not(extractor: TripleExtractor) 
     assert unread.reason.startswith("only its apposition was read")
 
 
+def test_a_renaming_apposition_names_where_the_relation_leads(
+        extractor: TripleExtractor) -> None:
+    """"X's R, N, ..." and "The R of X, N, ...": N is X's R, and the rest is said of N; a
+    rest that is no fact still leaves the relation read (the sentence read in part)."""
+    result = extractor.extract("Tom's sister, Ann Bell, works for the Bank of Larks.\n"
+                               "The mayor of Dorrow, Ada Quill, lives in Fenwick.\n"
+                               "Imogen's husband, Felix, is a painter.\n"
+                               "Tom's dog, a small terrier, sleeps all day.")
+    assert [t.triple for t in result.triples] == [
+        Triple("Tom", "sister", "Ann Bell"), Triple("Ann Bell", "work for", "Bank of Larks"),
+        Triple("Dorrow", "mayor", "Ada Quill"), Triple("Ada Quill", "live in", "Fenwick"),
+        Triple("Imogen", "husband", "Felix")]
+    assert [(u.line, u.reason.split(":")[0]) for u in result.unread] == [
+        (3, "read in part"), (4, "no sentence form matches")]
+
+
 def test_marriage_and_friendship_hold_both_ways() -> None:
     stated = [Triple("Tom", "marry", "Ann"), Triple("Ada", "married to", "Bo"),
               Triple("Cy", "friend", "Di"), Triple("Veland", "border", "Pell"),
