@@ -85,13 +85,16 @@ class Tests:
                 "inference": self.inference}[task]
 
 
-def score_model(model: torch.nn.Module, task: str, tests: Tests) -> float:
+def score_model(model: torch.nn.Module, task: str, tests: Tests,
+                run_task: Task | None = None) -> float:
+    """The model's accuracy on the task's test graph; ``run_task``: the task as the run
+    trained it (its planning budget is used on the test graph too)."""
     graph, queries = tests.graph_for(task), tests.queries(task)
     if task == "traversal":
         return scoring.traversal_accuracy(model, graph, queries, TEST_SEED)
     if task == "shortest_path":
-        return scoring.path_accuracy(model, graph, queries, TEST_SEED)
-    return scoring.inference_accuracy(model, graph, queries, TEST_SEED)
+        return scoring.path_accuracy(model, graph, queries, TEST_SEED, run_task)
+    return scoring.inference_accuracy(model, graph, queries, TEST_SEED, run_task)
 
 
 def model_row(task: str, kind: str, run_dir: Path, source: str, budget: Budget,
@@ -101,7 +104,8 @@ def model_row(task: str, kind: str, run_dir: Path, source: str, budget: Budget,
         raise DncQaError(f"{run_dir} holds no checkpoint")
     model, ckpt = load_trained_model(ckpt_path, torch.device("cpu"))
     config, state = ckpt.config, ckpt.trainer
-    lessons = Curriculum(make_task(task, **config.task_options()), config.curriculum).lessons
+    run_task = make_task(task, **config.task_options())
+    lessons = Curriculum(run_task, config.curriculum).lessons
     warm = config.curriculum.warmup if config.curriculum.enabled else 0
     per_lesson: dict[str, float] = {}
     top = min(len(lessons) - 1, state.lesson + 1)
@@ -118,7 +122,7 @@ def model_row(task: str, kind: str, run_dir: Path, source: str, budget: Budget,
         warmup_lessons=warm, lessons_total=len(lessons) - warm,
         lessons_passed=max(0, state.lesson - warm), last_lesson=max(0, state.lesson - warm + 1),
         heldout_accuracy=per_lesson[current], heldout_episodes=budget.heldout_episodes,
-        per_lesson=per_lesson, test_accuracy=score_model(model, task, tests),
+        per_lesson=per_lesson, test_accuracy=score_model(model, task, tests, run_task),
         test_queries=len(tests.queries(task)), curve=read_curve(run_dir),
         by_length={"lesson": current, **split},
     )

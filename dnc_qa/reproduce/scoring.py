@@ -18,9 +18,10 @@ from dnc_qa.encoding import (
     shortest_path_episode,
     traversal_episode,
 )
+from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
 from dnc_qa.reproduce.testmaps import InferenceTest, PathTest, TraversalTest
 from dnc_qa.tasks.base import Task, pad_episodes
-from dnc_qa.tasks.graph_base import as_task_episode, score_digits
+from dnc_qa.tasks.graph_base import as_task_episode, planning_budget, score_digits
 from dnc_qa.tasks.shortest_path import PathProblem, ShortestPathTask, path_triples
 from dnc_qa.train.evaluate import cells_for, evaluate_counts
 
@@ -60,25 +61,42 @@ def traversal_accuracy(model: nn.Module, graph: nx.MultiDiGraph,
     return _digit_accuracy(model, episodes)
 
 
+def test_planning(task: Task | None, graph: nx.MultiDiGraph) -> int:
+    """The planning steps a run's ``task`` gives an episode on ``graph`` (its
+    ``planning_steps`` plus ``planning_per_edge`` per triple); the paper's 10 without a
+    task. A model trained with a budget that grows with the graph is tested with the same."""
+    if task is None:
+        return DEFAULT_PLANNING_STEPS
+    return planning_budget(graph, getattr(task, "planning_steps", DEFAULT_PLANNING_STEPS),
+                           getattr(task, "planning_per_edge", 0.0))
+
+
 def inference_accuracy(model: nn.Module, graph: nx.MultiDiGraph,
-                       tests: Sequence[InferenceTest], seed: int = 0) -> float:
-    """Share of relation queries answered with the right completed triple."""
+                       tests: Sequence[InferenceTest], seed: int = 0,
+                       task: Task | None = None) -> float:
+    """Share of relation queries answered with the right completed triple (planning as the
+    run's ``task`` plans, :func:`test_planning`)."""
     rng = np.random.default_rng(seed)
-    episodes = [inference_episode(graph, [InferenceQuery(t.start, t.relation, t.answer)], rng)
+    planning = test_planning(task, graph)
+    episodes = [inference_episode(graph, [InferenceQuery(t.start, t.relation, t.answer)], rng,
+                                  planning_steps=planning)
                 for t in tests]
     model.eval()
     return _digit_accuracy(model, episodes)
 
 
 def path_accuracy(model: nn.Module, graph: nx.MultiDiGraph, tests: Sequence[PathTest],
-                  seed: int = 0) -> float:
-    """Share of queries where the network's own rolled-out path is a shortest path."""
+                  seed: int = 0, task: Task | None = None) -> float:
+    """Share of queries where the network's own rolled-out path is a shortest path
+    (planning as the run's ``task`` plans, :func:`test_planning`)."""
     rng = np.random.default_rng(seed)
-    task = ShortestPathTask(fit_cells=True)
+    planning = test_planning(task, graph)
+    solver = ShortestPathTask(fit_cells=True)
     model.eval()
     right = 0
     for t in tests:
         path = path_triples(graph, nx.shortest_path(graph, t.source, t.goal))
-        episode = shortest_path_episode(graph, [ShortestPathQuery(path)], rng)
-        right += task.solve(model, PathProblem(graph, t.source, t.goal, episode), CPU)
+        episode = shortest_path_episode(graph, [ShortestPathQuery(path)], rng,
+                                        planning_steps=planning)
+        right += solver.solve(model, PathProblem(graph, t.source, t.goal, episode), CPU)
     return right / len(tests) if tests else 0.0
