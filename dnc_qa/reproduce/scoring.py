@@ -61,7 +61,7 @@ def traversal_accuracy(model: nn.Module, graph: nx.MultiDiGraph,
     return _digit_accuracy(model, episodes)
 
 
-def test_planning(task: Task | None, graph: nx.MultiDiGraph) -> int:
+def planning_for(task: Task | None, graph: nx.MultiDiGraph) -> int:
     """The planning steps a run's ``task`` gives an episode on ``graph`` (its
     ``planning_steps`` plus ``planning_per_edge`` per triple); the paper's 10 without a
     task. A model trained with a budget that grows with the graph is tested with the same."""
@@ -75,9 +75,9 @@ def inference_accuracy(model: nn.Module, graph: nx.MultiDiGraph,
                        tests: Sequence[InferenceTest], seed: int = 0,
                        task: Task | None = None) -> float:
     """Share of relation queries answered with the right completed triple (planning as the
-    run's ``task`` plans, :func:`test_planning`)."""
+    run's ``task`` plans, :func:`planning_for`)."""
     rng = np.random.default_rng(seed)
-    planning = test_planning(task, graph)
+    planning = planning_for(task, graph)
     episodes = [inference_episode(graph, [InferenceQuery(t.start, t.relation, t.answer)], rng,
                                   planning_steps=planning)
                 for t in tests]
@@ -88,9 +88,9 @@ def inference_accuracy(model: nn.Module, graph: nx.MultiDiGraph,
 def path_accuracy(model: nn.Module, graph: nx.MultiDiGraph, tests: Sequence[PathTest],
                   seed: int = 0, task: Task | None = None) -> float:
     """Share of queries where the network's own rolled-out path is a shortest path
-    (planning as the run's ``task`` plans, :func:`test_planning`)."""
+    (planning as the run's ``task`` plans, :func:`planning_for`)."""
     rng = np.random.default_rng(seed)
-    planning = test_planning(task, graph)
+    planning = planning_for(task, graph)
     solver = ShortestPathTask(fit_cells=True)
     model.eval()
     right = 0

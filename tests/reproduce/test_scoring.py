@@ -18,13 +18,13 @@ def _graph(edges: int) -> nx.MultiDiGraph:
     return g
 
 
-def test_test_planning_follows_the_runs_budget() -> None:
+def test_planning_for_follows_the_runs_budget() -> None:
     g = _graph(7)
-    assert scoring.test_planning(None, g) == DEFAULT_PLANNING_STEPS
-    assert scoring.test_planning(make_task("inference"), g) == DEFAULT_PLANNING_STEPS
+    assert scoring.planning_for(None, g) == DEFAULT_PLANNING_STEPS
+    assert scoring.planning_for(make_task("inference"), g) == DEFAULT_PLANNING_STEPS
     grows = make_task("inference", planning_steps=4, planning_per_edge=1.5)
-    assert scoring.test_planning(grows, g) == 4 + 11  # ceil(1.5 * 7)
-    assert scoring.test_planning(make_task("shortest_path", planning_per_edge=1.0), g) == 17
+    assert scoring.planning_for(grows, g) == 4 + 11  # ceil(1.5 * 7)
+    assert scoring.planning_for(make_task("shortest_path", planning_per_edge=1.0), g) == 17
 
 
 def test_inference_test_episodes_get_the_runs_planning_steps(monkeypatch) -> None:

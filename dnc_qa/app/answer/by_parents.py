@@ -114,7 +114,7 @@ def answer_by_parents(runner: Runner, labels: LabelMap, person: str, plan: Paren
     cache = {} if cache is None else cache
     anchor, path, confidence = person, [person], 1.0
     if plan.forward:
-        ahead = _ask_walk(runner, labels, person, plan.forward, cache)
+        ahead = ask_walk(runner, labels, person, plan.forward, cache)
         if ahead.answer is None:
             return [], ahead.confidence or 0.0, ahead.note
         path = list(ahead.answer.nodes)
@@ -123,7 +123,7 @@ def answer_by_parents(runner: Runner, labels: LabelMap, person: str, plan: Paren
     for candidate in sorted(labels.nodes):
         if sexes.get(candidate) != plan.sex or candidate in path:
             continue
-        result = _ask_walk(runner, labels, candidate, plan.upward, cache)
+        result = ask_walk(runner, labels, candidate, plan.upward, cache)
         sure = result.confidence or 0.0
         asked.append(sure)
         if result.answer is None or sure < ACCEPT:
@@ -152,7 +152,7 @@ def answer_by_parents(runner: Runner, labels: LabelMap, person: str, plan: Paren
     return ends, confidence, NOTE + f", then each person found asked {after}"
 
 
-def _ask_walk(runner: Runner, labels: LabelMap, person: str, walk: tuple[str, ...],
+def ask_walk(runner: Runner, labels: LabelMap, person: str, walk: tuple[str, ...],
               cache: dict[tuple[str, tuple[str, ...]], ModelAnswer]) -> ModelAnswer:
     """The model's answer to the walk ``walk`` from ``person``, in one query from the
     runner's stored memory (its own state: :meth:`Runner.absorb` only records steps), cached
@@ -173,7 +173,7 @@ def _one_valued_hop(runner: Runner, labels: LabelMap, person: str, label: str,
     the other way round: every person of the spouse's sex is asked for their spouse, and
     the one whose answer is ``person`` is taken. ``(None, 0.0)`` when neither way names
     anyone with confidence at least :data:`ACCEPT`."""
-    result = _ask_walk(runner, labels, person, (label,), cache)
+    result = ask_walk(runner, labels, person, (label,), cache)
     sure = result.confidence or 0.0
     if result.answer is not None and sure >= ACCEPT:
         return result.answer.nodes[-1], sure
@@ -187,7 +187,7 @@ def _one_valued_hop(runner: Runner, labels: LabelMap, person: str, label: str,
     for candidate in sorted(labels.nodes):
         if candidate == person or sexes.get(candidate) != target_sex:
             continue
-        back = _ask_walk(runner, labels, candidate, (inverse,), cache)
+        back = ask_walk(runner, labels, candidate, (inverse,), cache)
         if (back.answer is not None and back.answer.nodes[-1] == person
                 and (back.confidence or 0.0) >= ACCEPT):
             matches.append((candidate, back.confidence or 0.0))

@@ -8,12 +8,11 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from dnc_qa.app import codec
-from dnc_qa.app.answer.by_parents import answer_by_parents, parent_walk_plan
+from dnc_qa.app.answer.by_parents import answer_by_parents, ask_walk, parent_walk_plan
 from dnc_qa.app.answer.runner import ModelAnswer, Runner, names_nothing, plan
-from dnc_qa.app.answer.traversal import answer_traversal
 from dnc_qa.app.codec import LabelMap
 from dnc_qa.app.exact_answers import Answer
-from dnc_qa.app.queries import RelationQuery, Step, TraversalQuery
+from dnc_qa.app.queries import RelationQuery
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -45,7 +44,6 @@ def answer_relation_walk(runner: Runner, labels: LabelMap, query: RelationQuery,
     sexes = FamilyView(graph).sex if graph is not None else {}
     found: list[str] = []
     prob, notes = 1.0, []
-    stored = runner.state
     cache: dict = {}
     by_parents = False
     for walk in walks:
@@ -60,10 +58,7 @@ def answer_relation_walk(runner: Runner, labels: LabelMap, query: RelationQuery,
                 notes.append(said)
             by_parents = True
             continue
-        one = Runner(runner.model, stored, runner.edges)
-        result = answer_traversal(one, labels, TraversalQuery(query.person,
-                                                              tuple(Step(k) for k in walk)))
-        runner.absorb(one)
+        result = ask_walk(runner, labels, query.person, walk, cache)
         if result.answer is None:
             if len(walks) == 1:
                 return result
