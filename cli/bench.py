@@ -25,6 +25,9 @@ def bench(
     baseline: str = typer.Option(
         None, "--baseline-commit", help="--training: also time the code at this commit."
     ),
+    repeats: int = typer.Option(
+        1, "--repeats", min=1, help="--training: runs per row, interleaved; medians shown."
+    ),
 ) -> None:
     """Time dnc_qa's DNC against pip dnc 1.1.0 (train, inference, peak memory).
 
@@ -40,6 +43,8 @@ def bench(
       dncqa bench --device cuda --out runs/bench-gpu
 
       dncqa bench --training --steps 60 --baseline-commit HEAD~20
+
+      dncqa bench --training --repeats 3 --baseline-commit HEAD~5
     """
     try:
         from benchmarks import speed, train_throughput
@@ -49,7 +54,7 @@ def bench(
             "repository root (or use `python -m benchmarks.speed`)"
         ) from exc
     if training:
-        argv = ["--steps", str(steps), "--out", out]
+        argv = ["--steps", str(steps), "--out", out, "--repeats", str(repeats)]
         if baseline:
             argv += ["--baseline-commit", baseline]
         raise typer.Exit(train_throughput.main(argv))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -77,6 +78,9 @@ class GraphTask(ABC):
 
     name: str
     lesson: Lesson | None
+    answers_only: ClassVar[bool] = True
+    """The loss and the score read only the steps whose mask is above 0, so the trainer may
+    skip each padded row's steps after its last answer (:mod:`dnc_qa.models.trimmed`)."""
 
     @property
     def input_size(self) -> int:

@@ -202,6 +202,44 @@ class _Walk:
         return PathOutcome(best, self.steps, self.right, solved, tuple(self.path))
 
 
+def run_prefixes(model: nn.Module, initial_state, prefixes: list[Tensor], cells: int | None,
+                 device: torch.device, dtype: torch.dtype) -> tuple[list[int], object]:
+    """Run each prefix ``[T_i, input]`` through ``model`` from a fresh state, all as one batch
+    cut at each prefix length: the rows' order (longest prefix first; ties keep their order)
+    and their states after their own prefix, in that order.
+
+    Every row runs until the shortest prefix ends, then the rows still under way go on
+    together to the next length, and so on. So each row sees exactly its own steps, and the
+    steps rows share run as one batched pass of the fast sequence path: one pass per
+    distinct length, most of them long and for the whole batch, instead of one pass per row
+    when every prefix has its own length. ``initial_state(n, dtype=, device=, num_cells=)``
+    makes the fresh states (the network's ``initial_state``).
+    """
+    order = sorted(range(len(prefixes)), key=lambda i: -prefixes[i].shape[0])
+    lengths = [prefixes[i].shape[0] for i in order]
+    x = torch.zeros(len(order), lengths[0], prefixes[0].shape[-1], dtype=dtype, device=device)
+    for row, i in enumerate(order):
+        x[row, : lengths[row]] = prefixes[i].to(device, dtype)
+    state = initial_state(len(order), dtype=dtype, device=device, num_cells=cells)
+    finished = []  # the states of rows that are done, the shortest prefixes first
+    active, t = len(order), 0
+    while active:
+        end = lengths[active - 1]  # the shortest prefix still under way
+        if end > t:
+            _, state = model(x[:active, t:end], state)
+            t = end
+        keep = active
+        while keep and lengths[keep - 1] == t:
+            keep -= 1
+        if keep:
+            finished.append(index_rows(state, torch.arange(keep, active, device=device)))
+            state = index_rows(state, torch.arange(keep, device=device))
+        else:
+            finished.append(state)
+        active = keep
+    return order, cat_rows(finished[::-1])
+
+
 def _candidate_log_probs(logits: Tensor, candidates: Tensor, legal: Tensor) -> Tensor:
     """Batched :func:`~dnc_qa.encoding.candidate_scores`: ``logits [A, 90]``, one-hot
     ``candidates [A, K, 90]`` (padded), ``legal [A, K]`` -> ``[A, K]`` log-probabilities
@@ -322,10 +360,11 @@ class ShortestPathTask(GraphTask):
     ) -> tuple[Tensor, list[PathOutcome]]:
         """Roll out every problem as one batch; return the summed loss and each outcome.
 
-        The prefixes (description, query, planning) run as one batched pass per prefix
-        length, so every episode sees exactly its own steps; the answer phase then runs one
-        batched step at a time for the episodes still under way. Each episode's choices
-        (DAgger draws from its own generator) are those it would make on its own.
+        The prefixes (description, query, planning) run as one batch cut at each prefix
+        length (:func:`run_prefixes`), so every episode sees exactly its own steps; the
+        answer phase then runs one batched step at a time for the episodes still under way.
+        Each episode's choices (DAgger draws from its own generator) are those it would make
+        on its own.
         """
         net = getattr(model, "module", model)
         memory = getattr(net, "memory", None)
@@ -335,19 +374,8 @@ class ShortestPathTask(GraphTask):
             cells = max([int(memory.num_cells)] + [
                 p.prefix.shape[0] + (p.distance[p.source] + self.slack) * (1 + self.ponder_steps)
                 for p in problems])
-        # rows grouped by prefix length: one pass of the fast sequence path per group
-        by_length: dict[int, list[int]] = {}
-        for i, p in enumerate(problems):
-            by_length.setdefault(p.prefix.shape[0], []).append(i)
-        order = [i for length in sorted(by_length) for i in by_length[length]]
-        states = []
-        for length in sorted(by_length):
-            rows = by_length[length]
-            x = torch.stack([problems[i].prefix for i in rows]).to(device, dtype)
-            state = net.initial_state(len(rows), dtype=x.dtype, device=device, num_cells=cells)
-            _, state = model(x, state)
-            states.append(state)
-        state = cat_rows(states)
+        order, state = run_prefixes(model, net.initial_state,
+                                    [p.prefix for p in problems], cells, device, dtype)
         walks = [_Walk(problems[i], rngs[i]) for i in order]
         total = torch.zeros((), device=device)
         alive = list(range(len(walks)))

@@ -39,6 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from dnc_qa.device import resolve_device
 from dnc_qa.errors import CheckpointError, DncQaError
+from dnc_qa.models.trimmed import TrimmedNet, answer_lengths
 from dnc_qa.tasks.base import MetricCounts, Metrics, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train import distributed as D
@@ -281,12 +282,16 @@ class Trainer:
             self.log.truncate_after(0)
         self.net: nn.Module = self.model
         self.rollout_net: nn.Module = RolloutNet(self.model)
+        # a task scored on its answer steps alone: each row runs only as far as its last one
+        self.trimmed = bool(getattr(self.curriculum.task, "answers_only", False))
+        if self.trimmed:
+            self.net = TrimmedNet(self.model)
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             if isinstance(self.curriculum.task, RolloutTask):  # every lesson is a rollout
                 self.rollout_net = DistributedDataParallel(self.rollout_net, device_ids=ids)
             else:
-                self.net = DistributedDataParallel(self.model, device_ids=ids)
+                self.net = DistributedDataParallel(self.net, device_ids=ids)
         if config.amp and not self.amp:
             self._note("--amp is ignored: mixed precision runs on CUDA only")
 
@@ -438,7 +443,10 @@ class Trainer:
                         batch.inputs.shape[0], device=self.device, num_cells=cells
                     )
             with self._autocast():
-                logits, _ = self.net(batch.inputs, state)
+                if self.trimmed:
+                    logits = self.net(batch.inputs, answer_lengths(batch.mask), state)
+                else:
+                    logits, _ = self.net(batch.inputs, state)
             loss = task.loss(logits.float(), batch)
             counts = None
         loss.backward()

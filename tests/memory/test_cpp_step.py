@@ -156,3 +156,55 @@ def test_a_no_grad_step_inside_a_sequence_keeps_gradients_right():
 
     for a, b in zip(run(True), run(False), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(("N", "ld"), [(7, 16), (16, 32), (19, 32)])
+@pytest.mark.parametrize("dtype", [f64, torch.float32])
+def test_padded_link_rows_give_the_unpadded_step(N, ld, dtype):
+    """A link whose rows are ld > N apart, zero beyond column N (the C++ sequence's layout):
+    the step forward and backward give what the unpadded link gives, and every column beyond
+    N of the new link and of the link's gradient stays zero."""
+    mem = _memory(True, True, num_cells=N, cell_width=4, num_reads=3)
+    state = warmed_dnc_state(mem, batch=3, steps=4, seed=5)
+    iface = random_dnc_interface(mem, 3, torch.Generator().manual_seed(9))
+    inputs = [t.to(dtype) for t in cpp._inputs(iface, state)]
+    k = native.kernels()
+    link = inputs[cpp.StepInputs._fields.index("link")]
+    padded = link.new_zeros(*link.shape[:-1], ld)
+    padded[..., :N] = link
+    inputs_p = list(inputs)
+    inputs_p[cpp.StepInputs._fields.index("link")] = padded
+    out = k.dnc_step_forward(inputs, True, torch.empty(0))
+    out_p = k.dnc_step_forward(inputs_p, True, torch.empty(0))
+    tol = {"rtol": 0, "atol": 1e-12 if dtype == f64 else 1e-5}
+    for i, (a, b) in enumerate(zip(out, out_p, strict=True)):
+        if i == cpp.StepOutputs._fields.index("link"):
+            assert b.shape[-1] == ld and torch.count_nonzero(b[..., N:]) == 0
+            b = b[..., :N]
+        torch.testing.assert_close(b, a, **tol)
+    gen = torch.Generator().manual_seed(1)
+    grads = [torch.randn(t.shape, generator=gen, dtype=f64).to(dtype) for t in out[:7]]
+    grads_p = list(grads)
+    g_link = grads[cpp.StepOutputs._fields.index("link")]
+    grads_p[cpp.StepOutputs._fields.index("link")] = torch.cat(
+        [g_link, g_link.new_zeros(*g_link.shape[:-1], ld - N)], dim=-1)
+    saved = list(cpp.SavedForBackward.of(cpp.StepOutputs(*out[:7]), cpp.StepSaved(*out[7:])))
+    saved_p = list(cpp.SavedForBackward.of(cpp.StepOutputs(*out_p[:7]), cpp.StepSaved(*out_p[7:])))
+    back = k.dnc_step_backward(inputs, True, saved, grads, torch.empty(0))
+    back_p = k.dnc_step_backward(inputs_p, True, saved_p, grads_p, torch.empty(0))
+    for i, (a, b) in enumerate(zip(back, back_p, strict=True)):
+        if i == cpp.StepInputs._fields.index("link"):
+            assert b.shape[-1] == ld and torch.count_nonzero(b[..., N:]) == 0
+            b = b[..., :N]
+        torch.testing.assert_close(b, a, **tol)
+
+
+def test_a_link_of_the_wrong_size_is_refused():
+    mem = _memory(num_cells=5)
+    state = warmed_dnc_state(mem, batch=2, steps=2)
+    iface = random_dnc_interface(mem, 2, torch.Generator().manual_seed(3))
+    inputs = list(cpp._inputs(iface, state))
+    i = cpp.StepInputs._fields.index("link")
+    inputs[i] = inputs[i][..., :4].contiguous()  # rows shorter than N
+    with pytest.raises(RuntimeError, match="ld >= N"):
+        native.kernels().dnc_step_forward(inputs, False, torch.empty(0))

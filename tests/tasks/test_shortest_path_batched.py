@@ -9,7 +9,8 @@ import torch
 from dnc_qa.encoding.labels import encode_triple, encode_triples
 from dnc_qa.graphs.lesson_tables import load_curriculum
 from dnc_qa.models import DNC, NTM, LSTMBaseline
-from dnc_qa.tasks.shortest_path import ShortestPathTask
+from dnc_qa.models.state import index_rows
+from dnc_qa.tasks.shortest_path import ShortestPathTask, run_prefixes
 
 CPU = torch.device("cpu")
 
@@ -138,3 +139,57 @@ def test_evaluate_counts_fits_the_memory_of_rolled_out_episodes(monkeypatch) -> 
     evaluate_counts(model, task, 4, gen, CPU, batch_size=2, fit_cells=True)
     evaluate_counts(model, task, 2, gen, CPU, batch_size=2, fit_cells=False)
     assert seen == [True, True, False]
+
+
+@pytest.mark.parametrize("kind", ["dnc", "lstm"])
+def test_prefixes_run_as_one_batch_cut_at_each_length(kind: str) -> None:
+    """Prefixes of lengths 5, 9, 5, 3, 9, 12: one model call per distinct length, each row's
+    state (and its gradient) as if it ran alone, rows longest first, ties in their order."""
+    model = _model(kind)
+    gen = torch.Generator().manual_seed(4)
+    prefixes = [torch.randn(n, 92, generator=gen, dtype=torch.float64)
+                for n in (5, 9, 5, 3, 9, 12)]
+    calls = []
+    model.register_forward_hook(lambda m, i, o: calls.append(tuple(i[0].shape[:2])))
+    order, state = run_prefixes(model, model.initial_state, prefixes, None, CPU, torch.float64)
+    assert order == [5, 1, 4, 0, 2, 3]
+    assert calls == [(6, 3), (5, 2), (3, 4), (1, 3)]
+    params = list(model.parameters())
+    weights = [torch.randn(t.shape, generator=gen, dtype=t.dtype) for t in leaves(state)]
+    loss = sum((t * w).sum() for t, w in zip(leaves(state), weights, strict=True))
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    alone_loss = torch.zeros((), dtype=torch.float64)
+    for row, i in enumerate(order):
+        _, alone = model(prefixes[i].unsqueeze(0), model.initial_state(1, dtype=torch.float64))
+        mine = index_rows(state, torch.tensor([row]))
+        for a, b in zip(leaves(alone), leaves(mine), strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+        w_row = index_rows(type_like(state, weights), torch.tensor([row]))
+        alone_loss = alone_loss + sum((a * w).sum() for a, w in
+                                      zip(leaves(alone), leaves(w_row), strict=True))
+    want = torch.autograd.grad(alone_loss, params, allow_unused=True)
+    assert sum(g is not None for g in grads) > 0
+    for g, a in zip(grads, want, strict=True):
+        assert (g is None) == (a is None)
+        if g is not None:
+            torch.testing.assert_close(g, a, rtol=1e-9, atol=1e-11)
+
+
+def leaves(state) -> list[torch.Tensor]:
+    """A model state's tensors, in order."""
+    if isinstance(state, torch.Tensor):
+        return [state]
+    return [t for part in state for t in leaves(part)]
+
+
+def type_like(state, tensors: list[torch.Tensor]):
+    """``tensors`` (as :func:`leaves` lists them) in the structure of ``state``."""
+    it = iter(tensors)
+
+    def build(s):
+        if isinstance(s, torch.Tensor):
+            return next(it)
+        return type(s)(*(build(p) for p in s)) if hasattr(s, "_fields") else type(s)(
+            build(p) for p in s)
+
+    return build(state)

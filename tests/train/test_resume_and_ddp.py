@@ -133,6 +133,28 @@ def test_torchrun_two_processes_shortest_path_rollouts(tmp_path: Path) -> None:
     assert all(r["per_step_accuracy"] > 0 for r in train)  # real counts from the rollouts
 
 
+def test_torchrun_two_processes_trimmed_graph_batches(tmp_path: Path) -> None:
+    """A task scored on its answer steps (traversal) runs each padded row only as far as its
+    last answer: several model calls per batch, as one DDP module call
+    (:class:`~dnc_qa.models.trimmed.TrimmedNet`), so DDP's one reduction per step holds."""
+    out = tmp_path / "ddp-trav"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "dnc_qa.train", "--task", "traversal", "--model", "dnc", "--controller",
+        "feedforward", "--fit-cells", "--steps", "4", "--checkpoint-every", "2",
+        "--log-every", "2", "--eval-every", "2", "--device", "cpu", "--out", str(out),
+        "--json", *TINY_ARGS,
+    ]
+    run = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(next(x for x in run.stdout.splitlines() if x.startswith("{")))
+    assert report["steps"] == 4 and report["episodes"] == 4 * 4 * 2
+    records = read_metrics(out / "metrics.jsonl")
+    assert [r["step"] for r in records if r["event"] == "eval"] == [2, 4]
+    weights = load_file(latest_checkpoint(out) / "model.safetensors")
+    assert all(torch.isfinite(t).all() for t in weights.values())
+
+
 def test_processes_option_starts_ddp_itself(tmp_path: Path) -> None:
     """``dncqa train --processes 2`` runs the same command as two DDP processes."""
     out = tmp_path / "p2"

@@ -10,7 +10,7 @@
 //                  Lp, p, w and the read weights r.
 // Slices (batch x write head) run in parallel with at::parallel_for.
 //
-// Shapes: Lp, L [B, H, N, N]; p, w [B, H, N]; r [B, R, N]; f, b [B, H, R, N]. Slice s = (batch
+// Shapes: Lp, L [B, H, N, N] (link_forward also takes rows ld >= N apart: [B, H, N, ld]); p, w [B, H, N]; r [B, R, N]; f, b [B, H, R, N]. Slice s = (batch
 // s / H, write head s % H). `out`: a buffer shaped like Lp to write into (an empty tensor:
 // allocate) so that callers can recycle N x N buffers; it must not be Lp itself.
 
@@ -26,34 +26,42 @@ namespace dnc_link {
 template <typename T>
 using Vec = dnc_qa_native::AlignedVector<T>;
 
+// Rows of Lp and L are ld >= N apart; the row loops run over ld columns with the vectors
+// padded (dnc_step.cpp, "padded link rows").
 template <typename T>
 void forward_slices(const T* Lp, const T* p, const T* w, const T* r, T* L, T* f, T* b,
-                    int64_t S, int64_t H, int64_t N, int64_t R) {
+                    int64_t S, int64_t H, int64_t N, int64_t ld, int64_t R) {
   at::parallel_for(0, S, 1, [&](int64_t s0, int64_t s1) {
+    Vec<T> wp(ld), pp(ld), rp(R * ld), bp(R * ld);
     for (int64_t s = s0; s < s1; ++s) {
-      const T* lp = Lp + s * N * N;
-      T* l = L + s * N * N;
-      const T* ps = p + s * N;
+      const T* lp = Lp + s * N * ld;
+      T* l = L + s * N * ld;
       const T* ws = w + s * N;
       const T* rs = r + (s / H) * R * N;
       T* fs = f + s * R * N;
-      T* bs = b + s * R * N;
-      std::fill(bs, bs + R * N, T(0));
+      dnc_step::pad_copy<T>(ws, N, ld, wp.data());
+      dnc_step::pad_copy<T>(p + s * N, N, ld, pp.data());
+      for (int64_t i = 0; i < R; ++i) dnc_step::pad_copy<T>(rs + i * N, N, ld, rp.data() + i * ld);
+      std::fill(bp.begin(), bp.end(), T(0));
       for (int64_t a = 0; a < N; ++a) {
-        T* row = l + a * N;
-        dnc_step::link_row<T>(lp + a * N, ws, ps, ws[a], a, N, row);
+        T* row = l + a * ld;
+        dnc_step::link_row<T>(lp + a * ld, wp.data(), pp.data(), ws[a], a, ld, row);
         int64_t i = 0;
         for (; i + 1 < R; i += 2) {  // two heads per pass over the row
-          const T *r0 = rs + i * N, *r1 = r0 + N;
-          dnc_step::heads2_forward<T>(row, r0, r1, r0[a], r1[a], N, bs + i * N,
-                                      bs + (i + 1) * N, &fs[i * N + a], &fs[(i + 1) * N + a]);
+          const T *r0 = rp.data() + i * ld, *r1 = r0 + ld;
+          dnc_step::heads2_forward<T>(row, r0, r1, r0[a], r1[a], ld, bp.data() + i * ld,
+                                      bp.data() + (i + 1) * ld, &fs[i * N + a],
+                                      &fs[(i + 1) * N + a]);
         }
         for (; i < R; ++i) {
-          const T* ri = rs + i * N;
-          fs[i * N + a] = dnc_step::dot<T>(row, ri, N);
-          dnc_step::axpy<T>(ri[a], row, bs + i * N, N);
+          const T* ri = rp.data() + i * ld;
+          fs[i * N + a] = dnc_step::dot<T>(row, ri, ld);
+          dnc_step::axpy<T>(ri[a], row, bp.data() + i * ld, ld);
         }
       }
+      T* bs = b + s * R * N;
+      for (int64_t i = 0; i < R; ++i)
+        std::copy(bp.data() + i * ld, bp.data() + i * ld + N, bs + i * N);
     }
   });
 }
@@ -121,11 +129,13 @@ void backward_slices(const T* Lp, const T* p, const T* w, const T* r, const T* G
 
 }  // namespace dnc_link
 
-// Returns (L, f, b); see the top of this file.
+// Returns (L, f, b); see the top of this file. Lp may have padded rows ([B, H, N, ld], ld >= N;
+// zero beyond N), and then so does L.
 std::vector<torch::Tensor> link_forward(torch::Tensor Lp, torch::Tensor p, torch::Tensor w,
                                         torch::Tensor r, torch::Tensor out) {
   const int64_t B = r.size(0), R = r.size(1), N = r.size(2);
-  const int64_t H = Lp.size(1), S = B * H;
+  const int64_t H = Lp.size(1), S = B * H, ld = Lp.size(-1);
+  TORCH_CHECK(ld >= N && Lp.numel() == S * N * ld, "link_forward: Lp must be [B, H, N, ld >= N]");
   auto L = out.numel() == Lp.numel() ? out : torch::empty_like(Lp);
   TORCH_CHECK(L.data_ptr() != Lp.data_ptr(),
               "link_forward: `out` must not be the incoming link");
@@ -135,7 +145,7 @@ std::vector<torch::Tensor> link_forward(torch::Tensor Lp, torch::Tensor p, torch
     dnc_link::forward_slices<scalar_t>(Lp.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(),
                                        w.data_ptr<scalar_t>(), r.data_ptr<scalar_t>(),
                                        L.data_ptr<scalar_t>(), f.data_ptr<scalar_t>(),
-                                       b.data_ptr<scalar_t>(), S, H, N, R);
+                                       b.data_ptr<scalar_t>(), S, H, N, ld, R);
   });
   return {L, f, b};
 }
@@ -146,6 +156,7 @@ std::vector<torch::Tensor> link_backward(torch::Tensor Lp, torch::Tensor p, torc
                                          torch::Tensor gb, torch::Tensor out) {
   const int64_t B = r.size(0), R = r.size(1), N = r.size(2);
   const int64_t H = Lp.size(1), S = B * H;
+  TORCH_CHECK(Lp.numel() == S * N * N, "link_backward: Lp must be [B, H, N, N]");
   auto dLp = out.numel() == Lp.numel() ? out : torch::empty_like(Lp);
   auto dp = torch::empty_like(p);
   auto dw = torch::empty_like(w);

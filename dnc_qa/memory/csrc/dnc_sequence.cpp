@@ -14,8 +14,10 @@
 //   r_t, memory_t = memory step(activate(xi_t), memory_{t-1})
 // The LSTM's recurrent state carries the unclipped h_t (as the Python controller does).
 //
-// The memory step's link is updated in place in one working buffer; every `segment`-th
-// incoming link is kept as a checkpoint, and the backward pass recomputes the links of one
+// The links are kept with padded rows ([B, 1, N, ld], ld = N rounded up to 16; see
+// dnc_step.cpp): the caller's initial link and link gradient are copied in, the final ones
+// copied out. The memory step's link is updated in place in one working buffer; every
+// `segment`-th incoming link is kept as a checkpoint, and the backward pass recomputes the links of one
 // segment at a time from it (as dnc_qa.memory.link_function.LinkTape does). The backward pass
 // also updates the link's gradient in place. The controller's and the interface layer's
 // weight gradients are one matrix product each over all T B rows after the loop.
@@ -140,6 +142,23 @@ struct Saved {
 };
 constexpr int64_t kSequenceSaved = 6;  // X A C TC XI HC
 
+// The row stride of the sequence's links: N rounded up to 16 (dnc_step.cpp, "padded link
+// rows"): every link buffer here is [B, 1, N, ld] with zeros in columns N..ld-1.
+inline int64_t link_stride(int64_t N) { return (N + 15) / 16 * 16; }
+
+// A [B, 1, N, N] link (the caller's state or gradient) with rows ld apart; itself if ld = N.
+Tensor padded_link(const Tensor& L, int64_t ld) {
+  if (L.size(-1) == ld) return L;
+  auto out = torch::zeros({L.size(0), L.size(1), L.size(2), ld}, L.options());
+  out.narrow(3, 0, L.size(-1)).copy_(L);
+  return out;
+}
+
+// The caller's [B, 1, N, N] view of a padded link (a copy; itself if ld = N).
+Tensor unpadded_link(const Tensor& L, int64_t N) {
+  return L.size(-1) == N ? L : L.narrow(3, 0, N).contiguous();
+}
+
 // The forward loop (see the top of this file). outputs: hc [T,B,H] (clipped controller
 // outputs), rs [T,B,R*W] (read vectors), h_T, c_T (empty for feed-forward), M_T, u_T, L_T,
 // p_T, rw_T, ww_T.
@@ -148,7 +167,8 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
                       bool keep, std::vector<Tensor>& outputs, Saved& saved) {
   at::NoGradGuard no_grad;  // grad mode is per thread: this may run on a worker thread
   const int64_t B = xg.size(0), T = xg.size(1), G = xg.size(2), RW = cfg.R * cfg.W;
-  const int64_t H = w_if.size(1), D = w_rec.size(1), I = w_if.size(0), N = state0[5].size(-1);
+  const int64_t H = w_if.size(1), D = w_rec.size(1), I = w_if.size(0), N = state0[3].size(1);
+  const int64_t ld = link_stride(N);
   auto opt = xg.options();
   auto X = torch::empty({T, B, D}, opt);
   auto A = torch::empty({T, B, G}, opt);  // activated gates (LSTM) or h (feed-forward)
@@ -159,10 +179,11 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
   auto RS = torch::empty({T, B, RW}, opt);
   const Links links{T, cfg.segment, keep};
   std::vector<Tensor> checkpoints, steps;
-  auto work = torch::empty({B, 1, N, N}, opt);
+  auto work = torch::empty({B, 1, N, ld}, opt);
   const auto w_rec_t = w_rec.t(), w_if_t = w_if.t();
   Tensor h_prev = state0[0], c_prev = state0[1], r_prev = state0[2];
   std::vector<Tensor> mem(state0.begin() + 3, state0.end());  // M u L p rw ww
+  mem[2] = padded_link(mem[2], ld);
   for (int64_t t = 0; t < T; ++t) {
     auto Xt = X[t];
     Xt.narrow(1, 0, RW).copy_(r_prev.reshape({B, RW}));
@@ -190,7 +211,7 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
     // buffer: in place, unless it comes from the initial link or a checkpoint
     Tensor dst = work;
     if (links.checkpoint(t + 1)) {
-      dst = torch::empty({B, 1, N, N}, opt);
+      dst = torch::empty({B, 1, N, ld}, opt);
       checkpoints.push_back(dst);
     }
     std::vector<Tensor> in(iface.begin(), iface.end());
@@ -213,7 +234,8 @@ void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
   // the final state: copies of what the backward pass keeps (an output held by the autograd
   // node that made it would be a reference cycle); the link is the working buffer
   outputs = {HC, RS, h_prev, keep && cfg.lstm ? c_prev.clone() : c_prev};  // (HC: merge_outputs)
-  for (int k = 0; k < 6; ++k) outputs.push_back(keep && k != 2 ? mem[k].clone() : mem[k]);
+  for (int k = 0; k < 6; ++k)
+    outputs.push_back(k == 2 ? unpadded_link(mem[k], N) : keep ? mem[k].clone() : mem[k]);
   if (keep) {
     saved.tensors = {X, A, C, TC, XI, HC};
     saved.tensors.insert(saved.tensors.end(), checkpoints.begin(), checkpoints.end());
@@ -231,7 +253,7 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
   const auto& sv = saved.tensors;
   const auto &X = sv[0], &A = sv[1], &C = sv[2], &TC = sv[3], &XI = sv[4], &HC = sv[5];
   const int64_t T = X.size(0), B = X.size(1), D = X.size(2), G = A.size(2), RW = cfg.R * cfg.W;
-  const int64_t H = HC.size(2), I = XI.size(2), N = state0[5].size(-1);
+  const int64_t H = HC.size(2), I = XI.size(2), N = state0[3].size(1), ld = link_stride(N);
   const Links links{T, cfg.segment, true};
   const int64_t n_ckpt = links.count();
   auto checkpoint = [&](int64_t j) -> const Tensor& { return sv[kSequenceSaved + j - 1]; };
@@ -252,18 +274,20 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
   auto g_h = defined(grads[2]) ? grads[2].clone() : torch::zeros({cfg.lstm ? B : 0, H}, opt);
   auto g_c = defined(grads[3]) ? grads[3].clone() : torch::zeros({cfg.lstm ? B : 0, H}, opt);
   auto g_r = torch::zeros({B, RW}, opt);
-  auto gL = defined(grads[6]) ? grads[6].clone() : torch::zeros({B, 1, N, N}, opt);
+  auto gL = defined(grads[6]) ? padded_link(grads[6], ld).clone()
+                              : torch::zeros({B, 1, N, ld}, opt);
+  const auto L0 = padded_link(state0[5], ld);
   std::vector<Tensor> gmem = {grads[4], grads[5], gL, grads[7], grads[8], grads[9]};
   auto g_hc = torch::empty({B, H}, opt);
   // the recomputed links of one segment: segment_links[m - 1] = the link after step start+m-1
   const int64_t segment = cfg.segment;
   std::vector<Tensor> segment_links;
   for (int64_t m = 1; m < std::min(segment, T); ++m)
-    segment_links.push_back(torch::empty({B, 1, N, N}, opt));
+    segment_links.push_back(torch::empty({B, 1, N, ld}, opt));
   const auto no_reads = torch::empty({B, 0, N}, opt);  // link_forward: the update alone
   for (int64_t start = ((T - 1) / segment) * segment; start >= 0; start -= segment) {
     const int64_t end = std::min(start + segment, T);  // this segment: steps start .. end-1
-    const Tensor& base = start == 0 ? state0[5] : checkpoint(start / segment);
+    const Tensor& base = start == 0 ? L0 : checkpoint(start / segment);
     for (int64_t m = 1; m < end - start; ++m)  // step start+m-1 from its incoming link
       link_forward(m == 1 ? base : segment_links[m - 2],
                    state_after(start + m - 2, dnc_step::kSavedPrecedence),
@@ -326,7 +350,7 @@ std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Te
           g_r.view({B, cfg.R, cfg.W}),
           gmem[0],
           gmem[1],
-          gmem[2],
+          unpadded_link(gmem[2], N),
           gmem[3],
           gmem[4],
           gmem[5]};

@@ -14,7 +14,8 @@
 //   interface  rk [B,R,W] rs [B,R] wk [B,1,W] ws [B,1] e [B,1,W] v [B,1,W] fg [B,R] ga [B,1]
 //              gw [B,1] pi [B,R,3] (backward, content, forward); rmask [B,R,W] and
 //              wmask [B,1,W], or empty tensors (no masking)
-//   state      M0 [B,N,W] u0 [B,N] L0 [B,1,N,N] p0 [B,1,N] rw0 [B,R,N] ww0 [B,1,N]
+//   state      M0 [B,N,W] u0 [B,N] L0 [B,1,N,ld] p0 [B,1,N] rw0 [B,R,N] ww0 [B,1,N]
+//              (ld = N, or the padded rows described at pad_copy below)
 // All contiguous and of one floating dtype; sizes are read from M0 and rw0. The kernels read
 // raw memory, so only the element counts of the interface tensors matter, not their shapes.
 
@@ -125,13 +126,21 @@ template <typename T>
 void content_row_backward(const T* __restrict__ row, const T* __restrict__ km,
                           const T* __restrict__ m, T gd, T gn, int64_t W, T* __restrict__ gkm,
                           T* __restrict__ grow, T* __restrict__ gm) {
+  if (gm) {  // one pass for all three (g_x, the gradient of x, is shared)
+    for (int64_t w = 0; w < W; ++w) {
+      const T x = row[w] * m[w];
+      const T gx = gd * km[w] + gn * x;
+      gkm[w] += gd * x;
+      grow[w] += gx * m[w];
+      gm[w] += gx * row[w];
+    }
+    return;
+  }
   for (int64_t w = 0; w < W; ++w) {
     const T x = row[w] * m[w];
     gkm[w] += gd * x;
     grow[w] += (gd * km[w] + gn * x) * m[w];
   }
-  if (gm)
-    for (int64_t w = 0; w < W; ++w) gm[w] += (gd * km[w] + gn * row[w] * m[w]) * row[w];
 }
 
 // Reverse of content_forward, given C and g_C:
@@ -151,13 +160,13 @@ void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, co
   for (int64_t n = 0; n < N; ++n) {
     T dot;
     const T mn = masked_row<T>(M + n * W, km.data(), m, W, &dot);
-    const T D = kn * mn + T(kContentEps);
-    const T cos = dot / D;
+    const T inv_D = T(1) / (kn * mn + T(kContentEps));  // one division per row
+    const T cos = dot * inv_D;
     const T gs = C[n] * (gC[n] - sdot);
     g_beta += gs * cos;
     const T gcos = gs * beta;
-    gdot[n] = gcos / D;
-    const T gD = -gcos * cos / D;
+    gdot[n] = gcos * inv_D;
+    const T gD = -gcos * cos * inv_D;
     g_kn += gD * mn;
     gmn[n] = mn > 0 ? gD * kn / mn : T(0);  // already divided by |M'_n|
   }
@@ -302,6 +311,7 @@ struct Step {
   // incoming state
   const T *M0, *u0, *L0, *p0, *rw0, *ww0;
   int64_t B, N, W, R;
+  int64_t ld;  // the link's row stride (its last dimension): N, or more (padded link rows)
   bool dealloc;
 };
 
@@ -325,13 +335,34 @@ Step<T> make_step(const std::vector<torch::Tensor>& in, bool dealloc) {
   s.rw0 = in[kReadWeights].data_ptr<T>(); s.ww0 = in[kWriteWeights].data_ptr<T>();
   s.B = in[kMemory].size(0); s.N = in[kMemory].size(1); s.W = in[kMemory].size(2);
   s.R = in[kReadWeights].size(1);
+  s.ld = in[kLink].size(-1);
+  TORCH_CHECK(s.ld >= s.N && in[kLink].numel() == s.B * s.N * s.ld,
+              "dnc_step: the link must be [B, 1, N, ld] with ld >= N");
   s.dealloc = dealloc;
   return s;
 }
 
+// ------------------------------------------------------------------ padded link rows
+//
+// The link's rows are `ld` >= N entries apart. The per-step path passes ld = N; the C++
+// sequence (dnc_sequence.cpp) keeps its links with ld a multiple of 16 and zeros in columns
+// N..ld-1, so that every row starts on a 64-byte line and the row loops have no remainder.
+// The row loops run over all ld columns and read the N-vectors they combine with a row
+// (write weights, precedence, read weights and their gradients) from aligned scratch copies
+// of ld entries, zero beyond N. With those zeros, every column beyond N of a new link, of its
+// gradient and of every row product stays zero, and the first N columns are what an
+// unpadded link gives.
+
+// x[0..n) to out[0..m), zero beyond n (m >= n).
+template <typename T>
+void pad_copy(const T* x, int64_t n, int64_t m, T* out) {
+  std::copy(x, x + n, out);
+  std::fill(out + n, out + m, T(0));
+}
+
 // ------------------------------------------------------------------ forward
 
-// Outputs: r [B,R,W] M [B,N,W] u [B,N] L [B,1,N,N] p [B,1,N] rw [B,R,N] ww [B,1,N]
+// Outputs: r [B,R,W] M [B,N,W] u [B,N] L [B,1,N,ld] p [B,1,N] rw [B,R,N] ww [B,1,N]
 // and, for the backward pass: psi [B,N] cw [B,N] alloc [B,N] order [B,N] (int64)
 // cr [B,R,N] f [B,R,N] bk [B,R,N].
 template <typename T>
@@ -339,7 +370,9 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
                     T* alloc, int64_t* order, T* cr, T* f, T* bk) {
   const int64_t N = s.N, W = s.W, R = s.R;
   at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
-    Vec<T> Md_buf(s.dealloc ? N * W : 0), uh(N), row_buf(N);
+    const int64_t ld = s.ld;
+    Vec<T> Md_buf(s.dealloc ? N * W : 0), uh(N), row_buf(ld), wp(ld), pp(ld), rp(R * ld),
+        bp(R * ld);
     for (int64_t b = b0; b < b1; ++b) {
       const T* M0 = s.M0 + b * N * W;
       const T* u0 = s.u0 + b * N;
@@ -391,31 +424,37 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
           Mb[n * W + w] = Md[n * W + w] * (T(1) - wn * e[w]) + wn * v[w];
       }
       // 6. links (zero diagonal) and precedence; 8. f_i = L w^r_{t-1,i}, b_i = L^T w^r_{t-1,i}
-      const T* L0 = s.L0 + b * N * N;
+      //    (rows ld apart, over ld columns: see "padded link rows")
+      const T* L0 = s.L0 + b * N * ld;
       const T* p0 = s.p0 + b * N;
-      T* Lb = L + b * N * N;
+      T* Lb = L + b * N * ld;
       T* fb = f + b * R * N;
       T* bb = bk + b * R * N;
-      std::fill(bb, bb + R * N, T(0));
+      pad_copy<T>(wwb, N, ld, wp.data());
+      pad_copy<T>(p0, N, ld, pp.data());
+      for (int64_t i = 0; i < R; ++i) pad_copy<T>(rw0 + i * N, N, ld, rp.data() + i * ld);
+      std::fill(bp.begin(), bp.end(), T(0));
       for (int64_t a = 0; a < N; ++a) {
         // the new row goes to scratch first and is then copied out, so L may be L0 (an
         // in-place update: the row is written where it was just read, no extra traffic)
         const T wa = wwb[a];
         T* row = row_buf.data();
-        link_row<T>(L0 + a * N, wwb, p0, wa, a, N, row);
+        link_row<T>(L0 + a * ld, wp.data(), pp.data(), wa, a, ld, row);
         int64_t i = 0;
         for (; i + 1 < R; i += 2) {  // two heads per pass over the row
-          const T *r0 = rw0 + i * N, *r1 = r0 + N;
-          heads2_forward<T>(row, r0, r1, r0[a], r1[a], N, bb + i * N, bb + (i + 1) * N,
-                            &fb[i * N + a], &fb[(i + 1) * N + a]);
+          const T *r0 = rp.data() + i * ld, *r1 = r0 + ld;
+          heads2_forward<T>(row, r0, r1, r0[a], r1[a], ld, bp.data() + i * ld,
+                            bp.data() + (i + 1) * ld, &fb[i * N + a], &fb[(i + 1) * N + a]);
         }
         for (; i < R; ++i) {
-          const T* ri = rw0 + i * N;
-          fb[i * N + a] = dot<T>(row, ri, N);
-          axpy<T>(ri[a], row, bb + i * N, N);
+          const T* ri = rp.data() + i * ld;
+          fb[i * N + a] = dot<T>(row, ri, ld);
+          axpy<T>(ri[a], row, bp.data() + i * ld, ld);
         }
-        std::copy(row, row + N, Lb + a * N);
+        std::copy(row, row + ld, Lb + a * ld);
       }
+      for (int64_t i = 0; i < R; ++i)
+        std::copy(bp.data() + i * ld, bp.data() + i * ld + N, bb + i * N);
       T* pb = p + b * N;
       for (int64_t n = 0; n < N; ++n) pb[n] = (T(1) - wsum) * p0[n] + wwb[n];
       // 7. read content weights against the new memory; 9. read weights; 10. read vectors
@@ -450,7 +489,8 @@ std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool 
   auto r = torch::empty({B, R, W}, opt);
   auto M = torch::empty({B, N, W}, opt);
   auto u = torch::empty({B, N}, opt);
-  auto L = link_out.numel() == B * N * N ? link_out : torch::empty({B, 1, N, N}, opt);
+  const int64_t ld = in[kLink].size(-1);  // the link's row stride (see "padded link rows")
+  auto L = link_out.numel() == B * N * ld ? link_out : torch::empty({B, 1, N, ld}, opt);
   auto p = torch::empty({B, 1, N}, opt);
   auto rw = torch::empty({B, R, N}, opt);
   auto ww = torch::empty({B, 1, N}, opt);
@@ -528,8 +568,10 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
   T* gww0 = out[kWriteWeights].data_ptr<T>();
 
   at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
+    const int64_t ld = s.ld;
     Vec<T> gMt(N * W), grwt(R * N), gcr(N), gw_(N), gMd(N * W), Md_buf(s.dealloc ? N * W : 0),
-        row(N), G(N), gcw(N), gal(N), gu_tot(N), P(N);
+        row(ld), G(ld), gcw(N), gal(N), gu_tot(N), P(N), wp(ld), pp(ld), rp(R * ld),
+        gbp(R * ld), drp(R * ld), gwp(ld), gpp(ld);
     for (int64_t b = b0; b < b1; ++b) {
       const T* Mb = M + b * N * W;
       const T* rwb = rw + b * R * N;
@@ -592,47 +634,58 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
       //   L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c]:
       //   g_L0 = (1 - w[a] - w[c]) G,  g_w[a] += sum_c G (p0[c] - L0[a,c]),
       //   g_w[c] -= G L0[a,c],  g_p0[c] += G w[a]
-      const T* L0 = s.L0 + b * N * N;
+      //   (rows ld apart, over ld columns: see "padded link rows")
+      const T* L0 = s.L0 + b * N * ld;
       const T* p0 = s.p0 + b * N;
-      T* gL0b = gL0 + b * N * N;
+      T* gL0b = gL0 + b * N * ld;
       T* gp0b = gp0 + b * N;
       T* grw0b = grw0 + b * R * N;
-      std::fill(gp0b, gp0b + N, T(0));
-      std::fill(grw0b, grw0b + R * N, T(0));
-      std::fill(gw_.begin(), gw_.end(), T(0));
+      pad_copy<T>(wwb, N, ld, wp.data());
+      pad_copy<T>(p0, N, ld, pp.data());
+      for (int64_t i = 0; i < R; ++i) {
+        pad_copy<T>(rw0 + i * N, N, ld, rp.data() + i * ld);
+        pad_copy<T>(gb.data() + i * N, N, ld, gbp.data() + i * ld);
+      }
+      std::fill(gpp.begin(), gpp.end(), T(0));
+      std::fill(drp.begin(), drp.end(), T(0));
+      std::fill(gwp.begin(), gwp.end(), T(0));
       for (int64_t a = 0; a < N; ++a) {
         const T wa = wwb[a];
-        const T* lrow = L0 + a * N;
-        link_row<T>(lrow, wwb, p0, wa, a, N, row.data());
+        const T* lrow = L0 + a * ld;
+        link_row<T>(lrow, wp.data(), pp.data(), wa, a, ld, row.data());
         if (g_L) {
-          const T* gl = g_L + (b * N + a) * N;
-          for (int64_t c = 0; c < N; ++c) G[c] = gl[c];
+          const T* gl = g_L + (b * N + a) * ld;
+          for (int64_t c = 0; c < ld; ++c) G[c] = gl[c];
         } else {
           std::fill(G.begin(), G.end(), T(0));
         }
         int64_t i = 0;
         for (; i + 1 < R; i += 2) {  // two heads per pass over the row
-          const T *r0 = rw0 + i * N, *r1 = r0 + N;
-          T *d0 = grw0b + i * N, *d1 = d0 + N;
+          const T *r0 = rp.data() + i * ld, *r1 = r0 + ld;
+          T *d0 = drp.data() + i * ld, *d1 = d0 + ld;
           T acc0, acc1;
-          heads2_grads<T>(r0, r1, gb.data() + i * N, gb.data() + (i + 1) * N, row.data(),
-                          gf[i * N + a], gf[(i + 1) * N + a], r0[a], r1[a], N, G.data(), d0,
+          heads2_grads<T>(r0, r1, gbp.data() + i * ld, gbp.data() + (i + 1) * ld, row.data(),
+                          gf[i * N + a], gf[(i + 1) * N + a], r0[a], r1[a], ld, G.data(), d0,
                           d1, &acc0, &acc1);
           d0[a] += acc0;
           d1[a] += acc1;
         }
         for (; i < R; ++i) {
-          const T* ri = rw0 + i * N;
+          const T* ri = rp.data() + i * ld;
           const T gfa = gf[i * N + a], ria = ri[a];
-          T* dri = grw0b + i * N;
-          const T acc = link_row_grads<T>(ri, gb.data() + i * N, row.data(), gfa, ria, N,
+          T* dri = drp.data() + i * ld;
+          const T acc = link_row_grads<T>(ri, gbp.data() + i * ld, row.data(), gfa, ria, ld,
                                           G.data(), dri);
           dri[a] += acc;
         }
         G[a] = 0;
-        gw_[a] += link_row_backward<T>(G.data(), lrow, p0, wwb, wa, N, gL0b + a * N, gw_.data(),
-                                       gp0b);
+        gwp[a] += link_row_backward<T>(G.data(), lrow, pp.data(), wp.data(), wa, ld,
+                                       gL0b + a * ld, gwp.data(), gpp.data());
       }
+      std::copy(gpp.data(), gpp.data() + N, gp0b);
+      std::copy(gwp.data(), gwp.data() + N, gw_.begin());
+      for (int64_t i = 0; i < R; ++i)
+        std::copy(drp.data() + i * ld, drp.data() + i * ld + N, grw0b + i * N);
       // 6. p = (1 - S) p0 + w, S = sum w:  g_p0 += (1 - S) g_p,  g_w += g_p - <g_p, p0>
       T wsum = 0;
       for (int64_t n = 0; n < N; ++n) wsum += wwb[n];
@@ -751,12 +804,15 @@ std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool
   const int64_t B = in[kMemory].size(0), N = in[kMemory].size(1);
   std::vector<torch::Tensor> out;
   for (int k = 0; k < kNumInputs; ++k) {
-    if (k == kLink && link_grad_out.numel() == B * N * N) {
+    if (k == kLink && link_grad_out.numel() == in[kLink].numel()) {
       out.push_back(link_grad_out);
     } else {
       out.push_back(torch::empty_like(in[k]));
     }
   }
+  TORCH_CHECK(grads.size() != kNumGrads || grads[kGradLink].numel() == 0 ||
+                  grads[kGradLink].numel() == in[kLink].numel(),
+              "dnc_step_backward: the link's gradient must be shaped like the link");
   AT_DISPATCH_FLOATING_TYPES(in[kMemory].scalar_type(), "dnc_step_backward", [&] {
     auto s = make_step<scalar_t>(in, dealloc);
     backward_kernel<scalar_t>(s, saved, grads, out);
