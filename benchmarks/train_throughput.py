@@ -101,6 +101,7 @@ def instrument(clock: Clock, trainer: object) -> None:
 
     clock.wrap(traversal.TraversalTask, "build", "generation")
     clock.wrap(inference.InferenceTask, "build", "generation")
+    clock.wrap(inference.InferenceTask, "problem", "generation")  # (task_episode calls it)
     clock.wrap(shortest_path.ShortestPathTask, "problem", "generation")
     for module, name in ((traversal, "traversal_episode"), (inference, "inference_episode"),
                          (shortest_path, "shortest_path_episode"),
