@@ -12,7 +12,10 @@
    per distinct length is when every prefix has its own length).
 
 One thread; the alternatives alternate (A B A B ...) and the medians of ``--reps`` rounds
-are reported, with their ratio. Prints a table and writes ``layouts.json`` to ``--out``.
+are reported, with their ratio. Besides, how much there is to skip or to batch at the final
+lessons (20 batches of 8, seed 0): the share of a traversal and an inference batch's
+row-steps that come after the row's last answer (padding), and how many distinct prefix
+lengths a shortest-path batch has. Prints tables and writes ``layouts.json`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -115,6 +118,31 @@ def prefixes(reps: int) -> dict:
             "a_ms": 1e3 * a, "b_ms": 1e3 * b, "speedup": a / b}
 
 
+def final_lesson_batches(batches: int = 20) -> dict:
+    """Padding share of traversal and inference batches, distinct prefix lengths of
+    shortest-path batches, at the final lessons (batches of 8)."""
+    from dataclasses import replace
+
+    from dnc_qa.models.trimmed import answer_lengths
+    from dnc_qa.tasks.registry import make_task
+
+    out = {}
+    for name in ("traversal", "inference"):
+        task, gen = make_task(name), torch.Generator().manual_seed(0)
+        used = total = 0
+        for _ in range(batches):
+            batch = task.sample(8, gen)
+            used += sum(answer_lengths(batch.mask))
+            total += batch.mask.numel()
+        out[f"{name}_padding_share"] = 1 - used / total
+    task = replace(make_task("shortest_path"), fit_cells=True)
+    gen = torch.Generator().manual_seed(0)
+    distinct = [len({p.prefix.shape[0] for p in task.problems(8, gen)[0]})
+                for _ in range(batches)]
+    out["shortest_path_distinct_prefix_lengths_per_batch"] = statistics.mean(distinct)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=7)
@@ -130,10 +158,16 @@ def main(argv: list[str] | None = None) -> int:
         b = r.get("b_us_per_step", r.get("b_ms"))
         print(f"| {r['case']} | {r['a']} | {r['b']} | {a:.1f} {unit} | {b:.1f} {unit} | "
               f"{r['speedup']:.2f} |")
+    batches = final_lesson_batches()
+    print("\nfinal lessons, 20 batches of 8: padding "
+          f"{100 * batches['traversal_padding_share']:.0f} % "
+          f"of traversal row-steps, {100 * batches['inference_padding_share']:.0f} % of "
+          f"inference's; {batches['shortest_path_distinct_prefix_lengths_per_batch']:.1f} "
+          "distinct prefix lengths per shortest-path batch of 8")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"torch": torch.__version__, "python": platform.python_version(), "threads": 1,
-              "reps": args.reps, "rows": rows}
+              "reps": args.reps, "rows": rows, "final_lesson_batches": batches}
     (out / "layouts.json").write_text(json.dumps(report, indent=1) + "\n")
     return 0
 
