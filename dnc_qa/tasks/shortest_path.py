@@ -50,7 +50,8 @@ from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.model import Triple
 from dnc_qa.graphs.random_graphs import lesson_graph
 from dnc_qa.graphs.transit_generator import lesson_map
-from dnc_qa.models.state import cat_rows, index_rows
+from dnc_qa.models.state import index_rows
+from dnc_qa.models.trimmed import run_by_length
 from dnc_qa.tasks.base import Batch, MetricCounts
 from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, episode_rng, planning_budget
 
@@ -203,41 +204,24 @@ class _Walk:
 
 
 def run_prefixes(model: nn.Module, initial_state, prefixes: list[Tensor], cells: int | None,
-                 device: torch.device, dtype: torch.dtype) -> tuple[list[int], object]:
-    """Run each prefix ``[T_i, input]`` through ``model`` from a fresh state, all as one batch
-    cut at each prefix length: the rows' order (longest prefix first; ties keep their order)
-    and their states after their own prefix, in that order.
+                 device: torch.device, dtype: torch.dtype) -> object:
+    """Run each prefix ``[T_i, input]`` through ``model`` from a fresh state: the rows'
+    states after their own prefix, in the order of ``prefixes``.
 
-    Every row runs until the shortest prefix ends, then the rows still under way go on
-    together to the next length, and so on. So each row sees exactly its own steps, and the
-    steps rows share run as one batched pass of the fast sequence path: one pass per
-    distinct length, most of them long and for the whole batch, instead of one pass per row
-    when every prefix has its own length. ``initial_state(n, dtype=, device=, num_cells=)``
-    makes the fresh states (the network's ``initial_state``).
+    The prefixes run as one batch cut at each prefix length
+    (:func:`~dnc_qa.models.trimmed.run_by_length`): each row sees exactly its own steps, and
+    the steps rows share run as one batched pass of the fast sequence path (one pass per
+    distinct length, instead of one pass per row when every prefix has its own length).
+    ``initial_state(n, dtype=, device=, num_cells=)`` makes the fresh states (the network's
+    ``initial_state``).
     """
-    order = sorted(range(len(prefixes)), key=lambda i: -prefixes[i].shape[0])
-    lengths = [prefixes[i].shape[0] for i in order]
-    x = torch.zeros(len(order), lengths[0], prefixes[0].shape[-1], dtype=dtype, device=device)
-    for row, i in enumerate(order):
-        x[row, : lengths[row]] = prefixes[i].to(device, dtype)
-    state = initial_state(len(order), dtype=dtype, device=device, num_cells=cells)
-    finished = []  # the states of rows that are done, the shortest prefixes first
-    active, t = len(order), 0
-    while active:
-        end = lengths[active - 1]  # the shortest prefix still under way
-        if end > t:
-            _, state = model(x[:active, t:end], state)
-            t = end
-        keep = active
-        while keep and lengths[keep - 1] == t:
-            keep -= 1
-        if keep:
-            finished.append(index_rows(state, torch.arange(keep, active, device=device)))
-            state = index_rows(state, torch.arange(keep, device=device))
-        else:
-            finished.append(state)
-        active = keep
-    return order, cat_rows(finished[::-1])
+    lengths = [p.shape[0] for p in prefixes]
+    x = torch.zeros(len(prefixes), max(lengths), prefixes[0].shape[-1], dtype=dtype,
+                    device=device)
+    for row, p in enumerate(prefixes):
+        x[row, : lengths[row]] = p.to(device, dtype)
+    state = initial_state(len(prefixes), dtype=dtype, device=device, num_cells=cells)
+    return run_by_length(model, x, lengths, state, final_states=True)[1]
 
 
 def _candidate_log_probs(logits: Tensor, candidates: Tensor, legal: Tensor) -> Tensor:
@@ -374,9 +358,9 @@ class ShortestPathTask(GraphTask):
             cells = max([int(memory.num_cells)] + [
                 p.prefix.shape[0] + (p.distance[p.source] + self.slack) * (1 + self.ponder_steps)
                 for p in problems])
-        order, state = run_prefixes(model, net.initial_state,
-                                    [p.prefix for p in problems], cells, device, dtype)
-        walks = [_Walk(problems[i], rngs[i]) for i in order]
+        state = run_prefixes(model, net.initial_state, [p.prefix for p in problems], cells,
+                             device, dtype)
+        walks = [_Walk(p, rng) for p, rng in zip(problems, rngs, strict=True)]
         total = torch.zeros((), device=device)
         alive = list(range(len(walks)))
         while alive:
@@ -414,10 +398,7 @@ class ShortestPathTask(GraphTask):
                 if still:
                     state = index_rows(state, torch.tensor(still, device=device))
                 alive = [alive[a] for a in still]
-        outcomes = [None] * len(walks)
-        for w, i in zip(walks, order, strict=True):
-            outcomes[i] = w.outcome()
-        return total, outcomes  # type: ignore[return-value]
+        return total, [w.outcome() for w in walks]
 
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
         """Teacher-forced batches (for inspection; training uses :meth:`rollout`)."""

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from dnc_qa.errors import CheckpointError, DncQaError
-from dnc_qa.models.trimmed import answer_lengths, run_trimmed
+from dnc_qa.models.trimmed import lengths_for, run_trimmed
 from dnc_qa.tasks.base import MetricCounts, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train.checkpoint import (
@@ -71,10 +71,7 @@ def evaluate_counts(
                 if fit_cells:
                     cells = cells_for(model, batch.inputs.shape[1], num_cells)
                 state = model.initial_state(n, device=device, num_cells=cells)
-                if getattr(task, "answers_only", False):  # see dnc_qa.models.trimmed
-                    logits = run_trimmed(model, batch.inputs, answer_lengths(batch.mask), state)
-                else:
-                    logits, _ = model(batch.inputs, state)
+                logits = run_trimmed(model, batch.inputs, lengths_for(task, batch.mask), state)
                 total = total + task.score(logits, batch)
             left -= n
     finally:

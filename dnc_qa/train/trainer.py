@@ -39,7 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from dnc_qa.device import resolve_device
 from dnc_qa.errors import CheckpointError, DncQaError
-from dnc_qa.models.trimmed import TrimmedNet, answer_lengths
+from dnc_qa.models.trimmed import TrimmedNet, lengths_for
 from dnc_qa.tasks.base import MetricCounts, Metrics, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train import distributed as D
@@ -280,12 +280,9 @@ class Trainer:
             self.log.write("resume", self.state.step, checkpoint=str(loaded.path))
         elif resume:
             self.log.truncate_after(0)
-        self.net: nn.Module = self.model
+        # a padded batch: each row as far as the task reads it (dnc_qa.models.trimmed)
+        self.net: nn.Module = TrimmedNet(self.model)
         self.rollout_net: nn.Module = RolloutNet(self.model)
-        # a task scored on its answer steps alone: each row runs only as far as its last one
-        self.trimmed = bool(getattr(self.curriculum.task, "answers_only", False))
-        if self.trimmed:
-            self.net = TrimmedNet(self.model)
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             if isinstance(self.curriculum.task, RolloutTask):  # every lesson is a rollout
@@ -443,10 +440,7 @@ class Trainer:
                         batch.inputs.shape[0], device=self.device, num_cells=cells
                     )
             with self._autocast():
-                if self.trimmed:
-                    logits = self.net(batch.inputs, answer_lengths(batch.mask), state)
-                else:
-                    logits, _ = self.net(batch.inputs, state)
+                logits = self.net(batch.inputs, lengths_for(task, batch.mask), state)
             loss = task.loss(logits.float(), batch)
             counts = None
         loss.backward()

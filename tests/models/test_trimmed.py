@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dnc_qa.models import DNC, NTM, LSTMBaseline
-from dnc_qa.models.trimmed import TrimmedNet, answer_lengths, run_trimmed
+from dnc_qa.models.trimmed import TrimmedNet, answer_lengths, lengths_for, run_trimmed
 
 f64 = torch.float64
 
@@ -66,3 +66,12 @@ def test_a_given_state_and_equal_lengths():
     torch.testing.assert_close(out[0, :2], full[0, :2], rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="one length"):
         run_trimmed(model, x, [0, 4, 4])
+
+
+def test_only_tasks_that_read_answers_alone_are_trimmed():
+    from dnc_qa.tasks.copy import CopyTask
+    from dnc_qa.tasks.traversal import TraversalTask
+
+    mask = torch.tensor([[0, 1, 0, 0], [0, 0, 1, 1]], dtype=torch.float32)
+    assert lengths_for(TraversalTask(), mask) == [2, 4]
+    assert lengths_for(CopyTask(), mask) is None

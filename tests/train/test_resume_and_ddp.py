@@ -82,16 +82,22 @@ def test_killed_then_resumed_run_matches_uninterrupted(tmp_path: Path) -> None:
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
-    out = tmp_path / "ddp"
+def _torchrun_train(out: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m dnc_qa.train ARGS --device cpu --out OUT --json`` (tiny model) as two gloo
+    processes under torchrun; fails the test unless it exits 0."""
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "dnc_qa.train", "--task", "copy", "--model", "dnc", "--steps", "12",
-        "--checkpoint-every", "6", "--log-every", "3", "--eval-every", "6", "--device", "cpu",
-        "--out", str(out), "--json", *TINY_ARGS,
+        "-m", "dnc_qa.train", *args, "--device", "cpu", "--out", str(out), "--json", *TINY_ARGS,
     ]
     run = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_torchrun_two_processes_gloo(tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    run = _torchrun_train(out, "--task", "copy", "--model", "dnc", "--steps", "12",
+                          "--checkpoint-every", "6", "--log-every", "3", "--eval-every", "6")
     lines = [x for x in run.stdout.splitlines() if x.startswith("{")]
     assert len(lines) == 1  # only rank 0 reports
     report = json.loads(lines[0])
@@ -115,15 +121,9 @@ def test_torchrun_two_processes_shortest_path_rollouts(tmp_path: Path) -> None:
     """The rollout task (several model passes per batch) trains under DDP: one forward and
     one backward of :class:`~dnc_qa.train.trainer.RolloutNet` per step."""
     out = tmp_path / "ddp-sp"
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "dnc_qa.train", "--task", "shortest_path", "--model", "dnc", "--controller",
-        "feedforward", "--fit-cells", "--steps", "6", "--checkpoint-every", "3",
-        "--log-every", "3", "--eval-every", "3", "--device", "cpu", "--out", str(out),
-        "--json", *TINY_ARGS,
-    ]
-    run = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = _torchrun_train(out, "--task", "shortest_path", "--model", "dnc", "--controller",
+                          "feedforward", "--fit-cells", "--steps", "6", "--checkpoint-every",
+                          "3", "--log-every", "3", "--eval-every", "3")
     report = json.loads(next(x for x in run.stdout.splitlines() if x.startswith("{")))
     assert report["steps"] == 6 and report["task"] == "shortest_path"
     records = read_metrics(out / "metrics.jsonl")
@@ -138,15 +138,9 @@ def test_torchrun_two_processes_trimmed_graph_batches(tmp_path: Path) -> None:
     last answer: several model calls per batch, as one DDP module call
     (:class:`~dnc_qa.models.trimmed.TrimmedNet`), so DDP's one reduction per step holds."""
     out = tmp_path / "ddp-trav"
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "dnc_qa.train", "--task", "traversal", "--model", "dnc", "--controller",
-        "feedforward", "--fit-cells", "--steps", "4", "--checkpoint-every", "2",
-        "--log-every", "2", "--eval-every", "2", "--device", "cpu", "--out", str(out),
-        "--json", *TINY_ARGS,
-    ]
-    run = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = _torchrun_train(out, "--task", "traversal", "--model", "dnc", "--controller",
+                          "feedforward", "--fit-cells", "--steps", "4", "--checkpoint-every",
+                          "2", "--log-every", "2", "--eval-every", "2")
     report = json.loads(next(x for x in run.stdout.splitlines() if x.startswith("{")))
     assert report["steps"] == 4 and report["episodes"] == 4 * 4 * 2
     records = read_metrics(out / "metrics.jsonl")
