@@ -39,9 +39,9 @@ void forward_slices(const T* Lp, const T* p, const T* w, const T* r, T* L, T* f,
       const T* ws = w + s * N;
       const T* rs = r + (s / H) * R * N;
       T* fs = f + s * R * N;
-      dnc_step::pad_copy<T>(ws, N, ld, wp.data());
-      dnc_step::pad_copy<T>(p + s * N, N, ld, pp.data());
-      for (int64_t i = 0; i < R; ++i) dnc_step::pad_copy<T>(rs + i * N, N, ld, rp.data() + i * ld);
+      dnc_step::pad_rows<T>(ws, 1, N, ld, wp.data());
+      dnc_step::pad_rows<T>(p + s * N, 1, N, ld, pp.data());
+      dnc_step::pad_rows<T>(rs, R, N, ld, rp.data());
       std::fill(bp.begin(), bp.end(), T(0));
       for (int64_t a = 0; a < N; ++a) {
         T* row = l + a * ld;
@@ -59,9 +59,7 @@ void forward_slices(const T* Lp, const T* p, const T* w, const T* r, T* L, T* f,
           dnc_step::axpy<T>(ri[a], row, bp.data() + i * ld, ld);
         }
       }
-      T* bs = b + s * R * N;
-      for (int64_t i = 0; i < R; ++i)
-        std::copy(bp.data() + i * ld, bp.data() + i * ld + N, bs + i * N);
+      dnc_step::unpad_rows<T>(bp.data(), R, N, ld, b + s * R * N);
     }
   });
 }

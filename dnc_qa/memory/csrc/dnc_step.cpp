@@ -15,7 +15,7 @@
 //              gw [B,1] pi [B,R,3] (backward, content, forward); rmask [B,R,W] and
 //              wmask [B,1,W], or empty tensors (no masking)
 //   state      M0 [B,N,W] u0 [B,N] L0 [B,1,N,ld] p0 [B,1,N] rw0 [B,R,N] ww0 [B,1,N]
-//              (ld = N, or the padded rows described at pad_copy below)
+//              (ld = N, or the padded rows described at pad_rows below)
 // All contiguous and of one floating dtype; sizes are read from M0 and rw0. The kernels read
 // raw memory, so only the element counts of the interface tensors matter, not their shapes.
 
@@ -353,11 +353,20 @@ Step<T> make_step(const std::vector<torch::Tensor>& in, bool dealloc) {
 // gradient and of every row product stays zero, and the first N columns are what an
 // unpadded link gives.
 
-// x[0..n) to out[0..m), zero beyond n (m >= n).
+// `rows` rows of n entries (x, n apart) to rows of m >= n entries (out, m apart), zero
+// beyond n.
 template <typename T>
-void pad_copy(const T* x, int64_t n, int64_t m, T* out) {
-  std::copy(x, x + n, out);
-  std::fill(out + n, out + m, T(0));
+void pad_rows(const T* x, int64_t rows, int64_t n, int64_t m, T* out) {
+  for (int64_t i = 0; i < rows; ++i) {
+    std::copy(x + i * n, x + (i + 1) * n, out + i * m);
+    std::fill(out + i * m + n, out + (i + 1) * m, T(0));
+  }
+}
+
+// The reverse: the first n entries of each of `rows` rows m apart, to rows n apart.
+template <typename T>
+void unpad_rows(const T* x, int64_t rows, int64_t n, int64_t m, T* out) {
+  for (int64_t i = 0; i < rows; ++i) std::copy(x + i * m, x + i * m + n, out + i * n);
 }
 
 // ------------------------------------------------------------------ forward
@@ -430,9 +439,9 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
       T* Lb = L + b * N * ld;
       T* fb = f + b * R * N;
       T* bb = bk + b * R * N;
-      pad_copy<T>(wwb, N, ld, wp.data());
-      pad_copy<T>(p0, N, ld, pp.data());
-      for (int64_t i = 0; i < R; ++i) pad_copy<T>(rw0 + i * N, N, ld, rp.data() + i * ld);
+      pad_rows<T>(wwb, 1, N, ld, wp.data());
+      pad_rows<T>(p0, 1, N, ld, pp.data());
+      pad_rows<T>(rw0, R, N, ld, rp.data());
       std::fill(bp.begin(), bp.end(), T(0));
       for (int64_t a = 0; a < N; ++a) {
         // the new row goes to scratch first and is then copied out, so L may be L0 (an
@@ -453,8 +462,7 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
         }
         std::copy(row, row + ld, Lb + a * ld);
       }
-      for (int64_t i = 0; i < R; ++i)
-        std::copy(bp.data() + i * ld, bp.data() + i * ld + N, bb + i * N);
+      unpad_rows<T>(bp.data(), R, N, ld, bb);
       T* pb = p + b * N;
       for (int64_t n = 0; n < N; ++n) pb[n] = (T(1) - wsum) * p0[n] + wwb[n];
       // 7. read content weights against the new memory; 9. read weights; 10. read vectors
@@ -640,12 +648,10 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
       T* gL0b = gL0 + b * N * ld;
       T* gp0b = gp0 + b * N;
       T* grw0b = grw0 + b * R * N;
-      pad_copy<T>(wwb, N, ld, wp.data());
-      pad_copy<T>(p0, N, ld, pp.data());
-      for (int64_t i = 0; i < R; ++i) {
-        pad_copy<T>(rw0 + i * N, N, ld, rp.data() + i * ld);
-        pad_copy<T>(gb.data() + i * N, N, ld, gbp.data() + i * ld);
-      }
+      pad_rows<T>(wwb, 1, N, ld, wp.data());
+      pad_rows<T>(p0, 1, N, ld, pp.data());
+      pad_rows<T>(rw0, R, N, ld, rp.data());
+      pad_rows<T>(gb.data(), R, N, ld, gbp.data());
       std::fill(gpp.begin(), gpp.end(), T(0));
       std::fill(drp.begin(), drp.end(), T(0));
       std::fill(gwp.begin(), gwp.end(), T(0));
@@ -682,10 +688,9 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
         gwp[a] += link_row_backward<T>(G.data(), lrow, pp.data(), wp.data(), wa, ld,
                                        gL0b + a * ld, gwp.data(), gpp.data());
       }
-      std::copy(gpp.data(), gpp.data() + N, gp0b);
-      std::copy(gwp.data(), gwp.data() + N, gw_.begin());
-      for (int64_t i = 0; i < R; ++i)
-        std::copy(drp.data() + i * ld, drp.data() + i * ld + N, grw0b + i * N);
+      unpad_rows<T>(gpp.data(), 1, N, ld, gp0b);
+      unpad_rows<T>(gwp.data(), 1, N, ld, gw_.data());
+      unpad_rows<T>(drp.data(), R, N, ld, grw0b);
       // 6. p = (1 - S) p0 + w, S = sum w:  g_p0 += (1 - S) g_p,  g_w += g_p - <g_p, p0>
       T wsum = 0;
       for (int64_t n = 0; n < N; ++n) wsum += wwb[n];
