@@ -11,8 +11,9 @@ step of docs/memory.md; here each one that can run a configuration is held, in f
   outputs, final state, every parameter's and initial state field's gradient;
 * to the invariants over a long sequence;
 
-over a few configurations (masking, de-allocation, link sharpness, several read and write
-heads, a batch of 3). Sparse links run with ``link_k >= N``, where they equal dense links.
+over a few configurations (masking, de-allocation, link sharpness, one to seven read heads,
+several write heads, a batch of 3). Sparse links run with ``link_k >= N``, where they equal
+dense links.
 Then ``choose_backend``'s reasons: which backend runs, and why not the others.
 """
 
@@ -50,6 +51,10 @@ CONFIGS = {
     "masking+deallocation": {"num_reads": 3, "masking": True, "deallocation": True},
     "sharpness": {"num_reads": 2, "link_sharpness": True},
     "two-writes": {"num_reads": 2, "num_writes": 2},
+    # the link's row pass takes three read heads at a time: more heads take a second pass
+    "four-reads": {"num_reads": 4},
+    "seven-reads-masking+deallocation": {"num_reads": 7, "masking": True, "deallocation": True},
+    "two-writes-four-reads": {"num_reads": 4, "num_writes": 2},
     "three-writes-all-options": {
         "num_reads": 2, "num_writes": 3, "masking": True, "deallocation": True,
         "link_sharpness": True,
@@ -319,6 +324,39 @@ def test_model_passes_equal_the_pytorch_step(backend, case, steps):
     if grads is not None:
         for i, (got, want) in enumerate(zip(grads, want_grads, strict=True)):
             _assert_close(got, want, f"gradient {i}", rtol=1e-9, atol=1e-10)
+
+
+def test_a_sequence_longer_than_a_step_buffer_block_equals_the_step():
+    """The C++ sequence keeps its steps' buffers in blocks of a few MB (here 512 cells of
+    width 64 in float64: blocks of 16 steps, the last one shorter) and, without a backward pass,
+    in two slots the steps alternate between: values and gradients equal the per-step C++
+    backend's, and a no-grad pass gives the same values. (Against the per-step kernels, not
+    the PyTorch step: with hundreds of cells, usages that differ only by rounding can sort
+    differently for the allocation, which moves what is written between cells.)"""
+    _kernels_or_skip()
+
+    def model(backend: str) -> DNC:
+        torch.manual_seed(0)
+        return DNC(5, 4, hidden_size=6, num_cells=512, cell_width=64, num_reads=2,
+                   controller="feedforward", masking=True, backend=backend).to(f64)
+
+    # one row: the per-step backend's matrix products then round as the sequence's do (a last
+    # bit elsewhere can flip which of two nearly unused cells the allocation picks)
+    x = torch.randn(1, 40, 5, generator=torch.Generator().manual_seed(4), dtype=f64)
+    runs = {}
+    for backend in ("cpp-sequence", "cpp"):
+        m = model(backend)
+        assert m.backend_for(x, None).name == backend
+        y, state = m(x)
+        loss = (y * torch.linspace(-1, 1, y.numel(), dtype=f64).view_as(y)).sum()
+        loss = loss + state.memory.link.sum() + state.memory.memory.square().sum()
+        grads = torch.autograd.grad(loss, list(m.parameters()))
+        with torch.no_grad():
+            y_ng, state_ng = m(x)
+        runs[backend] = [y.detach(), *(t.detach() for t in state.memory), *grads, y_ng,
+                         *state_ng.memory]
+    for i, (got, want) in enumerate(zip(runs["cpp-sequence"], runs["cpp"], strict=True)):
+        _assert_close(got, want, f"tensor {i}", rtol=1e-9, atol=1e-10)
 
 
 # --------------------------------------------------------------------------- choose_backend

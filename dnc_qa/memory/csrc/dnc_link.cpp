@@ -32,7 +32,7 @@ template <typename T>
 void forward_slices(const T* Lp, const T* p, const T* w, const T* r, T* L, T* f, T* b,
                     int64_t S, int64_t H, int64_t N, int64_t ld, int64_t R) {
   at::parallel_for(0, S, 1, [&](int64_t s0, int64_t s1) {
-    Vec<T> wp(ld), pp(ld), rp(R * ld), bp(R * ld);
+    Vec<T> wp(ld), pp(ld), rp(R * ld), bp(R * ld), row(ld);
     for (int64_t s = s0; s < s1; ++s) {
       const T* lp = Lp + s * N * ld;
       T* l = L + s * N * ld;
@@ -43,22 +43,9 @@ void forward_slices(const T* Lp, const T* p, const T* w, const T* r, T* L, T* f,
       dnc_step::pad_rows<T>(p + s * N, 1, N, ld, pp.data());
       dnc_step::pad_rows<T>(rs, R, N, ld, rp.data());
       std::fill(bp.begin(), bp.end(), T(0));
-      for (int64_t a = 0; a < N; ++a) {
-        T* row = l + a * ld;
-        dnc_step::link_row<T>(lp + a * ld, wp.data(), pp.data(), ws[a], a, ld, row);
-        int64_t i = 0;
-        for (; i + 1 < R; i += 2) {  // two heads per pass over the row
-          const T *r0 = rp.data() + i * ld, *r1 = r0 + ld;
-          dnc_step::heads2_forward<T>(row, r0, r1, r0[a], r1[a], ld, bp.data() + i * ld,
-                                      bp.data() + (i + 1) * ld, &fs[i * N + a],
-                                      &fs[(i + 1) * N + a]);
-        }
-        for (; i < R; ++i) {
-          const T* ri = rp.data() + i * ld;
-          fs[i * N + a] = dnc_step::dot<T>(row, ri, ld);
-          dnc_step::axpy<T>(ri[a], row, bp.data() + i * ld, ld);
-        }
-      }
+      for (int64_t a = 0; a < N; ++a)
+        dnc_step::link_row_forward<T>(lp + a * ld, wp.data(), pp.data(), ws[a], a, ld, R,
+                                      rp.data(), bp.data(), fs + a, N, l + a * ld, row.data());
       dnc_step::unpad_rows<T>(bp.data(), R, N, ld, b + s * R * N);
     }
   });
@@ -71,7 +58,7 @@ void backward_slices(const T* Lp, const T* p, const T* w, const T* r, const T* G
                      const T* gb, T* dLp, T* dp, T* dw, T* dr, int64_t S, int64_t H, int64_t N,
                      int64_t R) {
   at::parallel_for(0, S, 1, [&](int64_t s0, int64_t s1) {
-    Vec<T> row(N), g(N);
+    Vec<T> row(N), g(N), zero(N, T(0));
     for (int64_t s = s0; s < s1; ++s) {
       const T* lp = Lp + s * N * N;
       const T* gs = G ? G + s * N * N : nullptr;
@@ -87,40 +74,10 @@ void backward_slices(const T* Lp, const T* p, const T* w, const T* r, const T* G
       std::fill(dps, dps + N, T(0));
       std::fill(dws, dws + N, T(0));
       std::fill(drs, drs + R * N, T(0));
-      for (int64_t a = 0; a < N; ++a) {
-        const T wa = ws[a];
-        const T* lrow = lp + a * N;
-        // the link row as the forward pass computed it
-        dnc_step::link_row<T>(lrow, ws, ps, wa, a, N, row.data());
-        // total gradient of this row of L: incoming + from f_i = L r_i and b_i = L^T r_i
-        if (gs) {
-          std::copy(gs + a * N, gs + (a + 1) * N, g.begin());
-        } else {
-          std::fill(g.begin(), g.end(), T(0));
-        }
-        int64_t i = 0;
-        for (; i + 1 < R; i += 2) {  // two heads per pass over the row
-          const T *r0 = rs + i * N, *r1 = r0 + N;
-          T *d0 = drs + i * N, *d1 = d0 + N;
-          T acc0, acc1;
-          dnc_step::heads2_grads<T>(r0, r1, gbs + i * N, gbs + (i + 1) * N, row.data(),
-                                    gfs[i * N + a], gfs[(i + 1) * N + a], r0[a], r1[a], N,
-                                    g.data(), d0, d1, &acc0, &acc1);
-          d0[a] += acc0;
-          d1[a] += acc1;
-        }
-        for (; i < R; ++i) {
-          const T* ri = rs + i * N;
-          T* dri = drs + i * N;
-          const T acc = dnc_step::link_row_grads<T>(ri, gbs + i * N, row.data(),
-                                                    gfs[i * N + a], ri[a], N, g.data(), dri);
-          dri[a] += acc;
-        }
-        g[a] = 0;  // the diagonal is overwritten with 0 in the forward pass
-        const T dwa = dnc_step::link_row_backward<T>(g.data(), lrow, ps, ws, wa, N, dl + a * N,
-                                                     dws, dps);
-        dws[a] += dwa;
-      }
+      for (int64_t a = 0; a < N; ++a)
+        dnc_step::link_row_backward_all<T>(lp + a * N, ws, ps, ws[a], a, N, R, rs, gbs, drs,
+                                           gfs + a, N, gs ? gs + a * N : zero.data(),
+                                           dl + a * N, dws, dps, g.data(), row.data());
     }
   });
 }

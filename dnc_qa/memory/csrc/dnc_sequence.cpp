@@ -16,10 +16,11 @@
 //
 // The links are kept with padded rows ([B, 1, N, ld], ld = N rounded up to 16; see
 // dnc_step.cpp): the caller's initial link and link gradient are copied in, the final ones
-// copied out. The memory step's link is updated in place in one working buffer; every
-// `segment`-th incoming link is kept as a checkpoint, and the backward pass recomputes the links of one
-// segment at a time from it (as dnc_qa.memory.link_function.LinkTape does). The backward pass
-// also updates the link's gradient in place. The controller's and the interface layer's
+// copied out. The memory step reads its link from one of two working buffers and writes the
+// new one to the other; every `segment`-th incoming link is kept as a checkpoint, and the
+// backward pass recomputes the links of one segment at a time from it (as
+// dnc_qa.memory.link_function.LinkTape does). The link's gradient alternates between two
+// buffers the same way in the backward pass. The controller's and the interface layer's
 // weight gradients are one matrix product each over all T B rows after the loop.
 //
 // Shapes: xg [B,T,G] (G = 4H or H); w_rec [G, D] (D = RW + H or RW); w_if [I,H]; b_if [I];
@@ -127,20 +128,111 @@ struct Links {
   int64_t count() const { return keep ? (T - 1) / segment : 0; }
 };
 
-// Per step, what the backward pass needs from the forward pass (24 tensors): the activated
-// interface (dnc_step::kNumInterface, in the order of dnc_step::Input), then what
-// dnc_step_backward takes as `saved` (dnc_step::SavedIndex: the step's state M u p rw ww and
-// psi cw alloc order cr f bk).
-constexpr int64_t kStepSaved = dnc_step::kNumInterface + dnc_step::kNumSaved;
-
 // What the forward pass over one batch chunk keeps for its backward pass: X [T,B,D],
 // A [T,B,G] (activated gates, or h for feed-forward), C and TC [T,B,H] (c and tanh c; empty
 // for feed-forward), XI [T,B,I] (raw interface), HC [T,B,H] (clipped h), the link
-// checkpoints, then kStepSaved per step.
+// checkpoints, then the steps' buffers (StepBuffers).
 struct Saved {
   std::vector<Tensor> tensors;
 };
 constexpr int64_t kSequenceSaved = 6;  // X A C TC XI HC
+
+// Every step's activated interface (dnc_step::Input's first kNumInterface fields, each
+// [B, size]) and what dnc_step_forward returns for the backward pass (dnc_step::SavedIndex:
+// M u p rw ww psi cw alloc order cr f bk): a few buffers per field for the whole sequence
+// instead of some 25 tensors per step. S slots: T when the backward pass needs them, else 2
+// that the steps alternate between (step t reads the state of step t - 1). Each field is
+// kept in blocks of `block` consecutive slots ([block, B, ...], the last one shorter), sized
+// so that no block passes kBlockBytes: the allocator then recycles the blocks from call to
+// call (one buffer for a long sequence would be mapped fresh, page by page, every call).
+constexpr int64_t kBlockBytes = int64_t(4) << 20;
+
+struct StepBuffers {
+  int64_t slots = 0, block = 1;
+  std::vector<std::vector<Tensor>> iface, saved;  // [field][block]
+
+  // Slots per block for these sizes (the largest field per slot is M, [B, N, W], or the
+  // read heads' [B, R, N]).
+  static int64_t block_for(int64_t B, int64_t N, int64_t W, int64_t R, int64_t item) {
+    const int64_t per_slot = B * std::max(N * W, std::max(R, int64_t(1)) * N) * item;
+    return std::max<int64_t>(1, kBlockBytes / std::max<int64_t>(per_slot, 1));
+  }
+  int64_t blocks() const { return (slots + block - 1) / block; }
+
+  StepBuffers(const dnc_step::Layout& l, int64_t S, int64_t B, int64_t N, int64_t W, int64_t R,
+              const torch::TensorOptions& opt)
+      : slots(S), block(block_for(B, N, W, R, opt.dtype().itemsize())) {
+    auto fields = [&](std::vector<int64_t> shape, const torch::TensorOptions& o) {
+      std::vector<Tensor> out;
+      for (int64_t j = 0; j < blocks(); ++j) {
+        shape[0] = std::min(block, slots - j * block);
+        out.push_back(torch::empty(shape, o));
+      }
+      return out;
+    };
+    for (const auto& f : l.fields) iface.push_back(fields({0, B, f.size}, opt));
+    saved = {fields({0, B, N, W}, opt), fields({0, B, N}, opt),    fields({0, B, 1, N}, opt),
+             fields({0, B, R, N}, opt), fields({0, B, 1, N}, opt), fields({0, B, N}, opt),
+             fields({0, B, N}, opt),    fields({0, B, N}, opt),
+             fields({0, B, N}, opt.dtype(torch::kInt64)),
+             fields({0, B, R, N}, opt), fields({0, B, R, N}, opt), fields({0, B, R, N}, opt)};
+  }
+
+  // The blocks of `first`, ... as flat() gave them (the backward pass's view).
+  StepBuffers(std::vector<Tensor>::const_iterator first, int64_t S, int64_t blk)
+      : slots(S), block(blk) {
+    for (int k = 0; k < dnc_step::kNumInterface + dnc_step::kNumSaved; ++k) {
+      std::vector<Tensor> f(first, first + blocks());
+      first += blocks();
+      (k < dnc_step::kNumInterface ? iface : saved).push_back(std::move(f));
+    }
+  }
+
+  // Every block, field by field (what the backward pass keeps).
+  std::vector<Tensor> flat() const {
+    std::vector<Tensor> out;
+    for (const auto* group : {&iface, &saved})
+      for (const auto& f : *group) out.insert(out.end(), f.begin(), f.end());
+    return out;
+  }
+
+  // Slot s of a field as a raw pointer (null for an empty field), and as a tensor.
+  template <typename T>
+  T* at(const std::vector<Tensor>& field, int64_t s) const {
+    const Tensor& b = field[s / block];
+    return b.numel() > 0 ? b.data_ptr<T>() + (s % block) * (b.numel() / b.size(0)) : nullptr;
+  }
+  Tensor tensor(const std::vector<Tensor>& field, int64_t s) const {
+    return field[s / block].select(0, s % block);
+  }
+};
+
+// The memory step's inputs (dnc_step::Step) at step t: its interface from the buffers, the
+// incoming state M u p rw ww from `prev` (each [B, ...]), the link from L0.
+template <typename T>
+dnc_step::Step<T> step_inputs(const StepBuffers& sb, int64_t s, const T* const* prev,
+                              const T* L0, int64_t B, int64_t N, int64_t W, int64_t R,
+                              int64_t ld, bool dealloc) {
+  dnc_step::Step<T> st;
+  const T* in[dnc_step::kNumInterface];
+  for (int k = 0; k < dnc_step::kNumInterface; ++k) in[k] = sb.at<T>(sb.iface[k], s);
+  st.rk = in[dnc_step::kReadKeys]; st.rs = in[dnc_step::kReadStrengths];
+  st.wk = in[dnc_step::kWriteKeys]; st.ws = in[dnc_step::kWriteStrengths];
+  st.e = in[dnc_step::kEraseVectors]; st.v = in[dnc_step::kWriteVectors];
+  st.fg = in[dnc_step::kFreeGates]; st.ga = in[dnc_step::kAllocationGates];
+  st.gw = in[dnc_step::kWriteGates]; st.pi = in[dnc_step::kReadModes];
+  st.rmask = in[dnc_step::kReadMasks]; st.wmask = in[dnc_step::kWriteMasks];
+  st.M0 = prev[0]; st.u0 = prev[1]; st.L0 = L0; st.p0 = prev[2]; st.rw0 = prev[3];
+  st.ww0 = prev[4];
+  st.B = B; st.N = N; st.W = W; st.R = R; st.ld = ld; st.dealloc = dealloc;
+  return st;
+}
+
+// The row-major [B, n] rows of x (rows `stride` apart) to out (rows `out_stride` apart).
+template <typename T>
+void copy_rows(const T* x, int64_t stride, int64_t B, int64_t n, T* out, int64_t out_stride) {
+  for (int64_t b = 0; b < B; ++b) std::copy(x + b * stride, x + b * stride + n, out + b * out_stride);
+}
 
 // The row stride of the sequence's links: N rounded up to 16 (dnc_step.cpp, "padded link
 // rows"): every link buffer here is [B, 1, N, ld] with zeros in columns N..ld-1.
@@ -159,201 +251,300 @@ Tensor unpadded_link(const Tensor& L, int64_t N) {
   return L.size(-1) == N ? L : L.narrow(3, 0, N).contiguous();
 }
 
+// The memory state fields a step reads and writes besides the link, as SavedIndex numbers
+// them (M u p rw ww), and where the initial state keeps them (state0: h0 c0 r0 M0 u0 L0 p0
+// rw0 ww0).
+constexpr int kStateSaved[5] = {dnc_step::kSavedMemory, dnc_step::kSavedUsage,
+                                dnc_step::kSavedPrecedence, dnc_step::kSavedReadWeights,
+                                dnc_step::kSavedWriteWeights};
+constexpr int kStateInState0[5] = {3, 4, 6, 7, 8};
+
 // The forward loop (see the top of this file). outputs: hc [T,B,H] (clipped controller
 // outputs), rs [T,B,R*W] (read vectors), h_T, c_T (empty for feed-forward), M_T, u_T, L_T,
 // p_T, rw_T, ww_T.
-void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
-                      const Tensor& b_if, const std::vector<Tensor>& state0, const Config& cfg,
-                      bool keep, std::vector<Tensor>& outputs, Saved& saved) {
-  at::NoGradGuard no_grad;  // grad mode is per thread: this may run on a worker thread
-  const int64_t B = xg.size(0), T = xg.size(1), G = xg.size(2), RW = cfg.R * cfg.W;
+template <typename T>
+void sequence_forward_impl(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
+                           const Tensor& b_if, const std::vector<Tensor>& state0,
+                           const Config& cfg, bool keep, std::vector<Tensor>& outputs,
+                           Saved& saved) {
+  const int64_t B = xg.size(0), TT = xg.size(1), G = xg.size(2), RW = cfg.R * cfg.W;
   const int64_t H = w_if.size(1), D = w_rec.size(1), I = w_if.size(0), N = state0[3].size(1);
-  const int64_t ld = link_stride(N);
+  const int64_t W = cfg.W, R = cfg.R, ld = link_stride(N);
+  const auto layout = dnc_step::parse_layout(cfg.layout);
   auto opt = xg.options();
-  auto X = torch::empty({T, B, D}, opt);
-  auto A = torch::empty({T, B, G}, opt);  // activated gates (LSTM) or h (feed-forward)
-  auto C = torch::empty({cfg.lstm ? T : 0, B, H}, opt);
-  auto TC = torch::empty({cfg.lstm ? T : 0, B, H}, opt);
-  auto XI = torch::empty({T, B, I}, opt);
-  auto HC = torch::empty({T, B, H}, opt);
-  auto RS = torch::empty({T, B, RW}, opt);
-  const Links links{T, cfg.segment, keep};
-  std::vector<Tensor> checkpoints, steps;
-  auto work = torch::empty({B, 1, N, ld}, opt);
+  auto X = torch::empty({TT, B, D}, opt);
+  auto A = torch::empty({TT, B, G}, opt);  // activated gates (LSTM) or h (feed-forward)
+  auto C = torch::empty({cfg.lstm ? TT : 0, B, H}, opt);
+  auto TC = torch::empty({cfg.lstm ? TT : 0, B, H}, opt);
+  auto XI = torch::empty({TT, B, I}, opt);
+  auto HC = torch::empty({TT, B, H}, opt);
+  auto RS = torch::empty({TT, B, RW}, opt);
+  StepBuffers sb(layout, keep ? std::max<int64_t>(TT, 1) : 2, B, N, W, R, opt);
+  const Links links{TT, cfg.segment, keep};
+  std::vector<Tensor> checkpoints;
+  // two working buffers, alternating: each step reads the link from one and writes the new
+  // one to the other (a step's row pass reads and writes different rows of memory)
+  Tensor work[2] = {torch::empty({B, 1, N, ld}, opt), torch::empty({B, 1, N, ld}, opt)};
   const auto w_rec_t = w_rec.t(), w_if_t = w_if.t();
-  Tensor h_prev = state0[0], c_prev = state0[1], r_prev = state0[2];
-  std::vector<Tensor> mem(state0.begin() + 3, state0.end());  // M u L p rw ww
-  mem[2] = padded_link(mem[2], ld);
-  for (int64_t t = 0; t < T; ++t) {
-    auto Xt = X[t];
-    Xt.narrow(1, 0, RW).copy_(r_prev.reshape({B, RW}));
-    if (cfg.lstm) Xt.narrow(1, RW, H).copy_(h_prev);
+  const auto r0 = state0[2].contiguous();
+  Tensor h_prev = state0[0], c_prev = state0[1];
+  Tensor link = padded_link(state0[5], ld);  // the incoming link of the next step
+  std::vector<Tensor> mem0;
+  for (int k = 0; k < 5; ++k) mem0.push_back(state0[kStateInState0[k]].contiguous());
+  const T clip = T(cfg.clip);
+  for (int64_t t = 0; t < TT; ++t) {
+    const int64_t s = keep ? t : t % 2, s_prev = keep ? t - 1 : (t + 1) % 2;
+    T* Xt = X.data_ptr<T>() + t * B * D;
+    copy_rows<T>(t == 0 ? r0.data_ptr<T>() : RS.data_ptr<T>() + (t - 1) * B * RW, RW, B, RW, Xt,
+                 D);
+    if (cfg.lstm) {
+      const auto hp = h_prev.contiguous();
+      copy_rows<T>(hp.data_ptr<T>(), H, B, H, Xt + RW, D);
+    }
     auto gates = A[t];
-    at::addmm_out(gates, xg.select(1, t), Xt, w_rec_t);
+    at::addmm_out(gates, xg.select(1, t), X[t], w_rec_t);
     Tensor h;
     if (cfg.lstm) {
       h = torch::empty({B, H}, opt);
-      AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "dnc_sequence_cell", [&] {
-        cell_forward<scalar_t>(gates, c_prev, C[t], TC[t], h);
-      });
+      cell_forward<T>(gates, c_prev, C[t], TC[t], h);
     } else {
       h = gates.tanh_();
     }
     auto hc = HC[t];
-    AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "dnc_sequence_clamp", [&] {
-      clamp_copy<scalar_t>(h.data_ptr<scalar_t>(), B * H, cfg.has_clip, scalar_t(cfg.clip),
-                           hc.data_ptr<scalar_t>());
-    });
+    clamp_copy<T>(h.data_ptr<T>(), B * H, cfg.has_clip, clip, hc.data_ptr<T>());
     auto xi = XI[t];
     at::addmm_out(xi, b_if, hc, w_if_t);
-    auto iface = activate(xi, cfg.layout);
-    // the incoming link is mem[2]; the new one goes to a fresh checkpoint or to the working
-    // buffer: in place, unless it comes from the initial link or a checkpoint
-    Tensor dst = work;
+    T* fields[dnc_step::kNumInterface];
+    for (int k = 0; k < dnc_step::kNumInterface; ++k) fields[k] = sb.at<T>(sb.iface[k], s);
+    dnc_step::activate_rows<T>(xi.data_ptr<T>(), B, layout, fields);
+    // the incoming link is `link`; the new one goes to a fresh checkpoint or to the working
+    // buffer it is not in
+    Tensor dst = work[link.is_same(work[0]) ? 1 : 0];
     if (links.checkpoint(t + 1)) {
       dst = torch::empty({B, 1, N, ld}, opt);
       checkpoints.push_back(dst);
     }
-    std::vector<Tensor> in(iface.begin(), iface.end());
-    in.insert(in.end(), mem.begin(), mem.end());
-    auto res = dnc_step_forward(in, cfg.dealloc, dst);
-    RS[t].copy_(res[dnc_step::kOutReads].reshape({B, RW}));
-    if (keep) {
-      steps.insert(steps.end(), iface.begin(), iface.end());
-      for (int k = 0; k < dnc_step::kNumSaved; ++k)
-        steps.push_back(res[dnc_step::kSavedFromOutput[k]]);
-    }
+    const T* prev[5];
+    for (int k = 0; k < 5; ++k)
+      prev[k] = t == 0 ? mem0[k].data_ptr<T>() : sb.at<T>(sb.saved[kStateSaved[k]], s_prev);
+    const auto st = step_inputs<T>(sb, s, prev, link.data_ptr<T>(), B, N, W, R, ld, cfg.dealloc);
+    T* out[dnc_step::kNumSaved];
+    for (int k = 0; k < dnc_step::kNumSaved; ++k)
+      if (k != dnc_step::kSavedOrder) out[k] = sb.at<T>(sb.saved[k], s);
+    int64_t* order = sb.at<int64_t>(sb.saved[dnc_step::kSavedOrder], s);
+    dnc_step::forward_kernel<T>(
+        st, RS.data_ptr<T>() + t * B * RW, out[dnc_step::kSavedMemory],
+        out[dnc_step::kSavedUsage], dst.data_ptr<T>(), out[dnc_step::kSavedPrecedence],
+        out[dnc_step::kSavedReadWeights], out[dnc_step::kSavedWriteWeights],
+        out[dnc_step::kSavedPsi], out[dnc_step::kSavedWriteContent],
+        out[dnc_step::kSavedAllocation], order, out[dnc_step::kSavedReadContent],
+        out[dnc_step::kSavedForward], out[dnc_step::kSavedBackward]);
+    link = dst;
     if (cfg.lstm) {
       h_prev = h;
       c_prev = C[t];
     }
-    r_prev = res[dnc_step::kOutReads];
-    mem = std::vector<Tensor>(res.begin() + dnc_step::kOutMemory,
-                              res.begin() + dnc_step::kOutWriteWeights + 1);
   }
-  // the final state: copies of what the backward pass keeps (an output held by the autograd
-  // node that made it would be a reference cycle); the link is the working buffer
+  // the final state: copies (an output held by the autograd node that made it would be a
+  // reference cycle, and without the backward pass the buffers alternate); the link is a
+  // working buffer
+  const int64_t last = keep ? TT - 1 : (TT - 1) % 2;
+  auto final_field = [&](int k) -> Tensor {
+    if (TT == 0) return state0[kStateInState0[k]];
+    return sb.tensor(sb.saved[kStateSaved[k]], last).clone();
+  };
   outputs = {HC, RS, h_prev, keep && cfg.lstm ? c_prev.clone() : c_prev};  // (HC: merge_outputs)
-  for (int k = 0; k < 6; ++k)
-    outputs.push_back(k == 2 ? unpadded_link(mem[k], N) : keep ? mem[k].clone() : mem[k]);
+  outputs.push_back(final_field(0));
+  outputs.push_back(final_field(1));
+  outputs.push_back(unpadded_link(link, N));
+  outputs.push_back(final_field(2));
+  outputs.push_back(final_field(3));
+  outputs.push_back(final_field(4));
   if (keep) {
     saved.tensors = {X, A, C, TC, XI, HC};
     saved.tensors.insert(saved.tensors.end(), checkpoints.begin(), checkpoints.end());
-    saved.tensors.insert(saved.tensors.end(), steps.begin(), steps.end());
+    const auto blocks = sb.flat();
+    saved.tensors.insert(saved.tensors.end(), blocks.begin(), blocks.end());
   }
+}
+
+void sequence_forward(const Tensor& xg, const Tensor& w_rec, const Tensor& w_if,
+                      const Tensor& b_if, const std::vector<Tensor>& state0, const Config& cfg,
+                      bool keep, std::vector<Tensor>& outputs, Saved& saved) {
+  at::NoGradGuard no_grad;  // grad mode is per thread: this may run on a worker thread
+  AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "dnc_sequence_forward", [&] {
+    sequence_forward_impl<scalar_t>(xg, w_rec, w_if, b_if, state0, cfg, keep, outputs, saved);
+  });
 }
 
 // The backward loop. grads: g_hc [T,B,H], g_rs [T,B,RW], g_hT, g_cT, gM, gu, gL, gp, grw, gww
 // (any may be empty: zero). Returns the gradients of xg [B,T,G], w_rec, w_if, b_if, then of
 // state0 (9; those of h0 and c0 empty for feed-forward).
-std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Tensor& w_rec,
-                                      const Tensor& w_if, const std::vector<Tensor>& state0,
-                                      const Saved& saved, const Config& cfg) {
-  at::NoGradGuard no_grad;  // (see sequence_forward)
+template <typename T>
+std::vector<Tensor> sequence_backward_impl(const std::vector<Tensor>& grads, const Tensor& w_rec,
+                                           const Tensor& w_if, const std::vector<Tensor>& state0,
+                                           const Saved& saved, const Config& cfg) {
   const auto& sv = saved.tensors;
   const auto &X = sv[0], &A = sv[1], &C = sv[2], &TC = sv[3], &XI = sv[4], &HC = sv[5];
-  const int64_t T = X.size(0), B = X.size(1), D = X.size(2), G = A.size(2), RW = cfg.R * cfg.W;
+  const int64_t TT = X.size(0), B = X.size(1), D = X.size(2), G = A.size(2), RW = cfg.R * cfg.W;
   const int64_t H = HC.size(2), I = XI.size(2), N = state0[3].size(1), ld = link_stride(N);
-  const Links links{T, cfg.segment, true};
+  const int64_t W = cfg.W, R = cfg.R;
+  const auto layout = dnc_step::parse_layout(cfg.layout);
+  const Links links{TT, cfg.segment, true};
   const int64_t n_ckpt = links.count();
   auto checkpoint = [&](int64_t j) -> const Tensor& { return sv[kSequenceSaved + j - 1]; };
-  auto step = [&](int64_t s, int64_t k) -> const Tensor& {  // step s = 0..T-1, entry k
-    return sv[kSequenceSaved + n_ckpt + s * kStepSaved + k];
+  const StepBuffers sb(sv.begin() + kSequenceSaved + n_ckpt, std::max<int64_t>(TT, 1),
+                       StepBuffers::block_for(B, N, W, R, X.element_size()));
+  std::vector<Tensor> mem0;
+  for (int k = 0; k < 5; ++k) mem0.push_back(state0[kStateInState0[k]].contiguous());
+  // the memory state after step s (s = -1: the initial state), k: index into kStateSaved
+  auto state_after = [&](int64_t s, int k) -> T* {
+    return s < 0 ? mem0[k].data_ptr<T>() : sb.at<T>(sb.saved[kStateSaved[k]], s);
   };
-  // the memory state after step s (s = -1: the initial state), k: dnc_step::kSavedMemory
-  // (M), ...Usage (u), ...Precedence (p), ...ReadWeights (rw), ...WriteWeights (ww)
-  auto state_after = [&](int64_t s, int k) -> const Tensor& {
-    static const int in_state0[] = {3, 4, 6, 7, 8};  // state0: h0 c0 r0 M0 u0 L0 p0 rw0 ww0
-    return s < 0 ? state0[in_state0[k]] : step(s, dnc_step::kNumInterface + k);
+  auto state_tensor = [&](int64_t s, int k) -> Tensor {
+    return s < 0 ? mem0[k] : sb.tensor(sb.saved[kStateSaved[k]], s);
   };
   auto defined = [](const Tensor& g) { return g.numel() > 0; };
   auto opt = X.options();
-  auto GG = torch::empty({T, B, G}, opt);
-  auto GXI = torch::empty({T, B, I}, opt);
+  auto GG = torch::empty({TT, B, G}, opt);
+  auto GXI = torch::empty({TT, B, I}, opt);
   // carried from step t+1 to step t: the gradients of h_t, c_t (LSTM), r_t and the memory
-  auto g_h = defined(grads[2]) ? grads[2].clone() : torch::zeros({cfg.lstm ? B : 0, H}, opt);
-  auto g_c = defined(grads[3]) ? grads[3].clone() : torch::zeros({cfg.lstm ? B : 0, H}, opt);
-  auto g_r = torch::zeros({B, RW}, opt);
+  Tensor g_h = defined(grads[2]) ? grads[2].clone() : torch::zeros({cfg.lstm ? B : 0, H}, opt);
+  Tensor g_c = defined(grads[3]) ? grads[3].clone() : torch::zeros({cfg.lstm ? B : 0, H}, opt);
+  auto g_r = torch::zeros({B, RW}, opt);     // from the controller of step t+1
+  auto g_read = torch::empty({B, RW}, opt);  // g_r plus the read vectors' own gradient
+  auto gX = torch::empty({B, D}, opt);
+  const Tensor g_rs = defined(grads[1]) ? grads[1].contiguous() : grads[1];
   auto gL = defined(grads[6]) ? padded_link(grads[6], ld).clone()
                               : torch::zeros({B, 1, N, ld}, opt);
   const auto L0 = padded_link(state0[5], ld);
-  std::vector<Tensor> gmem = {grads[4], grads[5], gL, grads[7], grads[8], grads[9]};
+  // the memory state's gradients (M u p rw ww, as kStateSaved, then the link): the incoming
+  // ones (the caller's at first; empty: zero) and two buffers the steps alternate between
+  std::vector<Tensor> gmem = {grads[4], grads[5], grads[7], grads[8], grads[9]};
+  for (auto& g : gmem)
+    if (defined(g)) g = g.contiguous();
+  std::vector<Tensor> gmem_buf[2];
+  for (int j = 0; j < 2; ++j)
+    for (int k = 0; k < 5; ++k) gmem_buf[j].push_back(torch::empty_like(mem0[k]));
+  Tensor gL_work[2] = {gL, torch::empty({B, 1, N, ld}, opt)};
+  // the interface's gradients of one step
+  std::vector<Tensor> g_iface;
+  for (const auto& f : layout.fields) g_iface.push_back(torch::empty({B, f.size}, opt));
   auto g_hc = torch::empty({B, H}, opt);
   // the recomputed links of one segment: segment_links[m - 1] = the link after step start+m-1
   const int64_t segment = cfg.segment;
   std::vector<Tensor> segment_links;
-  for (int64_t m = 1; m < std::min(segment, T); ++m)
+  for (int64_t m = 1; m < std::min(segment, TT); ++m)
     segment_links.push_back(torch::empty({B, 1, N, ld}, opt));
   const auto no_reads = torch::empty({B, 0, N}, opt);  // link_forward: the update alone
-  for (int64_t start = ((T - 1) / segment) * segment; start >= 0; start -= segment) {
-    const int64_t end = std::min(start + segment, T);  // this segment: steps start .. end-1
+  const T clip = T(cfg.clip);
+  int64_t parity = 0;
+  for (int64_t start = ((TT - 1) / segment) * segment; start >= 0; start -= segment) {
+    const int64_t end = std::min(start + segment, TT);  // this segment: steps start .. end-1
     const Tensor& base = start == 0 ? L0 : checkpoint(start / segment);
     for (int64_t m = 1; m < end - start; ++m)  // step start+m-1 from its incoming link
-      link_forward(m == 1 ? base : segment_links[m - 2],
-                   state_after(start + m - 2, dnc_step::kSavedPrecedence),
-                   state_after(start + m - 1, dnc_step::kSavedWriteWeights), no_reads,
-                   segment_links[m - 1]);
+      link_forward(m == 1 ? base : segment_links[m - 2], state_tensor(start + m - 2, 2),
+                   state_tensor(start + m - 1, 4), no_reads, segment_links[m - 1]);
     for (int64_t t = end - 1; t >= start; --t) {
-      // the step's inputs (dnc_step::Input): its interface, then the incoming state
-      std::vector<Tensor> in(dnc_step::kNumInterface);
-      for (int k = 0; k < dnc_step::kNumInterface; ++k) in[k] = step(t, k);
       const Tensor& link_in = t == start ? base : segment_links[t - start - 1];
-      for (const Tensor* x :
-           {&state_after(t - 1, dnc_step::kSavedMemory), &state_after(t - 1, dnc_step::kSavedUsage),
-            &link_in, &state_after(t - 1, dnc_step::kSavedPrecedence),
-            &state_after(t - 1, dnc_step::kSavedReadWeights),
-            &state_after(t - 1, dnc_step::kSavedWriteWeights)})
-        in.push_back(*x);
-      std::vector<Tensor> step_saved;
-      for (int k = dnc_step::kNumInterface; k < kStepSaved; ++k) step_saved.push_back(step(t, k));
-      auto g_read = defined(grads[1]) ? g_r + grads[1][t] : g_r;
-      std::vector<Tensor> g_out = {g_read.view({B, cfg.R, cfg.W}), gmem[0], gmem[1], gmem[2],
-                                   gmem[3], gmem[4], gmem[5]};
-      // the link's gradient is updated in place (gmem[2] is both its input and output)
-      auto out = dnc_step_backward(in, cfg.dealloc, step_saved, g_out, gmem[2]);
-      gmem = std::vector<Tensor>(out.begin() + dnc_step::kMemory, out.end());
-      std::vector<Tensor> g_iface(out.begin(), out.begin() + dnc_step::kNumInterface);
-      std::vector<Tensor> iface(in.begin(), in.begin() + dnc_step::kNumInterface);
-      auto g_xi = GXI[t];
-      g_xi.copy_(activate_backward(XI[t], iface, g_iface, cfg.layout));
-      if (defined(grads[0])) {
-        at::addmm_out(g_hc, grads[0][t], g_xi, w_if);
-      } else {
-        at::mm_out(g_hc, g_xi, w_if);
+      const T* prev[5];
+      for (int k = 0; k < 5; ++k) prev[k] = state_after(t - 1, k);
+      const auto st = step_inputs<T>(sb, t, prev, link_in.data_ptr<T>(), B, N, W, R, ld,
+                                     cfg.dealloc);
+      T* sp[dnc_step::kNumSaved];
+      for (int k = 0; k < dnc_step::kNumSaved; ++k)
+        if (k != dnc_step::kSavedOrder) sp[k] = sb.at<T>(sb.saved[k], t);
+      const dnc_step::SavedPtrs<T> saved_t{
+          sp[dnc_step::kSavedMemory], sp[dnc_step::kSavedUsage],
+          sp[dnc_step::kSavedPrecedence], sp[dnc_step::kSavedReadWeights],
+          sp[dnc_step::kSavedWriteWeights], sp[dnc_step::kSavedPsi],
+          sp[dnc_step::kSavedWriteContent], sp[dnc_step::kSavedAllocation],
+          sb.at<int64_t>(sb.saved[dnc_step::kSavedOrder], t),
+          sp[dnc_step::kSavedReadContent], sp[dnc_step::kSavedForward],
+          sp[dnc_step::kSavedBackward]};
+      // the read vectors' gradient: from step t+1's controller and from the caller
+      {
+        const T* a = g_r.data_ptr<T>();
+        const T* c = defined(g_rs) ? g_rs.data_ptr<T>() + t * B * RW : nullptr;
+        T* o = g_read.data_ptr<T>();
+        for (int64_t k = 0; k < B * RW; ++k) o[k] = c ? a[k] + c[k] : a[k];
       }
-      AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "dnc_sequence_controller_backward", [&] {
-        const auto clip = scalar_t(cfg.clip);
-        if (cfg.lstm) {
-          auto c_prev = (t == 0 ? state0[1] : C[t - 1]).contiguous();
-          cell_backward<scalar_t>(A[t].data_ptr<scalar_t>(), TC[t].data_ptr<scalar_t>(),
-                                  c_prev.data_ptr<scalar_t>(), g_hc.data_ptr<scalar_t>(),
-                                  g_h.data_ptr<scalar_t>(), cfg.has_clip, clip, B, H,
-                                  g_c.data_ptr<scalar_t>(), GG[t].data_ptr<scalar_t>());
-        } else {
-          tanh_backward<scalar_t>(A[t].data_ptr<scalar_t>(), g_hc.data_ptr<scalar_t>(), B * H,
-                                  cfg.has_clip, clip, GG[t].data_ptr<scalar_t>());
-        }
-      });
-      auto gX = at::mm(GG[t], w_rec);  // [B, D]: the gradients of r_{t-1} (and h_{t-1})
-      g_r = gX.narrow(1, 0, RW).contiguous();
-      if (cfg.lstm) g_h = gX.narrow(1, RW, H).contiguous();
+      auto ptr = [](const Tensor& g) -> const T* {
+        return g.numel() > 0 ? g.data_ptr<T>() : nullptr;
+      };
+      // this step's incoming gradients are the previous one's outputs (or the caller's); its
+      // own go to the other buffers
+      const dnc_step::GradPtrs<T> g_in{g_read.data_ptr<T>(), ptr(gmem[0]), ptr(gmem[1]),
+                                       gL_work[parity].data_ptr<T>(), ptr(gmem[2]),
+                                       ptr(gmem[3]), ptr(gmem[4])};
+      const auto& outb = gmem_buf[parity];
+      const Tensor& gL_out = gL_work[1 - parity];
+      dnc_step::OutPtrs<T> o;
+      for (int k = 0; k < dnc_step::kNumInterface; ++k)
+        o.g[k] = g_iface[k].numel() > 0 ? g_iface[k].data_ptr<T>() : nullptr;
+      o.g[dnc_step::kMemory] = outb[0].data_ptr<T>();
+      o.g[dnc_step::kUsage] = outb[1].data_ptr<T>();
+      o.g[dnc_step::kLink] = gL_out.data_ptr<T>();
+      o.g[dnc_step::kPrecedence] = outb[2].data_ptr<T>();
+      o.g[dnc_step::kReadWeights] = outb[3].data_ptr<T>();
+      o.g[dnc_step::kWriteWeights] = outb[4].data_ptr<T>();
+      dnc_step::backward_kernel<T>(st, saved_t, g_in, o);
+      gmem = outb;
+      parity = 1 - parity;
+      // the interface's activations, then the controller
+      T* g_xi = GXI.data_ptr<T>() + t * B * I;
+      const T* ys[dnc_step::kNumInterface];
+      const T* gs[dnc_step::kNumInterface];
+      for (int k = 0; k < dnc_step::kNumInterface; ++k) {
+        ys[k] = sb.at<T>(sb.iface[k], t);
+        gs[k] = o.g[k];
+      }
+      dnc_step::activate_backward_rows<T>(XI.data_ptr<T>() + t * B * I, B, layout, ys, gs, g_xi);
+      if (defined(grads[0])) {
+        at::addmm_out(g_hc, grads[0][t], GXI[t], w_if);
+      } else {
+        at::mm_out(g_hc, GXI[t], w_if);
+      }
+      if (cfg.lstm) {
+        auto c_prev = (t == 0 ? state0[1] : C[t - 1]).contiguous();
+        cell_backward<T>(A[t].data_ptr<T>(), TC[t].data_ptr<T>(), c_prev.data_ptr<T>(),
+                         g_hc.data_ptr<T>(), g_h.data_ptr<T>(), cfg.has_clip, clip, B, H,
+                         g_c.data_ptr<T>(), GG.data_ptr<T>() + t * B * G);
+      } else {
+        tanh_backward<T>(A.data_ptr<T>() + t * B * G, g_hc.data_ptr<T>(), B * H, cfg.has_clip,
+                         clip, GG.data_ptr<T>() + t * B * G);
+      }
+      at::mm_out(gX, GG[t], w_rec);  // [B, D]: the gradients of r_{t-1} (and h_{t-1})
+      copy_rows<T>(gX.data_ptr<T>(), D, B, RW, g_r.data_ptr<T>(), RW);
+      if (cfg.lstm) copy_rows<T>(gX.data_ptr<T>() + RW, D, B, H, g_h.data_ptr<T>(), H);
     }
   }
-  auto GG2 = GG.view({T * B, G});
-  auto GXI2 = GXI.view({T * B, I});
+  auto GG2 = GG.view({TT * B, G});
+  auto GXI2 = GXI.view({TT * B, I});
   return {GG.permute({1, 0, 2}),
-          at::mm(GG2.t(), X.view({T * B, D})),
-          at::mm(GXI2.t(), HC.view({T * B, H})),
+          at::mm(GG2.t(), X.view({TT * B, D})),
+          at::mm(GXI2.t(), HC.view({TT * B, H})),
           GXI2.sum(0),
           g_h,
           g_c,
           g_r.view({B, cfg.R, cfg.W}),
           gmem[0],
           gmem[1],
-          unpadded_link(gmem[2], N),
+          unpadded_link(gL_work[parity], N),
+          gmem[2],
           gmem[3],
-          gmem[4],
-          gmem[5]};
+          gmem[4]};
+}
+
+std::vector<Tensor> sequence_backward(const std::vector<Tensor>& grads, const Tensor& w_rec,
+                                      const Tensor& w_if, const std::vector<Tensor>& state0,
+                                      const Saved& saved, const Config& cfg) {
+  at::NoGradGuard no_grad;  // (see sequence_forward)
+  std::vector<Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(w_rec.scalar_type(), "dnc_sequence_backward", [&] {
+    out = sequence_backward_impl<scalar_t>(grads, w_rec, w_if, state0, saved, cfg);
+  });
+  return out;
 }
 
 // ------------------------------------------------------------------ batch chunks in parallel

@@ -186,30 +186,10 @@ void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, co
 
 // ------------------------------------------------------------------ the link's row loop
 
-// Row a of the new link: L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c], L[a,a] = 0.
-template <typename T>
-void link_row(const T* __restrict__ lrow, const T* __restrict__ w, const T* __restrict__ p0, T wa,
-              int64_t a, int64_t N, T* __restrict__ row) {
-  for (int64_t c = 0; c < N; ++c) row[c] = (T(1) - wa - w[c]) * lrow[c] + wa * p0[c];
-  row[a] = 0;
-}
-
-template <typename T>
-T dot(const T* __restrict__ x, const T* __restrict__ y, int64_t N) {
-  T acc = 0;
-  for (int64_t c = 0; c < N; ++c) acc += x[c] * y[c];
-  return acc;
-}
-
-// y += alpha x
-template <typename T>
-void axpy(T alpha, const T* __restrict__ x, T* __restrict__ y, int64_t N) {
-  for (int64_t c = 0; c < N; ++c) y[c] += alpha * x[c];
-}
-
 // Read head i's share of row a of the link's gradient, from f_i[a] = <L[a,:], w_i> and
 // b_i[c] += w_i[a] L[a,c]:  G[c] += g_f_i[a] w_i[c] + w_i[a] g_b_i[c],  g_w_i[c] += L[a,c] g_f_i[a];
-// returns the g_w_i[a] term <L[a,:], g_b_i>.
+// returns the g_w_i[a] term <L[a,:], g_b_i>. (For the heads beyond the first three, which
+// link_row_heads_backward takes in its one pass.)
 template <typename T>
 T link_row_grads(const T* __restrict__ ri, const T* __restrict__ gbi, const T* __restrict__ row,
                  T gfa, T ria, int64_t N, T* __restrict__ G, T* __restrict__ dri) {
@@ -222,58 +202,222 @@ T link_row_grads(const T* __restrict__ ri, const T* __restrict__ gbi, const T* _
   return acc;
 }
 
-// link_row_grads for two heads in one pass (fewer loads and stores of G and the row).
+// Up to three read heads' vectors of ld entries (weightings, their gradients, sums), for one
+// pass over a link row; heads beyond K are not touched.
 template <typename T>
-void heads2_grads(const T* __restrict__ r0, const T* __restrict__ r1, const T* __restrict__ gb0,
-                  const T* __restrict__ gb1, const T* __restrict__ row, T gf0, T gf1, T ra0,
-                  T ra1, int64_t N, T* __restrict__ G, T* __restrict__ d0, T* __restrict__ d1,
-                  T* acc0, T* acc1) {
-  T s0 = 0, s1 = 0;
-  for (int64_t c = 0; c < N; ++c) {
-    const T x = row[c];
-    G[c] += gf0 * r0[c] + ra0 * gb0[c] + gf1 * r1[c] + ra1 * gb1[c];
-    d0[c] += x * gf0;
-    d1[c] += x * gf1;
-    s0 += x * gb0[c];
-    s1 += x * gb1[c];
+struct Heads3 {
+  const T* r[3];  // the heads' read weightings w_i (padded: rows ld apart)
+  T* out[3];      // forward: b_i (added to); backward: g_w_i (added to)
+  const T* gb[3];  // backward: g_b_i
+};
+
+// Row a of the new link and, in the same pass over it, the link products of K = 0..3 read
+// heads (spec steps 6 and 8):
+//   L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c],  L[a,a] = 0        (into out)
+//   f_i[a] = <L[a,:], w_i>  (into f[i]),   b_i[c] += w_i[a] L[a,c]
+// With Update = false, lrow is the new row already and out is not written (the products of
+// further heads). lrow and out must not overlap.
+// Every array is its own __restrict__ parameter and the function is not inlined: with the
+// arrays in a struct, or inlined into its caller, GCC no longer trusts that they do not
+// overlap and versions the loop for aliasing or gives up vectorising it.
+template <typename T, int K, bool Update>
+__attribute__((noinline)) void link_row_heads(const T* __restrict__ lrow, const T* __restrict__ w,
+                    const T* __restrict__ p0, T wa, int64_t a, int64_t ld,
+                    const T* __restrict__ r0, const T* __restrict__ r1,
+                    const T* __restrict__ r2, T* __restrict__ b0, T* __restrict__ b1,
+                    T* __restrict__ b2, T* __restrict__ out, T* f) {
+  const T keep = T(1) - wa;
+  T ra0 = 0, ra1 = 0, ra2 = 0, s0 = 0, s1 = 0, s2 = 0;
+  if constexpr (K > 0) ra0 = r0[a];
+  if constexpr (K > 1) ra1 = r1[a];
+  if constexpr (K > 2) ra2 = r2[a];
+  for (int64_t c = 0; c < ld; ++c) {
+    T x;
+    if constexpr (Update) {
+      x = c == a ? T(0) : (keep - w[c]) * lrow[c] + wa * p0[c];
+      out[c] = x;
+    } else {
+      x = lrow[c];
+    }
+    if constexpr (K > 0) {
+      s0 += x * r0[c];
+      b0[c] += ra0 * x;
+    }
+    if constexpr (K > 1) {
+      s1 += x * r1[c];
+      b1[c] += ra1 * x;
+    }
+    if constexpr (K > 2) {
+      s2 += x * r2[c];
+      b2[c] += ra2 * x;
+    }
   }
-  *acc0 = s0;
-  *acc1 = s1;
+  if constexpr (K > 0) f[0] = s0;
+  if constexpr (K > 1) f[1] = s1;
+  if constexpr (K > 2) f[2] = s2;
 }
 
-// f_i[a] = <row, w_i> and b_i += w_i[a] row for two heads in one pass over the row.
-template <typename T>
-void heads2_forward(const T* __restrict__ row, const T* __restrict__ r0,
-                    const T* __restrict__ r1, T ra0, T ra1, int64_t N, T* __restrict__ b0,
-                    T* __restrict__ b1, T* f0, T* f1) {
-  T s0 = 0, s1 = 0;
-  for (int64_t c = 0; c < N; ++c) {
-    const T x = row[c];
-    s0 += x * r0[c];
-    s1 += x * r1[c];
-    b0[c] += ra0 * x;
-    b1[c] += ra1 * x;
+template <typename T, bool Update>
+void link_row_heads_k(int64_t K, const T* lrow, const T* w, const T* p0, T wa, int64_t a,
+                      int64_t ld, const Heads3<T>& h, T* out, T* f) {
+#define DNC_LINK_ROW_HEADS(k) \
+  link_row_heads<T, k, Update>(lrow, w, p0, wa, a, ld, h.r[0], h.r[1], h.r[2], h.out[0], \
+                               h.out[1], h.out[2], out, f)
+  switch (K) {
+    case 0: return DNC_LINK_ROW_HEADS(0);
+    case 1: return DNC_LINK_ROW_HEADS(1);
+    case 2: return DNC_LINK_ROW_HEADS(2);
+    default: return DNC_LINK_ROW_HEADS(3);
   }
-  *f0 = s0;
-  *f1 = s1;
+#undef DNC_LINK_ROW_HEADS
 }
 
-// Row a of L[a,c] = (1 - w[a] - w[c]) L0[a,c] + w[a] p0[c], given its gradient G[c]:
-// writes g_L0[a,:], adds to g_w[c] and g_p0[c], returns the g_w[a] term sum_c G (p0 - L0).
-// (__restrict__: the arrays never overlap, which lets the compiler vectorise the loop.)
+// Row a of the new link into out (rows ld apart, see "padded link rows"; out may be lrow
+// itself: the row then goes through `scratch`), and the link products of all R read heads:
+// f[i * fs] = f_i[a], b_i += w_i[a] L[a,:] (b: R rows ld apart), three heads per pass.
+// r: the read weightings, R rows ld apart.
 template <typename T>
-T link_row_backward(const T* __restrict__ G, const T* __restrict__ lrow,
-                    const T* __restrict__ p0, const T* __restrict__ w, T wa, int64_t N,
-                    T* __restrict__ gL0, T* __restrict__ gw, T* __restrict__ gp0) {
-  T dwa = 0;
-  for (int64_t c = 0; c < N; ++c) {
-    const T gc = G[c];
-    gL0[c] = (T(1) - wa - w[c]) * gc;
-    dwa += gc * (p0[c] - lrow[c]);
-    gw[c] -= gc * lrow[c];
-    gp0[c] += gc * wa;
+void link_row_forward(const T* lrow, const T* w, const T* p0, T wa, int64_t a, int64_t ld,
+                      int64_t R, const T* r, T* b, T* f, int64_t fs, T* out, T* scratch) {
+  T* dst = out == lrow ? scratch : out;
+  T fk[3];
+  for (int64_t i = 0; i == 0 || i < R; i += 3) {
+    const int64_t K = std::min<int64_t>(R - i, 3);
+    Heads3<T> h{};
+    for (int64_t k = 0; k < K; ++k) {
+      h.r[k] = r + (i + k) * ld;
+      h.out[k] = b + (i + k) * ld;
+    }
+    if (i == 0) {
+      link_row_heads_k<T, true>(K, lrow, w, p0, wa, a, ld, h, dst, fk);
+    } else {
+      link_row_heads_k<T, false>(K, dst, w, p0, wa, a, ld, h, nullptr, fk);
+    }
+    for (int64_t k = 0; k < K; ++k) f[(i + k) * fs] = fk[k];
   }
+  if (dst != out) std::copy(dst, dst + ld, out);
+}
+
+// The reverse of link_row_heads (with Update) for the heads of h, in one pass over row a,
+// given `base`, the rest of the row's gradient (the incoming g_L row, plus any other heads'
+// shares); x is the new row, recomputed from L0:
+//   G[c] = base[c] + sum_i (g_f_i[a] w_i[c] + w_i[a] g_b_i[c]),  G[a] = 0
+//   g_w_i[c] += x[c] g_f_i[a],  acc[i] = <x, g_b_i>  (the g_w_i[a] term)
+//   g_L0[a,c] = (1 - w[a] - w[c]) G[c],  g_w[c] -= G[c] L0[a,c],  g_p0[c] += G[c] w[a]
+// returns the g_w[a] term sum_c G[c] (p0[c] - L0[a,c]). gL0 must not overlap base.
+// (__restrict__ parameters, not inlined: see link_row_heads.)
+template <typename T, int K>
+__attribute__((noinline)) T link_row_heads_backward(const T* __restrict__ lrow, const T* __restrict__ w,
+                          const T* __restrict__ p0, T wa, int64_t a, int64_t ld,
+                          const T* __restrict__ base, const T* __restrict__ r0,
+                          const T* __restrict__ r1, const T* __restrict__ r2,
+                          const T* __restrict__ gb0, const T* __restrict__ gb1,
+                          const T* __restrict__ gb2, T* __restrict__ d0, T* __restrict__ d1,
+                          T* __restrict__ d2, const T* gf, T* __restrict__ gL0,
+                          T* __restrict__ gw, T* __restrict__ gp0, T* acc) {
+  const T keep = T(1) - wa;
+  T ra0 = 0, ra1 = 0, ra2 = 0, gf0 = 0, gf1 = 0, gf2 = 0;
+  if constexpr (K > 0) ra0 = r0[a], gf0 = gf[0];
+  if constexpr (K > 1) ra1 = r1[a], gf1 = gf[1];
+  if constexpr (K > 2) ra2 = r2[a], gf2 = gf[2];
+  T s0 = 0, s1 = 0, s2 = 0, dwa = 0;
+  for (int64_t c = 0; c < ld; ++c) {
+    const T l0 = lrow[c];
+    const T scale = keep - w[c];
+    const T x = c == a ? T(0) : scale * l0 + wa * p0[c];
+    T g = base[c];
+    if constexpr (K > 0) {
+      g += gf0 * r0[c] + ra0 * gb0[c];
+      d0[c] += x * gf0;
+      s0 += x * gb0[c];
+    }
+    if constexpr (K > 1) {
+      g += gf1 * r1[c] + ra1 * gb1[c];
+      d1[c] += x * gf1;
+      s1 += x * gb1[c];
+    }
+    if constexpr (K > 2) {
+      g += gf2 * r2[c] + ra2 * gb2[c];
+      d2[c] += x * gf2;
+      s2 += x * gb2[c];
+    }
+    g = c == a ? T(0) : g;
+    gL0[c] = scale * g;
+    dwa += g * (p0[c] - l0);
+    gw[c] -= g * l0;
+    gp0[c] += g * wa;
+  }
+  acc[0] = s0;
+  acc[1] = s1;
+  acc[2] = s2;
   return dwa;
+}
+
+// The reverse of link_row_forward for row a (rows ld apart): base is the row's incoming
+// gradient (g_L[a,:], or zeros) and may be gL0 (in place: it then goes through `scratch`);
+// r, gb, dr: R rows ld apart (the read weightings, g_b_i, and the g_w_i added to); gf[i * fs]
+// = g_f_i[a]. Adds to gw and gp0 (ld entries each, gw[a] included) and writes g_L0[a,:].
+// `row`: scratch for the recomputed row (heads beyond three only).
+template <typename T>
+void link_row_backward_all(const T* lrow, const T* w, const T* p0, T wa, int64_t a, int64_t ld,
+                           int64_t R, const T* r, const T* gb, T* dr, const T* gf, int64_t fs,
+                           const T* base, T* gL0, T* gw, T* gp0, T* scratch, T* row) {
+  const T* g = base;
+  if (R > 3 || base == gL0) {  // the other heads' shares, or in place: via scratch
+    std::copy(base, base + ld, scratch);
+    g = scratch;
+  }
+  if (R > 3) {
+    link_row_heads<T, 0, true>(lrow, w, p0, wa, a, ld, nullptr, nullptr, nullptr, nullptr,
+                               nullptr, nullptr, row, nullptr);
+    for (int64_t i = 3; i < R; ++i) {
+      T* dri = dr + i * ld;
+      dri[a] += link_row_grads<T>(r + i * ld, gb + i * ld, row, gf[i * fs], r[i * ld + a], ld,
+                                  scratch, dri);
+    }
+  }
+  const int64_t K = std::min<int64_t>(R, 3);
+  Heads3<T> h{};
+  T gfk[3] = {0, 0, 0}, acc[3];
+  for (int64_t k = 0; k < K; ++k) {
+    h.r[k] = r + k * ld;
+    h.gb[k] = gb + k * ld;
+    h.out[k] = dr + k * ld;
+    gfk[k] = gf[k * fs];
+  }
+#define DNC_LINK_ROW_HEADS_BACKWARD(k)                                                       \
+  link_row_heads_backward<T, k>(lrow, w, p0, wa, a, ld, g, h.r[0], h.r[1], h.r[2], h.gb[0], \
+                                h.gb[1], h.gb[2], h.out[0], h.out[1], h.out[2], gfk, gL0, gw, \
+                                gp0, acc)
+  T dwa;
+  switch (K) {
+    case 0: dwa = DNC_LINK_ROW_HEADS_BACKWARD(0); break;
+    case 1: dwa = DNC_LINK_ROW_HEADS_BACKWARD(1); break;
+    case 2: dwa = DNC_LINK_ROW_HEADS_BACKWARD(2); break;
+    default: dwa = DNC_LINK_ROW_HEADS_BACKWARD(3); break;
+  }
+#undef DNC_LINK_ROW_HEADS_BACKWARD
+  for (int64_t k = 0; k < K; ++k) dr[k * ld + a] += acc[k];
+  gw[a] += dwa;
+}
+
+// out[w] = sum_n x[n] M[n,w] (a read vector, spec step 10: M [N,W]), four rows per pass so
+// that out stays in registers instead of being stored and reloaded once per row.
+template <typename T>
+void weighted_rows(const T* __restrict__ x, const T* __restrict__ M, int64_t N, int64_t W,
+                   T* __restrict__ out) {
+  std::fill(out, out + W, T(0));
+  int64_t n = 0;
+  for (; n + 4 <= N; n += 4) {
+    const T x0 = x[n], x1 = x[n + 1], x2 = x[n + 2], x3 = x[n + 3];
+    const T *m0 = M + n * W, *m1 = m0 + W, *m2 = m1 + W, *m3 = m2 + W;
+    for (int64_t w = 0; w < W; ++w) out[w] += x0 * m0[w] + x1 * m1[w] + x2 * m2[w] + x3 * m3[w];
+  }
+  for (; n < N; ++n) {
+    const T xn = x[n];
+    const T* m = M + n * W;
+    for (int64_t w = 0; w < W; ++w) out[w] += xn * m[w];
+  }
 }
 
 // Row n of M = Md (1 - w e^T) + w v^T, given its gradient g_M[n]: writes g_Md[n], adds to
@@ -316,7 +460,7 @@ struct Step {
 };
 
 template <typename T>
-const T* ptr_or_null(const torch::Tensor& t) {
+T* ptr_or_null(const torch::Tensor& t) {
   return t.numel() > 0 ? t.data_ptr<T>() : nullptr;
 }
 
@@ -443,25 +587,9 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
       pad_rows<T>(p0, 1, N, ld, pp.data());
       pad_rows<T>(rw0, R, N, ld, rp.data());
       std::fill(bp.begin(), bp.end(), T(0));
-      for (int64_t a = 0; a < N; ++a) {
-        // the new row goes to scratch first and is then copied out, so L may be L0 (an
-        // in-place update: the row is written where it was just read, no extra traffic)
-        const T wa = wwb[a];
-        T* row = row_buf.data();
-        link_row<T>(L0 + a * ld, wp.data(), pp.data(), wa, a, ld, row);
-        int64_t i = 0;
-        for (; i + 1 < R; i += 2) {  // two heads per pass over the row
-          const T *r0 = rp.data() + i * ld, *r1 = r0 + ld;
-          heads2_forward<T>(row, r0, r1, r0[a], r1[a], ld, bp.data() + i * ld,
-                            bp.data() + (i + 1) * ld, &fb[i * N + a], &fb[(i + 1) * N + a]);
-        }
-        for (; i < R; ++i) {
-          const T* ri = rp.data() + i * ld;
-          fb[i * N + a] = dot<T>(row, ri, ld);
-          axpy<T>(ri[a], row, bp.data() + i * ld, ld);
-        }
-        std::copy(row, row + ld, Lb + a * ld);
-      }
+      for (int64_t a = 0; a < N; ++a)  // (L may be L0: an in-place update, via row_buf)
+        link_row_forward<T>(L0 + a * ld, wp.data(), pp.data(), wwb[a], a, ld, R, rp.data(),
+                            bp.data(), fb + a, N, Lb + a * ld, row_buf.data());
       unpad_rows<T>(bp.data(), R, N, ld, bb);
       T* pb = p + b * N;
       for (int64_t n = 0; n < N; ++n) pb[n] = (T(1) - wsum) * p0[n] + wwb[n];
@@ -477,13 +605,7 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
         T* wi = rwb + i * N;
         for (int64_t n = 0; n < N; ++n)
           wi[n] = pb_ * bb[i * N + n] + pc * crb[i * N + n] + pf * fb[i * N + n];
-        T* ri = rb + i * W;
-        std::fill(ri, ri + W, T(0));
-        for (int64_t n = 0; n < N; ++n) {
-          const T x = wi[n];
-          const T* mrow = Mb + n * W;
-          for (int64_t w = 0; w < W; ++w) ri[w] += x * mrow[w];
-        }
+        weighted_rows<T>(wi, Mb, N, W, rb + i * W);
       }
     }
   });
@@ -524,62 +646,48 @@ std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool 
 
 // ------------------------------------------------------------------ backward
 
-// saved: M u p rw ww psi cw alloc order cr f bk (forward outputs, see above)
-// grads: gr gM gu gL gp grw gww (any may be empty: zero)
-// link_grad_out (gL0's storage, or empty: allocate) may be gL itself: row a of gL0 depends
-// only on row a of gL, which is copied to scratch before it is overwritten.
-// returns: grk grs gwk gws ge gv gfg gga ggw gpi grmask gwmask gM0 gu0 gL0 gp0 grw0 gww0
+// What the backward pass reads from the forward pass (SavedIndex, all [B, ...] as
+// dnc_step_forward returns them), the gradients it is given (GradIndex; null: zero) and where
+// it writes the gradient of each input (Input; the masks' null when absent).
 template <typename T>
-void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
-                     const std::vector<torch::Tensor>& grads,
-                     const std::vector<torch::Tensor>& out) {
+struct SavedPtrs {
+  const T *M, *u, *p, *rw, *ww, *psi, *cw, *alloc;
+  const int64_t* order;
+  const T *cr, *f, *bk;
+};
+template <typename T>
+struct GradPtrs {
+  const T *r, *M, *u, *L, *p, *rw, *ww;
+};
+template <typename T>
+struct OutPtrs {
+  T* g[kNumInputs];
+};
+
+// The gradient of every input of one step (see dnc_step_backward). gL0 may be g.L itself:
+// row a of gL0 depends only on row a of g.L, which is copied to scratch before it is
+// overwritten.
+template <typename T>
+void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>& gr,
+                     const OutPtrs<T>& o) {
   const int64_t N = s.N, W = s.W, R = s.R;
-  TORCH_CHECK(saved.size() == kNumSaved && grads.size() == kNumGrads,
-              "dnc_step_backward: expected ", int(kNumSaved), " saved tensors and ",
-              int(kNumGrads), " gradients");
-  const T* M = saved[kSavedMemory].data_ptr<T>();
-  const T* ww = saved[kSavedWriteWeights].data_ptr<T>();
-  const T* psi = saved[kSavedPsi].data_ptr<T>();
-  const T* cw = saved[kSavedWriteContent].data_ptr<T>();
-  const T* alloc = saved[kSavedAllocation].data_ptr<T>();
-  const int64_t* order = saved[kSavedOrder].data_ptr<int64_t>();
-  const T* cr = saved[kSavedReadContent].data_ptr<T>();
-  const T* f = saved[kSavedForward].data_ptr<T>();
-  const T* bk = saved[kSavedBackward].data_ptr<T>();
-  const T* rw = saved[kSavedReadWeights].data_ptr<T>();
-  const T* u = saved[kSavedUsage].data_ptr<T>();
-  const T* g_r = ptr_or_null<T>(grads[kGradReads]);
-  const T* g_M = ptr_or_null<T>(grads[kGradMemory]);
-  const T* g_u = ptr_or_null<T>(grads[kGradUsage]);
-  const T* g_L = ptr_or_null<T>(grads[kGradLink]);
-  const T* g_p = ptr_or_null<T>(grads[kGradPrecedence]);
-  const T* g_rw = ptr_or_null<T>(grads[kGradReadWeights]);
-  const T* g_ww = ptr_or_null<T>(grads[kGradWriteWeights]);
-  // out: the gradient of each input, in the order of the inputs
-  T* grk = out[kReadKeys].data_ptr<T>();
-  T* grs = out[kReadStrengths].data_ptr<T>();
-  T* gwk = out[kWriteKeys].data_ptr<T>();
-  T* gws = out[kWriteStrengths].data_ptr<T>();
-  T* ge = out[kEraseVectors].data_ptr<T>();
-  T* gv = out[kWriteVectors].data_ptr<T>();
-  T* gfg = out[kFreeGates].data_ptr<T>();
-  T* gga = out[kAllocationGates].data_ptr<T>();
-  T* ggw = out[kWriteGates].data_ptr<T>();
-  T* gpi = out[kReadModes].data_ptr<T>();
-  T* grmask = out[kReadMasks].numel() > 0 ? out[kReadMasks].data_ptr<T>() : nullptr;
-  T* gwmask = out[kWriteMasks].numel() > 0 ? out[kWriteMasks].data_ptr<T>() : nullptr;
-  T* gM0 = out[kMemory].data_ptr<T>();
-  T* gu0 = out[kUsage].data_ptr<T>();
-  T* gL0 = out[kLink].data_ptr<T>();
-  T* gp0 = out[kPrecedence].data_ptr<T>();
-  T* grw0 = out[kReadWeights].data_ptr<T>();
-  T* gww0 = out[kWriteWeights].data_ptr<T>();
+  const T *M = sv.M, *ww = sv.ww, *psi = sv.psi, *cw = sv.cw, *alloc = sv.alloc, *cr = sv.cr,
+          *f = sv.f, *bk = sv.bk, *rw = sv.rw, *u = sv.u;
+  const int64_t* order = sv.order;
+  const T *g_r = gr.r, *g_M = gr.M, *g_u = gr.u, *g_L = gr.L, *g_p = gr.p, *g_rw = gr.rw,
+          *g_ww = gr.ww;
+  T *grk = o.g[kReadKeys], *grs = o.g[kReadStrengths], *gwk = o.g[kWriteKeys],
+    *gws = o.g[kWriteStrengths], *ge = o.g[kEraseVectors], *gv = o.g[kWriteVectors],
+    *gfg = o.g[kFreeGates], *gga = o.g[kAllocationGates], *ggw = o.g[kWriteGates],
+    *gpi = o.g[kReadModes], *grmask = o.g[kReadMasks], *gwmask = o.g[kWriteMasks];
+  T *gM0 = o.g[kMemory], *gu0 = o.g[kUsage], *gL0 = o.g[kLink], *gp0 = o.g[kPrecedence],
+    *grw0 = o.g[kReadWeights], *gww0 = o.g[kWriteWeights];
 
   at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
     const int64_t ld = s.ld;
     Vec<T> gMt(N * W), grwt(R * N), gcr(N), gw_(N), gMd(N * W), Md_buf(s.dealloc ? N * W : 0),
         row(ld), G(ld), gcw(N), gal(N), gu_tot(N), P(N), wp(ld), pp(ld), rp(R * ld),
-        gbp(R * ld), drp(R * ld), gwp(ld), gpp(ld);
+        gbp(R * ld), drp(R * ld), gwp(ld), gpp(ld), rowx(ld);
     for (int64_t b = b0; b < b1; ++b) {
       const T* Mb = M + b * N * W;
       const T* rwb = rw + b * R * N;
@@ -588,8 +696,16 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
       const T* M0 = s.M0 + b * N * W;
       const T* psib = psi + b * N;
       // 10. r_i = M^T w_i:  g_w_i += M g_r_i,  g_M += sum_i w_i g_r_i^T
-      for (int64_t k = 0; k < N * W; ++k) gMt[k] = g_M ? g_M[b * N * W + k] : T(0);
-      for (int64_t k = 0; k < R * N; ++k) grwt[k] = g_rw ? g_rw[b * R * N + k] : T(0);
+      if (g_M) {
+        std::copy(g_M + b * N * W, g_M + (b + 1) * N * W, gMt.begin());
+      } else {
+        std::fill(gMt.begin(), gMt.end(), T(0));
+      }
+      if (g_rw) {
+        std::copy(g_rw + b * R * N, g_rw + (b + 1) * R * N, grwt.begin());
+      } else {
+        std::fill(grwt.begin(), grwt.end(), T(0));
+      }
       if (g_r) {
         for (int64_t i = 0; i < R; ++i) {
           const T* gri = g_r + (b * R + i) * W;
@@ -655,39 +771,13 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
       std::fill(gpp.begin(), gpp.end(), T(0));
       std::fill(drp.begin(), drp.end(), T(0));
       std::fill(gwp.begin(), gwp.end(), T(0));
-      for (int64_t a = 0; a < N; ++a) {
-        const T wa = wwb[a];
-        const T* lrow = L0 + a * ld;
-        link_row<T>(lrow, wp.data(), pp.data(), wa, a, ld, row.data());
-        if (g_L) {
-          const T* gl = g_L + (b * N + a) * ld;
-          for (int64_t c = 0; c < ld; ++c) G[c] = gl[c];
-        } else {
-          std::fill(G.begin(), G.end(), T(0));
-        }
-        int64_t i = 0;
-        for (; i + 1 < R; i += 2) {  // two heads per pass over the row
-          const T *r0 = rp.data() + i * ld, *r1 = r0 + ld;
-          T *d0 = drp.data() + i * ld, *d1 = d0 + ld;
-          T acc0, acc1;
-          heads2_grads<T>(r0, r1, gbp.data() + i * ld, gbp.data() + (i + 1) * ld, row.data(),
-                          gf[i * N + a], gf[(i + 1) * N + a], r0[a], r1[a], ld, G.data(), d0,
-                          d1, &acc0, &acc1);
-          d0[a] += acc0;
-          d1[a] += acc1;
-        }
-        for (; i < R; ++i) {
-          const T* ri = rp.data() + i * ld;
-          const T gfa = gf[i * N + a], ria = ri[a];
-          T* dri = drp.data() + i * ld;
-          const T acc = link_row_grads<T>(ri, gbp.data() + i * ld, row.data(), gfa, ria, ld,
-                                          G.data(), dri);
-          dri[a] += acc;
-        }
-        G[a] = 0;
-        gwp[a] += link_row_backward<T>(G.data(), lrow, pp.data(), wp.data(), wa, ld,
-                                       gL0b + a * ld, gwp.data(), gpp.data());
-      }
+      const T* zeros = G.data();  // (no incoming link gradient)
+      if (!g_L) std::fill(G.begin(), G.end(), T(0));
+      for (int64_t a = 0; a < N; ++a)  // (gL0 may be g_L: in place, via the scratch row)
+        link_row_backward_all<T>(L0 + a * ld, wp.data(), pp.data(), wwb[a], a, ld, R,
+                                 rp.data(), gbp.data(), drp.data(), gf.data() + a, N,
+                                 g_L ? g_L + (b * N + a) * ld : zeros, gL0b + a * ld,
+                                 gwp.data(), gpp.data(), row.data(), rowx.data());
       unpad_rows<T>(gpp.data(), 1, N, ld, gp0b);
       unpad_rows<T>(gwp.data(), 1, N, ld, gw_.data());
       unpad_rows<T>(drp.data(), R, N, ld, grw0b);
@@ -802,11 +892,17 @@ void backward_kernel(const Step<T>& s, const std::vector<torch::Tensor>& saved,
   });
 }
 
+// saved: M u p rw ww psi cw alloc order cr f bk (forward outputs, see above)
+// grads: gr gM gu gL gp grw gww (any may be empty: zero)
+// link_grad_out (gL0's storage, or empty: allocate) may be gL itself.
+// returns: grk grs gwk gws ge gv gfg gga ggw gpi grmask gwmask gM0 gu0 gL0 gp0 grw0 gww0
 std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool dealloc,
                                              std::vector<torch::Tensor> saved,
                                              std::vector<torch::Tensor> grads,
                                              torch::Tensor link_grad_out) {
-  const int64_t B = in[kMemory].size(0), N = in[kMemory].size(1);
+  TORCH_CHECK(saved.size() == kNumSaved && grads.size() == kNumGrads,
+              "dnc_step_backward: expected ", int(kNumSaved), " saved tensors and ",
+              int(kNumGrads), " gradients");
   std::vector<torch::Tensor> out;
   for (int k = 0; k < kNumInputs; ++k) {
     if (k == kLink && link_grad_out.numel() == in[kLink].numel()) {
@@ -815,12 +911,26 @@ std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool
       out.push_back(torch::empty_like(in[k]));
     }
   }
-  TORCH_CHECK(grads.size() != kNumGrads || grads[kGradLink].numel() == 0 ||
-                  grads[kGradLink].numel() == in[kLink].numel(),
+  TORCH_CHECK(grads[kGradLink].numel() == 0 || grads[kGradLink].numel() == in[kLink].numel(),
               "dnc_step_backward: the link's gradient must be shaped like the link");
   AT_DISPATCH_FLOATING_TYPES(in[kMemory].scalar_type(), "dnc_step_backward", [&] {
-    auto s = make_step<scalar_t>(in, dealloc);
-    backward_kernel<scalar_t>(s, saved, grads, out);
+    using T = scalar_t;
+    auto s = make_step<T>(in, dealloc);
+    const SavedPtrs<T> sv{
+        saved[kSavedMemory].data_ptr<T>(),       saved[kSavedUsage].data_ptr<T>(),
+        saved[kSavedPrecedence].data_ptr<T>(),   saved[kSavedReadWeights].data_ptr<T>(),
+        saved[kSavedWriteWeights].data_ptr<T>(), saved[kSavedPsi].data_ptr<T>(),
+        saved[kSavedWriteContent].data_ptr<T>(), saved[kSavedAllocation].data_ptr<T>(),
+        saved[kSavedOrder].data_ptr<int64_t>(),  saved[kSavedReadContent].data_ptr<T>(),
+        saved[kSavedForward].data_ptr<T>(),      saved[kSavedBackward].data_ptr<T>()};
+    const GradPtrs<T> gr{ptr_or_null<T>(grads[kGradReads]), ptr_or_null<T>(grads[kGradMemory]),
+                         ptr_or_null<T>(grads[kGradUsage]), ptr_or_null<T>(grads[kGradLink]),
+                         ptr_or_null<T>(grads[kGradPrecedence]),
+                         ptr_or_null<T>(grads[kGradReadWeights]),
+                         ptr_or_null<T>(grads[kGradWriteWeights])};
+    OutPtrs<T> o;
+    for (int k = 0; k < kNumInputs; ++k) o.g[k] = ptr_or_null<T>(out[k]);
+    backward_kernel<T>(s, sv, gr, o);
   });
   return out;
 }
@@ -921,6 +1031,22 @@ void act_backward(const T* x, int64_t stride, const T* y, const T* g, int64_t B,
   }
 }
 
+// activate and activate_backward on raw rows: flat [B, I]; out[k] / y[k] / g[k]: field k's
+// [B, size] (null: absent, or for g no gradient); gx [B, I] is overwritten.
+template <typename T>
+void activate_rows(const T* flat, int64_t B, const Layout& l, T* const* out) {
+  for (int k = 0; k < kNumInterface; ++k)
+    if (l.fields[k].size > 0) act_forward<T>(flat, l.size, B, l.fields[k], out[k]);
+}
+
+template <typename T>
+void activate_backward_rows(const T* flat, int64_t B, const Layout& l, const T* const* y,
+                            const T* const* g, T* gx) {
+  std::fill(gx, gx + B * l.size, T(0));
+  for (int k = 0; k < kNumInterface; ++k)
+    if (l.fields[k].size > 0 && g[k]) act_backward<T>(flat, l.size, y[k], g[k], B, l.fields[k], gx);
+}
+
 // flat [B, I] -> the kNumInterface activated interface fields, in the order of Input, each
 // [B, size] (an absent field: an empty tensor). `layout`: see above.
 std::vector<torch::Tensor> activate(torch::Tensor flat, std::vector<int64_t> layout) {
@@ -933,10 +1059,9 @@ std::vector<torch::Tensor> activate(torch::Tensor flat, std::vector<int64_t> lay
   for (const auto& f : l.fields)
     out.push_back(f.size > 0 ? torch::empty({B, f.size}, opt) : torch::empty({0}, opt));
   AT_DISPATCH_FLOATING_TYPES(flat.scalar_type(), "activate", [&] {
-    const scalar_t* x = flat.data_ptr<scalar_t>();
-    for (int k = 0; k < kNumInterface; ++k)
-      if (l.fields[k].size > 0)
-        act_forward<scalar_t>(x, l.size, B, l.fields[k], out[k].data_ptr<scalar_t>());
+    scalar_t* ptrs[kNumInterface];
+    for (int k = 0; k < kNumInterface; ++k) ptrs[k] = ptr_or_null<scalar_t>(out[k]);
+    activate_rows<scalar_t>(flat.data_ptr<scalar_t>(), B, l, ptrs);
   });
   return out;
 }
@@ -948,17 +1073,20 @@ torch::Tensor activate_backward(torch::Tensor flat, std::vector<torch::Tensor> i
   const Layout l = parse_layout(layout);
   flat = flat.contiguous();
   const int64_t B = flat.size(0);
-  auto gflat = torch::zeros_like(flat);
+  auto gflat = torch::empty_like(flat);
   AT_DISPATCH_FLOATING_TYPES(flat.scalar_type(), "activate_backward", [&] {
-    const scalar_t* x = flat.data_ptr<scalar_t>();
-    scalar_t* gx = gflat.data_ptr<scalar_t>();
+    std::vector<torch::Tensor> ys, gs;  // contiguous copies (or the tensors themselves)
+    const scalar_t* y[kNumInterface];
+    const scalar_t* g[kNumInterface];
     for (int k = 0; k < kNumInterface; ++k) {
-      if (l.fields[k].size == 0 || grads[k].numel() == 0) continue;
-      auto g = grads[k].contiguous();
-      auto y = iface[k].contiguous();
-      act_backward<scalar_t>(x, l.size, y.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), B,
-                             l.fields[k], gx);
+      const bool used = l.fields[k].size > 0 && grads[k].numel() > 0;
+      ys.push_back(used ? iface[k].contiguous() : torch::Tensor());
+      gs.push_back(used ? grads[k].contiguous() : torch::Tensor());
+      y[k] = used ? ys[k].data_ptr<scalar_t>() : nullptr;
+      g[k] = used ? gs[k].data_ptr<scalar_t>() : nullptr;
     }
+    activate_backward_rows<scalar_t>(flat.data_ptr<scalar_t>(), B, l, y, g,
+                                     gflat.data_ptr<scalar_t>());
   });
   return gflat;
 }
