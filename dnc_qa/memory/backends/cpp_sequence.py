@@ -8,8 +8,9 @@ dispatch and autograd bookkeeping are a third of a training step. Here the time 
 C++ (``csrc/dnc_sequence.cpp``): the same arithmetic, the same matrix products (ATen's), the
 C++ memory step of :mod:`~dnc_qa.memory.backends.cpp`, and one :class:`DNCSequence` node
 whose backward pass is the hand-derived reverse loop. The batch is cut into one chunk per
-thread, each chunk's whole sequence on its own thread. The link is updated in place, with
-``~sqrt(T)`` checkpoints recomputed segment by segment in the backward pass as
+thread, each chunk's whole sequence on its own thread. The link alternates between two
+working buffers, with ``~sqrt(T)`` checkpoints recomputed segment by segment in the backward
+pass as
 :class:`~dnc_qa.memory.link_function.LinkTape` does; the controller's and the interface
 layer's weight gradients are one matrix product each per sequence.
 
