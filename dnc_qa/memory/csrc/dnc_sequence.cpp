@@ -213,25 +213,22 @@ template <typename T>
 dnc_step::Step<T> step_inputs(const StepBuffers& sb, int64_t s, const T* const* prev,
                               const T* L0, int64_t B, int64_t N, int64_t W, int64_t R,
                               int64_t ld, bool dealloc) {
-  dnc_step::Step<T> st;
-  const T* in[dnc_step::kNumInterface];
+  const T* in[dnc_step::kNumInputs];
   for (int k = 0; k < dnc_step::kNumInterface; ++k) in[k] = sb.at<T>(sb.iface[k], s);
-  st.rk = in[dnc_step::kReadKeys]; st.rs = in[dnc_step::kReadStrengths];
-  st.wk = in[dnc_step::kWriteKeys]; st.ws = in[dnc_step::kWriteStrengths];
-  st.e = in[dnc_step::kEraseVectors]; st.v = in[dnc_step::kWriteVectors];
-  st.fg = in[dnc_step::kFreeGates]; st.ga = in[dnc_step::kAllocationGates];
-  st.gw = in[dnc_step::kWriteGates]; st.pi = in[dnc_step::kReadModes];
-  st.rmask = in[dnc_step::kReadMasks]; st.wmask = in[dnc_step::kWriteMasks];
-  st.M0 = prev[0]; st.u0 = prev[1]; st.L0 = L0; st.p0 = prev[2]; st.rw0 = prev[3];
-  st.ww0 = prev[4];
-  st.B = B; st.N = N; st.W = W; st.R = R; st.ld = ld; st.dealloc = dealloc;
-  return st;
+  in[dnc_step::kMemory] = prev[0];
+  in[dnc_step::kUsage] = prev[1];
+  in[dnc_step::kLink] = L0;
+  in[dnc_step::kPrecedence] = prev[2];
+  in[dnc_step::kReadWeights] = prev[3];
+  in[dnc_step::kWriteWeights] = prev[4];
+  return dnc_step::step_from<T>(in, B, N, W, R, ld, dealloc);
 }
 
 // The row-major [B, n] rows of x (rows `stride` apart) to out (rows `out_stride` apart).
 template <typename T>
 void copy_rows(const T* x, int64_t stride, int64_t B, int64_t n, T* out, int64_t out_stride) {
-  for (int64_t b = 0; b < B; ++b) std::copy(x + b * stride, x + b * stride + n, out + b * out_stride);
+  for (int64_t b = 0; b < B; ++b)
+    std::copy(x + b * stride, x + b * stride + n, out + b * out_stride);
 }
 
 // The row stride of the sequence's links: N rounded up to 16 (dnc_step.cpp, "padded link
@@ -418,8 +415,9 @@ std::vector<Tensor> sequence_backward_impl(const std::vector<Tensor>& grads, con
   auto gL = defined(grads[6]) ? padded_link(grads[6], ld).clone()
                               : torch::zeros({B, 1, N, ld}, opt);
   const auto L0 = padded_link(state0[5], ld);
-  // the memory state's gradients (M u p rw ww, as kStateSaved, then the link): the incoming
-  // ones (the caller's at first; empty: zero) and two buffers the steps alternate between
+  // the memory state's gradients (M u p rw ww, as kStateSaved; the link's in gL_work): the
+  // incoming ones (the caller's at first; empty: zero) and two buffers the steps alternate
+  // between
   std::vector<Tensor> gmem = {grads[4], grads[5], grads[7], grads[8], grads[9]};
   for (auto& g : gmem)
     if (defined(g)) g = g.contiguous();
@@ -451,17 +449,10 @@ std::vector<Tensor> sequence_backward_impl(const std::vector<Tensor>& grads, con
       for (int k = 0; k < 5; ++k) prev[k] = state_after(t - 1, k);
       const auto st = step_inputs<T>(sb, t, prev, link_in.data_ptr<T>(), B, N, W, R, ld,
                                      cfg.dealloc);
-      T* sp[dnc_step::kNumSaved];
+      dnc_step::SavedPtrs<T> saved_t{};
       for (int k = 0; k < dnc_step::kNumSaved; ++k)
-        if (k != dnc_step::kSavedOrder) sp[k] = sb.at<T>(sb.saved[k], t);
-      const dnc_step::SavedPtrs<T> saved_t{
-          sp[dnc_step::kSavedMemory], sp[dnc_step::kSavedUsage],
-          sp[dnc_step::kSavedPrecedence], sp[dnc_step::kSavedReadWeights],
-          sp[dnc_step::kSavedWriteWeights], sp[dnc_step::kSavedPsi],
-          sp[dnc_step::kSavedWriteContent], sp[dnc_step::kSavedAllocation],
-          sb.at<int64_t>(sb.saved[dnc_step::kSavedOrder], t),
-          sp[dnc_step::kSavedReadContent], sp[dnc_step::kSavedForward],
-          sp[dnc_step::kSavedBackward]};
+        if (k != dnc_step::kSavedOrder) saved_t.p[k] = sb.at<T>(sb.saved[k], t);
+      saved_t.order = sb.at<int64_t>(sb.saved[dnc_step::kSavedOrder], t);
       // the read vectors' gradient: from step t+1's controller and from the caller
       {
         const T* a = g_r.data_ptr<T>();
@@ -469,19 +460,17 @@ std::vector<Tensor> sequence_backward_impl(const std::vector<Tensor>& grads, con
         T* o = g_read.data_ptr<T>();
         for (int64_t k = 0; k < B * RW; ++k) o[k] = c ? a[k] + c[k] : a[k];
       }
-      auto ptr = [](const Tensor& g) -> const T* {
-        return g.numel() > 0 ? g.data_ptr<T>() : nullptr;
-      };
       // this step's incoming gradients are the previous one's outputs (or the caller's); its
       // own go to the other buffers
-      const dnc_step::GradPtrs<T> g_in{g_read.data_ptr<T>(), ptr(gmem[0]), ptr(gmem[1]),
-                                       gL_work[parity].data_ptr<T>(), ptr(gmem[2]),
-                                       ptr(gmem[3]), ptr(gmem[4])};
+      using dnc_step::ptr_or_null;
+      const dnc_step::GradPtrs<T> g_in{  // (in GradIndex order: r M u L p rw ww)
+          {g_read.data_ptr<T>(), ptr_or_null<T>(gmem[0]), ptr_or_null<T>(gmem[1]),
+           gL_work[parity].data_ptr<T>(), ptr_or_null<T>(gmem[2]), ptr_or_null<T>(gmem[3]),
+           ptr_or_null<T>(gmem[4])}};
       const auto& outb = gmem_buf[parity];
       const Tensor& gL_out = gL_work[1 - parity];
       dnc_step::OutPtrs<T> o;
-      for (int k = 0; k < dnc_step::kNumInterface; ++k)
-        o.g[k] = g_iface[k].numel() > 0 ? g_iface[k].data_ptr<T>() : nullptr;
+      for (int k = 0; k < dnc_step::kNumInterface; ++k) o.g[k] = ptr_or_null<T>(g_iface[k]);
       o.g[dnc_step::kMemory] = outb[0].data_ptr<T>();
       o.g[dnc_step::kUsage] = outb[1].data_ptr<T>();
       o.g[dnc_step::kLink] = gL_out.data_ptr<T>();

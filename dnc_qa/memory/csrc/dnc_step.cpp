@@ -221,11 +221,11 @@ struct Heads3 {
 // arrays in a struct, or inlined into its caller, GCC no longer trusts that they do not
 // overlap and versions the loop for aliasing or gives up vectorising it.
 template <typename T, int K, bool Update>
-__attribute__((noinline)) void link_row_heads(const T* __restrict__ lrow, const T* __restrict__ w,
-                    const T* __restrict__ p0, T wa, int64_t a, int64_t ld,
-                    const T* __restrict__ r0, const T* __restrict__ r1,
-                    const T* __restrict__ r2, T* __restrict__ b0, T* __restrict__ b1,
-                    T* __restrict__ b2, T* __restrict__ out, T* f) {
+__attribute__((noinline)) void link_row_heads(
+    const T* __restrict__ lrow, const T* __restrict__ w, const T* __restrict__ p0, T wa,
+    int64_t a, int64_t ld, const T* __restrict__ r0, const T* __restrict__ r1,
+    const T* __restrict__ r2, T* __restrict__ b0, T* __restrict__ b1, T* __restrict__ b2,
+    T* __restrict__ out, T* f) {
   const T keep = T(1) - wa;
   T ra0 = 0, ra1 = 0, ra2 = 0, s0 = 0, s1 = 0, s2 = 0;
   if constexpr (K > 0) ra0 = r0[a];
@@ -307,14 +307,13 @@ void link_row_forward(const T* lrow, const T* w, const T* p0, T wa, int64_t a, i
 // returns the g_w[a] term sum_c G[c] (p0[c] - L0[a,c]). gL0 must not overlap base.
 // (__restrict__ parameters, not inlined: see link_row_heads.)
 template <typename T, int K>
-__attribute__((noinline)) T link_row_heads_backward(const T* __restrict__ lrow, const T* __restrict__ w,
-                          const T* __restrict__ p0, T wa, int64_t a, int64_t ld,
-                          const T* __restrict__ base, const T* __restrict__ r0,
-                          const T* __restrict__ r1, const T* __restrict__ r2,
-                          const T* __restrict__ gb0, const T* __restrict__ gb1,
-                          const T* __restrict__ gb2, T* __restrict__ d0, T* __restrict__ d1,
-                          T* __restrict__ d2, const T* gf, T* __restrict__ gL0,
-                          T* __restrict__ gw, T* __restrict__ gp0, T* acc) {
+__attribute__((noinline)) T link_row_heads_backward(
+    const T* __restrict__ lrow, const T* __restrict__ w, const T* __restrict__ p0, T wa,
+    int64_t a, int64_t ld, const T* __restrict__ base, const T* __restrict__ r0,
+    const T* __restrict__ r1, const T* __restrict__ r2, const T* __restrict__ gb0,
+    const T* __restrict__ gb1, const T* __restrict__ gb2, T* __restrict__ d0,
+    T* __restrict__ d1, T* __restrict__ d2, const T* gf, T* __restrict__ gL0,
+    T* __restrict__ gw, T* __restrict__ gp0, T* acc) {
   const T keep = T(1) - wa;
   T ra0 = 0, ra1 = 0, ra2 = 0, gf0 = 0, gf1 = 0, gf2 = 0;
   if constexpr (K > 0) ra0 = r0[a], gf0 = gf[0];
@@ -464,26 +463,33 @@ T* ptr_or_null(const torch::Tensor& t) {
   return t.numel() > 0 ? t.data_ptr<T>() : nullptr;
 }
 
+// The step from raw pointers to its inputs, in the order of Input (the masks null when
+// absent), and its sizes.
+template <typename T>
+Step<T> step_from(const T* const* in, int64_t B, int64_t N, int64_t W, int64_t R, int64_t ld,
+                  bool dealloc) {
+  Step<T> s;
+  s.rk = in[kReadKeys]; s.rs = in[kReadStrengths]; s.wk = in[kWriteKeys];
+  s.ws = in[kWriteStrengths]; s.e = in[kEraseVectors]; s.v = in[kWriteVectors];
+  s.fg = in[kFreeGates]; s.ga = in[kAllocationGates]; s.gw = in[kWriteGates];
+  s.pi = in[kReadModes]; s.rmask = in[kReadMasks]; s.wmask = in[kWriteMasks];
+  s.M0 = in[kMemory]; s.u0 = in[kUsage]; s.L0 = in[kLink]; s.p0 = in[kPrecedence];
+  s.rw0 = in[kReadWeights]; s.ww0 = in[kWriteWeights];
+  s.B = B; s.N = N; s.W = W; s.R = R; s.ld = ld;
+  s.dealloc = dealloc;
+  return s;
+}
+
 template <typename T>
 Step<T> make_step(const std::vector<torch::Tensor>& in, bool dealloc) {
   TORCH_CHECK(in.size() == kNumInputs, "dnc_step: expected ", int(kNumInputs), " inputs");
-  Step<T> s;
-  s.rk = in[kReadKeys].data_ptr<T>(); s.rs = in[kReadStrengths].data_ptr<T>();
-  s.wk = in[kWriteKeys].data_ptr<T>(); s.ws = in[kWriteStrengths].data_ptr<T>();
-  s.e = in[kEraseVectors].data_ptr<T>(); s.v = in[kWriteVectors].data_ptr<T>();
-  s.fg = in[kFreeGates].data_ptr<T>(); s.ga = in[kAllocationGates].data_ptr<T>();
-  s.gw = in[kWriteGates].data_ptr<T>(); s.pi = in[kReadModes].data_ptr<T>();
-  s.rmask = ptr_or_null<T>(in[kReadMasks]); s.wmask = ptr_or_null<T>(in[kWriteMasks]);
-  s.M0 = in[kMemory].data_ptr<T>(); s.u0 = in[kUsage].data_ptr<T>();
-  s.L0 = in[kLink].data_ptr<T>(); s.p0 = in[kPrecedence].data_ptr<T>();
-  s.rw0 = in[kReadWeights].data_ptr<T>(); s.ww0 = in[kWriteWeights].data_ptr<T>();
-  s.B = in[kMemory].size(0); s.N = in[kMemory].size(1); s.W = in[kMemory].size(2);
-  s.R = in[kReadWeights].size(1);
-  s.ld = in[kLink].size(-1);
-  TORCH_CHECK(s.ld >= s.N && in[kLink].numel() == s.B * s.N * s.ld,
+  const T* ptrs[kNumInputs];
+  for (int k = 0; k < kNumInputs; ++k)
+    ptrs[k] = k == kReadMasks || k == kWriteMasks ? ptr_or_null<T>(in[k]) : in[k].data_ptr<T>();
+  const int64_t B = in[kMemory].size(0), N = in[kMemory].size(1), ld = in[kLink].size(-1);
+  TORCH_CHECK(ld >= N && in[kLink].numel() == B * N * ld,
               "dnc_step: the link must be [B, 1, N, ld] with ld >= N");
-  s.dealloc = dealloc;
-  return s;
+  return step_from<T>(ptrs, B, N, in[kMemory].size(2), in[kReadWeights].size(1), ld, dealloc);
 }
 
 // ------------------------------------------------------------------ padded link rows
@@ -651,13 +657,12 @@ std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool 
 // it writes the gradient of each input (Input; the masks' null when absent).
 template <typename T>
 struct SavedPtrs {
-  const T *M, *u, *p, *rw, *ww, *psi, *cw, *alloc;
+  const T* p[kNumSaved];  // p[kSavedOrder] unused: the order is int64
   const int64_t* order;
-  const T *cr, *f, *bk;
 };
 template <typename T>
 struct GradPtrs {
-  const T *r, *M, *u, *L, *p, *rw, *ww;
+  const T* g[kNumGrads];
 };
 template <typename T>
 struct OutPtrs {
@@ -671,11 +676,14 @@ template <typename T>
 void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>& gr,
                      const OutPtrs<T>& o) {
   const int64_t N = s.N, W = s.W, R = s.R;
-  const T *M = sv.M, *ww = sv.ww, *psi = sv.psi, *cw = sv.cw, *alloc = sv.alloc, *cr = sv.cr,
-          *f = sv.f, *bk = sv.bk, *rw = sv.rw, *u = sv.u;
+  const T *M = sv.p[kSavedMemory], *ww = sv.p[kSavedWriteWeights], *psi = sv.p[kSavedPsi],
+          *cw = sv.p[kSavedWriteContent], *alloc = sv.p[kSavedAllocation],
+          *cr = sv.p[kSavedReadContent], *f = sv.p[kSavedForward], *bk = sv.p[kSavedBackward],
+          *rw = sv.p[kSavedReadWeights], *u = sv.p[kSavedUsage];
   const int64_t* order = sv.order;
-  const T *g_r = gr.r, *g_M = gr.M, *g_u = gr.u, *g_L = gr.L, *g_p = gr.p, *g_rw = gr.rw,
-          *g_ww = gr.ww;
+  const T *g_r = gr.g[kGradReads], *g_M = gr.g[kGradMemory], *g_u = gr.g[kGradUsage],
+          *g_L = gr.g[kGradLink], *g_p = gr.g[kGradPrecedence], *g_rw = gr.g[kGradReadWeights],
+          *g_ww = gr.g[kGradWriteWeights];
   T *grk = o.g[kReadKeys], *grs = o.g[kReadStrengths], *gwk = o.g[kWriteKeys],
     *gws = o.g[kWriteStrengths], *ge = o.g[kEraseVectors], *gv = o.g[kWriteVectors],
     *gfg = o.g[kFreeGates], *gga = o.g[kAllocationGates], *ggw = o.g[kWriteGates],
@@ -686,8 +694,8 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
   at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
     const int64_t ld = s.ld;
     Vec<T> gMt(N * W), grwt(R * N), gcr(N), gw_(N), gMd(N * W), Md_buf(s.dealloc ? N * W : 0),
-        row(ld), G(ld), gcw(N), gal(N), gu_tot(N), P(N), wp(ld), pp(ld), rp(R * ld),
-        gbp(R * ld), drp(R * ld), gwp(ld), gpp(ld), rowx(ld);
+        row(ld), zero_row(ld, T(0)), gcw(N), gal(N), gu_tot(N), P(N), wp(ld), pp(ld),
+        rp(R * ld), gbp(R * ld), drp(R * ld), gwp(ld), gpp(ld), rowx(ld);
     for (int64_t b = b0; b < b1; ++b) {
       const T* Mb = M + b * N * W;
       const T* rwb = rw + b * R * N;
@@ -771,12 +779,10 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
       std::fill(gpp.begin(), gpp.end(), T(0));
       std::fill(drp.begin(), drp.end(), T(0));
       std::fill(gwp.begin(), gwp.end(), T(0));
-      const T* zeros = G.data();  // (no incoming link gradient)
-      if (!g_L) std::fill(G.begin(), G.end(), T(0));
       for (int64_t a = 0; a < N; ++a)  // (gL0 may be g_L: in place, via the scratch row)
         link_row_backward_all<T>(L0 + a * ld, wp.data(), pp.data(), wwb[a], a, ld, R,
                                  rp.data(), gbp.data(), drp.data(), gf.data() + a, N,
-                                 g_L ? g_L + (b * N + a) * ld : zeros, gL0b + a * ld,
+                                 g_L ? g_L + (b * N + a) * ld : zero_row.data(), gL0b + a * ld,
                                  gwp.data(), gpp.data(), row.data(), rowx.data());
       unpad_rows<T>(gpp.data(), 1, N, ld, gp0b);
       unpad_rows<T>(gwp.data(), 1, N, ld, gw_.data());
@@ -916,18 +922,12 @@ std::vector<torch::Tensor> dnc_step_backward(std::vector<torch::Tensor> in, bool
   AT_DISPATCH_FLOATING_TYPES(in[kMemory].scalar_type(), "dnc_step_backward", [&] {
     using T = scalar_t;
     auto s = make_step<T>(in, dealloc);
-    const SavedPtrs<T> sv{
-        saved[kSavedMemory].data_ptr<T>(),       saved[kSavedUsage].data_ptr<T>(),
-        saved[kSavedPrecedence].data_ptr<T>(),   saved[kSavedReadWeights].data_ptr<T>(),
-        saved[kSavedWriteWeights].data_ptr<T>(), saved[kSavedPsi].data_ptr<T>(),
-        saved[kSavedWriteContent].data_ptr<T>(), saved[kSavedAllocation].data_ptr<T>(),
-        saved[kSavedOrder].data_ptr<int64_t>(),  saved[kSavedReadContent].data_ptr<T>(),
-        saved[kSavedForward].data_ptr<T>(),      saved[kSavedBackward].data_ptr<T>()};
-    const GradPtrs<T> gr{ptr_or_null<T>(grads[kGradReads]), ptr_or_null<T>(grads[kGradMemory]),
-                         ptr_or_null<T>(grads[kGradUsage]), ptr_or_null<T>(grads[kGradLink]),
-                         ptr_or_null<T>(grads[kGradPrecedence]),
-                         ptr_or_null<T>(grads[kGradReadWeights]),
-                         ptr_or_null<T>(grads[kGradWriteWeights])};
+    SavedPtrs<T> sv{};
+    for (int k = 0; k < kNumSaved; ++k)
+      if (k != kSavedOrder) sv.p[k] = saved[k].data_ptr<T>();
+    sv.order = saved[kSavedOrder].data_ptr<int64_t>();
+    GradPtrs<T> gr;
+    for (int k = 0; k < kNumGrads; ++k) gr.g[k] = ptr_or_null<T>(grads[k]);
     OutPtrs<T> o;
     for (int k = 0; k < kNumInputs; ++k) o.g[k] = ptr_or_null<T>(out[k]);
     backward_kernel<T>(s, sv, gr, o);
@@ -1044,7 +1044,8 @@ void activate_backward_rows(const T* flat, int64_t B, const Layout& l, const T* 
                             const T* const* g, T* gx) {
   std::fill(gx, gx + B * l.size, T(0));
   for (int k = 0; k < kNumInterface; ++k)
-    if (l.fields[k].size > 0 && g[k]) act_backward<T>(flat, l.size, y[k], g[k], B, l.fields[k], gx);
+    if (l.fields[k].size > 0 && g[k])
+      act_backward<T>(flat, l.size, y[k], g[k], B, l.fields[k], gx);
 }
 
 // flat [B, I] -> the kNumInterface activated interface fields, in the order of Input, each
