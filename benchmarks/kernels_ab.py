@@ -19,6 +19,7 @@ import json
 import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -69,8 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     from dnc_qa.memory import native
     from dnc_qa.models import DNC
 
-    commit = subprocess.run(["git", "rev-parse", args.baseline_commit], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.strip()
+    found = subprocess.run(["git", "rev-parse", "--verify", "--quiet",
+                            f"{args.baseline_commit}^{{commit}}"], cwd=ROOT,
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        print(f"kernels_ab: no commit {args.baseline_commit!r} in this repository",
+              file=sys.stderr)
+        return 2
+    commit = found.stdout.strip()
     builds = {"baseline": build(sources_at(commit)), "this": build(native.CSRC)}
     torch.manual_seed(0)
     model = DNC(92, 90, hidden_size=128, num_cells=16, cell_width=64, num_reads=3,
