@@ -8,6 +8,7 @@ single process.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import NamedTuple
 
@@ -88,6 +89,11 @@ def init_distributed(device: torch.device) -> DistInfo:
     if info.world_size <= 1:
         return SINGLE
     if not dist.is_initialized():
+        # DDP imports torch.distributed.nn, whose functions take the default group as a
+        # default argument: imported after the group exists, they would keep it alive past
+        # shutdown (see shutdown). Imported first, they hold None.
+        import torch.distributed.nn  # noqa: F401
+
         backend = "nccl" if device.type == "cuda" else "gloo"
         if device.type == "cuda":
             torch.cuda.set_device(info.local_rank)
@@ -103,13 +109,19 @@ def local_device(device: torch.device, info: DistInfo) -> torch.device:
 
 
 def shutdown(wait: bool = True) -> None:
-    """Leave the process group. ``wait``: first wait for every other rank (after a normal
-    end; a rank tearing its gloo connections down while a peer still uses them was seen to
-    abort both processes). After an error, do not wait: the peers may never arrive."""
+    """Leave the process group and free it. ``wait``: first wait for every other rank (after
+    a normal end; a rank tearing its gloo connections down while a peer still uses them
+    aborts both processes). After an error, do not wait: the peers may never arrive.
+
+    Nothing else may still hold the group (drop DDP wrappers first): a gloo group that
+    outlives the interpreter's shutdown has worker threads that free the last collectives'
+    tensors after Python has stopped, and the process aborts ("terminate called without an
+    active exception"). Freeing it here joins those threads while Python still runs."""
     if dist.is_initialized():
         if wait:
             dist.barrier()
         dist.destroy_process_group()
+        gc.collect()  # a group kept only by reference cycles is freed now, not at exit
 
 
 def barrier(info: DistInfo) -> None:

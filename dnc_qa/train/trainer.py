@@ -292,6 +292,18 @@ class Trainer:
         if config.amp and not self.amp:
             self._note("--amp is ignored: mixed precision runs on CUDA only")
 
+    def close(self, wait: bool = True) -> None:
+        """Close the metrics log and leave the process group (``wait``: as in
+        :func:`~dnc_qa.train.distributed.shutdown`). The DDP wrappers go first: they hold the
+        process group, which must be freed, and its worker threads joined, before Python
+        shuts down."""
+        self.log.close()
+        if isinstance(self.net, DistributedDataParallel):
+            self.net = self.net.module
+        if isinstance(self.rollout_net, DistributedDataParallel):
+            self.rollout_net = self.rollout_net.module
+        D.shutdown(wait)
+
     # ------------------------------------------------------------------ state
 
     def _load_initial(self, ref: str | Path) -> dict[str, object]:
@@ -587,9 +599,7 @@ def train(
     try:
         result = trainer.run()
     except BaseException:
-        trainer.log.close()
-        D.shutdown(wait=False)
+        trainer.close(wait=False)
         raise
-    trainer.log.close()
-    D.shutdown()
+    trainer.close()
     return result

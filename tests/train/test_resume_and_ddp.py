@@ -149,6 +149,28 @@ def test_torchrun_two_processes_trimmed_graph_batches(tmp_path: Path) -> None:
     assert all(torch.isfinite(t).all() for t in weights.values())
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="lists threads from /proc")
+def test_ddp_run_frees_its_process_group_before_exit(tmp_path: Path) -> None:
+    """After a DDP run the gloo group is gone, its worker threads joined: a group still alive
+    when Python shuts down aborts the process now and then ("terminate called without an
+    active exception") when a worker frees the last collectives' tensors too late."""
+    probe = Path(__file__).with_name("ddp_exit_probe.py")
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        str(probe), "--task", "copy", "--model", "dnc", "--steps", "4", "--log-every", "2",
+        "--eval-every", "2", "--device", "cpu", "--out", str(tmp_path / "out"), "--json",
+        *TINY_ARGS,
+    ]
+    run = subprocess.run(cmd, env={**ENV, "PYTHONPATH": os.pathsep.join(sys.path)},
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    probes = [json.loads(x) for x in run.stdout.splitlines() if x.startswith('{"probe_threads"')]
+    assert len(probes) == 2  # one per rank
+    for p in probes:
+        assert not p["initialized"]
+        assert not [t for t in p["probe_threads"] if "gloo" in t], p["probe_threads"]
+
+
 def test_processes_option_starts_ddp_itself(tmp_path: Path) -> None:
     """``dncqa train --processes 2`` runs the same command as two DDP processes."""
     out = tmp_path / "p2"
