@@ -71,9 +71,9 @@ def encode_triples(labels: list[tuple[Label, Label, Label]]) -> Tensor:
     if not labels:
         return out
     flat = [-1 if v is None else v for row in labels for v in row]
-    for v in flat:
-        if v != -1:
-            label_digits(v)  # the same checks (and errors) as one triple at a time
+    for v in flat:  # the same checks (and errors) as one triple at a time
+        if v != -1 and (type(v) is not int or not 0 <= v <= MAX_LABEL):
+            label_digits(v)  # raises unless an int subclass in range
     values = torch.tensor(flat, dtype=torch.long).view(-1, TRIPLE_LABELS)
     present = values >= 0
     values = values.clamp_min(0)  # a blank writes a zero into its own group's first column

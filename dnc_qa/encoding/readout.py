@@ -23,10 +23,13 @@ def digit_log_probs(logits: Tensor) -> Tensor:
 def masked_digit_nll(
     logits: Tensor, targets: Tensor, mask: Tensor, reduction: Literal["mean", "sum"] = "mean"
 ) -> Tensor:
-    """The paper's loss for ``logits``/``targets [B, T, 90]`` and answer ``mask [B, T]``."""
-    logp = digit_log_probs(logits)  # [B, T, 9, 10]
-    picked = logp.gather(-1, digit_targets(targets).unsqueeze(-1)).squeeze(-1)  # [B, T, 9]
-    total = -(picked.sum(-1) * mask.to(picked.dtype)).sum()
+    """The paper's loss for ``logits``/``targets [B, T, 90]`` and answer ``mask [B, T]``.
+    Only the steps whose mask is not zero are computed (the others would add zeros): an
+    episode of hundreds of steps has a handful of answers."""
+    keep = mask != 0
+    logp = digit_log_probs(logits[keep])  # [M, 9, 10]
+    picked = logp.gather(-1, digit_targets(targets[keep]).unsqueeze(-1)).squeeze(-1)  # [M, 9]
+    total = -(picked.sum(-1) * mask[keep].to(picked.dtype)).sum()
     if reduction == "sum":
         return total
     return total / mask.sum().clamp_min(1).to(picked.dtype)

@@ -19,7 +19,7 @@ import numpy as np
 
 from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.lesson_tables import Lesson
-from dnc_qa.graphs.model import add_triple
+from dnc_qa.graphs.model import LABEL
 from dnc_qa.graphs.rng import Seed, as_rng
 
 LABEL_SPACE = 1000
@@ -60,16 +60,18 @@ def random_graph(
     names = [str(int(v)) for v in rng.choice(LABEL_SPACE, size=num_nodes, replace=False)]
     points = rng.random((num_nodes, 2))
     graph = nx.MultiDiGraph()
-    for name, (x, y) in zip(names, points, strict=True):
-        graph.add_node(name, x=float(x), y=float(y))
+    graph.add_nodes_from((name, {"x": float(x), "y": float(y)})
+                         for name, (x, y) in zip(names, points.tolist(), strict=True))
     dist = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
     np.fill_diagonal(dist, np.inf)
+    nearest = np.argsort(dist, axis=1, kind="stable").tolist()  # each row: nearest first
+    edges = []
     for i, src in enumerate(names):
         k = min(int(rng.integers(lo, hi + 1)), num_nodes - 1)
-        nearest = np.argsort(dist[i], kind="stable")[:k]
-        labels = rng.choice(pool, size=k, replace=False)
-        for j, lab in zip(nearest, labels, strict=True):
-            add_triple(graph, src, str(int(lab)), names[int(j)])
+        labels = rng.choice(pool, size=k, replace=False).tolist()
+        edges += [(src, names[j], str(lab), {LABEL: str(lab)})
+                  for j, lab in zip(nearest[i][:k], labels, strict=True)]
+    graph.add_edges_from(edges)  # in the canonical form of add_triple (key == label)
     return graph
 
 

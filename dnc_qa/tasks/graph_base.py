@@ -44,15 +44,18 @@ def score_digits(logits: Tensor, batch: Batch) -> MetricCounts:
     """Counts for 90-wide digit outputs: a step is right when all nine digit modes are. Only
     answer steps (mask 1) are scored; hints (mask below 1) are not answers."""
     with torch.no_grad():
-        wrong = (digit_view(logits).argmax(-1) != digit_targets(batch.targets)).sum(-1)
         answer = batch.mask >= 1
-        wrong = wrong * answer
+        wrong = (digit_view(logits[answer]).argmax(-1)
+                 != digit_targets(batch.targets[answer])).sum(-1)  # [answer steps]
+        episode = answer.nonzero()[:, 0]  # each answer step's episode
+        wrong_per_episode = torch.zeros(logits.shape[0], dtype=wrong.dtype,
+                                        device=wrong.device).index_add_(0, episode, wrong)
         loss = digit_nll_per_episode(logits, batch) * logits.shape[0]
         return MetricCounts(
             episodes=logits.shape[0],
-            correct_episodes=int((wrong.sum(-1) == 0).sum().item()),
+            correct_episodes=int((wrong_per_episode == 0).sum().item()),
             answer_steps=int(answer.sum().item()),
-            correct_steps=int(((wrong == 0) & answer).sum().item()),
+            correct_steps=int((wrong == 0).sum().item()),
             bit_errors=int(wrong.sum().item()),
             loss_sum=float(loss.item()),
         )

@@ -28,7 +28,7 @@ from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
 from dnc_qa.encoding.labels import encode_triples
 from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.random_graphs import lesson_graph
-from dnc_qa.graphs.relations import EDGE_LABELS, Relation, follow, paper_relations
+from dnc_qa.graphs.relations import EDGE_LABELS, Relation, paper_relations
 from dnc_qa.tasks.base import Episode
 from dnc_qa.tasks.graph_base import MAX_TRIES, GraphTask, as_task_episode, planning_budget
 
@@ -69,30 +69,59 @@ def out_edges(graph) -> dict[str, list[tuple[str, str]]]:
     return {u: [(v, k) for v, keys in graph.adj[u].items() for k in keys] for u in graph}
 
 
-def relation_walks(graph, start: str, length: int,
-                   edges: dict[str, list[tuple[str, str]]] | None = None
-                   ) -> list[tuple[str, ...]]:
+def relation_ends(graph, start: str, length: int,
+                  edges: dict[str, list[tuple[str, str]]] | None = None
+                  ) -> dict[tuple[str, ...], set[str]]:
     """The relations of ``length`` edges that a simple walk from ``start`` spells, as edge
-    paths, each once, sorted; walks are cut as soon as their labels are no relation's
-    prefix. ``edges``: :func:`out_edges` of ``graph``, when the caller has it."""
-    prefixes, table, found = relation_prefixes(), relation_table(), set()
+    paths, each with the nodes those walks end on (:func:`~dnc_qa.graphs.relations.follow`
+    of the path). One depth-first search over the simple walks, cut as soon as their labels
+    are no relation's prefix. ``edges``: :func:`out_edges` of ``graph``, when the caller has
+    it."""
+    prefixes, table = relation_prefixes(), relation_table()
     edges = out_edges(graph) if edges is None else edges
+    found: dict[tuple[str, ...], set[str]] = {}
 
     def extend(node: str, seen: frozenset[str], labels: tuple[str, ...]) -> None:
         if len(labels) == length:
             if labels in table:
-                found.add(labels)
+                found.setdefault(labels, set()).add(node)
             return
         for v, k in edges[node]:
             if v not in seen and labels + (k,) in prefixes:
                 extend(v, seen | {v}, labels + (k,))
 
     extend(start, frozenset({start}), ())
-    return sorted(found)
+    return found
+
+
+def relation_walks(graph, start: str, length: int,
+                   edges: dict[str, list[tuple[str, str]]] | None = None
+                   ) -> list[tuple[str, ...]]:
+    """The relations of ``length`` edges that a simple walk from ``start`` spells, as edge
+    paths, each once, sorted (:func:`relation_ends` without the ends)."""
+    return sorted(relation_ends(graph, start, length, edges))
+
+
+def unique_relations(graph, start: str, length: int,
+                     edges: dict[str, list[tuple[str, str]]]
+                     ) -> list[tuple[tuple[str, ...], str]]:
+    """The ``(path, end)`` of every relation of ``length`` edges (for ``length`` 1: every
+    edge label) that simple walks from ``start`` spell and that leads to exactly one node,
+    sorted by path."""
+    if length == 1:
+        ends: dict[tuple[str, ...], set[str]] = {}
+        for v, k in edges[start]:
+            if v != start:
+                ends.setdefault((k,), set()).add(v)
+    else:
+        ends = relation_ends(graph, start, length, edges)
+    return [(p, next(iter(e))) for p, e in sorted(ends.items()) if len(e) == 1]
 
 
 def draw_query(graph, lesson: Lesson, rng: np.random.Generator,
-               edges: dict[str, list[tuple[str, str]]] | None = None) -> InferenceQuery | None:
+               edges: dict[str, list[tuple[str, str]]] | None = None,
+               memo: dict[tuple[str, int], list[tuple[tuple[str, ...], str]]] | None = None,
+               ) -> InferenceQuery | None:
     """A query whose relation is known and whose answer is unique, or ``None``.
 
     The relation's length is uniform over the lesson's range (redrawn only when no start
@@ -100,24 +129,23 @@ def draw_query(graph, lesson: Lesson, rng: np.random.Generator,
     and the relation uniform over those of that length that a simple walk from the start
     spells and that lead to one node. A one-edge query (bridge lessons) asks for the edge
     label itself as the relation. ``edges``: :func:`out_edges` of ``graph``, when the caller
-    has it."""
+    has it; ``memo``: a dict kept across the calls for one graph (each start's relations are
+    searched once)."""
     table = relation_table()
     edges = out_edges(graph) if edges is None else edges
+    memo = {} if memo is None else memo
     nodes = sorted(graph.nodes)
     for _ in range(MAX_TRIES):
         length = int(rng.integers(lesson.length[0], lesson.length[1] + 1))
         for i in rng.permutation(len(nodes)):
             start = nodes[int(i)]
-            if length == 1:
-                paths = sorted({(k,) for _, k in edges[start]})
-            else:
-                paths = relation_walks(graph, start, length, edges)
-            ends = {p: follow(graph, start, p) for p in paths}
-            paths = [p for p in paths if len(ends[p]) == 1]
-            if paths:
-                path = paths[int(rng.integers(len(paths)))]
+            key = (start, length)
+            if key not in memo:
+                memo[key] = unique_relations(graph, start, length, edges)
+            choices = memo[key]
+            if choices:
+                path, end = choices[int(rng.integers(len(choices)))]
                 label = path[0] if length == 1 else table[path].label
-                (end,) = ends[path]
                 return InferenceQuery(start, str(label), end)
     return None
 
@@ -160,8 +188,9 @@ class InferenceTask(GraphTask):
         lesson = self.current
         for _ in range(MAX_TRIES):
             graph = lesson_graph(lesson, rng, edge_labels=[int(e) for e in EDGE_LABELS])
-            edges = out_edges(graph)
-            queries = [draw_query(graph, lesson, rng, edges) for _ in range(lesson.queries)]
+            edges, memo = out_edges(graph), {}
+            queries = [draw_query(graph, lesson, rng, edges, memo)
+                       for _ in range(lesson.queries)]
             if all(q is not None for q in queries):
                 planning = planning_budget(graph, self.planning_steps, self.planning_per_edge)
                 episode = inference_episode(graph, queries, rng,  # type: ignore[arg-type]

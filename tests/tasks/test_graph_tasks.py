@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from dnc_qa.encoding.labels import digit_view
 from dnc_qa.graphs.lesson_tables import load_curriculum
 from dnc_qa.graphs.relations import follow
 from dnc_qa.models import DNC
@@ -15,6 +16,7 @@ from dnc_qa.tasks.graph_base import episode_rng, score_digits
 from dnc_qa.tasks.inference import (
     InferenceTask,
     draw_query,
+    relation_ends,
     relation_length,
     relation_table,
     relation_walks,
@@ -84,6 +86,25 @@ def test_relation_walks_lists_the_relations_a_simple_walk_spells() -> None:
     assert relation_walks(graph, "d", 2) == []
 
 
+def test_relation_ends_are_where_the_relations_walks_end() -> None:
+    """The search's ends are :func:`follow`'s, relation by relation, on random graphs; and
+    no relation that some simple walk spells is missed."""
+    from dnc_qa.graphs.random_graphs import random_graph
+
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(20):
+        graph = random_graph(int(rng.integers(5, 15)), (2, 4), rng, edge_labels=range(10))
+        for start in graph.nodes:
+            for length in range(2, 6):
+                found = relation_ends(graph, start, length)
+                assert sorted(found) == relation_walks(graph, start, length)
+                for path in (p for p in relation_table() if len(p) == length):
+                    assert found.get(path, set()) == follow(graph, start, path)
+                checked += len(found)
+    assert checked > 100  # the graphs did have relations to check
+
+
 def test_final_inference_lesson_asks_every_relation_length() -> None:
     lesson = InferenceTask().lessons()[-1].current
     counts = dict.fromkeys(range(2, 6), 0)
@@ -107,6 +128,35 @@ def test_one_wrong_digit_fails_the_step() -> None:
     logits[0, t, :10] = torch.roll(logits[0, t, :10], 1)  # first digit now wrong
     counts = score_digits(logits, batch)
     assert counts.correct_episodes == 1 and counts.bit_errors == 1
+
+
+def test_loss_and_counts_match_every_step_computed() -> None:
+    """The loss and counts, which only look at masked steps, equal the same sums over every
+    step of a padded batch (hint weights below 1 included; hints are not scored)."""
+    from dnc_qa.encoding.labels import digit_targets
+    from dnc_qa.encoding.readout import digit_log_probs
+    from dnc_qa.tasks.graph_base import digit_nll_per_episode
+
+    batch = InferenceTask(hints=0.25).lessons()[3].sample(5, gen(11))
+    assert ((batch.mask > 0) & (batch.mask < 1)).any()  # some hints in play
+    logits = torch.randn(batch.targets.shape, generator=gen(12), dtype=torch.float64)
+    logits[1, :3] += 3 * batch.targets[1, :3]  # a few right answers, if those are answers
+    targets = batch.targets.double()
+    picked = digit_log_probs(logits).gather(-1, digit_targets(targets).unsqueeze(-1))
+    want = -(picked.squeeze(-1).sum(-1) * batch.mask.double()).sum() / logits.shape[0]
+    got = digit_nll_per_episode(logits, batch)  # (in float32)
+    torch.testing.assert_close(got.double(), want, rtol=1e-6, atol=0)
+
+    logits = batch.targets * 10
+    logits[0, :, :10] = torch.roll(logits[0, :, :10], 1, dims=-1)  # episode 0: first digits
+    logits[2, :, 30:40] = torch.roll(logits[2, :, 30:40], 1, dims=-1)  # episode 2: 4th digits
+    counts = score_digits(logits, batch)
+    answer = batch.mask >= 1
+    wrong = (digit_view(logits).argmax(-1) != digit_targets(batch.targets)).sum(-1) * answer
+    assert counts.answer_steps == int(answer.sum())
+    assert counts.bit_errors == int(wrong.sum()) > 0
+    assert counts.correct_steps == int(((wrong == 0) & answer).sum())
+    assert counts.correct_episodes == int((wrong.sum(-1) == 0).sum()) == 3
 
 
 def small_dnc() -> DNC:
