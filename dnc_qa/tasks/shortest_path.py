@@ -43,6 +43,7 @@ from dnc_qa.encoding import (
 )
 from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
+from dnc_qa.encoding.labels import encode_triples
 from dnc_qa.encoding.readout import digit_log_probs
 from dnc_qa.encoding.relabel import Relabelling
 from dnc_qa.errors import DncQaError
@@ -80,6 +81,34 @@ def path_triples(graph: nx.MultiDiGraph, nodes: list[str]) -> tuple[Triple, ...]
     )
 
 
+def hop_distances(graph: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
+    """The graph's nodes and ``D [n, n]``: ``D[i, j]`` the fewest edges from node ``i`` to
+    node ``j`` (-1 when unreachable), by breadth-first search on every row at once."""
+    nodes = list(graph.nodes)
+    index = {v: i for i, v in enumerate(nodes)}
+    n = len(nodes)
+    adjacent = np.zeros((n, n), dtype=bool)
+    for u, v in graph.edges():
+        adjacent[index[u], index[v]] = True
+    distance = np.full((n, n), -1, dtype=np.int64)
+    frontier = np.eye(n, dtype=bool)
+    seen = frontier.copy()
+    d = 0
+    while frontier.any():
+        distance[frontier] = d
+        frontier = (frontier.astype(np.uint8) @ adjacent.astype(np.uint8) > 0) & ~seen
+        seen |= frontier
+        d += 1
+    return nodes, distance
+
+
+def pairs_at_distance(graph: nx.MultiDiGraph, lo: int, hi: int) -> list[tuple[str, str]]:
+    """Every ``(source, target)`` whose shortest path has ``lo..hi`` edges, sorted."""
+    nodes, distance = hop_distances(graph)
+    rows, cols = np.nonzero((distance >= lo) & (distance <= hi))
+    return sorted((nodes[i], nodes[j]) for i, j in zip(rows.tolist(), cols.tolist(), strict=True))
+
+
 def encode_move(relabelling: Relabelling, move: Triple) -> Tensor:
     return encode_triple(*relabelling.encode(*move))
 
@@ -110,23 +139,21 @@ class PathProblem:
         """The length of a shortest path from the source to the goal."""
         return int(self.distance[self.source])
 
-    def optimal(self, node: str) -> list[bool]:
-        """For each of ``node``'s outgoing triples, whether it is a shortest-path move."""
+    def optimal(self, node: str, triples: list[Triple] | None = None) -> list[bool]:
+        """For each of ``node``'s outgoing triples (``triples``, when the caller has them),
+        whether it is a shortest-path move."""
         d = self.distance.get(node)
-        return [
-            d is not None and self.distance.get(t.target, -1) == d - 1
-            for t in out_triples(self.graph, node)
-        ]
+        triples = out_triples(self.graph, node) if triples is None else triples
+        return [d is not None and self.distance.get(t.target, -1) == d - 1 for t in triples]
 
     def moves(self, node: str) -> Moves:
         """``node``'s legal moves (cached per node)."""
         if node not in self._moves:
             triples = out_triples(self.graph, node)
             relabelling = self.episode.relabelling
-            encoded = (torch.stack([encode_move(relabelling, t) for t in triples]) if triples
-                       else torch.zeros(0, OUTPUT_SIZE))
+            encoded = encode_triples([relabelling.encode(*t) for t in triples])  # [K, 90]
             self._moves[node] = Moves(triples, encoded,
-                                      torch.tensor(self.optimal(node), dtype=torch.bool))
+                                      torch.tensor(self.optimal(node, triples), dtype=torch.bool))
         return self._moves[node]
 
 
@@ -164,6 +191,7 @@ class _Walk:
         self.rng = rng
         self.node = problem.source
         self.previous: Triple | None = None
+        self.previous_row: Tensor | None = None  # the previous move, encoded
         self.steps = self.right = 0
         self.path = [problem.source]
 
@@ -172,8 +200,8 @@ class _Walk:
         row = torch.zeros(INPUT_SIZE)
         row[ANSWER_CHANNEL] = 1.0
         row[PHASE_CHANNEL] = float(self.steps == 0)
-        if self.previous is not None:
-            row[:OUTPUT_SIZE] = encode_move(self.problem.episode.relabelling, self.previous)
+        if self.previous_row is not None:
+            row[:OUTPUT_SIZE] = self.previous_row
         return row
 
     def moves(self) -> Moves:
@@ -189,10 +217,10 @@ class _Walk:
         self.steps += 1
         self.right += int(choice_good)
         if train and bool(moves.good.any()) and self.rng.random() < beta:
-            options = [m for m, g in zip(moves.triples, moves.good.tolist(), strict=True) if g]
-            self.previous = options[int(self.rng.integers(len(options)))]
-        else:
-            self.previous = moves.triples[choice]
+            options = [i for i, g in enumerate(moves.good.tolist()) if g]
+            choice = options[int(self.rng.integers(len(options)))]
+        self.previous = moves.triples[choice]
+        self.previous_row = moves.encoded[choice]
         self.node = self.previous.target
         self.path.append(self.node)
         return self.node != self.problem.goal and self.steps < self.problem.best + slack
@@ -278,13 +306,7 @@ class ShortestPathTask(GraphTask):
         for _ in range(MAX_TRIES):
             transit = self.graphs == "transit"
             graph = lesson_map(lesson, rng) if transit else lesson_graph(lesson, rng)
-            lengths = dict(nx.all_pairs_shortest_path_length(graph))
-            pairs = sorted(
-                (s, t)
-                for s, row in lengths.items()
-                for t, d in row.items()
-                if lesson.length[0] <= d <= lesson.length[1]
-            )
+            pairs = pairs_at_distance(graph, *lesson.length)
             if not pairs:
                 continue
             source, goal = pairs[int(rng.integers(len(pairs)))]

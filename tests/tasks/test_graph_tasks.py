@@ -21,7 +21,12 @@ from dnc_qa.tasks.inference import (
     relation_table,
     relation_walks,
 )
-from dnc_qa.tasks.shortest_path import ShortestPathTask, out_triples
+from dnc_qa.tasks.shortest_path import (
+    ShortestPathTask,
+    hop_distances,
+    out_triples,
+    pairs_at_distance,
+)
 from dnc_qa.tasks.traversal import TraversalTask
 
 GRAPH_TASKS = ["traversal", "inference", "shortest_path"]
@@ -162,6 +167,27 @@ def test_loss_and_counts_match_every_step_computed() -> None:
 def small_dnc() -> DNC:
     torch.manual_seed(0)
     return DNC(92, 90, hidden_size=16, num_cells=16, cell_width=8, num_reads=1)
+
+
+def test_hop_distances_are_networkx_shortest_path_lengths() -> None:
+    """Every row's breadth-first distances, and the pairs a lesson draws from, equal
+    networkx's (directed graphs with unreachable pairs, parallel edges and a lone node)."""
+    from dnc_qa.graphs.random_graphs import random_graph
+
+    rng = np.random.default_rng(5)
+    graphs = [random_graph(int(rng.integers(2, 30)), (1, 3), rng) for _ in range(15)]
+    odd = nx.MultiDiGraph([("a", "b", "1"), ("a", "b", "2"), ("b", "c", "1"), ("c", "b", "3")])
+    odd.add_node("z")
+    for graph in [*graphs, odd]:
+        nodes, distance = hop_distances(graph)
+        want = dict(nx.all_pairs_shortest_path_length(graph))
+        for i, u in enumerate(nodes):
+            for j, v in enumerate(nodes):
+                assert distance[i, j] == want[u].get(v, -1)
+        for lo, hi in [(1, 1), (2, 5), (0, 3)]:
+            assert pairs_at_distance(graph, lo, hi) == sorted(
+                (u, v) for u, row in want.items() for v, d in row.items() if lo <= d <= hi)
+    assert (distance < 0).any()  # the lone node: unreachable pairs were checked
 
 
 def test_optimal_moves_reduce_distance() -> None:
