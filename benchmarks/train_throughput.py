@@ -168,8 +168,12 @@ def child(args: argparse.Namespace) -> None:
     instrument(clock, trainer)
     try:
         trainer.run()
-    finally:
-        trainer_module.D.shutdown()
+    finally:  # leave the process group (an older trainer has no close: shutdown only)
+        close = getattr(trainer, "close", None)
+        if close is not None:
+            close()
+        else:
+            trainer_module.D.shutdown()
     wall = time.perf_counter() - start
     if trainer.dist.rank != 0:
         return
