@@ -39,7 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ("traversal", "shortest_path", "inference")
-MODES = {"1t": (1, 1), "2t": (2, 1), "ddp2": (1, 2)}  # (threads per process, processes)
+MODES = {"1t": (1, 1), "2t": (2, 1), "ddp2": (1, 2), "cuda": (1, 1), "cuda-eager": (1, 1)}
+"""Each mode's (threads per process, processes); ``cuda`` trains on the GPU with the step
+captured as CUDA graphs, ``cuda-eager`` on the GPU without (rows are skipped with no GPU)."""
 CATEGORIES = ("generation", "encoding", "forward", "backward", "optimiser", "curriculum",
               "evaluation", "checkpoint", "other")
 RECIPE = ["--model", "dnc", "--controller", "feedforward", "--masking", "--hidden-size", "128",
@@ -130,12 +132,16 @@ def instrument(clock: Clock, trainer: object) -> None:
     MemoryNet.forward = counted_forward
 
 
-def recipe_config(task: str, steps: int, eval_every: int = 100) -> object:
+def recipe_config(task: str, steps: int, eval_every: int = 100, mode: str = "1t") -> object:
     """The recipe as a :class:`~dnc_qa.train.config.TrainConfig` (the fields every version
-    of the trainer has, so a baseline commit runs the same thing)."""
+    of the trainer has, so a baseline commit runs the same thing; the CUDA modes set
+    ``cuda_graph`` too)."""
     from dnc_qa.train.config import CurriculumConfig, ModelConfig, OptimConfig, TrainConfig
 
+    device = {"device": "cuda", "cuda_graph": mode == "cuda"} if mode.startswith("cuda") \
+        else {"device": "cpu"}
     return TrainConfig(
+        **device,
         task=task,
         model=ModelConfig(kind="dnc", controller="feedforward", masking=True, hidden_size=128,
                           num_cells=16, cell_width=64, num_reads=3, fit_cells=True),
@@ -162,7 +168,8 @@ def child(args: argparse.Namespace) -> None:
         pass
     clock = Clock()
     start = time.perf_counter()
-    trainer = trainer_module.Trainer(recipe_config(args.task, args.steps, args.eval_every),
+    trainer = trainer_module.Trainer(recipe_config(args.task, args.steps, args.eval_every,
+                                                   args.mode),
                                      out / "run",
                                      show_progress=False)
     instrument(clock, trainer)
@@ -178,6 +185,8 @@ def child(args: argparse.Namespace) -> None:
     if trainer.dist.rank != 0:
         return
     world = trainer.dist.world_size
+    # replays of a captured step run no Python forward: their time is under "other"
+    captured = getattr(getattr(trainer, "captured", None), "captures", None)
     train_s = trainer.state.elapsed_s
     totals = dict(clock.totals)
     totals["other"] = max(train_s - sum(totals.values()), 0.0)
@@ -187,7 +196,8 @@ def child(args: argparse.Namespace) -> None:
         "train_s": train_s, "wall_s": wall,
         "episodes_per_s": trainer.state.episodes / max(train_s, 1e-9),
         "share": {k: totals.get(k, 0.0) / max(train_s, 1e-9) for k in CATEGORIES},
-        "path": ("fused C++ sequence" if clock.fused_calls and
+        "path": (f"CUDA graphs ({len(captured.captures)} shapes)" if captured else
+                 "fused C++ sequence" if clock.fused_calls and
                  clock.fused_calls == clock.forward_calls else
                  "per-step" if not clock.fused_calls else
                  f"fused C++ sequence on {clock.fused_calls}/{clock.forward_calls} calls"),
@@ -209,6 +219,12 @@ def calibration(seconds: float = 3.0) -> float:
     return n / (time.perf_counter() - start)
 
 
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def run_row(task: str, mode: str, steps: int, eval_every: int, pythonpath: str | None
             ) -> dict:
     threads, procs = MODES[mode]
@@ -217,7 +233,7 @@ def run_row(task: str, mode: str, steps: int, eval_every: int, pythonpath: str |
     if procs > 1:
         head += ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(procs)]
     cmd = [*head, me, "--child", "--task", task, "--threads", str(threads), "--steps",
-           str(steps), "--eval-every", str(eval_every)]
+           str(steps), "--eval-every", str(eval_every), "--mode", mode]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
@@ -309,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--task", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="1t", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args)
@@ -335,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                args.eval_every, base_path)})
                     print(table(runs[-1:]).splitlines()[-1], flush=True)
                 for mode in modes:
+                    if mode.startswith("cuda") and not cuda_available():
+                        continue
                     runs.append({"code": "this", **run_row(task, mode, args.steps,
                                                            args.eval_every, None)})
                     print(table(runs[-1:]).splitlines()[-1], flush=True)

@@ -147,6 +147,11 @@ def train(
         rich_help_panel=RUN)] = "auto",
     amp: Annotated[bool, Option("--amp", help="bfloat16 autocast (CUDA only).",
                                 rich_help_panel=RUN)] = False,
+    cuda_graph: Annotated[bool, Option(
+        "--cuda-graph/--no-cuda-graph",
+        help="On a GPU, capture the training step as CUDA graphs (batches padded to a "
+             "multiple of 32 steps); DDP, --amp and shortest path train eagerly.",
+        rich_help_panel=RUN)] = True,
     deterministic: Annotated[bool, Option("--deterministic/--no-deterministic",
                                           help="Bit-exact CPU runs (MKL_CBWR).",
                                           rich_help_panel=RUN)] = True,
@@ -189,7 +194,7 @@ def train(
         --out runs/ddp
 
     --resume keeps the run's saved config; only --steps, --minutes, --device,
-    --amp, --stop-bit-error and --deterministic may change.
+    --amp, --cuda-graph, --stop-bit-error and --deterministic may change.
 
     Both cores: for the graph tasks two processes of one thread each (DDP)
     train about twice as many episodes per second as one process using both
@@ -249,6 +254,7 @@ def train(
         seed=seed,
         device=device,
         amp=amp,
+        cuda_graph=cuda_graph,
         deterministic=deterministic,
         log_every=log_every,
         checkpoint_every=checkpoint_every,

@@ -24,12 +24,15 @@ def masked_digit_nll(
     logits: Tensor, targets: Tensor, mask: Tensor, reduction: Literal["mean", "sum"] = "mean"
 ) -> Tensor:
     """The paper's loss for ``logits``/``targets [B, T, 90]`` and answer ``mask [B, T]``.
-    Only the steps whose mask is not zero are computed (the others would add zeros): an
-    episode of hundreds of steps has a handful of answers."""
-    keep = mask != 0
-    logp = digit_log_probs(logits[keep])  # [M, 9, 10]
-    picked = logp.gather(-1, digit_targets(targets[keep]).unsqueeze(-1)).squeeze(-1)  # [M, 9]
-    total = -(picked.sum(-1) * mask[keep].to(picked.dtype)).sum()
+    On the CPU only the steps whose mask is not zero are computed (the others would add
+    zeros; an episode of a hundred steps has a handful of answers); on a GPU every step is,
+    which needs no host synchronisation (and so can be captured in a CUDA graph)."""
+    if logits.device.type == "cpu":
+        keep = mask != 0
+        logits, targets, mask = logits[keep], targets[keep], mask[keep]
+    logp = digit_log_probs(logits)  # [..., 9, 10]
+    picked = logp.gather(-1, digit_targets(targets).unsqueeze(-1)).squeeze(-1)  # [..., 9]
+    total = -(picked.sum(-1) * mask.to(picked.dtype)).sum()
     if reduction == "sum":
         return total
     return total / mask.sum().clamp_min(1).to(picked.dtype)

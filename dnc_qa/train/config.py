@@ -271,6 +271,10 @@ class TrainConfig:
     uninterrupted one. The native kernels of :mod:`dnc_qa.memory.native` stay on: their
     scratch buffers are aligned, so they round the same in every process.
 
+    ``cuda_graph`` (CUDA): capture each batch shape's training step as a CUDA graph and
+    replay it (:mod:`dnc_qa.train.captured`; batches padded to a multiple of 32 steps); runs
+    that cannot (DDP, ``amp``, rollout tasks) train eagerly and say why.
+
     ``steps`` and ``minutes`` bound the run (whichever comes first; at least one is set).
     ``batch_size`` is per process under DDP. ``stop_bit_error``: stop once the final lesson's
     evaluation has a bit error per sequence below this. Checkpoints go to
@@ -287,6 +291,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = False
+    cuda_graph: bool = True
     deterministic: bool = True
     log_every: int = 50
     checkpoint_every: int = 500

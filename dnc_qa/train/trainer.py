@@ -40,9 +40,10 @@ from torch.nn.parallel import DistributedDataParallel
 from dnc_qa.device import resolve_device
 from dnc_qa.errors import CheckpointError, DncQaError
 from dnc_qa.models.trimmed import TrimmedNet, lengths_for
-from dnc_qa.tasks.base import MetricCounts, Metrics, RolloutTask, Task
+from dnc_qa.tasks.base import Batch, MetricCounts, Metrics, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train import distributed as D
+from dnc_qa.train.captured import CapturedTrainStep, CaptureFailed
 from dnc_qa.train.checkpoint import (
     WEIGHTS,
     Checkpoint,
@@ -197,7 +198,8 @@ class Trainer:
 
     Args:
         config: the run's configuration (on resume, the checkpoint's config is used, with
-            ``steps``, ``minutes``, ``device``, ``amp`` and ``stop_bit_error`` taken from this one).
+            ``steps``, ``minutes``, ``device``, ``amp``, ``cuda_graph`` and ``stop_bit_error``
+            taken from this one).
         out_dir: where checkpoints and ``metrics.jsonl`` go.
         resume: continue from ``<out>/checkpoints/latest`` (a fresh start if there is none).
         show_progress: draw the progress bar (main process only).
@@ -234,6 +236,7 @@ class Trainer:
                 minutes=config.minutes if budget_given else loaded.config.minutes,
                 device=config.device,
                 amp=config.amp,
+                cuda_graph=config.cuda_graph,
                 deterministic=config.deterministic,
                 stop_bit_error=config.stop_bit_error,
             )
@@ -291,6 +294,23 @@ class Trainer:
                 self.net = DistributedDataParallel(self.net, device_ids=ids)
         if config.amp and not self.amp:
             self._note("--amp is ignored: mixed precision runs on CUDA only")
+        self.captured: CapturedTrainStep | None = None
+        if config.cuda_graph and self.device.type == "cuda":
+            blocker = self._capture_blocker()
+            if blocker is None:
+                self.captured = CapturedTrainStep(self.model, config.optim.clip_norm)
+            else:
+                self._note(f"training eagerly, not as CUDA graphs: {blocker}")
+
+    def _capture_blocker(self) -> str | None:
+        """Why this run cannot capture its training step as CUDA graphs, if it cannot."""
+        if self.dist.enabled:
+            return "DDP all-reduces the gradients between the backward pass and the step"
+        if self.amp:
+            return "--amp (autocast) is not captured"
+        if all(isinstance(t, RolloutTask) for t in self.curriculum.lessons):
+            return "the model acts inside the episodes of this task (rollouts)"
+        return None
 
     def close(self, wait: bool = True) -> None:
         """Close the metrics log and leave the process group (``wait``: as in
@@ -444,6 +464,10 @@ class Trainer:
         else:
             batch = self.curriculum.sample(self.config.batch_size, self.generator)
             batch = batch.to(self.device)
+            if self.captured is not None:
+                result = self._captured_step(batch, task)
+                if result is not False:
+                    return result  # type: ignore[return-value]
             state = None
             if self.config.model.fit_cells:
                 cells = cells_for(self.model, batch.inputs.shape[1], self.config.model.num_cells)
@@ -461,13 +485,39 @@ class Trainer:
             self.model.parameters(), clip if clip is not None else float("inf")
         )
         finite = bool(torch.isfinite(loss).item()) and bool(torch.isfinite(norm).item())
-        (bad,) = D.any_flag([not finite], self.dist, self.device)
-        if bad:
-            self.optimizer.zero_grad(set_to_none=True)
+        if not self._apply_gradients(finite):
             return None
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
         return counts if counts is not None else task.score(logits.detach().float(), batch)
+
+    def _apply_gradients(self, finite: bool) -> bool:
+        """Take the optimiser step when every process's loss and gradients were finite;
+        returns whether it was taken. The gradients are cleared either way."""
+        (bad,) = D.any_flag([not finite], self.dist, self.device)
+        if not bad:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return not bad
+
+    def _captured_step(self, batch: Batch, task: Task) -> MetricCounts | None | bool:
+        """One batch through the captured step (:mod:`dnc_qa.train.captured`): its counts,
+        ``None`` when it was skipped as non-finite, or ``False`` when the capture failed
+        (the trainer then trains eagerly, this batch included)."""
+        assert self.captured is not None
+        fit = self.config.model.fit_cells
+        try:
+            out = self.captured(batch, task, self._fitted_cells if fit else None)
+        except CaptureFailed as exc:
+            self._note(f"the training step could not be captured as a CUDA graph ({exc}); "
+                       "training eagerly from here")
+            self.captured = None
+            self.optimizer.zero_grad(set_to_none=True)
+            return False
+        if not self._apply_gradients(bool(out.finite.item())):
+            return None
+        return task.score(out.logits.detach().float(), out.batch)
+
+    def _fitted_cells(self, steps: int) -> int | None:
+        return cells_for(self.model, steps, self.config.model.num_cells)
 
     def _lesson_text(self) -> str:
         return f"lesson {self.curriculum.lesson + 1}/{len(self.curriculum.lessons)}"
