@@ -32,7 +32,8 @@ def masked_digit_nll(
         logits, targets, mask = logits[keep], targets[keep], mask[keep]
     logp = digit_log_probs(logits)  # [..., 9, 10]
     picked = logp.gather(-1, digit_targets(targets).unsqueeze(-1)).squeeze(-1)  # [..., 9]
-    total = -(picked.sum(-1) * mask.to(picked.dtype)).sum()
+    weighted = picked.sum(-1) * mask.to(picked.dtype)
+    total = -torch.where(mask != 0, weighted, 0.0).sum()  # an unscored step adds 0, even NaN
     if reduction == "sum":
         return total
     return total / mask.sum().clamp_min(1).to(picked.dtype)

@@ -9,7 +9,8 @@ host has read the step's finiteness flag, which the graph computes on the device
 
 Fixed shapes: each batch's time axis is zero-padded (inputs, targets and mask all zero) up
 to a multiple of ``pad_to`` steps, so the episodes of a lesson share a handful of shapes and
-so of captures (at most ``max_captures`` are kept, the least recently used dropped first).
+so of captures (at most ``max_captures`` are kept; a shape beyond them drops them all, as a
+new lesson does).
 The loss and the score read only masked steps and the models are causal, so padding changes
 no answer; a memory sized to the episodes (``fit_cells``) is sized to the padded length.
 
@@ -21,7 +22,6 @@ eager training with a note (see :class:`~dnc_qa.train.trainer.Trainer`).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +35,14 @@ PAD_TO = 32
 
 MAX_CAPTURES = 8
 """Captured shapes kept at once (each holds its own activation memory)."""
+
+
+def _clear_cublas_workspaces() -> None:
+    """Free cuBLAS's per-stream workspaces, so the next capture allocates its own (as
+    PyTorch's own CUDA-graph trees do around each capture)."""
+    clear = getattr(torch._C, "_cuda_clearCublasWorkspaces", None)
+    if clear is not None:
+        clear()
 
 
 class CaptureFailed(Exception):
@@ -99,7 +107,7 @@ class CapturedTrainStep:
         self.pad_to = pad_to
         self.max_captures = max_captures
         self.warmup = warmup
-        self.captures: OrderedDict[tuple, _Capture] = OrderedDict()
+        self.captures: dict[tuple, _Capture] = {}
 
     def __call__(self, batch: Batch, task: Task,
                  cells: Callable[[int], int | None] | None = None) -> CapturedResult:
@@ -109,22 +117,37 @@ class CapturedTrainStep:
         capture = self.captures.get(key)
         try:
             if capture is None:
+                if len(self.captures) >= self.max_captures:
+                    self.clear()  # (a new lesson, usually): all at once, see clear()
                 capture = self._capture(padded, task, num_cells)
                 self.captures[key] = capture
-                while len(self.captures) > self.max_captures:
-                    self.captures.popitem(last=False)
-            else:
-                self.captures.move_to_end(key)
             for static, value in zip(capture.batch, padded, strict=True):
                 static.copy_(value)
             capture.graph.replay()
         except CaptureFailed:
             raise
         except RuntimeError as exc:  # an operation that cannot be captured, out of memory
-            raise CaptureFailed(str(exc).splitlines()[0]) from exc
+            cause = exc.__context__ if "previous error" in str(exc) and exc.__context__ else exc
+            lines = str(cause).splitlines() or [type(cause).__name__]
+            raise CaptureFailed(lines[0]) from exc
         for p, g in zip(self.params, capture.grads, strict=True):
             p.grad = g
         return CapturedResult(capture.logits, capture.loss, capture.finite, capture.batch)
+
+    def clear(self) -> None:
+        """Drop every capture. Graphs are dropped together, never one by one: captures share
+        cuBLAS's workspace on the capture stream, which the first capture allocates in its own
+        pool, so freeing one graph could leave the others pointing at freed memory."""
+        if not self.captures:
+            return
+        if torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+        for p in self.params:
+            p.grad = None
+        self.captures.clear()
+        if torch.cuda.is_initialized():
+            _clear_cublas_workspaces()
+            torch.cuda.empty_cache()
 
     def _step(self, batch: Batch, task: Task, num_cells: int | None
               ) -> tuple[Tensor, Tensor, Tensor]:
@@ -137,7 +160,7 @@ class CapturedTrainStep:
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm)
         finite = torch.isfinite(loss) & torch.isfinite(norm)
-        return logits, loss.detach(), finite
+        return logits.detach(), loss.detach(), finite
 
     def _capture(self, example: Batch, task: Task, num_cells: int | None) -> _Capture:
         if not torch.cuda.is_available() or any(p.device.type != "cuda" for p in self.params):
@@ -154,6 +177,12 @@ class CapturedTrainStep:
                     p.grad = None
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            logits, loss, finite = self._step(static, task, num_cells)
+        stream = torch.cuda.current_stream()
+        _clear_cublas_workspaces()  # allocated afresh inside this graph, not shared with others
+        try:
+            with torch.cuda.graph(graph):
+                logits, loss, finite = self._step(static, task, num_cells)
+        finally:  # a capture that fails can leave the capture stream current
+            torch.cuda.set_stream(stream)
+            _clear_cublas_workspaces()
         return _Capture(graph, static, logits, loss, finite, [p.grad for p in self.params], task)

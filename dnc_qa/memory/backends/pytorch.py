@@ -62,10 +62,13 @@ def dnc_step(
     """
     write, read = phases or (write_phase, read_phase)
     if checkpoint and torch.is_grad_enabled():
-        # only what write_phase reads: keeping the link alive here would defeat the tape
+        # only what write_phase reads: keeping the link alive here would defeat the tape;
+        # write_phase draws no random numbers, so no RNG state is saved (reading the CUDA
+        # generator's state cannot be captured in a CUDA graph)
         light = state._replace(link=None, precedence=None)
         usage, memory, ww, read_content = torch.utils.checkpoint.checkpoint(
-            write, interface, light, deallocation, use_reentrant=False
+            write, interface, light, deallocation, use_reentrant=False,
+            preserve_rng_state=False,
         )
     else:
         usage, memory, ww, read_content = write(interface, state, deallocation)
