@@ -58,15 +58,22 @@ def walk_nodes(graph, start: str, path: tuple[str, ...]) -> list[str] | None:
     return nodes
 
 
-@lru_cache(maxsize=1)
-def relation_prefixes() -> frozenset[tuple[str, ...]]:
-    """Every non-empty prefix of a relation's edge path (the paths themselves included)."""
-    return frozenset(r.path[:k] for r in paper_relations() for k in range(1, len(r.path) + 1))
-
-
 def out_edges(graph) -> dict[str, list[tuple[str, str]]]:
     """Each node's outgoing ``(target, label)`` pairs."""
     return {u: [(v, k) for v, keys in graph.adj[u].items() for k in keys] for u in graph}
+
+
+@lru_cache(maxsize=1)
+def relation_trie() -> dict:
+    """The relations' edge paths as nested dicts, label by label (``trie["3"]["7"]``); the
+    level a whole path reaches holds its :class:`Relation` under the key ``None``."""
+    root: dict = {}
+    for r in paper_relations():
+        level = root
+        for label in r.path:
+            level = level.setdefault(label, {})
+        level[None] = r
+    return root
 
 
 def relation_ends(graph, start: str, length: int,
@@ -74,23 +81,28 @@ def relation_ends(graph, start: str, length: int,
                   ) -> dict[tuple[str, ...], set[str]]:
     """The relations of ``length`` edges that a simple walk from ``start`` spells, as edge
     paths, each with the nodes those walks end on (:func:`~dnc_qa.graphs.relations.follow`
-    of the path). One depth-first search over the simple walks, cut as soon as their labels
-    are no relation's prefix. ``edges``: :func:`out_edges` of ``graph``, when the caller has
-    it."""
-    prefixes, table = relation_prefixes(), relation_table()
+    of the path). One depth-first search over the simple walks, down
+    :func:`relation_trie`: a walk stops as soon as its labels are no relation's prefix.
+    ``edges``: :func:`out_edges` of ``graph``, when the caller has it."""
     edges = out_edges(graph) if edges is None else edges
     found: dict[tuple[str, ...], set[str]] = {}
+    seen, labels = {start}, []
 
-    def extend(node: str, seen: frozenset[str], labels: tuple[str, ...]) -> None:
+    def extend(node: str, level: dict) -> None:
         if len(labels) == length:
-            if labels in table:
-                found.setdefault(labels, set()).add(node)
+            if None in level:
+                found.setdefault(tuple(labels), set()).add(node)
             return
         for v, k in edges[node]:
-            if v not in seen and labels + (k,) in prefixes:
-                extend(v, seen | {v}, labels + (k,))
+            below = level.get(k)
+            if below is not None and v not in seen:
+                seen.add(v)
+                labels.append(k)
+                extend(v, below)
+                labels.pop()
+                seen.discard(v)
 
-    extend(start, frozenset({start}), ())
+    extend(start, relation_trie())
     return found
 
 
