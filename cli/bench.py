@@ -34,7 +34,8 @@ def bench(
     Run it from the repository root (it runs python -m benchmarks.speed).
     --training times the graph-task recipes through the real trainer at the
     paper's final lesson instead (python -m benchmarks.train_throughput), on
-    1 thread, 2 threads and 2 DDP processes.
+    1 thread, 2 threads and 2 DDP processes; with --device cuda, on 1 thread
+    and on the GPU with and without the step captured as CUDA graphs.
 
     Examples:
 
@@ -45,6 +46,8 @@ def bench(
       dncqa bench --training --steps 60 --baseline-commit HEAD~20
 
       dncqa bench --training --repeats 3 --baseline-commit HEAD~5
+
+      dncqa bench --training --device cuda --steps 50
     """
     try:
         from benchmarks import speed, train_throughput
@@ -55,6 +58,8 @@ def bench(
         ) from exc
     if training:
         argv = ["--steps", str(steps), "--out", out, "--repeats", str(repeats)]
+        if device.startswith("cuda"):
+            argv += ["--modes", "1t,cuda,cuda-eager"]
         if baseline:
             argv += ["--baseline-commit", baseline]
         raise typer.Exit(train_throughput.main(argv))
