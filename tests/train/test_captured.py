@@ -208,3 +208,17 @@ def test_replayed_step_equals_the_eager_step_on_cuda(cells: int) -> None:
         for g, p in zip(got, model.parameters(), strict=True):
             torch.testing.assert_close(g, p.grad, rtol=1e-4, atol=1e-5)
         model.zero_grad(set_to_none=True)
+
+
+def test_what_keeps_a_run_from_being_captured(tmp_path: Path) -> None:
+    """A rollout task (the model acts between its steps) is not captured; a task of
+    batches is (what the trainer asks before it captures on a GPU)."""
+    batches = _trainer(tmp_path / "t", steps=1)
+    assert batches._capture_blocker() is None
+    batches.close()
+    config = tiny_config(task="shortest_path", steps=1, batch_size=2)
+    config.model = ModelConfig(kind="dnc", controller="feedforward", hidden_size=16,
+                               num_cells=12, cell_width=8, num_reads=1)
+    rollouts = Trainer(config, tmp_path / "sp", show_progress=False)
+    assert "rollouts" in (rollouts._capture_blocker() or "")
+    rollouts.close()
