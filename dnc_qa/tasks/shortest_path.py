@@ -87,16 +87,16 @@ def hop_distances(graph: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
     nodes = list(graph.nodes)
     index = {v: i for i, v in enumerate(nodes)}
     n = len(nodes)
-    adjacent = np.zeros((n, n), dtype=bool)
+    adjacent = np.zeros((n, n), dtype=np.float32)  # products count paths: exact below 2^24
     for u, v in graph.edges():
-        adjacent[index[u], index[v]] = True
+        adjacent[index[u], index[v]] = 1.0
     distance = np.full((n, n), -1, dtype=np.int64)
     frontier = np.eye(n, dtype=bool)
     seen = frontier.copy()
     d = 0
     while frontier.any():
         distance[frontier] = d
-        frontier = (frontier.astype(np.uint8) @ adjacent.astype(np.uint8) > 0) & ~seen
+        frontier = (frontier.astype(np.float32) @ adjacent > 0) & ~seen
         seen |= frontier
         d += 1
     return nodes, distance

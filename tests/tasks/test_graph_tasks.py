@@ -189,6 +189,12 @@ def test_hop_distances_are_networkx_shortest_path_lengths() -> None:
                 (u, v) for u, row in want.items() for v, d in row.items() if lo <= d <= hi)
     assert (distance < 0).any()  # the lone node: unreachable pairs were checked
 
+    # a node reached from 256 nodes of one frontier at once (counted in 8 bits, 256 wraps to 0)
+    fan = nx.MultiDiGraph([("s", f"m{i}", "1") for i in range(256)]
+                          + [(f"m{i}", "hub", "1") for i in range(256)])
+    nodes, distance = hop_distances(fan)
+    assert distance[nodes.index("s"), nodes.index("hub")] == 2
+
 
 def test_optimal_moves_reduce_distance() -> None:
     task = ShortestPathTask()
