@@ -38,14 +38,12 @@ from dnc_qa.encoding import (
     OUTPUT_SIZE,
     PHASE_CHANNEL,
     ShortestPathQuery,
-    encode_triple,
     shortest_path_episode,
 )
 from dnc_qa.encoding import Episode as GraphEpisode
 from dnc_qa.encoding.episodes import DEFAULT_PLANNING_STEPS
 from dnc_qa.encoding.labels import encode_triples
 from dnc_qa.encoding.readout import digit_log_probs
-from dnc_qa.encoding.relabel import Relabelling
 from dnc_qa.errors import DncQaError
 from dnc_qa.graphs.lesson_tables import Lesson
 from dnc_qa.graphs.model import Triple
@@ -107,10 +105,6 @@ def pairs_at_distance(graph: nx.MultiDiGraph, lo: int, hi: int) -> list[tuple[st
     nodes, distance = hop_distances(graph)
     rows, cols = np.nonzero((distance >= lo) & (distance <= hi))
     return sorted((nodes[i], nodes[j]) for i, j in zip(rows.tolist(), cols.tolist(), strict=True))
-
-
-def encode_move(relabelling: Relabelling, move: Triple) -> Tensor:
-    return encode_triple(*relabelling.encode(*move))
 
 
 class Moves(NamedTuple):

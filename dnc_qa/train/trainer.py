@@ -465,12 +465,16 @@ class Trainer:
             batch = self.curriculum.sample(self.config.batch_size, self.generator)
             batch = batch.to(self.device)
             if self.captured is not None:
-                result = self._captured_step(batch, task)
-                if result is not False:
-                    return result  # type: ignore[return-value]
+                try:
+                    return self._captured_step(batch, task)
+                except CaptureFailed as exc:  # this batch, and the run from here, eagerly
+                    self._note(f"the training step could not be captured as a CUDA graph "
+                               f"({exc}); training eagerly from here")
+                    self.captured = None
+                    self.optimizer.zero_grad(set_to_none=True)
             state = None
             if self.config.model.fit_cells:
-                cells = cells_for(self.model, batch.inputs.shape[1], self.config.model.num_cells)
+                cells = self._fitted_cells(batch.inputs.shape[1])
                 if cells is not None:
                     state = self.model.initial_state(
                         batch.inputs.shape[0], device=self.device, num_cells=cells
@@ -498,20 +502,13 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         return not bad
 
-    def _captured_step(self, batch: Batch, task: Task) -> MetricCounts | None | bool:
+    def _captured_step(self, batch: Batch, task: Task) -> MetricCounts | None:
         """One batch through the captured step (:mod:`dnc_qa.train.captured`): its counts,
-        ``None`` when it was skipped as non-finite, or ``False`` when the capture failed
-        (the trainer then trains eagerly, this batch included)."""
+        or ``None`` when it was skipped as non-finite. Raises
+        :class:`~dnc_qa.train.captured.CaptureFailed` when the step cannot be captured."""
         assert self.captured is not None
         fit = self.config.model.fit_cells
-        try:
-            out = self.captured(batch, task, self._fitted_cells if fit else None)
-        except CaptureFailed as exc:
-            self._note(f"the training step could not be captured as a CUDA graph ({exc}); "
-                       "training eagerly from here")
-            self.captured = None
-            self.optimizer.zero_grad(set_to_none=True)
-            return False
+        out = self.captured(batch, task, self._fitted_cells if fit else None)
         if not self._apply_gradients(bool(out.finite.item())):
             return None
         return task.score(out.logits.detach().float(), out.batch)
