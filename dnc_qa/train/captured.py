@@ -124,8 +124,6 @@ class CapturedTrainStep:
             for static, value in zip(capture.batch, padded, strict=True):
                 static.copy_(value)
             capture.graph.replay()
-        except CaptureFailed:
-            raise
         except RuntimeError as exc:  # an operation that cannot be captured, out of memory
             cause = exc.__context__ if "previous error" in str(exc) and exc.__context__ else exc
             lines = str(cause).splitlines() or [type(cause).__name__]
