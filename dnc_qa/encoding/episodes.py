@@ -155,13 +155,15 @@ class _Writer:
     def phase(self, kind: PhaseKind, query: int, steps: Iterable[tuple[NameTriple | None,
                                                                      Triple | None]]) -> None:
         start = len(self.inputs)
-        for i, (inp, target) in enumerate(steps):
-            self.inputs.append(self.r.encode(*inp) if inp is not None else _BLANK)
-            self.targets.append(self.r.encode(*target) if target is not None else _BLANK)
-            self.phase_flags.append(i == 0 and kind != "description")
-            self.mask.append(kind == "answer")
-        if len(self.inputs) > start:
-            self.phases.append(PhaseSpan(kind, start, len(self.inputs), query))
+        encode, inputs, targets = self.r.encode, self.inputs, self.targets
+        for inp, target in steps:
+            inputs.append(encode(*inp) if inp is not None else _BLANK)
+            targets.append(encode(*target) if target is not None else _BLANK)
+        added = len(inputs) - start
+        if added:
+            self.phase_flags += [kind != "description"] + [False] * (added - 1)
+            self.mask += [kind == "answer"] * added
+            self.phases.append(PhaseSpan(kind, start, len(inputs), query))
 
     def episode(self, answers: Sequence[Sequence[Triple]], task: Task) -> Episode:
         mask = torch.tensor(self.mask, dtype=torch.bool)

@@ -70,9 +70,10 @@ def encode_triples(labels: list[tuple[Label, Label, Label]]) -> Tensor:
     """``FloatTensor [T, 90]``: :func:`encode_triple` of each row, in one vectorised pass
     (in numpy: an episode's few rows cost microseconds, not a dozen tensor ops)."""
     flat = [-1 if v is None else v for row in labels for v in row]
-    for v in flat:  # the same checks (and errors) as one triple at a time
-        if v != -1 and (type(v) is not int or not 0 <= v <= MAX_LABEL):
-            label_digits(v)  # raises unless an int subclass in range
+    if flat and (set(map(type, flat)) != {int} or min(flat) < -1 or max(flat) > MAX_LABEL):
+        for v in flat:  # the same checks (and errors) as one triple at a time
+            if v != -1 and (type(v) is not int or not 0 <= v <= MAX_LABEL):
+                label_digits(v)  # raises unless an int subclass in range
     values = np.array(flat, dtype=np.int64).reshape(len(labels), TRIPLE_LABELS)
     digits = np.stack([values // 100, (values // 10) % 10, values % 10], axis=-1)  # [T, 3, 3]
     columns = (_GROUP_OFFSETS + digits.clip(min=0)).reshape(len(labels), NUM_DIGIT_GROUPS)

@@ -65,7 +65,9 @@ class Relabelling:
             raise DncQaError(f"{len(node_list)} nodes do not fit {node_space} labels")
         node_labels = rng.choice(node_space, size=len(node_list), replace=False)
         taken = set(fixed.values())
-        pool = np.array([v for v in range(edge_space) if v not in taken])
+        free_labels = np.ones(edge_space, dtype=bool)
+        free_labels[[v for v in taken if 0 <= v < edge_space]] = False
+        pool = np.flatnonzero(free_labels)  # the labels not taken, ascending
         if len(free) > len(pool):
             raise DncQaError(f"{len(free)} edge names do not fit {len(pool)} free labels")
         edge_labels = rng.choice(pool, size=len(free), replace=False)

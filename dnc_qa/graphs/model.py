@@ -29,9 +29,12 @@ class Triple(NamedTuple):
 
 
 def triples(graph: nx.MultiDiGraph) -> Iterator[Triple]:
-    """Every edge of ``graph`` as a :class:`Triple`, in the graph's edge order."""
-    for u, v, label in graph.edges(keys=True):
-        yield Triple(u, label, v)
+    """Every edge of ``graph`` as a :class:`Triple`, in the graph's edge order (``edges``'
+    order, read from the adjacency dict itself: the edge view costs microseconds per edge)."""
+    for u, targets in graph._adj.items():
+        for v, labels in targets.items():
+            for label in labels:
+                yield Triple(u, label, v)
 
 
 def add_triple(graph: nx.MultiDiGraph, source: str, label: str, target: str, **attrs: Any) -> None:

@@ -14,7 +14,7 @@ from dnc_qa.encoding import (
     encode_label,
     encode_triple,
 )
-from dnc_qa.encoding.labels import digit_targets
+from dnc_qa.encoding.labels import digit_targets, encode_triples
 from dnc_qa.errors import DncQaError
 
 
@@ -51,3 +51,16 @@ def test_blank_and_logits() -> None:
     batch = torch.stack([encode_triple(1, 2, 3), encode_triple(None, None, 4)]).reshape(2, 1, 90)
     assert decode_labels(batch).tolist() == [[[1, 2, 3]], [[-1, -1, 4]]]
     assert digit_targets(encode_triple(123, 456, 789)).tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
+@pytest.mark.parametrize("label", [-2, 1000, 10**30, 3.0, True])
+def test_encode_triples_refuses_what_encode_label_refuses(label: object) -> None:
+    with pytest.raises(DncQaError):
+        encode_triples([(1, 2, 3), (4, label, None)])  # type: ignore[list-item]
+
+
+def test_encode_triples_equals_one_triple_at_a_time() -> None:
+    rows = [(0, 999, None), (None, None, None), (417, 5, 60), (-1, 7, 8)]  # -1 is blank too
+    expected = torch.stack([encode_triple(*(None if v == -1 else v for v in r)) for r in rows])
+    assert torch.equal(encode_triples(rows), expected)
+    assert encode_triples([]).shape == (0, 90)

@@ -208,3 +208,57 @@ def test_a_link_of_the_wrong_size_is_refused():
     inputs[i] = inputs[i][..., :4].contiguous()  # rows shorter than N
     with pytest.raises(RuntimeError, match="ld >= N"):
         native.kernels().dnc_step_forward(inputs, False, torch.empty(0))
+
+
+@pytest.mark.parametrize("dtype", [f64, torch.float32])
+def test_allocation_order_is_a_stable_sort_of_usage(dtype):
+    """The saved allocation order sorts the new usage ascending with ties in index order
+    (float sorts packed keys, double a stable sort: both must give this), among many ties,
+    zeros and values one step apart."""
+    N = 37
+    mem = _memory(num_cells=N, cell_width=4, num_reads=2)
+    state = warmed_dnc_state(mem, batch=4, steps=2, seed=3)
+    gen = torch.Generator().manual_seed(4)
+    levels = torch.tensor([0.0, 1e-3, 0.25, 0.5, 1.0], dtype=f64)
+    usage = levels[torch.randint(0, 5, (4, N), generator=gen)]
+    usage[1] = torch.rand(N, generator=gen, dtype=f64)  # one row without ties
+    usage[2] = 0.0  # a fresh memory: every cell tied
+    state = state._replace(usage=usage.to(state.usage.dtype),
+                           write_weights=torch.zeros_like(state.write_weights))
+    iface = random_dnc_interface(mem, 4, gen)._replace(
+        free_gates=torch.zeros(4, 2))  # no freeing: the new usage is the old one
+    inputs = [t.to(dtype) for t in cpp._inputs(iface, state)]
+    out = native.kernels().dnc_step_forward(inputs, False, torch.empty(0))
+    new_usage = out[cpp.StepOutputs._fields.index("usage")]
+    torch.testing.assert_close(new_usage, usage.to(dtype), rtol=0, atol=0)
+    order = out[len(cpp.StepOutputs._fields) + cpp.StepSaved._fields.index("order")]
+    for b in range(4):
+        u = new_usage[b].tolist()
+        assert order[b].tolist() == sorted(range(N), key=lambda n, u=u: u[n])
+
+
+@pytest.mark.parametrize(("masking", "deallocation"), OPTIONS)
+def test_saved_content_statistics_are_each_rows_dot_product_and_norm(masking, deallocation):
+    """What the backward pass reads instead of recomputing it: per read head (against the new
+    memory) and then the write head (against the memory it writes to), each row's dot
+    product with the (masked) key and the row's (masked) norm."""
+    mem = _memory(masking, deallocation, num_cells=9, cell_width=5, num_reads=3)
+    state = warmed_dnc_state(mem, batch=2, steps=3, seed=6)
+    iface = random_dnc_interface(mem, 2, torch.Generator().manual_seed(8))
+    inputs = cpp.StepInputs(*[t.to(f64) for t in cpp._inputs(iface, state)])
+    out = native.kernels().dnc_step_forward(list(inputs), deallocation, torch.empty(0))
+    outputs = cpp.StepOutputs(*out[:7])
+    saved = cpp.StepSaved(*out[7:])
+    assert saved.content_stats.shape == (2, 4, 2, 9)
+    ones = torch.ones(2, 3, 5, dtype=f64)
+    rmask = inputs.read_masks if masking else ones
+    wmask = inputs.write_masks if masking else ones[:, :1]
+    written = inputs.memory * saved.psi.unsqueeze(-1) if deallocation else inputs.memory
+    for heads, keys, masks, memory in [
+        (slice(0, 3), inputs.read_keys, rmask, outputs.memory),
+        (slice(3, 4), inputs.write_keys, wmask, written),
+    ]:
+        rows = memory.unsqueeze(1) * masks.unsqueeze(2)  # [B, heads, N, W]
+        dot = (rows * (keys * masks).unsqueeze(2)).sum(-1)
+        torch.testing.assert_close(saved.content_stats[:, heads, 0], dot)
+        torch.testing.assert_close(saved.content_stats[:, heads, 1], rows.norm(dim=-1))

@@ -98,6 +98,8 @@ class StepSaved(NamedTuple):
     read_content: Tensor  # [B, R, N]
     forward: Tensor  # [B, R, N] directional weights
     backward: Tensor  # [B, R, N]
+    content_stats: Tensor  # [B, R + 1, 2, N] per read head, then the write head: each memory
+    # row's dot product with the head's (masked) key, then the row's (masked) norm
 
 
 class SavedForBackward(NamedTuple):
@@ -116,6 +118,7 @@ class SavedForBackward(NamedTuple):
     read_content: Tensor
     forward: Tensor
     backward: Tensor
+    content_stats: Tensor
 
     @classmethod
     def of(cls, out: StepOutputs, extra: StepSaved) -> SavedForBackward:

@@ -139,7 +139,7 @@ constexpr int64_t kSequenceSaved = 6;  // X A C TC XI HC
 
 // Every step's activated interface (dnc_step::Input's first kNumInterface fields, each
 // [B, size]) and what dnc_step_forward returns for the backward pass (dnc_step::SavedIndex:
-// M u p rw ww psi cw alloc order cr f bk): a few buffers per field for the whole sequence
+// M u p rw ww psi cw alloc order cr f bk cs): a few buffers per field for the whole sequence
 // instead of some 25 tensors per step. S slots: T when the backward pass needs them, else 2
 // that the steps alternate between (step t reads the state of step t - 1). Each field is
 // kept in blocks of `block` consecutive slots ([block, B, ...], the last one shorter), sized
@@ -152,9 +152,9 @@ struct StepBuffers {
   std::vector<std::vector<Tensor>> iface, saved;  // [field][block]
 
   // Slots per block for these sizes (the largest field per slot is M, [B, N, W], or the
-  // read heads' [B, R, N]).
+  // content statistics, [B, R + 1, 2, N]).
   static int64_t block_for(int64_t B, int64_t N, int64_t W, int64_t R, int64_t item) {
-    const int64_t per_slot = B * std::max(N * W, std::max(R, int64_t(1)) * N) * item;
+    const int64_t per_slot = B * std::max(N * W, 2 * (R + 1) * N) * item;
     return std::max<int64_t>(1, kBlockBytes / std::max<int64_t>(per_slot, 1));
   }
   int64_t blocks() const { return (slots + block - 1) / block; }
@@ -175,7 +175,8 @@ struct StepBuffers {
              fields({0, B, R, N}, opt), fields({0, B, 1, N}, opt), fields({0, B, N}, opt),
              fields({0, B, N}, opt),    fields({0, B, N}, opt),
              fields({0, B, N}, opt.dtype(torch::kInt64)),
-             fields({0, B, R, N}, opt), fields({0, B, R, N}, opt), fields({0, B, R, N}, opt)};
+             fields({0, B, R, N}, opt), fields({0, B, R, N}, opt), fields({0, B, R, N}, opt),
+             fields({0, B, R + 1, 2, N}, opt)};
   }
 
   // The blocks of `first`, ... as flat() gave them (the backward pass's view).
@@ -335,7 +336,8 @@ void sequence_forward_impl(const Tensor& xg, const Tensor& w_rec, const Tensor& 
         out[dnc_step::kSavedReadWeights], out[dnc_step::kSavedWriteWeights],
         out[dnc_step::kSavedPsi], out[dnc_step::kSavedWriteContent],
         out[dnc_step::kSavedAllocation], order, out[dnc_step::kSavedReadContent],
-        out[dnc_step::kSavedForward], out[dnc_step::kSavedBackward]);
+        out[dnc_step::kSavedForward], out[dnc_step::kSavedBackward],
+        out[dnc_step::kSavedContentStats]);
     link = dst;
     if (cfg.lstm) {
       h_prev = h;

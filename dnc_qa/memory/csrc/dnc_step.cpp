@@ -27,8 +27,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 namespace dnc_step {
@@ -47,19 +49,20 @@ constexpr int kNumInterface = kMemory;  // the interface inputs come first
 enum Output : int {
   kOutReads, kOutMemory, kOutUsage, kOutLink, kOutPrecedence, kOutReadWeights,
   kOutWriteWeights, kOutPsi, kOutWriteContent, kOutAllocation, kOutOrder, kOutReadContent,
-  kOutForward, kOutBackward, kNumOutputs
+  kOutForward, kOutBackward, kOutContentStats, kNumOutputs
 };
 
 // dnc_step_backward's `saved` (SavedForBackward): the forward outputs it needs, in order.
 enum SavedIndex : int {
   kSavedMemory, kSavedUsage, kSavedPrecedence, kSavedReadWeights, kSavedWriteWeights,
   kSavedPsi, kSavedWriteContent, kSavedAllocation, kSavedOrder, kSavedReadContent,
-  kSavedForward, kSavedBackward, kNumSaved
+  kSavedForward, kSavedBackward, kSavedContentStats, kNumSaved
 };
 // Which forward output each saved entry is.
 constexpr int kSavedFromOutput[kNumSaved] = {
     kOutMemory, kOutUsage, kOutPrecedence, kOutReadWeights, kOutWriteWeights, kOutPsi,
-    kOutWriteContent, kOutAllocation, kOutOrder, kOutReadContent, kOutForward, kOutBackward};
+    kOutWriteContent, kOutAllocation, kOutOrder, kOutReadContent, kOutForward, kOutBackward,
+    kOutContentStats};
 
 // dnc_step_backward's `grads` (gradients of StepOutputs, any may be empty: zero).
 enum GradIndex : int {
@@ -75,6 +78,19 @@ template <typename T>
 using Vec = dnc_qa_native::AlignedVector<T>;
 
 // ------------------------------------------------------------------ content addressing
+
+// n rounded up to a whole number of 64-byte lines of T.
+template <typename T>
+constexpr int64_t aligned_count(int64_t n) {
+  constexpr int64_t per_line = 64 / sizeof(T);
+  return (n + per_line - 1) / per_line * per_line;
+}
+
+// The scratch content_backward needs (entries of T).
+template <typename T>
+constexpr int64_t content_scratch_size(int64_t N, int64_t W) {
+  return 4 * aligned_count<T>(N) + 2 * aligned_count<T>(W);
+}
 
 // k' = k*m (m may be null: no mask) into km; returns |k'|.
 template <typename T>
@@ -101,15 +117,16 @@ T masked_row(const T* row, const T* km, const T* m, int64_t W, T* dot) {
 }
 
 // C[n] = softmax_n(beta * cos(k*m, M[n]*m)),  cos(a, b) = a.b / (|a| |b| + eps).
+// Also writes what content_backward needs besides C: each row's dot[n] = <k*m, M[n]*m> and
+// norm[n] = |M[n]*m| (the content statistics; km: scratch of W entries).
 template <typename T>
-void content_forward(const T* M, const T* k, T beta, const T* m, int64_t N, int64_t W, T* C) {
-  Vec<T> km(W);
-  const T kn = masked_key<T>(k, m, W, km.data());
+void content_forward(const T* M, const T* k, T beta, const T* m, int64_t N, int64_t W, T* C,
+                     T* dot, T* norm, T* km) {
+  const T kn = masked_key<T>(k, m, W, km);
+  for (int64_t n = 0; n < N; ++n) norm[n] = masked_row<T>(M + n * W, km, m, W, dot + n);
   T mx = -std::numeric_limits<T>::infinity();
   for (int64_t n = 0; n < N; ++n) {
-    T dot;
-    const T mn = masked_row<T>(M + n * W, km.data(), m, W, &dot);
-    C[n] = beta * dot / (kn * mn + T(kContentEps));
+    C[n] = beta * dot[n] / (kn * norm[n] + T(kContentEps));
     mx = std::max(mx, C[n]);
   }
   T total = 0;
@@ -143,38 +160,49 @@ void content_row_backward(const T* __restrict__ row, const T* __restrict__ km,
   }
 }
 
-// Reverse of content_forward, given C and g_C:
+// Reverse of content_forward, given C, its content statistics (dot, norm) and g_C:
 //   g_s = C (g_C - <g_C, C>)          (softmax)      g_beta = <g_s, cos>, g_cos = beta g_s
 //   cos = dot / D, D = |k'| |M'_n| + eps:  g_dot = g_cos / D,  g_D = -g_cos cos / D
 //   g_k' = sum_n g_dot M'_n + g_|k'| k'/|k'|,  g_M'_n = g_dot k' + g_|M'_n| M'_n/|M'_n|
 //   k' = k m, M' = M m:  g_k = g_k' m,  g_M += g_M' m,  g_m += g_k' k + sum_n g_M'_n M_n
 // A zero norm contributes no gradient through the norm (as torch's vector_norm).
+// The per-row part runs as one loop without sums (vectorised), then the two sums, in row
+// order. `scratch`: content_scratch_size(N, W) entries, 64-byte aligned (every part of it
+// starts on a 64-byte line, so the vectorised sums round the same on every call).
 template <typename T>
 void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, const T* gC,
-                      int64_t N, int64_t W, T* gM, T* gk, T* gbeta, T* gm) {
-  Vec<T> km(W), gkm(W, T(0)), gdot(N), gmn(N);
-  const T kn = masked_key<T>(k, m, W, km.data());
+                      const T* dot, const T* norm, int64_t N, int64_t W, T* gM, T* gk,
+                      T* gbeta, T* gm, T* scratch) {
+  const int64_t Np = aligned_count<T>(N);
+  T* __restrict__ gdot = scratch;
+  T* __restrict__ gmn = scratch + Np;
+  T* __restrict__ beta_terms = scratch + 2 * Np;  // g_s cos, summed into g_beta
+  T* __restrict__ norm_terms = scratch + 3 * Np;  // g_D |M'_n|, summed into g_|k'|
+  T* km = scratch + 4 * Np;
+  T* gkm = km + aligned_count<T>(W);
+  std::fill(gkm, gkm + W, T(0));
+  const T kn = masked_key<T>(k, m, W, km);
   T sdot = 0;
   for (int64_t n = 0; n < N; ++n) sdot += gC[n] * C[n];
-  T g_beta = 0, g_kn = 0;
   for (int64_t n = 0; n < N; ++n) {
-    T dot;
-    const T mn = masked_row<T>(M + n * W, km.data(), m, W, &dot);
-    const T inv_D = T(1) / (kn * mn + T(kContentEps));  // one division per row
-    const T cos = dot * inv_D;
+    const T mn = norm[n];
+    const T inv_D = T(1) / (kn * mn + T(kContentEps));
+    const T cos = dot[n] * inv_D;
     const T gs = C[n] * (gC[n] - sdot);
-    g_beta += gs * cos;
     const T gcos = gs * beta;
-    gdot[n] = gcos * inv_D;
     const T gD = -gcos * cos * inv_D;
-    g_kn += gD * mn;
+    gdot[n] = gcos * inv_D;
     gmn[n] = mn > 0 ? gD * kn / mn : T(0);  // already divided by |M'_n|
+    beta_terms[n] = gs * cos;
+    norm_terms[n] = gD * mn;
   }
+  T g_beta = 0, g_kn = 0;
+  for (int64_t n = 0; n < N; ++n) g_beta += beta_terms[n];
+  for (int64_t n = 0; n < N; ++n) g_kn += norm_terms[n];
   Vec<T> ones(m ? 0 : W, T(1));
   const T* mw = m ? m : ones.data();
   for (int64_t n = 0; n < N; ++n)
-    content_row_backward<T>(M + n * W, km.data(), mw, gdot[n], gmn[n], W, gkm.data(),
-                            gM + n * W, gm);
+    content_row_backward<T>(M + n * W, km, mw, gdot[n], gmn[n], W, gkm, gM + n * W, gm);
   const T scale = kn > 0 ? g_kn / kn : T(0);
   for (int64_t w = 0; w < W; ++w) {
     gkm[w] += scale * km[w];
@@ -521,17 +549,39 @@ void unpad_rows(const T* x, int64_t rows, int64_t n, int64_t m, T* out) {
 
 // ------------------------------------------------------------------ forward
 
+// order = the indices of x[0..N) sorted ascending, ties in index order (a stable sort). For
+// float, one sort of 64-bit keys (the value's bits, made to order as the values do, above the
+// index) in `keys`; for double, std::stable_sort. (NaN sorts last for float.)
+template <typename T>
+void sort_ascending(const T* x, int64_t N, int64_t* order, uint64_t* keys) {
+  if constexpr (std::is_same_v<T, float>) {
+    for (int64_t n = 0; n < N; ++n) {
+      uint32_t bits;
+      std::memcpy(&bits, x + n, sizeof bits);
+      bits = bits & 0x80000000u ? ~bits : bits | 0x80000000u;  // sign-magnitude to ordered
+      keys[n] = uint64_t(bits) << 32 | uint64_t(n);
+    }
+    std::sort(keys, keys + N);
+    for (int64_t k = 0; k < N; ++k) order[k] = int64_t(keys[k] & 0xffffffffu);
+  } else {
+    std::iota(order, order + N, int64_t(0));
+    std::stable_sort(order, order + N, [&](int64_t a, int64_t b) { return x[a] < x[b]; });
+  }
+}
+
 // Outputs: r [B,R,W] M [B,N,W] u [B,N] L [B,1,N,ld] p [B,1,N] rw [B,R,N] ww [B,1,N]
 // and, for the backward pass: psi [B,N] cw [B,N] alloc [B,N] order [B,N] (int64)
-// cr [B,R,N] f [B,R,N] bk [B,R,N].
+// cr [B,R,N] f [B,R,N] bk [B,R,N] cs [B,R+1,2,N] (content statistics: per read head, then
+// the write head, each row's dot product with its key and its norm; see content_forward).
 template <typename T>
 void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww, T* psi, T* cw,
-                    T* alloc, int64_t* order, T* cr, T* f, T* bk) {
+                    T* alloc, int64_t* order, T* cr, T* f, T* bk, T* cs) {
   const int64_t N = s.N, W = s.W, R = s.R;
   at::parallel_for(0, s.B, 1, [&](int64_t b0, int64_t b1) {
     const int64_t ld = s.ld;
     Vec<T> Md_buf(s.dealloc ? N * W : 0), uh(N), row_buf(ld), wp(ld), pp(ld), rp(R * ld),
-        bp(R * ld);
+        bp(R * ld), km(W);
+    std::vector<uint64_t> keys(N);
     for (int64_t b = b0; b < b1; ++b) {
       const T* M0 = s.M0 + b * N * W;
       const T* u0 = s.u0 + b * N;
@@ -551,14 +601,14 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
       const T* Md = deallocated<T>(s.dealloc, M0, psib, N, W, Md_buf);
       // 2. write content weights against the previous memory
       T* cwb = cw + b * N;
+      T* csb = cs + b * (R + 1) * 2 * N;  // head h's dot products at csb + 2 h N, norms after
       content_forward<T>(Md, s.wk + b * W, s.ws[b], s.wmask ? s.wmask + b * W : nullptr, N, W,
-                         cwb);
+                         cwb, csb + 2 * R * N, csb + (2 * R + 1) * N, km.data());
       // 3. allocation: sort u_hat ascending (stable); a[phi_k] = (1 - u_hat[phi_k]) prod_{m<k}
       T* ab = alloc + b * N;
       int64_t* ob = order + b * N;
       for (int64_t n = 0; n < N; ++n) uh[n] = T(kAllocationEps) + T(1 - kAllocationEps) * ub[n];
-      std::iota(ob, ob + N, int64_t(0));
-      std::stable_sort(ob, ob + N, [&](int64_t x, int64_t y) { return uh[x] < uh[y]; });
+      sort_ascending<T>(uh.data(), N, ob, keys.data());
       T prod = 1;
       for (int64_t k = 0; k < N; ++k) {
         const int64_t n = ob[k];
@@ -606,7 +656,8 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
       const T* pi = s.pi + b * R * 3;
       for (int64_t i = 0; i < R; ++i) {
         content_forward<T>(Mb, s.rk + (b * R + i) * W, s.rs[b * R + i],
-                           s.rmask ? s.rmask + (b * R + i) * W : nullptr, N, W, crb + i * N);
+                           s.rmask ? s.rmask + (b * R + i) * W : nullptr, N, W, crb + i * N,
+                           csb + 2 * i * N, csb + (2 * i + 1) * N, km.data());
         const T pb_ = pi[i * 3 + 0], pc = pi[i * 3 + 1], pf = pi[i * 3 + 2];
         T* wi = rwb + i * N;
         for (int64_t n = 0; n < N; ++n)
@@ -637,6 +688,7 @@ std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool 
   auto cr = torch::empty({B, R, N}, opt);
   auto f = torch::empty({B, R, N}, opt);
   auto bk = torch::empty({B, R, N}, opt);
+  auto cs = torch::empty({B, R + 1, 2, N}, opt);
   AT_DISPATCH_FLOATING_TYPES(M0.scalar_type(), "dnc_step_forward", [&] {
     auto s = make_step<scalar_t>(in, dealloc);
     forward_kernel<scalar_t>(s, r.data_ptr<scalar_t>(), M.data_ptr<scalar_t>(),
@@ -645,9 +697,10 @@ std::vector<torch::Tensor> dnc_step_forward(std::vector<torch::Tensor> in, bool 
                              ww.data_ptr<scalar_t>(), psi.data_ptr<scalar_t>(),
                              cw.data_ptr<scalar_t>(), alloc.data_ptr<scalar_t>(),
                              order.data_ptr<int64_t>(), cr.data_ptr<scalar_t>(),
-                             f.data_ptr<scalar_t>(), bk.data_ptr<scalar_t>());
+                             f.data_ptr<scalar_t>(), bk.data_ptr<scalar_t>(),
+                             cs.data_ptr<scalar_t>());
   });
-  return {r, M, u, L, p, rw, ww, psi, cw, alloc, order, cr, f, bk};
+  return {r, M, u, L, p, rw, ww, psi, cw, alloc, order, cr, f, bk, cs};
 }
 
 // ------------------------------------------------------------------ backward
@@ -679,7 +732,7 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
   const T *M = sv.p[kSavedMemory], *ww = sv.p[kSavedWriteWeights], *psi = sv.p[kSavedPsi],
           *cw = sv.p[kSavedWriteContent], *alloc = sv.p[kSavedAllocation],
           *cr = sv.p[kSavedReadContent], *f = sv.p[kSavedForward], *bk = sv.p[kSavedBackward],
-          *rw = sv.p[kSavedReadWeights], *u = sv.p[kSavedUsage];
+          *rw = sv.p[kSavedReadWeights], *u = sv.p[kSavedUsage], *cs = sv.p[kSavedContentStats];
   const int64_t* order = sv.order;
   const T *g_r = gr.g[kGradReads], *g_M = gr.g[kGradMemory], *g_u = gr.g[kGradUsage],
           *g_L = gr.g[kGradLink], *g_p = gr.g[kGradPrecedence], *g_rw = gr.g[kGradReadWeights],
@@ -695,9 +748,11 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
     const int64_t ld = s.ld;
     Vec<T> gMt(N * W), grwt(R * N), gcr(N), gw_(N), gMd(N * W), Md_buf(s.dealloc ? N * W : 0),
         row(ld), zero_row(ld, T(0)), gcw(N), gal(N), gu_tot(N), P(N), wp(ld), pp(ld),
-        rp(R * ld), gbp(R * ld), drp(R * ld), gwp(ld), gpp(ld), rowx(ld);
+        rp(R * ld), gbp(R * ld), drp(R * ld), gwp(ld), gpp(ld), rowx(ld),
+        content_scratch(content_scratch_size<T>(N, W));
     for (int64_t b = b0; b < b1; ++b) {
       const T* Mb = M + b * N * W;
+      const T* csb = cs + b * (R + 1) * 2 * N;  // content statistics (see forward_kernel)
       const T* rwb = rw + b * R * N;
       const T* wwb = ww + b * N;
       const T* rw0 = s.rw0 + b * R * N;
@@ -757,7 +812,9 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
         T* grm = grmask ? grmask + (b * R + i) * W : nullptr;
         if (grm) std::fill(grm, grm + W, T(0));
         content_backward<T>(Mb, s.rk + (b * R + i) * W, s.rs[b * R + i], rmask, ci, gcr.data(),
-                            N, W, gMt.data(), grk + (b * R + i) * W, grs + b * R + i, grm);
+                            csb + 2 * i * N, csb + (2 * i + 1) * N, N, W, gMt.data(),
+                            grk + (b * R + i) * W, grs + b * R + i, grm,
+                            content_scratch.data());
       }
       // 8. + 6. links (recomputed row by row from L0):
       //   f_i[a] = sum_c L[a,c] w_i[c], b_i[c] = sum_a L[a,c] w_i[a]
@@ -853,8 +910,9 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
         const T* wmask = s.wmask ? s.wmask + b * W : nullptr;
         T* gwm = gwmask ? gwmask + b * W : nullptr;
         if (gwm) std::fill(gwm, gwm + W, T(0));
-        content_backward<T>(Md, s.wk + b * W, s.ws[b], wmask, cwb, gcw.data(), N, W,
-                            gMd.data(), gwk + b * W, gws + b, gwm);
+        content_backward<T>(Md, s.wk + b * W, s.ws[b], wmask, cwb, gcw.data(),
+                            csb + 2 * R * N, csb + (2 * R + 1) * N, N, W, gMd.data(),
+                            gwk + b * W, gws + b, gwm, content_scratch.data());
       }
       // 1. u = q psi with q = u0 + w0 - u0 w0; Md = M0 psi (de-allocation) or M0;
       //    psi = prod_i (1 - f_i w_i):  g_f_i = -sum_n g_psi w_i prod_{j!=i},  g_w_i = -g_psi f_i prod_{j!=i}
@@ -898,7 +956,7 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
   });
 }
 
-// saved: M u p rw ww psi cw alloc order cr f bk (forward outputs, see above)
+// saved: M u p rw ww psi cw alloc order cr f bk cs (forward outputs, see above)
 // grads: gr gM gu gL gp grw gww (any may be empty: zero)
 // link_grad_out (gL0's storage, or empty: allocate) may be gL itself.
 // returns: grk grs gwk gws ge gv gfg gga ggw gpi grmask gwmask gM0 gu0 gL0 gp0 grw0 gww0
