@@ -199,7 +199,7 @@ def train(
     Both cores: for the graph tasks two processes of one thread each (DDP)
     train about twice as many episodes per second as one process using both
     cores as threads (python -m benchmarks.train_throughput). So on a CPU
-    with two cores or more, a run of --minutes >= 2 (or --steps >= 1000)
+    with two cores or more, a run of --minutes >= 0.5 (or --steps >= 50)
     starts two processes (--processes auto); --threads N or --processes 1
     keeps one process. Each process draws --batch-size episodes per step, so
     a step of two processes sees twice the episodes.

@@ -38,8 +38,8 @@ class DistInfo(NamedTuple):
 SINGLE = DistInfo(0, 1, 0)
 
 
-AUTO_MIN_MINUTES = 2.0
-AUTO_MIN_STEPS = 1000
+AUTO_MIN_MINUTES = 0.5
+AUTO_MIN_STEPS = 50
 
 
 def auto_processes(
@@ -50,8 +50,10 @@ def auto_processes(
     Two one-thread processes train about twice the episodes per second of one process on a
     two-core CPU for every graph task (``python -m benchmarks.train_throughput``), so a CPU
     run uses two when the machine has two cores or more, ``--threads`` was not given (it pins
-    one process), and the run is long enough to repay the second process's start-up
-    (``--minutes`` >= 2 or ``--steps`` >= 1000). Otherwise, and on CUDA, one process.
+    one process), and the run is long enough to repay the second process's start-up of about
+    3 s (``--minutes`` >= 0.5 or ``--steps`` >= 50: from 30 steps on, two processes already
+    finish more episodes per second of the whole command, start-up included, for every graph
+    task's final lesson). Otherwise, and on CUDA, one process.
     """
     if cuda or cpus < 2 or threads is not None:
         return 1

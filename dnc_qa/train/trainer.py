@@ -538,9 +538,11 @@ class Trainer:
         last_saved = self.state.step
         with TrainProgress(self.progress_enabled, total, by_time, description) as bar:
             while True:
-                elapsed = base_elapsed + time.monotonic() - start
-                time_up = cfg.minutes is not None and elapsed >= cfg.minutes * 60
-                (time_up,) = D.any_flag([time_up], self.dist, self.device)
+                time_up = False
+                if cfg.minutes is not None:  # the processes stop together (one vote a step)
+                    elapsed = base_elapsed + time.monotonic() - start
+                    (time_up,) = D.any_flag([elapsed >= cfg.minutes * 60], self.dist,
+                                            self.device)
                 if time_up:
                     stop_reason = "time"
                     break

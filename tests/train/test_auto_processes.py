@@ -13,9 +13,10 @@ from dnc_qa.train.distributed import auto_processes, parse_processes
     [
         (False, 2, None, 10.0, None, 2),   # a long CPU run on two cores: both
         (False, 2, None, None, 5000, 2),
-        (False, 2, None, 2.0, None, 2),    # the boundary counts as long
-        (False, 2, None, 1.9, None, 1),    # short: the start-up is not repaid
-        (False, 2, None, None, 999, 1),
+        (False, 2, None, 0.5, None, 2),    # the boundary counts as long
+        (False, 2, None, 0.4, None, 1),    # short: the start-up is not repaid
+        (False, 2, None, None, 50, 2),
+        (False, 2, None, None, 49, 1),
         (False, 2, None, None, None, 1),   # resume with the saved budget: one
         (False, 1, None, 60.0, None, 1),   # one core
         (False, 16, 1, 60.0, None, 1),     # --threads pins one process
