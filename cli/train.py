@@ -197,8 +197,8 @@ def train(
     --amp, --cuda-graph, --stop-bit-error and --deterministic may change.
 
     Both cores: for the graph tasks two processes of one thread each (DDP)
-    train about twice as many episodes per second as one process using both
-    cores as threads (python -m benchmarks.train_throughput). So on a CPU
+    train 1.2-1.3x the episodes per second of one process using both cores
+    as threads (python -m benchmarks.train_throughput). So on a CPU
     with two cores or more, a run of --minutes >= 0.5 (or --steps >= 50)
     starts two processes (--processes auto); --threads N or --processes 1
     keeps one process. Each process draws --batch-size episodes per step, so

@@ -47,13 +47,14 @@ def auto_processes(
 ) -> int:
     """How many DDP processes ``dncqa train --processes auto`` starts.
 
-    Two one-thread processes train about twice the episodes per second of one process on a
-    two-core CPU for every graph task (``python -m benchmarks.train_throughput``), so a CPU
-    run uses two when the machine has two cores or more, ``--threads`` was not given (it pins
-    one process), and the run is long enough to repay the second process's start-up of about
-    3 s (``--minutes`` >= 0.5 or ``--steps`` >= 50: from 30 steps on, two processes already
-    finish more episodes per second of the whole command, start-up included, for every graph
-    task's final lesson). Otherwise, and on CUDA, one process.
+    Two one-thread processes train more episodes per second than one process on a two-core
+    CPU for every graph task, threaded or not (``python -m benchmarks.train_throughput``:
+    1.2-1.3x one process of two threads), so a CPU run uses two when the machine has two
+    cores or more, ``--threads`` was not given (it pins one process), and the run is long
+    enough to repay the second process's start-up of about 3 s (``--minutes`` >= 0.5 or
+    ``--steps`` >= 50: from 30 steps on, two processes already finish more episodes per
+    second of the whole command, start-up included, for every graph task's final lesson;
+    ``python -m benchmarks.auto_processes``). Otherwise, and on CUDA, one process.
     """
     if cuda or cpus < 2 or threads is not None:
         return 1
