@@ -117,11 +117,14 @@ T masked_row(const T* row, const T* km, const T* m, int64_t W, T* dot) {
 }
 
 // C[n] = softmax_n(beta * cos(k*m, M[n]*m)),  cos(a, b) = a.b / (|a| |b| + eps).
-// Also writes what content_backward needs besides C: each row's dot[n] = <k*m, M[n]*m> and
-// norm[n] = |M[n]*m| (the content statistics; km: scratch of W entries).
+// Also writes what content_backward needs besides C, the head's content statistics
+// (2 N entries): each row's dot product <k*m, M[n]*m> at stats[n], its norm |M[n]*m| at
+// stats[N + n]. km: scratch of W entries.
 template <typename T>
 void content_forward(const T* M, const T* k, T beta, const T* m, int64_t N, int64_t W, T* C,
-                     T* dot, T* norm, T* km) {
+                     T* stats, T* km) {
+  T* dot = stats;
+  T* norm = stats + N;
   const T kn = masked_key<T>(k, m, W, km);
   for (int64_t n = 0; n < N; ++n) norm[n] = masked_row<T>(M + n * W, km, m, W, dot + n);
   T mx = -std::numeric_limits<T>::infinity();
@@ -160,7 +163,7 @@ void content_row_backward(const T* __restrict__ row, const T* __restrict__ km,
   }
 }
 
-// Reverse of content_forward, given C, its content statistics (dot, norm) and g_C:
+// Reverse of content_forward, given C, its content statistics (stats) and g_C:
 //   g_s = C (g_C - <g_C, C>)          (softmax)      g_beta = <g_s, cos>, g_cos = beta g_s
 //   cos = dot / D, D = |k'| |M'_n| + eps:  g_dot = g_cos / D,  g_D = -g_cos cos / D
 //   g_k' = sum_n g_dot M'_n + g_|k'| k'/|k'|,  g_M'_n = g_dot k' + g_|M'_n| M'_n/|M'_n|
@@ -171,8 +174,10 @@ void content_row_backward(const T* __restrict__ row, const T* __restrict__ km,
 // starts on a 64-byte line, so the vectorised sums round the same on every call).
 template <typename T>
 void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, const T* gC,
-                      const T* dot, const T* norm, int64_t N, int64_t W, T* gM, T* gk,
-                      T* gbeta, T* gm, T* scratch) {
+                      const T* stats, int64_t N, int64_t W, T* gM, T* gk, T* gbeta, T* gm,
+                      T* scratch) {
+  const T* dot = stats;
+  const T* norm = stats + N;
   const int64_t Np = aligned_count<T>(N);
   T* __restrict__ gdot = scratch;
   T* __restrict__ gmn = scratch + Np;
@@ -601,9 +606,9 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
       const T* Md = deallocated<T>(s.dealloc, M0, psib, N, W, Md_buf);
       // 2. write content weights against the previous memory
       T* cwb = cw + b * N;
-      T* csb = cs + b * (R + 1) * 2 * N;  // head h's dot products at csb + 2 h N, norms after
+      T* csb = cs + b * (R + 1) * 2 * N;  // head h's content statistics at csb + 2 h N
       content_forward<T>(Md, s.wk + b * W, s.ws[b], s.wmask ? s.wmask + b * W : nullptr, N, W,
-                         cwb, csb + 2 * R * N, csb + (2 * R + 1) * N, km.data());
+                         cwb, csb + 2 * R * N, km.data());
       // 3. allocation: sort u_hat ascending (stable); a[phi_k] = (1 - u_hat[phi_k]) prod_{m<k}
       T* ab = alloc + b * N;
       int64_t* ob = order + b * N;
@@ -657,7 +662,7 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
       for (int64_t i = 0; i < R; ++i) {
         content_forward<T>(Mb, s.rk + (b * R + i) * W, s.rs[b * R + i],
                            s.rmask ? s.rmask + (b * R + i) * W : nullptr, N, W, crb + i * N,
-                           csb + 2 * i * N, csb + (2 * i + 1) * N, km.data());
+                           csb + 2 * i * N, km.data());
         const T pb_ = pi[i * 3 + 0], pc = pi[i * 3 + 1], pf = pi[i * 3 + 2];
         T* wi = rwb + i * N;
         for (int64_t n = 0; n < N; ++n)
@@ -812,9 +817,8 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
         T* grm = grmask ? grmask + (b * R + i) * W : nullptr;
         if (grm) std::fill(grm, grm + W, T(0));
         content_backward<T>(Mb, s.rk + (b * R + i) * W, s.rs[b * R + i], rmask, ci, gcr.data(),
-                            csb + 2 * i * N, csb + (2 * i + 1) * N, N, W, gMt.data(),
-                            grk + (b * R + i) * W, grs + b * R + i, grm,
-                            content_scratch.data());
+                            csb + 2 * i * N, N, W, gMt.data(), grk + (b * R + i) * W,
+                            grs + b * R + i, grm, content_scratch.data());
       }
       // 8. + 6. links (recomputed row by row from L0):
       //   f_i[a] = sum_c L[a,c] w_i[c], b_i[c] = sum_a L[a,c] w_i[a]
@@ -910,9 +914,9 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
         const T* wmask = s.wmask ? s.wmask + b * W : nullptr;
         T* gwm = gwmask ? gwmask + b * W : nullptr;
         if (gwm) std::fill(gwm, gwm + W, T(0));
-        content_backward<T>(Md, s.wk + b * W, s.ws[b], wmask, cwb, gcw.data(),
-                            csb + 2 * R * N, csb + (2 * R + 1) * N, N, W, gMd.data(),
-                            gwk + b * W, gws + b, gwm, content_scratch.data());
+        content_backward<T>(Md, s.wk + b * W, s.ws[b], wmask, cwb, gcw.data(), csb + 2 * R * N,
+                            N, W, gMd.data(), gwk + b * W, gws + b, gwm,
+                            content_scratch.data());
       }
       // 1. u = q psi with q = u0 + w0 - u0 w0; Md = M0 psi (de-allocation) or M0;
       //    psi = prod_i (1 - f_i w_i):  g_f_i = -sum_n g_psi w_i prod_{j!=i},  g_w_i = -g_psi f_i prod_{j!=i}
