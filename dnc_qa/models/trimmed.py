@@ -90,8 +90,7 @@ def run_by_length(model: nn.Module, inputs: Tensor, lengths: list[int], state: o
     active, t = B, 0
     for end in plan_cuts(sorted_lengths, 0 if final_states else call_cost):
         logits, state = model(x[:active, t:end], state)
-        short = [n for n in sorted_lengths[:active] if n < end]  # rows that ran past their end
-        if short:
+        if sorted_lengths[active - 1] < end:  # the shortest row ran on past its end
             steps = torch.arange(t, end, device=inputs.device)
             ends = torch.tensor(sorted_lengths[:active], device=inputs.device)
             logits = logits.masked_fill((steps[None, :] >= ends[:, None]).unsqueeze(-1), 0.0)
