@@ -30,3 +30,13 @@ def test_an_even_count_takes_the_lower_middle_and_failures_are_kept():
     assert rows[0]["episodes_per_s"] == 10.0 and rows[0]["runs"] == 2
     assert rows[1] == runs[-1]
     assert "failed: no gloo" in table(rows)
+
+
+def test_the_ratio_is_against_the_baselines_fastest_mode_of_the_same_task():
+    rows = [_run("baseline", "inference", "1t", 60.0), _run("baseline", "inference", "2t", 80.0),
+            _run("baseline", "traversal", "1t", 30.0), _run("this", "inference", "ddp2", 200.0),
+            _run("this", "traversal", "ddp2", 90.0)]
+    text = table(rows)
+    assert "| this | inference | ddp2 | 200.0 | 2.50 |" in text
+    assert "| this | traversal | ddp2 | 90.0 | 3.00 |" in text
+    assert "| baseline | inference | 1t | 60.0 |  |" in text
