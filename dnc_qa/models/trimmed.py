@@ -13,6 +13,12 @@ pass gives (up to the rounding of batched matrix products); beyond them they are
 the graph tasks' final lessons, where episodes of one batch differ by tens of steps, cutting
 at every length skips 29 % of a traversal batch's row-steps and 8 % of an inference batch's
 (``python -m benchmarks.layouts``).
+
+A memory network whose memory is fitted to its episodes (``--fit-cells``) runs a batch as
+groups of rows of similar lengths (:func:`run_fitted`), each group with a memory of
+``max(minimum, its longest row)`` cells: a step's link arithmetic grows with the square of
+the memory's size, so a short episode no longer pays for the longest one of its batch.
+:func:`memory_groups` chooses the groups that cost least by a measured cost model.
 """
 
 from __future__ import annotations
@@ -24,6 +30,25 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dnc_qa.models.state import cat_rows, index_rows
+
+ROW_STEP_COST = 44.0
+"""A row-step's cost in microseconds besides its memory-size term (the controller, the
+content and read arithmetic; the graph recipe's DNC, forward and backward, one thread)."""
+
+CELL_PAIR_COST = 0.0025
+"""A row-step's cost per squared memory cell in microseconds (the link arithmetic): batch 8,
+T = 120, about 76 µs per row-step with 120 cells, 98 with 150 and 132 with 190."""
+
+GROUP_COST = 5000.0
+"""A group's fixed cost in microseconds: a group runs its own passes over all its steps,
+and on final-lesson batches a second group cost 4-6 ms of forward and backward beyond its
+row-steps. With this cost, traversal batches (41-205 steps) make about two groups, and
+forward and backward take 10 % less time than with one memory per batch; inference batches
+(84-122 steps) keep one."""
+
+SMALL_GROUP_COST = {1: 30.0, 2: 15.0}
+"""The extra cost per row-step of a group of one or two rows (matrix products of so few rows
+run slower per row): 110 and 96 µs per row-step against 81 µs at batch 4 or 8."""
 
 
 def answer_lengths(mask: Tensor) -> list[int]:
@@ -110,6 +135,63 @@ def run_by_length(model: nn.Module, inputs: Tensor, lengths: list[int], state: o
     return out, index_rows(cat_rows(finished[::-1]), back) if final_states else None
 
 
+def memory_groups(lengths: list[int], minimum: int) -> list[list[int]]:
+    """The rows of a batch whose rows run ``lengths`` steps, grouped to share a memory of
+    ``max(minimum, the group's longest length)`` cells: each group's row indices (shortest
+    row first), the groups from the shortest rows to the longest.
+
+    The groups are runs of the rows in order of length (ties keep their order) and are the
+    cheapest such split by the cost model above: each row-step costs
+    :data:`ROW_STEP_COST` + :data:`CELL_PAIR_COST` × cells² (+ :data:`SMALL_GROUP_COST` in a
+    group of one or two rows), each group :data:`GROUP_COST` more. One dynamic programme
+    over the B + 1 split points; equal costs keep fewer groups."""
+    order = sorted(range(len(lengths)), key=lambda b: lengths[b])
+    steps = [0]  # steps[j]: the row-steps of the j shortest rows
+    for b in order:
+        steps.append(steps[-1] + lengths[b])
+    best: list[tuple[float, int, int]] = [(0.0, 0, 0)]  # (cost, groups, start of the last)
+    for j in range(1, len(order) + 1):
+        cells = max(minimum, lengths[order[j - 1]])
+        per_step = ROW_STEP_COST + CELL_PAIR_COST * cells * cells
+        best.append(min(
+            (best[i][0] + GROUP_COST
+             + (steps[j] - steps[i]) * (per_step + SMALL_GROUP_COST.get(j - i, 0.0)),
+             best[i][1] + 1, i)
+            for i in range(j)))
+    groups, j = [], len(order)
+    while j:
+        i = best[j][2]
+        groups.append(order[i:j])
+        j = i
+    return groups[::-1]
+
+
+def run_fitted(model: nn.Module, inputs: Tensor, lengths: list[int], minimum: int) -> Tensor:
+    """``model``'s logits ``[B, T, output]`` for ``inputs [B, T, input]``, row ``b`` run for
+    its first ``lengths[b]`` steps (zero after them) from a fresh memory of
+    ``max(minimum, longest length of its group)`` cells, the groups of
+    :func:`memory_groups`; each group one :func:`run_trimmed`. With one group this is the
+    batch from a memory of ``max(minimum, max(lengths))`` cells."""
+    B, T = inputs.shape[:2]
+    if len(lengths) != B or not all(1 <= n <= T for n in lengths):
+        raise ValueError(f"need one length in 1..{T} per row, got {lengths}")
+    groups = memory_groups(lengths, minimum)
+    pieces = []
+    for group in groups:
+        steps = max(lengths[b] for b in group)
+        x = inputs if len(groups) == 1 else inputs.index_select(
+            0, torch.tensor(group, device=inputs.device))
+        state = model.initial_state(len(group), dtype=inputs.dtype, device=inputs.device,
+                                    num_cells=max(minimum, steps))
+        rows = lengths if len(groups) == 1 else [lengths[b] for b in group]
+        logits = run_trimmed(model, x[:, :steps], rows, state)
+        pieces.append(F.pad(logits, (0, 0, 0, T - steps)))
+    if len(groups) == 1:
+        return pieces[0]
+    back = torch.argsort(torch.tensor([b for g in groups for b in g], device=inputs.device))
+    return torch.cat(pieces).index_select(0, back)
+
+
 def run_trimmed(model: nn.Module, inputs: Tensor, lengths: list[int] | None,
                 state: object | None = None) -> Tensor:
     """``model``'s logits ``[B, T, output]`` for ``inputs [B, T, input]`` from ``state``
@@ -126,13 +208,16 @@ def run_trimmed(model: nn.Module, inputs: Tensor, lengths: list[int] | None,
 
 
 class TrimmedNet(nn.Module):
-    """:func:`run_trimmed` as one module call, ``(inputs, lengths, state) -> logits``, so
-    that DDP sees one forward and one backward per step (as for a rollout)."""
+    """:func:`run_trimmed` as one module call, ``(inputs, lengths, state) -> logits``, or
+    with ``min_cells`` (and lengths) :func:`run_fitted`, so that DDP sees one forward and one
+    backward per step (as for a rollout)."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, inputs: Tensor, lengths: list[int] | None, state: object | None = None
-                ) -> Tensor:
+    def forward(self, inputs: Tensor, lengths: list[int] | None, state: object | None = None,
+                min_cells: int | None = None) -> Tensor:
+        if min_cells is not None and lengths is not None:
+            return run_fitted(self.model, inputs, lengths, min_cells)
         return run_trimmed(self.model, inputs, lengths, state)

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from dnc_qa.baselines.rules import PATH_RULES, path_success, random_reachable_success
+from dnc_qa.models.trimmed import answer_lengths, run_fitted
 from dnc_qa.tasks.base import MetricCounts, pad_episodes
 from dnc_qa.tasks.graph_base import as_task_episode, episode_rng
 from dnc_qa.tasks.inference import InferenceTask, relation_length
@@ -130,9 +131,12 @@ def _padded_passes(model: nn.Module, task: InferenceTask | TraversalTask | KbQaT
         n = min(batch_size, left)
         items = [build(episode_rng(generator)) for _ in range(n)]
         batch = pad_episodes([as_task_episode(item[-1]) for item in items]).to(device)
-        cells = cells_for(model, batch.inputs.shape[1], num_cells) if fit_cells else num_cells
-        state = model.initial_state(n, device=device, num_cells=cells)
-        logits, _ = model(batch.inputs, state)
+        minimum = cells_for(model, 0, num_cells) if fit_cells else None
+        if minimum is not None:  # memories sized per group of rows, as in training
+            logits = run_fitted(model, batch.inputs, answer_lengths(batch.mask), minimum)
+        else:
+            state = model.initial_state(n, device=device, num_cells=num_cells)
+            logits, _ = model(batch.inputs, state)
         out.counts = out.counts + task.score(logits, batch)
         yield items, logits
         left -= n

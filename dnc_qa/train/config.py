@@ -150,9 +150,14 @@ class ModelConfig:
     """DNC only: the improvements of Csordas & Schmidhuber (2019), off by default (the paper's
     DNC): content-lookup masks, erasing freed cells, link sharpness control."""
     fit_cells: Annotated[bool, Opt("--fit-cells", help="Memory of max(--num-cells, episode "
-                                   "length) cells per batch.", panel=MEMORY)] = False
-    """Size the memory to each batch: ``max(num_cells, episode length)`` cells (the graph
-    tasks write about one triple per step, so this is the description plus a margin)."""
+                                   "length) cells: graph batches run in groups of similar "
+                                   "lengths, each sized to its longest episode.",
+                                   panel=MEMORY)] = False
+    """Size the memory to the episodes: ``max(num_cells, episode length)`` cells (the graph
+    tasks write about one triple per step, so this is the description plus a margin). A
+    traversal, inference or knowledge-base batch runs as groups of rows of similar lengths,
+    each with a memory sized to its longest row (:func:`dnc_qa.models.trimmed.run_fitted`);
+    other tasks, and shortest-path rollouts, use one memory per batch."""
     link: Annotated[str, Opt("--sparse-links", help="DNC: sparse links keeping K entries per "
                              "row/column (0: dense).", panel=MEMORY, type=int, default=0,
                              convert=_link)] = "dense"

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from dnc_qa.errors import CheckpointError, DncQaError
-from dnc_qa.models.trimmed import lengths_for, run_trimmed
+from dnc_qa.models.trimmed import lengths_for, run_fitted, run_trimmed
 from dnc_qa.tasks.base import MetricCounts, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train.checkpoint import (
@@ -49,8 +49,11 @@ def evaluate_counts(
 
     ``num_cells`` runs a memory network with a memory of that many cells (its weights do not
     depend on the size); ``None`` keeps the size it was built with. ``fit_cells`` sizes the
-    memory to each batch (:func:`cells_for`, at least ``num_cells`` or the built size); a task
-    that rolls its episodes out itself (shortest path) is asked to fit them.
+    memory to the episodes (at least ``num_cells`` or the built size): a graph task's rows run
+    in groups of similar lengths, each with a memory of its longest row
+    (:func:`~dnc_qa.models.trimmed.run_fitted`, as in training), any other task's batch with a
+    memory of its length (:func:`cells_for`); a task that rolls its episodes out itself
+    (shortest path) is asked to fit them.
     """
     if fit_cells and isinstance(task, RolloutTask) and "fit_cells" in getattr(
             task, "__dataclass_fields__", {}):
@@ -67,11 +70,16 @@ def evaluate_counts(
                 total = total + counts
             else:
                 batch = task.sample(n, generator).to(device)
-                cells = num_cells
-                if fit_cells:
-                    cells = cells_for(model, batch.inputs.shape[1], num_cells)
-                state = model.initial_state(n, device=device, num_cells=cells)
-                logits = run_trimmed(model, batch.inputs, lengths_for(task, batch.mask), state)
+                lengths = lengths_for(task, batch.mask)
+                minimum = cells_for(model, 0, num_cells) if fit_cells else None
+                if minimum is not None and lengths is not None:  # as in training
+                    logits = run_fitted(model, batch.inputs, lengths, minimum)
+                else:
+                    cells = num_cells
+                    if fit_cells:
+                        cells = cells_for(model, batch.inputs.shape[1], num_cells)
+                    state = model.initial_state(n, device=device, num_cells=cells)
+                    logits = run_trimmed(model, batch.inputs, lengths, state)
                 total = total + task.score(logits, batch)
             left -= n
     finally:

@@ -472,15 +472,18 @@ class Trainer:
                                f"({exc}); training eagerly from here")
                     self.captured = None
                     self.optimizer.zero_grad(set_to_none=True)
-            state = None
-            if self.config.model.fit_cells:
+            state = min_cells = None
+            lengths = lengths_for(task, batch.mask)
+            if self.config.model.fit_cells and lengths is not None:
+                min_cells = self._fitted_cells(0)  # rows grouped by length (run_fitted)
+            elif self.config.model.fit_cells:
                 cells = self._fitted_cells(batch.inputs.shape[1])
                 if cells is not None:
                     state = self.model.initial_state(
                         batch.inputs.shape[0], device=self.device, num_cells=cells
                     )
             with self._autocast():
-                logits = self.net(batch.inputs, lengths_for(task, batch.mask), state)
+                logits = self.net(batch.inputs, lengths, state, min_cells)
             loss = task.loss(logits.float(), batch)
             counts = None
         loss.backward()

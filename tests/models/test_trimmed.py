@@ -11,8 +11,10 @@ from dnc_qa.models.trimmed import (
     TrimmedNet,
     answer_lengths,
     lengths_for,
+    memory_groups,
     plan_cuts,
     run_by_length,
+    run_fitted,
     run_trimmed,
 )
 
@@ -133,3 +135,103 @@ def test_final_states_are_read_at_each_rows_own_end():
         _, alone = model(x[b : b + 1, :n], model.initial_state(1, dtype=f64, num_cells=7))
         torch.testing.assert_close(states.memory.memory[b], alone.memory.memory[0],
                                    rtol=0, atol=1e-12)
+
+
+def _groups_cost(lengths: list[int], groups: list[list[int]], minimum: int) -> float:
+    """The cost model of memory_groups, written out per group."""
+    total = 0.0
+    for g in groups:
+        cells = max(minimum, *(lengths[b] for b in g))
+        per_step = (trimmed.ROW_STEP_COST + trimmed.CELL_PAIR_COST * cells * cells
+                    + trimmed.SMALL_GROUP_COST.get(len(g), 0.0))
+        total += trimmed.GROUP_COST + per_step * sum(lengths[b] for b in g)
+    return total
+
+
+@pytest.mark.parametrize("group_cost", [0.0, 800.0, trimmed.GROUP_COST, 1e9])
+def test_memory_groups_is_the_cheapest_split(group_cost, monkeypatch):
+    """The groups partition the rows into runs of the rows in order of length (ties in their
+    order); against every such split, none costs less, and a tie keeps fewer groups."""
+    import itertools
+    import random
+
+    monkeypatch.setattr(trimmed, "GROUP_COST", group_cost)
+    rng = random.Random(int(group_cost) % 1000)
+    for _ in range(40):
+        lengths = [rng.choice([rng.randint(1, 250), 60]) for _ in range(rng.randint(1, 8))]
+        minimum = rng.choice([1, 16, 100])
+        groups = memory_groups(lengths, minimum)
+        order = sorted(range(len(lengths)), key=lambda b: lengths[b])
+        assert [b for g in groups for b in g] == order
+        splits = [[order[i:j] for i, j in zip((0, *cut), (*cut, len(order)), strict=True)]
+                  for k in range(len(order))
+                  for cut in itertools.combinations(range(1, len(order)), k)]
+        cheapest = min(_groups_cost(lengths, split, minimum) for split in splits)
+        cost = _groups_cost(lengths, groups, minimum)
+        assert cost == pytest.approx(cheapest)
+        fewest = min(len(split) for split in splits
+                     if _groups_cost(lengths, split, minimum) == pytest.approx(cheapest))
+        assert len(groups) == fewest
+        if group_cost == 1e9:
+            assert len(groups) == 1
+
+
+def test_memory_groups_on_final_lesson_lengths():
+    """Wide lengths (traversal's 41-205 steps) split; narrow ones (inference's 84-122) do
+    not, and equal lengths never do."""
+    assert len(memory_groups([41, 205, 120, 60, 180, 50, 190, 70], 16)) > 1
+    assert len(memory_groups([103, 110, 95, 112, 99, 108, 101, 106], 16)) == 1
+    assert memory_groups([30] * 6, 16) == [list(range(6))]
+
+
+@pytest.mark.parametrize("kind", ["dnc", "dnc-lstm", "ntm"])
+def test_fitted_rows_equal_each_row_alone_with_its_groups_memory(kind, monkeypatch):
+    """Each row's logits (and the gradients of their sum) are the row's own run from a fresh
+    memory of its group's size, zero after its length; groups of different sizes are made."""
+    monkeypatch.setattr(trimmed, "GROUP_COST", 0.0)
+    monkeypatch.setattr(trimmed, "SMALL_GROUP_COST", {})
+    model = _model(kind)
+    gen = torch.Generator().manual_seed(5)
+    lengths = [3, 30, 9, 28, 4, 17]
+    x = torch.randn(6, 31, 5, generator=gen, dtype=f64)
+    minimum = 5
+    groups = memory_groups(lengths, minimum)
+    sizes = {max(minimum, *(lengths[b] for b in g)) for g in groups}
+    assert len(sizes) > 1
+    out = run_fitted(model, x, lengths, minimum)
+    out.sum().backward()
+    fitted = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    for g in groups:
+        cells = max(minimum, *(lengths[b] for b in g))
+        for b in g:
+            alone, _ = model(x[b : b + 1, : lengths[b]],
+                             model.initial_state(1, dtype=f64, num_cells=cells))
+            torch.testing.assert_close(out[b, : lengths[b]], alone[0], rtol=0, atol=1e-12)
+            assert not out[b, lengths[b]:].any()
+            alone.sum().backward()
+    for got, want in zip(fitted, (p.grad for p in model.parameters()), strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-10)
+
+
+def test_one_group_is_the_batch_with_a_memory_of_its_longest_row(monkeypatch):
+    monkeypatch.setattr(trimmed, "GROUP_COST", 1e9)
+    model = _model("dnc")
+    x = torch.randn(4, 12, 5, generator=torch.Generator().manual_seed(6), dtype=f64)
+    lengths = [4, 10, 7, 10]
+    want = run_trimmed(model, x[:, :10], lengths, model.initial_state(4, dtype=f64,
+                                                                      num_cells=10))
+    got = run_fitted(model, x, lengths, 3)
+    torch.testing.assert_close(got[:, :10], want, rtol=0, atol=1e-12)
+    assert not got[:, 10:].any()
+    with pytest.raises(ValueError):
+        run_fitted(model, x, [4, 13, 7, 10], 3)
+
+
+def test_trimmed_net_fits_memories_only_with_lengths_and_a_minimum(monkeypatch):
+    calls = []
+    monkeypatch.setattr(trimmed, "run_fitted", lambda *a: calls.append(a) or "fitted")
+    net = TrimmedNet(_model("dnc"))
+    x = torch.randn(2, 4, 5, dtype=f64)
+    assert net(x, [2, 4], None, 7) == "fitted" and calls[0][2:] == ([2, 4], 7)
+    assert net(x, None, None, 7).shape == (2, 4, 4) and len(calls) == 1

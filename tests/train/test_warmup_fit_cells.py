@@ -79,3 +79,35 @@ def test_eval_cli_lesson_and_fit_cells(tmp_path: Path, capsys) -> None:
         main(["eval", str(tmp_path / "run"), "--lesson", "15"])
     assert exc.value.code == 2
     assert "1..14" in capsys.readouterr().err
+
+
+def test_graph_batches_run_in_memory_groups_in_training_and_evaluation(
+        tmp_path: Path, monkeypatch) -> None:
+    """With --fit-cells a graph task's batches run through run_fitted (memories sized per
+    group of rows, at least --num-cells), in training and in evaluation; without it, never."""
+    from dataclasses import replace
+
+    from dnc_qa.models import trimmed
+
+    seen: list[tuple[bool, int, int]] = []
+    real = trimmed.run_fitted
+
+    def spy(model, inputs, lengths, minimum):
+        seen.append((model.training, minimum, len(lengths)))
+        return real(model, inputs, lengths, minimum)
+
+    monkeypatch.setattr(trimmed, "run_fitted", spy)
+    monkeypatch.setattr("dnc_qa.train.evaluate.run_fitted", spy)
+    config = TrainConfig(
+        task="traversal",
+        model=ModelConfig(kind="dnc", hidden_size=16, num_cells=4, cell_width=8, fit_cells=True),
+        curriculum=CurriculumConfig(eval_every=2, eval_episodes=4),
+        batch_size=2, steps=2, log_every=1, final_eval_episodes=3, device="cpu",
+    )
+    train(config, tmp_path / "run", show_progress=False)
+    assert seen.count((True, 4, 2)) == 2  # the two training batches
+    assert (False, 4, 4) in seen and (False, 4, 3) in seen  # the evaluation, the final one
+    seen.clear()
+    train(replace(config, model=replace(config.model, fit_cells=False)), tmp_path / "plain",
+          show_progress=False)
+    assert not seen
