@@ -93,6 +93,12 @@ def plan_cuts(lengths: list[int], call_cost: float = CALL_COST) -> list[int]:
     return best[ends[-1]][1]
 
 
+def _check_lengths(lengths: list[int], B: int, T: int) -> None:
+    """Raise ``ValueError`` unless ``lengths`` has one length in ``1..T`` per row of ``B``."""
+    if len(lengths) != B or not all(1 <= n <= T for n in lengths):
+        raise ValueError(f"need one length in 1..{T} per row, got {lengths}")
+
+
 def run_by_length(model: nn.Module, inputs: Tensor, lengths: list[int], state: object,
                   final_states: bool = False, call_cost: float = CALL_COST
                   ) -> tuple[Tensor, object | None]:
@@ -103,8 +109,7 @@ def run_by_length(model: nn.Module, inputs: Tensor, lengths: list[int], state: o
     both in the rows' given order. With ``final_states`` every distinct length is a cut (a
     row's state is read at its own end)."""
     B, T = inputs.shape[:2]
-    if len(lengths) != B or not all(1 <= n <= T for n in lengths):
-        raise ValueError(f"need one length in 1..{T} per row, got {lengths}")
+    _check_lengths(lengths, B, T)
     order = sorted(range(B), key=lambda b: -lengths[b])  # longest first; ties keep order
     perm = torch.tensor(order, device=inputs.device)
     x = inputs.index_select(0, perm)
@@ -166,6 +171,17 @@ def memory_groups(lengths: list[int], minimum: int) -> list[list[int]]:
     return groups[::-1]
 
 
+def _run_group(model: nn.Module, inputs: Tensor, lengths: list[int], minimum: int,
+               T: int) -> Tensor:
+    """The rows of ``inputs`` from one fresh memory of ``max(minimum, max(lengths))`` cells,
+    trimmed (:func:`run_trimmed`), their logits zero-padded to ``T`` steps."""
+    steps = max(lengths)
+    state = model.initial_state(inputs.shape[0], dtype=inputs.dtype, device=inputs.device,
+                                num_cells=max(minimum, steps))
+    logits = run_trimmed(model, inputs[:, :steps], lengths, state)
+    return F.pad(logits, (0, 0, 0, T - steps))
+
+
 def run_fitted(model: nn.Module, inputs: Tensor, lengths: list[int], minimum: int) -> Tensor:
     """``model``'s logits ``[B, T, output]`` for ``inputs [B, T, input]``, row ``b`` run for
     its first ``lengths[b]`` steps (zero after them) from a fresh memory of
@@ -173,21 +189,12 @@ def run_fitted(model: nn.Module, inputs: Tensor, lengths: list[int], minimum: in
     :func:`memory_groups`; each group one :func:`run_trimmed`. With one group this is the
     batch from a memory of ``max(minimum, max(lengths))`` cells."""
     B, T = inputs.shape[:2]
-    if len(lengths) != B or not all(1 <= n <= T for n in lengths):
-        raise ValueError(f"need one length in 1..{T} per row, got {lengths}")
+    _check_lengths(lengths, B, T)
     groups = memory_groups(lengths, minimum)
-    pieces = []
-    for group in groups:
-        steps = max(lengths[b] for b in group)
-        x = inputs if len(groups) == 1 else inputs.index_select(
-            0, torch.tensor(group, device=inputs.device))
-        state = model.initial_state(len(group), dtype=inputs.dtype, device=inputs.device,
-                                    num_cells=max(minimum, steps))
-        rows = lengths if len(groups) == 1 else [lengths[b] for b in group]
-        logits = run_trimmed(model, x[:, :steps], rows, state)
-        pieces.append(F.pad(logits, (0, 0, 0, T - steps)))
-    if len(groups) == 1:
-        return pieces[0]
+    if len(groups) == 1:  # the batch as it is, no rows reordered
+        return _run_group(model, inputs, lengths, minimum, T)
+    pieces = [_run_group(model, inputs.index_select(0, torch.tensor(g, device=inputs.device)),
+                         [lengths[b] for b in g], minimum, T) for g in groups]
     back = torch.argsort(torch.tensor([b for g in groups for b in g], device=inputs.device))
     return torch.cat(pieces).index_select(0, back)
 
