@@ -37,7 +37,9 @@ content and read arithmetic; the graph recipe's DNC, forward and backward, one t
 
 CELL_PAIR_COST = 0.0025
 """A row-step's cost per squared memory cell in microseconds (the link arithmetic): batch 8,
-T = 120, about 76 µs per row-step with 120 cells, 98 with 150 and 132 with 190."""
+T = 120, about 76 µs per row-step with 120 cells, 98 with 150 and 132 with 190 on a quiet
+machine (``python -m benchmarks.memory_groups`` times these costs; under load they run
+higher)."""
 
 GROUP_COST = 5000.0
 """A group's fixed cost in microseconds: a group runs its own passes over all its steps,
