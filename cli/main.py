@@ -14,6 +14,8 @@ module and a cold ``dncqa ask`` load no torch.
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 
 import typer
@@ -98,7 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     except DncQaError as exc:
         if debug:
             raise
-        _error(str(exc))
+        if os.environ.get("RANK", "0") == "0":  # DDP processes all check the same input
+            _error(str(exc))
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -146,5 +149,17 @@ def _error(message: str, prefix: str = "error") -> None:
     print(f"{prefix}: {printable(clip(line, MAX_MESSAGE))}", file=sys.stderr)
 
 
+def run(argv: list[str] | None = None) -> None:
+    """The ``dncqa`` console script, ``python -m dnc_qa`` and each DDP process of
+    ``dncqa train``: :func:`main`, then a quick exit. Everything the command made is freed
+    with the process, so its objects are first set aside from the garbage collector: the
+    interpreter's last collection would otherwise walk every object torch made, 0.4-0.8 s of
+    each process's exit."""
+    try:
+        main(argv)
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    main()
+    run()

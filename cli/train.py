@@ -10,6 +10,7 @@ The options declared here are the run's own (task, budget, output, processes, ..
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,22 +73,45 @@ def given_options(ctx: typer.Context, exclude: str) -> list[str]:
     return words
 
 
-def relaunch_with_torchrun(ctx: typer.Context, processes: int, threads: int | None) -> None:
-    """Run this same ``dncqa train`` command as ``processes`` DDP processes through
-    ``torch.distributed.run`` (PyTorch's launcher); rank 0 prints what a single process
-    would. The exit status is the launcher's."""
-    import subprocess
-    import sys
+def start_processes(ctx: typer.Context, processes: int, threads: int | None) -> None:
+    """Run this same ``dncqa train`` command as ``processes`` DDP processes, one thread each
+    unless ``threads`` says otherwise, with PyTorch's launcher (``torch.distributed.run``,
+    the code of ``torchrun``) called in this process, which has imported torch already; rank 0
+    prints what a single process would. A process that stops with a user error (status 2)
+    has printed it: this exits 2 too. Any other failure is one line here, with the status."""
+    import logging
 
-    args = given_options(ctx, exclude="processes")  # each worker is one process
-    env = dict(os.environ)
-    if threads is not None:
-        env.setdefault("OMP_NUM_THREADS", str(threads))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
-           str(processes), "-m", "dnc_qa.train", *args]
-    code = subprocess.call(cmd, env=env)
-    if code:
-        raise typer.Exit(2 if code == 2 else code)
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import main as torchrun
+
+    args = given_options(ctx, exclude="processes")  # each process runs the rest
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))  # inherited by the processes
+    # the launcher's own log lines (a process stopped, the others sent SIGTERM) would repeat
+    # what the processes or the lines below say; its modules set their loggers' levels
+    for name in list(logging.Logger.manager.loggerDict):
+        if name.startswith(("torch.distributed.elastic", "torch.distributed.run")):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        torchrun(["--standalone", "--nproc-per-node", str(processes), "-m", "dnc_qa.train",
+                  *args])
+    except ChildFailedError as failed:
+        rank, failure = failed.get_first_failure()
+        if failure.exitcode == 2:
+            raise typer.Exit(2) from None
+        how = (f"signal {failure.signal_name()}" if failure.exitcode < 0
+               else f"exit status {failure.exitcode}")
+        raise typer.Exit(_report(f"training process {rank} of {processes} stopped ({how})",
+                                 1)) from None
+    except SignalException as stopped:
+        raise typer.Exit(_report(f"stopped by {stopped.sigval.name}; continue with --resume",
+                                 128 + int(stopped.sigval))) from None
+
+
+def _report(message: str, code: int) -> int:
+    """Print ``error: message`` on stderr; returns ``code``."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 @config_options(ModelConfig, OptimConfig, CurriculumConfig, GraphConfig, panels=TRAIN_PANELS)
@@ -206,6 +230,7 @@ def train(
     """
     from dnc_qa.tasks.registry import check_task_name  # here: it imports torch
     from dnc_qa.train.distributed import auto_processes, parse_processes
+    from dnc_qa.train.trainer import plan_run
     from dnc_qa.train.trainer import train as run_training
 
     if tensorboard is not None:  # before any process starts: a missing package is one line
@@ -213,23 +238,8 @@ def train(
 
         summary_writer_class()
     count = parse_processes(processes)
-    if count is None and "RANK" not in os.environ:
-        import torch
-
-        cuda = device != "cpu" and torch.cuda.is_available()
-        count = auto_processes(cuda=cuda, cpus=os.cpu_count() or 1, threads=threads,
-                               minutes=minutes, steps=steps)
-        if count > 1:
-            threads = 1
-    if (count or 1) > 1 and "RANK" not in os.environ:  # start the processes, each runs this
-        relaunch_with_torchrun(ctx, count or 1, threads)
-        return
-    if threads is not None:
-        if threads < 1:
-            raise DncQaError("--threads must be >= 1")
-        import torch  # lazily: keeps `dncqa --help` and other commands fast
-
-        torch.set_num_threads(threads)
+    if threads is not None and threads < 1:
+        raise DncQaError("--threads must be >= 1")
     if not resume and steps is None and minutes is None:
         raise DncQaError("give --steps N or --minutes M")
     task_name = check_task_name(task)
@@ -269,6 +279,21 @@ def train(
         run.validate()
     if out.exists() and not out.is_dir():
         raise DncQaError(f"--out {out} exists and is not a folder")
+    import torch  # here, not at the top: keeps `dncqa --help` and other commands fast
+
+    if "RANK" not in os.environ:  # not one of the processes started below
+        if count is None:
+            cuda = device != "cpu" and torch.cuda.is_available()
+            count = auto_processes(cuda=cuda, cpus=os.cpu_count() or 1, threads=threads,
+                                   minutes=minutes, steps=steps)
+            if count > 1:
+                threads = 1
+        if count > 1:  # check the inputs once, here, then start the processes
+            plan_run(run, out, resume, init_from, init_partial)
+            start_processes(ctx, count, threads)
+            return
+    if threads is not None:
+        torch.set_num_threads(threads)
     result = run_training(run, out, resume=resume, show_progress=progress and not as_json,
                           init_from=init_from, init_partial=init_partial,
                           tensorboard=tensorboard)

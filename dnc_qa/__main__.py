@@ -1,5 +1,5 @@
 """``python -m dnc_qa ...`` runs the ``dncqa`` command (useful where scripts are not on PATH)."""
 
-from dnc_qa.cli.main import main
+from dnc_qa.cli.main import run
 
-main()
+run()

@@ -7,7 +7,7 @@ Example::
 
 import sys
 
-from dnc_qa.cli.main import main
+from dnc_qa.cli.main import run
 
 if __name__ == "__main__":
-    main(["train", *sys.argv[1:]])
+    run(["train", *sys.argv[1:]])

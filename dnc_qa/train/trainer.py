@@ -163,6 +163,59 @@ def check_same_architecture(source: Checkpoint, config: TrainConfig, ref: str | 
                          f"({'; '.join(differences)}); give the same model options")
 
 
+class RunStart(NamedTuple):
+    """What a run starts from, read and checked by :func:`plan_run`."""
+
+    config: TrainConfig  # this call's config, or the resumed run's with this call's budget
+    loaded: Checkpoint | None  # the checkpoint a resumed run continues from
+    task: Task
+    initial: Checkpoint | None  # the weights a new run starts from (``init_from``)
+
+
+def plan_run(config: TrainConfig, out_dir: Path, resume: bool = False,
+             init_from: str | Path | None = None, init_partial: bool = False) -> RunStart:
+    """Every check a run makes of its inputs before it starts, without writing anything or
+    joining a process group: the output folder (a run there needs ``resume``), the checkpoint
+    to resume (read safely; a corrupt one is a :class:`~dnc_qa.errors.CheckpointError`), the
+    config, the task and its data files, and the ``init_from`` weights and their network.
+    :class:`Trainer` starts with it, and ``dncqa train`` calls it before it starts DDP
+    processes, so that bad input is one error from one process."""
+    checkpoint = latest_checkpoint(out_dir)
+    if checkpoint is not None and not resume:
+        raise DncQaError(
+            f"{out_dir} already holds a run; pass --resume to continue it or choose another --out"
+        )
+    loaded = load_checkpoint(checkpoint) if (resume and checkpoint is not None) else None
+    if loaded is not None and init_from is not None:
+        raise DncQaError(f"--init-from starts a new run, and {out_dir} holds one to "
+                         "resume; leave out --init-from or choose another --out")
+    if loaded is not None:
+        budget_given = config.steps is not None or config.minutes is not None
+        config = replace(
+            loaded.config,
+            steps=config.steps if budget_given else loaded.config.steps,
+            minutes=config.minutes if budget_given else loaded.config.minutes,
+            device=config.device,
+            amp=config.amp,
+            cuda_graph=config.cuda_graph,
+            deterministic=config.deterministic,
+            stop_bit_error=config.stop_bit_error,
+        )
+    config.validate()
+    task: Task = make_task(config.task, **config.task_options())
+    check_data = getattr(task, "check_data", None)
+    if check_data is not None:  # a task read from files (bAbI) fails here, before any write
+        check_data()
+    if config.model.fit_cells and "fit_cells" in getattr(task, "__dataclass_fields__", {}):
+        task = replace(task, fit_cells=True)  # type: ignore[type-var]
+    initial = None
+    if init_from is not None and loaded is None:
+        initial = load_initial_weights(init_from)
+        if not init_partial:
+            check_same_architecture(initial, config, init_from)
+    return RunStart(config, loaded, task, initial)
+
+
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     o = config.optim
     if o.name == "rmsprop":
@@ -218,36 +271,9 @@ class Trainer:
         tensorboard: Path | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
-        checkpoint = latest_checkpoint(self.out_dir)
-        if checkpoint is not None and not resume:
-            raise DncQaError(
-                f"{self.out_dir} already holds a run; pass --resume to continue it "
-                "or choose another --out"
-            )
-        loaded = load_checkpoint(checkpoint) if (resume and checkpoint is not None) else None
-        if loaded is not None and init_from is not None:
-            raise DncQaError(f"--init-from starts a new run, and {self.out_dir} holds one to "
-                             "resume; leave out --init-from or choose another --out")
-        if loaded is not None:
-            budget_given = config.steps is not None or config.minutes is not None
-            config = replace(
-                loaded.config,
-                steps=config.steps if budget_given else loaded.config.steps,
-                minutes=config.minutes if budget_given else loaded.config.minutes,
-                device=config.device,
-                amp=config.amp,
-                cuda_graph=config.cuda_graph,
-                deterministic=config.deterministic,
-                stop_bit_error=config.stop_bit_error,
-            )
-        config.validate()
+        config, loaded, self.task, initial = plan_run(config, self.out_dir, resume, init_from,
+                                                      init_partial)
         self.config = config
-        self.task: Task = make_task(config.task, **config.task_options())
-        check_data = getattr(self.task, "check_data", None)
-        if check_data is not None:  # a task read from files (bAbI) fails here, before any write
-            check_data()
-        if config.model.fit_cells and "fit_cells" in getattr(self.task, "__dataclass_fields__", {}):
-            self.task = replace(self.task, fit_cells=True)  # type: ignore[type-var]
         device = resolve_device(config.device)
         self.dist = D.init_distributed(device)
         self.device = D.local_device(device, self.dist)
@@ -267,8 +293,8 @@ class Trainer:
         self.model = build_model(config.model, self.task.input_size, self.task.output_size)
         self.init_from: dict[str, object] | None = None
         self.init_partial = init_partial
-        if init_from is not None and loaded is None:
-            self.init_from = self._load_initial(init_from)
+        if initial is not None and init_from is not None:
+            self.init_from = self._load_initial(initial, init_from)
         self.model.to(self.device)
         self.optimizer = make_optimizer(config, self.model)
         self.generator = data_generator(config.seed, self.dist.rank)
@@ -326,17 +352,15 @@ class Trainer:
 
     # ------------------------------------------------------------------ state
 
-    def _load_initial(self, ref: str | Path) -> dict[str, object]:
-        """Copy the weights ``ref`` names into the fresh model; returns what the ``start``
-        record says of them."""
+    def _load_initial(self, source: Checkpoint, ref: str | Path) -> dict[str, object]:
+        """Copy the weights of ``source`` (what ``ref`` names, read by :func:`plan_run`) into
+        the fresh model; returns what the ``start`` record says of them."""
         from dnc_qa.app.engine import file_digest
 
-        source = load_initial_weights(ref)
         copied: list[str] | None = None
         if self.init_partial:
             copied = copy_matching_weights(self.model, source.weights, ref)
         else:
-            check_same_architecture(source, self.config, ref)
             load_weights(self.model, source)
         weights = source.path / WEIGHTS
         record: dict[str, object] = {

@@ -195,25 +195,3 @@ def test_subprocess_error_is_one_line(tmp_path: Path) -> None:
     assert_user_error(result.returncode, result.stderr, "not found")
     assert result.stdout == ""
 
-
-def test_processes_relaunches_the_same_options(tmp_path: Path, capsys, monkeypatch) -> None:
-    """--processes N starts torchrun with the options given (however the CLI was called:
-    here in-process, not from sys.argv), less --processes itself."""
-    import subprocess as sp
-
-    seen: list[list[str]] = []
-    monkeypatch.setattr(sp, "call", lambda cmd, env=None: seen.append(cmd) or 0)
-    monkeypatch.delenv("RANK", raising=False)
-    out = tmp_path / "p"
-    code, _, err = run_main(["train", "--task", "copy", "--steps", "3", "--processes", "2",
-                             "--no-progress", "--masking", "--lr", "0.002", "--out", str(out)],
-                            capsys)
-    assert code == 0, err
-    (cmd,) = seen
-    assert cmd[cmd.index("--nproc-per-node") + 1] == "2"
-    args = cmd[cmd.index("dnc_qa.train") + 1:]
-    assert "--processes" not in args
-    pairs = {a: b for a, b in zip(args, args[1:], strict=False)}
-    assert pairs["--task"] == "copy" and pairs["--steps"] == "3" and pairs["--lr"] == "0.002"
-    assert pairs["--out"] == str(out)
-    assert "--no-progress" in args and "--masking" in args and "--model" not in args

@@ -39,16 +39,17 @@ def test_parse_processes() -> None:
 
 
 def _relaunches(argv: list[str], monkeypatch, capsys, cpus: int = 2) -> list[list[str]]:
-    """The torchrun commands ``dncqa train argv`` would start (none: it trained itself)."""
+    """The launcher arguments ``dncqa train argv`` would start processes with (none: it
+    trained itself)."""
     import os
-    import subprocess as sp
 
     import torch
+    import torch.distributed.run
 
     from cli.main import main
 
     seen: list[list[str]] = []
-    monkeypatch.setattr(sp, "call", lambda cmd, env=None: seen.append(cmd) or 0)
+    monkeypatch.setattr(torch.distributed.run, "main", lambda argv: seen.append(argv))
     monkeypatch.delenv("RANK", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: cpus)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
