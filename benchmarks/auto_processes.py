@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.train_throughput import RECIPE, ROOT, worktree
+from benchmarks.train_throughput import RECIPE, remove_worktree, worktree
 
 TASKS = ("traversal", "shortest_path", "inference")
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     trees: list[tuple[str, Path | None]] = [("now", None)]
-    base_commit = None
+    base_path = base_commit = None
     if args.baseline_commit:
         base_path, base_commit = baseline_tree(args.baseline_commit)
         trees.insert(0, ("baseline", base_path))
@@ -122,9 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                         rows.append(median_row(runs[code]))
                         print(table(rows[-1:]).splitlines()[-1], flush=True)
     finally:
-        if base_commit is not None:
-            subprocess.run(["git", "worktree", "remove", "--force", str(trees[0][1])],
-                           cwd=ROOT, capture_output=True)
+        if base_path is not None:
+            remove_worktree(base_path)
     text = table(rows)
     print(text)
     out = Path(args.out)

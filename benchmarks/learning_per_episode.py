@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.baseline_commit:
         parser.error("--baseline-commit is required")
-    from benchmarks.train_throughput import ROOT, worktree
+    from benchmarks.train_throughput import ROOT, remove_worktree, worktree
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
@@ -164,8 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             results[task] = {name: read_run(runs_dir / f"{task}-{name}") for name in procs}
             print(markdown({task: results[task]}, 8), flush=True)
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", base_path], cwd=ROOT,
-                       capture_output=True)
+        remove_worktree(base_path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,

@@ -257,6 +257,12 @@ def worktree(rev: str) -> tuple[str, str]:
     return path, commit
 
 
+def remove_worktree(path: str | Path) -> None:
+    """Remove a worktree :func:`worktree` made (what it holds is thrown away)."""
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT,
+                   capture_output=True)
+
+
 def medians(runs: list[dict]) -> list[dict]:
     """One row per (code, task, mode): its median run by episodes per second (the lower
     middle one of an even count), with ``"runs"`` (how many) and ``"spread"`` (the lowest and
@@ -368,8 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(table(runs[-1:]).splitlines()[-1], flush=True)
     finally:
         if base_path:
-            subprocess.run(["git", "worktree", "remove", "--force", base_path], cwd=ROOT,
-                           capture_output=True)
+            remove_worktree(base_path)
     calib_after = calibration()
     rows = medians(runs)
     text = table(rows)
