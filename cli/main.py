@@ -32,7 +32,7 @@ from dnc_qa.cli import reproduce as reproduce_cmd
 from dnc_qa.cli import search as search_cmd
 from dnc_qa.cli import train as train_cmd
 from dnc_qa.cli import workspace as workspace_cmd
-from dnc_qa.errors import DncQaError
+from dnc_qa.errors import CommandFailed, DncQaError
 from dnc_qa.textout import clip, printable
 
 PATH_OPTIONS = ("--out", "-o", "--plot", "--babi-dir", "--data-dir",
@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("RANK", "0") == "0":  # DDP processes all check the same input
             _error(str(exc))
         raise SystemExit(2) from None
+    except CommandFailed as exc:
+        if debug:
+            raise
+        _error(str(exc))
+        raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None

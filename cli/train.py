@@ -10,7 +10,6 @@ The options declared here are the run's own (task, budget, output, processes, ..
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +18,7 @@ from typer import Option
 
 from dnc_qa.cli.options import config_options, configs_from
 from dnc_qa.cli.panels import EVALUATION, MODEL, OPTIMISER, RUN, TASK, TRAIN_PANELS
-from dnc_qa.errors import DncQaError
+from dnc_qa.errors import CommandFailed, DncQaError
 from dnc_qa.jsonout import dumps
 from dnc_qa.train.config import (
     BabiConfig,
@@ -78,7 +77,7 @@ def start_processes(ctx: typer.Context, processes: int, threads: int | None) -> 
     unless ``threads`` says otherwise, with PyTorch's launcher (``torch.distributed.run``,
     the code of ``torchrun``) called in this process, which has imported torch already; rank 0
     prints what a single process would. A process that stops with a user error (status 2)
-    has printed it: this exits 2 too. Any other failure is one line here, with the status."""
+    has printed it: this exits 2 too. Any other stop is a :class:`CommandFailed`."""
     import logging
 
     from torch.distributed.elastic.multiprocessing.api import SignalException
@@ -101,17 +100,11 @@ def start_processes(ctx: typer.Context, processes: int, threads: int | None) -> 
             raise typer.Exit(2) from None
         how = (f"signal {failure.signal_name()}" if failure.exitcode < 0
                else f"exit status {failure.exitcode}")
-        raise typer.Exit(_report(f"training process {rank} of {processes} stopped ({how})",
-                                 1)) from None
+        raise CommandFailed(f"training process {rank} of {processes} stopped ({how})",
+                            1) from None
     except SignalException as stopped:
-        raise typer.Exit(_report(f"stopped by {stopped.sigval.name}; continue with --resume",
-                                 128 + int(stopped.sigval))) from None
-
-
-def _report(message: str, code: int) -> int:
-    """Print ``error: message`` on stderr; returns ``code``."""
-    print(f"error: {message}", file=sys.stderr)
-    return code
+        raise CommandFailed(f"stopped by {stopped.sigval.name}; continue with --resume",
+                            128 + int(stopped.sigval)) from None
 
 
 @config_options(ModelConfig, OptimConfig, CurriculumConfig, GraphConfig, panels=TRAIN_PANELS)

@@ -1,6 +1,8 @@
-"""Exceptions that mean "the user gave us something we cannot use".
+"""Exceptions that mean "the user gave us something we cannot use", and one for a command
+that could not finish for another reason.
 
-The CLI prints any :class:`DncQaError` as one line and exits with status 2.
+The CLI prints any :class:`DncQaError` as one line and exits with status 2, and a
+:class:`CommandFailed` as one line with its own exit status.
 """
 
 
@@ -10,3 +12,12 @@ class DncQaError(Exception):
 
 class CheckpointError(DncQaError):
     """A checkpoint or model file is missing, corrupt or incompatible."""
+
+
+class CommandFailed(Exception):
+    """A command that could not finish though its input was good (a training process crashed,
+    the command was stopped by a signal): one line, and the exit status ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
