@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.train_throughput import RECIPE, remove_worktree, worktree
+from benchmarks.train_throughput import RECIPE, median_run, remove_worktree, worktree
 
 TASKS = ("traversal", "shortest_path", "inference")
 
@@ -65,10 +65,9 @@ def run(task: str, steps: int, processes: int, tree: Path | None = None,
 def median_row(runs: list[dict]) -> dict:
     """The run of median wall time (the lower middle one of an even count), with ``runs``
     (how many) and ``wall_spread`` (the shortest and longest wall time)."""
-    ordered = sorted(runs, key=lambda r: r["wall_s"])
-    walls = [r["wall_s"] for r in ordered]
-    return {**ordered[(len(ordered) - 1) // 2], "runs": len(runs),
-            "wall_spread": [walls[0], walls[-1]], "wall_median_s": statistics.median(walls)}
+    middle, spread = median_run(runs, "wall_s")
+    return {**middle, "runs": len(runs), "wall_spread": spread,
+            "wall_median_s": statistics.median(r["wall_s"] for r in runs)}
 
 
 def table(rows: list[dict]) -> str:

@@ -263,6 +263,13 @@ def remove_worktree(path: str | Path) -> None:
                    capture_output=True)
 
 
+def median_run(runs: list[dict], key: str) -> tuple[dict, list[float]]:
+    """The run of median ``key`` (the lower middle one of an even count), and the lowest and
+    highest ``key`` of ``runs``."""
+    ordered = sorted(runs, key=lambda r: r[key])
+    return ordered[(len(ordered) - 1) // 2], [ordered[0][key], ordered[-1][key]]
+
+
 def medians(runs: list[dict]) -> list[dict]:
     """One row per (code, task, mode): its median run by episodes per second (the lower
     middle one of an even count), with ``"runs"`` (how many) and ``"spread"`` (the lowest and
@@ -272,14 +279,12 @@ def medians(runs: list[dict]) -> list[dict]:
         groups.setdefault((r["code"], r["task"], r["mode"]), []).append(r)
     rows = []
     for group in groups.values():
-        good = sorted((r for r in group if "episodes_per_s" in r),
-                      key=lambda r: r["episodes_per_s"])
+        good = [r for r in group if "episodes_per_s" in r]
         if not good:
             rows.append(group[-1])
             continue
-        rate = [r["episodes_per_s"] for r in good]
-        rows.append({**good[(len(good) - 1) // 2], "runs": len(good),
-                     "spread": [rate[0], rate[-1]]})
+        middle, spread = median_run(good, "episodes_per_s")
+        rows.append({**middle, "runs": len(good), "spread": spread})
     return rows
 
 
