@@ -8,8 +8,9 @@ Each row trains the recipe of ``docs/reproduction.md`` (feed-forward DNC, hidden
 R 3, masking, memory sized to each episode, batch 8, an evaluation of 128 episodes every
 100 steps) on the paper's **final** lesson (``--no-curriculum``) for ``--steps`` steps, in a
 fresh process, and reports episodes per second with the share of wall time in episode
-generation, encoding, forward, backward, optimiser (with gradient clipping), curriculum,
-evaluation, checkpoints and the rest. Modes: ``1t`` one thread, ``2t`` two threads, ``ddp2``
+generation, encoding, balancing (under DDP, pooling the processes' batches into shares of
+equal cost), forward, backward, optimiser (with gradient clipping), curriculum, evaluation,
+checkpoints and the rest. Modes: ``1t`` one thread, ``2t`` two threads, ``ddp2``
 two processes of one thread (DDP on gloo, ``torch.distributed.run``). A calibration row (a
 fixed matrix-product loop) is timed in the same run so numbers from different machines or
 loads can be compared.
@@ -45,8 +46,8 @@ TASKS = ("traversal", "shortest_path", "inference")
 MODES = {"1t": (1, 1), "2t": (2, 1), "ddp2": (1, 2), "cuda": (1, 1), "cuda-eager": (1, 1)}
 """Each mode's (threads per process, processes); ``cuda`` trains on the GPU with the step
 captured as CUDA graphs, ``cuda-eager`` on the GPU without (rows are skipped with no GPU)."""
-CATEGORIES = ("generation", "encoding", "forward", "backward", "optimiser", "curriculum",
-              "evaluation", "checkpoint", "other")
+CATEGORIES = ("generation", "encoding", "balance", "forward", "backward", "optimiser",
+              "curriculum", "evaluation", "checkpoint", "other")
 RECIPE = ["--model", "dnc", "--controller", "feedforward", "--masking", "--hidden-size", "128",
           "--num-cells", "16", "--cell-width", "64", "--num-reads", "3", "--fit-cells",
           "--batch-size", "8", "--lr", "1e-3", "--no-curriculum", "--eval-every", "100",
@@ -119,6 +120,10 @@ def instrument(clock: Clock, trainer: object) -> None:
     clock.wrap(Curriculum, "plan", "curriculum")
     clock.wrap(Curriculum, "update", "curriculum")
     clock.wrap(trainer_module.Trainer, "evaluate", "evaluation")
+    if hasattr(trainer_module, "PendingPool"):  # (a baseline commit may not balance)
+        clock.wrap(trainer_module.PendingPool, "send", "balance")
+        clock.wrap(trainer_module.PendingPool, "wait", "balance")
+        clock.wrap(trainer_module, "share_of", "balance")
     clock.wrap(trainer_module.Trainer, "save", "checkpoint")
     original_run = fused_sequence.run
     original_forward = MemoryNet.forward
@@ -301,7 +306,7 @@ def table(rows: list[dict]) -> str:
             continue
         ratio = (f"{r['episodes_per_s'] / base[r['task']]:.2f}" if r["task"] in base
                  and r["code"] != "baseline" else "")
-        shares = [f"{100 * r['share'][k]:.0f}%" for k in CATEGORIES]
+        shares = [f"{100 * r['share'].get(k, 0.0):.0f}%" for k in CATEGORIES]
         lines.append("| " + " | ".join([r["code"], r["task"], r["mode"],
                                          f"{r['episodes_per_s']:.1f}", ratio, *shares,
                                          r["path"]]) + " |")

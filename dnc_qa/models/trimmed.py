@@ -152,6 +152,18 @@ def memory_groups(lengths: list[int], minimum: int) -> list[list[int]]:
     :data:`ROW_STEP_COST` + :data:`CELL_PAIR_COST` × cells² (+ :data:`SMALL_GROUP_COST` in a
     group of one or two rows), each group :data:`GROUP_COST` more. One dynamic programme
     over the B + 1 split points; equal costs keep fewer groups."""
+    return _cheapest_groups(lengths, minimum)[1]
+
+
+def fitted_cost(lengths: list[int], minimum: int) -> float:
+    """What :func:`run_fitted` costs for rows of ``lengths`` steps by the cost model of
+    :func:`memory_groups` (microseconds of forward and backward on one thread): the cost of
+    its cheapest groups."""
+    return _cheapest_groups(lengths, minimum)[0]
+
+
+def _cheapest_groups(lengths: list[int], minimum: int) -> tuple[float, list[list[int]]]:
+    """The dynamic programme of :func:`memory_groups`: the cheapest split's cost and groups."""
     order = sorted(range(len(lengths)), key=lambda b: lengths[b])
     steps = [0]  # steps[j]: the row-steps of the j shortest rows
     for b in order:
@@ -170,7 +182,7 @@ def memory_groups(lengths: list[int], minimum: int) -> list[list[int]]:
         i = best[j][2]
         groups.append(order[i:j])
         j = i
-    return groups[::-1]
+    return best[-1][0], groups[::-1]
 
 
 def _run_group(model: nn.Module, inputs: Tensor, lengths: list[int], minimum: int,

@@ -43,6 +43,7 @@ from dnc_qa.models.trimmed import TrimmedNet, lengths_for
 from dnc_qa.tasks.base import Batch, MetricCounts, Metrics, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train import distributed as D
+from dnc_qa.train.balance import PendingPool, balances, share_of
 from dnc_qa.train.captured import CapturedTrainStep, CaptureFailed
 from dnc_qa.train.checkpoint import (
     WEIGHTS,
@@ -311,6 +312,9 @@ class Trainer:
             self.log.truncate_after(0)
         # a padded batch: each row as far as the task reads it (dnc_qa.models.trimmed)
         self.net: nn.Module = TrimmedNet(self.model)
+        # under DDP, the next pooled batch on its way (see _shared_step)
+        self._pending: PendingPool | None = None
+        self._rng_before_pending: torch.Tensor | None = None
         self.rollout_net: nn.Module = RolloutNet(self.model)
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -344,6 +348,8 @@ class Trainer:
         process group, which must be freed, and its worker threads joined, before Python
         shuts down."""
         self.log.close()
+        if wait:  # (after a failure another process may never complete the exchange)
+            self._drop_pending()
         if isinstance(self.net, DistributedDataParallel):
             self.net = self.net.module
         if isinstance(self.rollout_net, DistributedDataParallel):
@@ -401,7 +407,7 @@ class Trainer:
         """Write a checkpoint of the current step (collective under DDP)."""
         self.state.lesson = self.curriculum.lesson
         self.state.rng_states = D.gather_rng_states(
-            self.generator.get_state(), self.dist, self.device
+            self._data_rng_state(), self.dist, self.device
         )
         self.state.optimizer = self.optimizer.state_dict()
         window = D.all_reduce_counts(self.state.window, self.dist, self.device)
@@ -428,6 +434,7 @@ class Trainer:
             )
         from_step = self.state.step
         checkpoint, loaded = self._usable_checkpoint(checkpoint)
+        self._drop_pending()  # (the lesson may change back)
         self._restore(loaded, restore_rng=False)
         self.state.rollbacks = rollbacks
         self.state.bad_batches = 0
@@ -485,9 +492,10 @@ class Trainer:
                 loss = self.rollout_net(plan, B, self.generator, self.device)
             inner = getattr(self.rollout_net, "module", self.rollout_net)
             counts = inner.counts
+        elif self.captured is None and balances(task, self.dist):
+            return self._shared_step(task)
         else:
-            batch = self.curriculum.sample(self.config.batch_size, self.generator)
-            batch = batch.to(self.device)
+            batch = self._sample()
             if self.captured is not None:
                 try:
                     return self._captured_step(batch, task)
@@ -496,29 +504,77 @@ class Trainer:
                                f"({exc}); training eagerly from here")
                     self.captured = None
                     self.optimizer.zero_grad(set_to_none=True)
-            state = min_cells = None
-            lengths = lengths_for(task, batch.mask)
-            if self.config.model.fit_cells and lengths is not None:
-                min_cells = self._fitted_cells(0)  # rows grouped by length (run_fitted)
-            elif self.config.model.fit_cells:
-                cells = self._fitted_cells(batch.inputs.shape[1])
-                if cells is not None:
-                    state = self.model.initial_state(
-                        batch.inputs.shape[0], device=self.device, num_cells=cells
-                    )
-            with self._autocast():
-                logits = self.net(batch.inputs, lengths, state, min_cells)
-            loss = task.loss(logits.float(), batch)
-            counts = None
+            return self._batch_step(task, batch)
+        return counts if self._finish_step(loss) else None
+
+    def _sample(self) -> Batch:
+        """The next training batch of this process (on the device)."""
+        return self.curriculum.sample(self.config.batch_size, self.generator).to(self.device)
+
+    def _shared_step(self, task: Task) -> MetricCounts | None:
+        """One step on this process's share of the pooled batches (:mod:`dnc_qa.train.balance`).
+
+        The exchange runs one step ahead: this step's pooled batch was sent while the last
+        step finished; the next batch is drawn now and sent once this step's backward pass is
+        done, so its all-gather runs while the optimiser steps.
+        A checkpoint keeps the data generator as it was before that batch
+        (:meth:`_data_rng_state`), so a resumed run draws it again."""
+        if self._pending is None:
+            pooled = PendingPool(self._sample(), self.dist).wait()
+        else:
+            pooled = self._pending.wait()
+        self._rng_before_pending = self.generator.get_state()
+        self._pending = PendingPool(self._sample(), self.dist)
+        min_cells = self._fitted_cells(0) if self.config.model.fit_cells else None
+        return self._batch_step(task, share_of(pooled, task, self.dist, min_cells))
+
+    def _drop_pending(self) -> None:
+        """Forget the batch drawn ahead (its exchange completed, as every process does the
+        same), with the data generator back where it was before it."""
+        if self._pending is not None:
+            self._pending.wait()
+            self._pending = None
+            assert self._rng_before_pending is not None
+            self.generator.set_state(self._rng_before_pending)
+        self._rng_before_pending = None
+
+    def _data_rng_state(self) -> torch.Tensor:
+        """The data generator's state as of the first batch not trained on yet."""
+        if self._pending is not None and self._rng_before_pending is not None:
+            return self._rng_before_pending
+        return self.generator.get_state()
+
+    def _batch_step(self, task: Task, batch: Batch) -> MetricCounts | None:
+        """One step on ``batch`` (a task whose episodes do not depend on the model)."""
+        state = min_cells = None
+        lengths = lengths_for(task, batch.mask)
+        if self.config.model.fit_cells and lengths is not None:
+            min_cells = self._fitted_cells(0)  # rows grouped by length (run_fitted)
+        elif self.config.model.fit_cells:
+            cells = self._fitted_cells(batch.inputs.shape[1])
+            if cells is not None:
+                state = self.model.initial_state(
+                    batch.inputs.shape[0], device=self.device, num_cells=cells
+                )
+        with self._autocast():
+            logits = self.net(batch.inputs, lengths, state, min_cells)
+        loss = task.loss(logits.float(), batch)
+        if not self._finish_step(loss):
+            return None
+        return task.score(logits.detach().float(), batch)
+
+    def _finish_step(self, loss: torch.Tensor) -> bool:
+        """Backward, clipping and the optimiser step for ``loss``: whether the step was taken
+        (not when it was skipped as non-finite)."""
         loss.backward()
+        if self._pending is not None:  # the next pooled batch travels meanwhile
+            self._pending.send()
         clip = self.config.optim.clip_norm
         norm = torch.nn.utils.clip_grad_norm_(
             self.model.parameters(), clip if clip is not None else float("inf")
         )
         finite = bool(torch.isfinite(loss).item()) and bool(torch.isfinite(norm).item())
-        if not self._apply_gradients(finite):
-            return None
-        return counts if counts is not None else task.score(logits.detach().float(), batch)
+        return self._apply_gradients(finite)
 
     def _apply_gradients(self, finite: bool) -> bool:
         """Take the optimiser step when every process's loss and gradients were finite;
@@ -645,6 +701,7 @@ class Trainer:
         )
         self.log.write("eval", step, lesson=lesson, **m._asdict())
         if self.curriculum.update(m.accuracy):
+            self._drop_pending()  # drawn from the lesson before
             self.log.write("lesson", step, lesson=self.curriculum.lesson, accuracy=m.accuracy)
             bar.print(f"step {step}: {self._lesson_text()} (accuracy {m.accuracy:.3f})")
             return False

@@ -149,6 +149,30 @@ def test_torchrun_two_processes_trimmed_graph_batches(tmp_path: Path) -> None:
     assert all(torch.isfinite(t).all() for t in weights.values())
 
 
+def test_torchrun_pooled_graph_batches_resume_exactly(tmp_path: Path) -> None:
+    """Under DDP the processes pool their graph batches and split them into shares of equal
+    cost, the next batch drawn and sent one step ahead (dnc_qa.train.balance). The lesson
+    changes at every evaluation (``--threshold 0``), which puts back the batch drawn ahead
+    from the lesson before. A run stopped there (step 2), and again with a batch drawn ahead
+    (step 3), then resumed each time, ends with the same weights as one that ran through."""
+    args = ["--task", "traversal", "--model", "dnc", "--controller", "feedforward",
+            "--fit-cells", "--checkpoint-every", "2", "--log-every", "1", "--eval-every", "2",
+            "--threshold", "0"]
+    _torchrun_train(tmp_path / "through", *args, "--steps", "6")
+    _torchrun_train(tmp_path / "stopped", *args, "--steps", "2")
+    _torchrun_train(tmp_path / "stopped", *args, "--steps", "3", "--resume")
+    _torchrun_train(tmp_path / "stopped", *args, "--steps", "6", "--resume")
+    records = read_metrics(tmp_path / "through" / "metrics.jsonl")
+    assert [r["lesson"] for r in records if r["event"] == "lesson"] == [1, 2, 3]
+    wa = load_file(latest_checkpoint(tmp_path / "through") / "model.safetensors")
+    wb = load_file(latest_checkpoint(tmp_path / "stopped") / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    resumed = read_metrics(tmp_path / "stopped" / "metrics.jsonl")
+    train = lambda rs: [(r["step"], r["loss"]) for r in rs if r["event"] == "train"]  # noqa: E731
+    assert train(resumed) == train(records)
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="lists threads from /proc")
 def test_ddp_run_frees_its_process_group_before_exit(tmp_path: Path) -> None:
     """After a DDP run the gloo group is gone, its worker threads joined: a group still alive
