@@ -1,12 +1,14 @@
 """The C++ kernels of a git revision against this tree's, alternated in one process.
 
-    python -m benchmarks.kernels_ab --baseline-commit REV [--reps 9] [--out benchmarks/results]
+    python -m benchmarks.kernels_ab --baseline-commit REV [--reps 9] [--batch 8]
+        [--out benchmarks/results]
 
 Builds the native kernels (``dnc_qa/memory/csrc``) of ``REV`` and of this tree under
 throwaway module names, then times the graph recipe's model (feed-forward DNC, hidden 128,
-W 64, R 3, masking; input 92, output 90) forward and backward at batch 8, one thread, for a
-few sequence lengths T with the memory sized to the episode (N = T) and one small memory,
-switching the model between the two builds every pass (A B A B ...). Only the kernels
+W 64, R 3, masking; input 92, output 90) forward and backward, one thread, ``--batch``
+episodes a pass (8 as the recipe on one process, 4 as on each of two), for a few sequence
+lengths T with the memory sized to the episode (N = T) and one small memory, switching the
+model between the two builds every pass (A B A B ...). Only the kernels
 differ: the Python code is this tree's. Prints the medians per step and their ratio and
 writes ``kernels_ab.json`` to ``--out``. Timings are for reading, never asserted in tests.
 """
@@ -43,8 +45,10 @@ def build(csrc: Path):
     finally:
         native.CSRC = saved
     key = hashlib.sha1("\0".join(sources).encode()).hexdigest()[:12]
+    text = "\n".join(sources)  # (an older revision may not define every function bound now)
     return load_inline(name=f"dnc_qa_kernels_ab_{key}", cpp_sources=sources,
-                       functions=list(native.FUNCTIONS), extra_cflags=native.compile_flags(),
+                       functions=[f for f in native.FUNCTIONS if f"{f}(" in text],
+                       extra_cflags=native.compile_flags(),
                        extra_include_paths=[str(csrc)], extra_ldflags=native.link_flags())
 
 
@@ -64,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline-commit", required=True)
     parser.add_argument("--reps", type=int, default=9)
+    parser.add_argument("--batch", type=int, default=8,
+                        help="episodes per pass (8: the recipe on one process; 4: on each of two)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -84,10 +90,10 @@ def main(argv: list[str] | None = None) -> int:
                 controller="feedforward", masking=True)
     rows = []
     for T, N in CASES:
-        x = torch.rand(8, T, 92, generator=torch.Generator().manual_seed(0))
+        x = torch.rand(args.batch, T, 92, generator=torch.Generator().manual_seed(0))
 
         def step(T=T, N=N, x=x) -> None:
-            y, _ = model(x, model.initial_state(8, num_cells=N))
+            y, _ = model(x, model.initial_state(args.batch, num_cells=N))
             y.sum().backward()
 
         times: dict[str, list[float]] = {name: [] for name in builds}
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                      "this_us_per_step": us["this"], "speedup": us["baseline"] / us["this"],
                      "path": model.backend_for(x, None).name})
     print(f"kernels of {commit[:10]} (baseline) against this tree, model forward + backward, "
-          "batch 8, one thread")
+          f"batch {args.batch}, one thread")
     print("| T | N | baseline µs/step | this µs/step | × |")
     print("|---|---|---|---|---|")
     for r in rows:
@@ -113,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['this_us_per_step']:.0f} | {r['speedup']:.2f} |")
     args.out.mkdir(parents=True, exist_ok=True)
     record = {"torch": torch.__version__, "python": platform.python_version(),
-              "baseline_commit": commit, "reps": args.reps, "rows": rows}
+              "baseline_commit": commit, "reps": args.reps, "batch": args.batch, "rows": rows}
     (args.out / "kernels_ab.json").write_text(json.dumps(record, indent=1) + "\n")
     return 0
 

@@ -64,6 +64,7 @@ FUNCTIONS = (
     "dnc_sequence_forward",
     "dnc_sequence_backward",
     "dnc_sequence_live",
+    "small_matmul",
     "sparse_link_forward",
     "sparse_link_backward",
 )

@@ -332,7 +332,7 @@ def test_a_sequence_longer_than_a_step_buffer_block_equals_the_step():
     in two slots the steps alternate between: values and gradients equal the per-step C++
     backend's, and a no-grad pass gives the same values. (Against the per-step kernels, not
     the PyTorch step: with hundreds of cells, usages that differ only by rounding can sort
-    differently for the allocation, which moves what is written between cells.)"""
+    differently for the allocation, which moves what is written between cells; see below.)"""
     _kernels_or_skip()
 
     def model(backend: str) -> DNC:
@@ -340,19 +340,24 @@ def test_a_sequence_longer_than_a_step_buffer_block_equals_the_step():
         return DNC(5, 4, hidden_size=6, num_cells=512, cell_width=64, num_reads=2,
                    controller="feedforward", masking=True, backend=backend).to(f64)
 
-    # one row: the per-step backend's matrix products then round as the sequence's do (a last
-    # bit elsewhere can flip which of two nearly unused cells the allocation picks)
+    # one row, from a memory whose cells' usages are spread over [0, 1]: from a fresh memory
+    # most cells stay nearly unused, and a last bit of rounding (the sequence's own small
+    # matrix products against the per-step backend's torch.nn.Linear) can flip which of two
+    # of them the allocation picks
     x = torch.randn(1, 40, 5, generator=torch.Generator().manual_seed(4), dtype=f64)
+    usage = torch.rand(1, 512, generator=torch.Generator().manual_seed(5), dtype=f64)
     runs = {}
     for backend in ("cpp-sequence", "cpp"):
         m = model(backend)
         assert m.backend_for(x, None).name == backend
-        y, state = m(x)
+        state0 = m.initial_state(1, dtype=f64)
+        state0 = state0._replace(memory=state0.memory._replace(usage=usage))
+        y, state = m(x, state0)
         loss = (y * torch.linspace(-1, 1, y.numel(), dtype=f64).view_as(y)).sum()
         loss = loss + state.memory.link.sum() + state.memory.memory.square().sum()
         grads = torch.autograd.grad(loss, list(m.parameters()))
         with torch.no_grad():
-            y_ng, state_ng = m(x)
+            y_ng, state_ng = m(x, state0)
         runs[backend] = [y.detach(), *(t.detach() for t in state.memory), *grads, y_ng,
                          *state_ng.memory]
     for i, (got, want) in enumerate(zip(runs["cpp-sequence"], runs["cpp"], strict=True)):
