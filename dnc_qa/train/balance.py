@@ -153,11 +153,3 @@ def balances(task: object, info: DistInfo) -> bool:
     run only to their last answer step (otherwise every row costs the batch's length)."""
     return info.enabled and bool(getattr(task, "answers_only", False))
 
-
-def balance_batch(batch: Batch, task: object, info: DistInfo, min_cells: int | None) -> Batch:
-    """This process's share of the pooled batches (:func:`pool_batch`, :func:`share_of`),
-    exchanged at once; the batch as it is when there is nothing to balance
-    (:func:`balances`)."""
-    if not balances(task, info):
-        return batch
-    return share_of(pool_batch(batch, info), task, info, min_cells)

@@ -43,7 +43,7 @@ from dnc_qa.models.trimmed import TrimmedNet, lengths_for
 from dnc_qa.tasks.base import Batch, MetricCounts, Metrics, RolloutTask, Task
 from dnc_qa.tasks.registry import make_task
 from dnc_qa.train import distributed as D
-from dnc_qa.train.balance import PendingPool, balances, share_of
+from dnc_qa.train.balance import PendingPool, balances, pool_batch, share_of
 from dnc_qa.train.captured import CapturedTrainStep, CaptureFailed
 from dnc_qa.train.checkpoint import (
     WEIGHTS,
@@ -520,7 +520,7 @@ class Trainer:
         A checkpoint keeps the data generator as it was before that batch
         (:meth:`_data_rng_state`), so a resumed run draws it again."""
         if self._pending is None:
-            pooled = PendingPool(self._sample(), self.dist).wait()
+            pooled = pool_batch(self._sample(), self.dist)
         else:
             pooled = self._pending.wait()
         self._rng_before_pending = self.generator.get_state()

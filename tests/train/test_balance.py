@@ -18,11 +18,12 @@ from dnc_qa.models.trimmed import TrimmedNet, fitted_cost, lengths_for
 from dnc_qa.tasks.base import Batch
 from dnc_qa.tasks.traversal import TraversalTask
 from dnc_qa.train.balance import (
-    balance_batch,
     balanced_split,
+    balances,
     greedy_split,
     pool_batch,
     share_cost,
+    share_of,
 )
 from dnc_qa.train.config import ModelConfig
 from dnc_qa.train.distributed import DistInfo
@@ -98,7 +99,8 @@ def test_share_cost() -> None:
 def test_one_process_keeps_its_batch() -> None:
     task = TraversalTask()
     batch = task.sample(4, torch.Generator().manual_seed(0))
-    assert balance_batch(batch, task, DistInfo(0, 1, 0), 16) is batch
+    assert not balances(task, DistInfo(0, 1, 0))
+    assert pool_batch(batch, DistInfo(0, 1, 0)) is batch
 
 
 # ---------------------------------------------------------------- two gloo processes
@@ -131,7 +133,8 @@ def _worker(rank: int, port: int, out: str) -> None:
     try:
         info = DistInfo(rank, 2, rank)
         task = TraversalTask().lessons()[-1]
-        mine = balance_batch(_batch(rank), task, info, 16)
+        assert balances(task, info)
+        mine = share_of(pool_batch(_batch(rank), info), task, info, 16)
         net = DistributedDataParallel(TrimmedNet(_model()))
         logits = net(mine.inputs, lengths_for(task, mine.mask), None, 16)
         task.loss(logits, mine).backward()

@@ -297,8 +297,8 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const 
   }
 }
 
-// Batches of at most this many rows use small_gemm (beyond, at::addmm is as fast); the
-// forward pass also needs T >= kSmallMinSteps, to pay for its transposed weight copies.
+// Batches of at most this many rows (the sizes measured against at::addmm) use small_gemm;
+// the forward pass also needs T >= kSmallMinSteps, to pay for its transposed weight copies.
 constexpr int64_t kSmallRows = 16;
 constexpr int64_t kSmallMinSteps = 4;
 
