@@ -13,8 +13,8 @@ pytestmark = pytest.mark.skipif(native.kernels() is None, reason="C++ kernels un
 SHAPES = [(m, k, n) for m in (1, 2, 3, 4, 5, 7, 8, 16)
           for k, n in ((1, 1), (5, 3), (9, 16), (17, 15), (33, 17), (64, 63), (128, 64),
                        (70, 65), (128, 658), (658, 128), (192, 128))]
-"""Every remainder of the 4-row tiles, and columns below, at and past the 16- and 64-column
-tiles (658: the recipe's interface layer)."""
+"""Every remainder of the 4-row tiles, and columns below, at and past the 64-column tiles
+and their multiples (658: the recipe's interface layer)."""
 
 
 def _ops():
