@@ -210,12 +210,13 @@ def test_a_link_of_the_wrong_size_is_refused():
         native.kernels().dnc_step_forward(inputs, False, torch.empty(0))
 
 
+@pytest.mark.parametrize("N", [37, 150])
 @pytest.mark.parametrize("dtype", [f64, torch.float32])
-def test_allocation_order_is_a_stable_sort_of_usage(dtype):
+def test_allocation_order_is_a_stable_sort_of_usage(dtype, N):
     """The saved allocation order sorts the new usage ascending with ties in index order
-    (float sorts packed keys, double a stable sort: both must give this), among many ties,
-    zeros and values one step apart."""
-    N = 37
+    (float sorts packed keys, by std::sort below 64 cells and by radix from there; double a
+    stable sort: all must give this), among many ties, zeros and values a few float32 steps
+    apart."""
     mem = _memory(num_cells=N, cell_width=4, num_reads=2)
     state = warmed_dnc_state(mem, batch=4, steps=2, seed=3)
     gen = torch.Generator().manual_seed(4)
@@ -223,6 +224,8 @@ def test_allocation_order_is_a_stable_sort_of_usage(dtype):
     usage = levels[torch.randint(0, 5, (4, N), generator=gen)]
     usage[1] = torch.rand(N, generator=gen, dtype=f64)  # one row without ties
     usage[2] = 0.0  # a fresh memory: every cell tied
+    # values 16 float32 steps apart, some tied: keys that differ in their lowest bytes
+    usage[3] = 0.5 + torch.randint(0, 4096, (N,), generator=gen).to(f64) * 2.0**-20
     state = state._replace(usage=usage.to(state.usage.dtype),
                            write_weights=torch.zeros_like(state.write_weights))
     iface = random_dnc_interface(mem, 4, gen)._replace(

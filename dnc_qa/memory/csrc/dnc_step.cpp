@@ -103,7 +103,7 @@ T masked_key(const T* k, const T* m, int64_t W, T* km) {
   return std::sqrt(kn2);
 }
 
-// For one memory row M[n]: *dot = <k', M[n]*m>; returns |M[n]*m|.
+// For one memory row M[n]: *dot = <k', M[n]*m>; returns |M[n]*m|^2.
 template <typename T>
 T masked_row(const T* row, const T* km, const T* m, int64_t W, T* dot) {
   T d = 0, mn2 = 0;
@@ -113,7 +113,7 @@ T masked_row(const T* row, const T* km, const T* m, int64_t W, T* dot) {
     mn2 += x * x;
   }
   *dot = d;
-  return std::sqrt(mn2);
+  return mn2;
 }
 
 // C[n] = softmax_n(beta * cos(k*m, M[n]*m)),  cos(a, b) = a.b / (|a| |b| + eps).
@@ -127,6 +127,8 @@ void content_forward(const T* M, const T* k, T beta, const T* m, int64_t N, int6
   T* norm = stats + N;
   const T kn = masked_key<T>(k, m, W, km);
   for (int64_t n = 0; n < N; ++n) norm[n] = masked_row<T>(M + n * W, km, m, W, dot + n);
+  // the square roots in a loop of their own: vectorised, not one latency per row
+  for (int64_t n = 0; n < N; ++n) norm[n] = std::sqrt(norm[n]);
   T mx = -std::numeric_limits<T>::infinity();
   for (int64_t n = 0; n < N; ++n) {
     C[n] = beta * dot[n] / (kn * norm[n] + T(kContentEps));
@@ -160,6 +162,34 @@ void content_row_backward(const T* __restrict__ row, const T* __restrict__ km,
     const T x = row[w] * m[w];
     gkm[w] += gd * x;
     grow[w] += (gd * km[w] + gn * x) * m[w];
+  }
+}
+
+// content_row_backward for four rows (r0 .. r3, their g_M rows g0 .. g3, their g_dot and
+// g_n in gd[0..4) and gn[0..4)) in one pass: g_k' and g_m, which every row adds to, are
+// loaded and stored once for the four (each still gets the rows' terms in row order), and a
+// row no longer waits for the previous row's stores to them. (Each row its own __restrict__
+// parameter, as in link_row_heads.)
+template <typename T>
+__attribute__((noinline)) void content_rows4_backward(
+    const T* __restrict__ r0, const T* __restrict__ r1, const T* __restrict__ r2,
+    const T* __restrict__ r3, const T* __restrict__ km, const T* __restrict__ m, const T* gd,
+    const T* gn, int64_t W, T* __restrict__ gkm, T* __restrict__ g0, T* __restrict__ g1,
+    T* __restrict__ g2, T* __restrict__ g3, T* __restrict__ gm) {
+  const T d0 = gd[0], d1 = gd[1], d2 = gd[2], d3 = gd[3];
+  const T n0 = gn[0], n1 = gn[1], n2 = gn[2], n3 = gn[3];
+  for (int64_t w = 0; w < W; ++w) {
+    const T mw = m[w], kw = km[w];
+    const T y0 = r0[w], y1 = r1[w], y2 = r2[w], y3 = r3[w];
+    const T x0 = y0 * mw, x1 = y1 * mw, x2 = y2 * mw, x3 = y3 * mw;
+    const T gx0 = d0 * kw + n0 * x0, gx1 = d1 * kw + n1 * x1, gx2 = d2 * kw + n2 * x2,
+            gx3 = d3 * kw + n3 * x3;
+    gkm[w] = gkm[w] + d0 * x0 + d1 * x1 + d2 * x2 + d3 * x3;
+    g0[w] += gx0 * mw;
+    g1[w] += gx1 * mw;
+    g2[w] += gx2 * mw;
+    g3[w] += gx3 * mw;
+    if (gm) gm[w] = gm[w] + gx0 * y0 + gx1 * y1 + gx2 * y2 + gx3 * y3;
   }
 }
 
@@ -206,7 +236,14 @@ void content_backward(const T* M, const T* k, T beta, const T* m, const T* C, co
   for (int64_t n = 0; n < N; ++n) g_kn += norm_terms[n];
   Vec<T> ones(m ? 0 : W, T(1));
   const T* mw = m ? m : ones.data();
-  for (int64_t n = 0; n < N; ++n)
+  int64_t n = 0;
+  for (; n + 4 <= N; n += 4) {
+    const T* row = M + n * W;
+    T* grow = gM + n * W;
+    content_rows4_backward<T>(row, row + W, row + 2 * W, row + 3 * W, km, mw, gdot + n,
+                              gmn + n, W, gkm, grow, grow + W, grow + 2 * W, grow + 3 * W, gm);
+  }
+  for (; n < N; ++n)
     content_row_backward<T>(M + n * W, km, mw, gdot[n], gmn[n], W, gkm, gM + n * W, gm);
   const T scale = kn > 0 ? g_kn / kn : T(0);
   for (int64_t w = 0; w < W; ++w) {
@@ -452,6 +489,45 @@ void weighted_rows(const T* __restrict__ x, const T* __restrict__ M, int64_t N, 
   }
 }
 
+// Reverse of the read vectors r_i = M^T w_i (spec step 10) for K = 1..3 read heads in one
+// pass over M's rows (w_i: N entries, g_r_i: W): g_M[n] += sum_i w_i[n] g_r_i (the heads'
+// terms in head order), g_w_i[n] += <M[n], g_r_i>. `next`: rows to prefetch while reading
+// (the memory the step's backward reads next, N rows of W), or null.
+template <typename T, int K>
+__attribute__((noinline)) void read_rows_backward(
+    const T* __restrict__ M, int64_t N, int64_t W, const T* __restrict__ w0,
+    const T* __restrict__ w1, const T* __restrict__ w2, const T* __restrict__ g0,
+    const T* __restrict__ g1, const T* __restrict__ g2, T* __restrict__ gM,
+    T* __restrict__ gw0, T* __restrict__ gw1, T* __restrict__ gw2, const T* next) {
+  constexpr int64_t kLine = 64 / sizeof(T);
+  for (int64_t n = 0; n < N; ++n) {
+    const T* mrow = M + n * W;
+    T* grow = gM + n * W;
+    if (next)
+      for (int64_t w = 0; w < W; w += kLine) __builtin_prefetch(next + n * W + w);
+    const T x0 = w0[n], x1 = K > 1 ? w1[n] : T(0), x2 = K > 2 ? w2[n] : T(0);
+    T a0 = 0, a1 = 0, a2 = 0;
+    for (int64_t w = 0; w < W; ++w) {
+      const T mv = mrow[w];
+      T gv = grow[w];
+      a0 += mv * g0[w];
+      gv += x0 * g0[w];
+      if constexpr (K > 1) {
+        a1 += mv * g1[w];
+        gv += x1 * g1[w];
+      }
+      if constexpr (K > 2) {
+        a2 += mv * g2[w];
+        gv += x2 * g2[w];
+      }
+      grow[w] = gv;
+    }
+    gw0[n] += a0;
+    if constexpr (K > 1) gw1[n] += a1;
+    if constexpr (K > 2) gw2[n] += a2;
+  }
+}
+
 // Row n of M = Md (1 - w e^T) + w v^T, given its gradient g_M[n]: writes g_Md[n], adds to
 // g_e and g_v, returns the g_w[n] term <g_M[n], v - Md[n] e>.
 template <typename T>
@@ -554,9 +630,38 @@ void unpad_rows(const T* x, int64_t rows, int64_t n, int64_t m, T* out) {
 
 // ------------------------------------------------------------------ forward
 
+// Sorts keys[0..N) by their upper 32 bits, ties in the order they come in: a least
+// significant digit radix sort, one pass per byte that is not the same in every key (a pass
+// is stable, so the passes together are). tmp: N entries.
+inline void radix_sort_upper(uint64_t* keys, int64_t N, uint64_t* tmp) {
+  uint32_t counts[4][256] = {};
+  for (int64_t n = 0; n < N; ++n)
+    for (int d = 0; d < 4; ++d) ++counts[d][(keys[n] >> (32 + 8 * d)) & 0xffu];
+  uint64_t* src = keys;
+  uint64_t* dst = tmp;
+  for (int d = 0; d < 4; ++d) {
+    const int shift = 32 + 8 * d;
+    if (counts[d][(src[0] >> shift) & 0xffu] == uint32_t(N)) continue;  // one digit: in order
+    uint32_t start = 0;
+    for (int v = 0; v < 256; ++v) {
+      const uint32_t c = counts[d][v];
+      counts[d][v] = start;
+      start += c;
+    }
+    for (int64_t n = 0; n < N; ++n) dst[counts[d][(src[n] >> shift) & 0xffu]++] = src[n];
+    std::swap(src, dst);
+  }
+  if (src != keys) std::copy(src, src + N, keys);
+}
+
+// Memories of at least this many cells sort their usage by radix (radix_sort_upper), smaller
+// ones with std::sort: the same order either way.
+constexpr int64_t kRadixSortCells = 64;
+
 // order = the indices of x[0..N) sorted ascending, ties in index order (a stable sort). For
-// float, one sort of 64-bit keys (the value's bits, made to order as the values do, above the
-// index) in `keys`; for double, std::stable_sort. (NaN sorts last for float.)
+// float, a sort of 64-bit keys (the value's bits, made to order as the values do, above the
+// index) in `keys` (2 N entries of scratch); for double, std::stable_sort. (NaN sorts last
+// for float.)
 template <typename T>
 void sort_ascending(const T* x, int64_t N, int64_t* order, uint64_t* keys) {
   if constexpr (std::is_same_v<T, float>) {
@@ -566,7 +671,11 @@ void sort_ascending(const T* x, int64_t N, int64_t* order, uint64_t* keys) {
       bits = bits & 0x80000000u ? ~bits : bits | 0x80000000u;  // sign-magnitude to ordered
       keys[n] = uint64_t(bits) << 32 | uint64_t(n);
     }
-    std::sort(keys, keys + N);
+    if (N >= kRadixSortCells) {
+      radix_sort_upper(keys, N, keys + N);  // (the keys come in index order)
+    } else {
+      std::sort(keys, keys + N);
+    }
     for (int64_t k = 0; k < N; ++k) order[k] = int64_t(keys[k] & 0xffffffffu);
   } else {
     std::iota(order, order + N, int64_t(0));
@@ -586,7 +695,7 @@ void forward_kernel(const Step<T>& s, T* r, T* M, T* u, T* L, T* p, T* rw, T* ww
     const int64_t ld = s.ld;
     Vec<T> Md_buf(s.dealloc ? N * W : 0), uh(N), row_buf(ld), wp(ld), pp(ld), rp(R * ld),
         bp(R * ld), km(W);
-    std::vector<uint64_t> keys(N);
+    std::vector<uint64_t> keys(2 * N);
     for (int64_t b = b0; b < b1; ++b) {
       const T* M0 = s.M0 + b * N * W;
       const T* u0 = s.u0 + b * N;
@@ -774,20 +883,24 @@ void backward_kernel(const Step<T>& s, const SavedPtrs<T>& sv, const GradPtrs<T>
       } else {
         std::fill(grwt.begin(), grwt.end(), T(0));
       }
-      if (g_r) {
-        for (int64_t i = 0; i < R; ++i) {
+      if (g_r) {  // three heads per pass over M (the first pass prefetches M0 for step 5)
+        for (int64_t i = 0; i < R; i += 3) {
+          const int64_t K = std::min<int64_t>(R - i, 3);
           const T* gri = g_r + (b * R + i) * W;
-          for (int64_t n = 0; n < N; ++n) {
-            const T* mrow = Mb + n * W;
-            T* grow = gMt.data() + n * W;
-            const T x = rwb[i * N + n];
-            T acc = 0;
-            for (int64_t w = 0; w < W; ++w) {
-              acc += mrow[w] * gri[w];
-              grow[w] += x * gri[w];
-            }
-            grwt[i * N + n] += acc;
+          const T* wi = rwb + i * N;
+          T* gwi = grwt.data() + i * N;
+          const T* next = i == 0 ? M0 : nullptr;
+#define DNC_READ_ROWS_BACKWARD(k)                                                         \
+  read_rows_backward<T, k>(Mb, N, W, wi, k > 1 ? wi + N : nullptr,                       \
+                           k > 2 ? wi + 2 * N : nullptr, gri, k > 1 ? gri + W : nullptr,  \
+                           k > 2 ? gri + 2 * W : nullptr, gMt.data(), gwi,               \
+                           k > 1 ? gwi + N : nullptr, k > 2 ? gwi + 2 * N : nullptr, next)
+          switch (K) {
+            case 1: DNC_READ_ROWS_BACKWARD(1); break;
+            case 2: DNC_READ_ROWS_BACKWARD(2); break;
+            default: DNC_READ_ROWS_BACKWARD(3); break;
           }
+#undef DNC_READ_ROWS_BACKWARD
         }
       }
       // 9. w_i = pi_b b_i + pi_c c_i + pi_f f_i;  7. content backward for c_i
