@@ -69,6 +69,8 @@ def episode_rng(generator: torch.Generator) -> np.random.Generator:
 
 def planning_budget(graph, steps: int, per_edge: float) -> int:
     """Planning steps for an episode on ``graph``: ``steps + ceil(per_edge * edges)``."""
+    if not per_edge:  # (counting a networkx graph's edges walks every node)
+        return steps
     return steps + math.ceil(per_edge * graph.number_of_edges())
 
 
