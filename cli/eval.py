@@ -42,6 +42,10 @@ def evaluate(
     graphs: str | None = typer.Option(
         None, "--graphs", help="Shortest path: random or transit (default: the trained one)."
     ),
+    planning_per_edge: float | None = typer.Option(
+        None, "--planning-per-edge", help="Shortest path, inference: planning steps per graph "
+        "triple at test time (default: the trained budget)."
+    ),
 ) -> None:
     """Score a trained model on fresh episodes of its task (or another one).
 
@@ -65,6 +69,8 @@ def evaluate(
       dncqa eval runs/b1 --babi-task 1
 
       dncqa eval shortest-path-dnc --graphs transit --lesson 7 --episodes 500
+
+      dncqa eval shortest-path-dnc --lesson 4 --planning-per-edge 1.0
 
     A shipped model is named by its name (traversal-dnc) or folder.
 
@@ -118,6 +124,15 @@ def evaluate(
         if not isinstance(the_task, ShortestPathTask):
             raise DncQaError(f"--graphs applies to --task shortest_path, not {task_name}")
         the_task = replace(the_task, graphs=check_graphs(graphs.strip().lower()), lesson=None)
+    if planning_per_edge is not None:
+        from dataclasses import replace
+
+        if "planning_per_edge" not in getattr(the_task, "__dataclass_fields__", {}):
+            raise DncQaError(f"--planning-per-edge applies to shortest_path and inference, "
+                             f"not {task_name}")
+        if not 0 <= planning_per_edge <= 10:  # (train's limits; NaN fails too)
+            raise DncQaError(f"--planning-per-edge must be in 0..10, not {planning_per_edge}")
+        the_task = replace(the_task, planning_per_edge=planning_per_edge)  # type: ignore[type-var]
     if (the_task.input_size, the_task.output_size) != (
         model.input_size,
         model.output_size,
@@ -209,6 +224,7 @@ def evaluate(
         "max_length": max_length,
         "num_cells": "per episode" if fit else (num_cells or ckpt.config.model.num_cells),
         "lesson": lesson,
+        **({} if planning_per_edge is None else {"planning_per_edge": planning_per_edge}),
         **babi,
         **breakdown,
     }

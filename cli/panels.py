@@ -36,7 +36,7 @@ TRAIN_PANELS: tuple[str, ...] = (TASK, GRAPH_TASKS, MODEL, MEMORY, OPTIMISER, CU
 
 EVAL_PANELS: dict[str, tuple[str, ...]] = {
     "Episodes": ("--task", "--episodes", "--min-length", "--max-length", "--num-cells",
-                 "--seed", "--batch-size", "--lesson"),
+                 "--seed", "--batch-size", "--lesson", "--planning-per-edge"),
     "bAbI": ("--babi-task", "--babi-dir", "--babi-split"),
 }
 """``dncqa eval``'s panels (the rest: Options)."""

@@ -69,3 +69,38 @@ def test_eval_refuses_a_damaged_shipped_folder(tmp_path: Path, capsys) -> None:
     (folder / "model.safetensors").write_bytes(b"not a safetensors file")
     code, _, err = run_main(["eval", str(folder), "--episodes", "2"], capsys)
     assert code == 2 and "corrupt model file" in err and "Traceback" not in err
+
+
+def test_eval_planning_per_edge_sets_the_test_budget(tmp_path: Path, capsys,
+                                                      monkeypatch) -> None:
+    """``--planning-per-edge`` scores with that budget instead of the trained one; it is
+    refused for a task without planning steps and outside 0..10."""
+    import dnc_qa.train.breakdown as breakdown
+
+    out = tmp_path / "sp"
+    code, _, err = run_main(["train", "--task", "shortest_path", "--steps", "2", "--out",
+                             str(out), "--fit-cells", "--planning-per-edge", "0.5",
+                             "--warmup", "1", "--bridge", *TINY], capsys)
+    assert code == 0, err
+    seen = []
+    original = breakdown.shortest_path_breakdown
+
+    def spy(model, task, *args, **kwargs):
+        seen.append(task.planning_per_edge)
+        return original(model, task, *args, **kwargs)
+
+    monkeypatch.setattr(breakdown, "shortest_path_breakdown", spy)
+    code, stdout, err = run_main(["eval", str(out), "--episodes", "4", "--lesson", "2",
+                                  "--json", "--planning-per-edge", "2"], capsys)
+    assert code == 0, err
+    assert _strict(stdout)["planning_per_edge"] == 2.0 and seen == [2.0]
+    code, stdout, _ = run_main(["eval", str(out), "--episodes", "4", "--lesson", "2",
+                                "--json"], capsys)
+    assert "planning_per_edge" not in _strict(stdout) and seen == [2.0, 0.5]
+    for bad in ("-1", "11", "nan"):
+        code, _, err = run_main(["eval", str(out), "--episodes", "4",
+                                 "--planning-per-edge", bad], capsys)
+        assert code == 2 and "--planning-per-edge must be in 0..10" in err
+    code, _, err = run_main(["eval", "traversal-dnc", "--episodes", "4",
+                             "--planning-per-edge", "1"], capsys)
+    assert code == 2 and "applies to shortest_path and inference" in err
