@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -117,21 +118,20 @@ def evaluate(
     else:
         the_task = make_task(task_name)
     if graphs is not None:
-        from dataclasses import replace
-
         from dnc_qa.tasks.shortest_path import ShortestPathTask, check_graphs
 
         if not isinstance(the_task, ShortestPathTask):
             raise DncQaError(f"--graphs applies to --task shortest_path, not {task_name}")
         the_task = replace(the_task, graphs=check_graphs(graphs.strip().lower()), lesson=None)
     if planning_per_edge is not None:
-        from dataclasses import replace
-
         if "planning_per_edge" not in getattr(the_task, "__dataclass_fields__", {}):
             raise DncQaError(f"--planning-per-edge applies to shortest_path and inference, "
                              f"not {task_name}")
-        if not 0 <= planning_per_edge <= 10:  # (train's limits; NaN fails too)
-            raise DncQaError(f"--planning-per-edge must be in 0..10, not {planning_per_edge}")
+        from dnc_qa.train.config import MAX_PLANNING_PER_EDGE
+
+        if not 0 <= planning_per_edge <= MAX_PLANNING_PER_EDGE:  # (NaN fails too)
+            raise DncQaError(f"--planning-per-edge must be in 0..{MAX_PLANNING_PER_EDGE}, "
+                             f"not {planning_per_edge}")
         the_task = replace(the_task, planning_per_edge=planning_per_edge)  # type: ignore[type-var]
     if (the_task.input_size, the_task.output_size) != (
         model.input_size,
@@ -162,8 +162,6 @@ def evaluate(
         the_task = lessons[lesson - 1]
     fit = ckpt.config.model.fit_cells and num_cells is None
     if fit and "fit_cells" in getattr(the_task, "__dataclass_fields__", {}):
-        from dataclasses import replace
-
         the_task = replace(the_task, fit_cells=True)  # type: ignore[type-var]
     if num_cells is not None and ckpt.config.model.kind == "lstm":
         raise DncQaError("--num-cells only applies to memory models (dnc, ntm)")

@@ -19,6 +19,9 @@ from typing import Annotated, Any
 
 from dnc_qa.errors import DncQaError
 
+MAX_PLANNING_PER_EDGE = 10
+"""The largest ``--planning-per-edge`` (planning steps per graph triple) train and eval take."""
+
 MODEL_KINDS = ("dnc", "ntm", "lstm")
 OPTIMIZERS = ("adam", "rmsprop")
 
@@ -415,7 +418,7 @@ class TrainConfig:
             ("max_rollbacks", self.max_rollbacks >= 0),
             ("--stop-bit-error", self.stop_bit_error is None or self.stop_bit_error >= 0),
             ("--planning-steps", 0 <= self.graph.planning_steps <= 1000),
-            ("--planning-per-edge", 0 <= self.graph.planning_per_edge <= 10),
+            ("--planning-per-edge", 0 <= self.graph.planning_per_edge <= MAX_PLANNING_PER_EDGE),
             ("--sparse-links", m.link_k >= 1),
             ("--beta", 0 <= self.graph.beta <= 1),
             ("--ponder-steps", 0 <= self.graph.ponder_steps <= 20),
